@@ -1,0 +1,129 @@
+/**
+ * Byte helpers on plain Uint8Array, so the core runs in browsers as well as Node.
+ * Decoders are strict: every parsed byte is hostile.
+ */
+import { ErrorCode, EvidentError } from './errors.ts';
+
+const HEX = '0123456789abcdef';
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function utf8(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+/** Decodes UTF-8, rejecting malformed sequences (no silent U+FFFD). */
+export function fromUtf8(b: Uint8Array): string {
+  try {
+    return decoder.decode(b);
+  } catch {
+    throw new EvidentError(ErrorCode.ENCODING_INVALID, 'bytes are not valid UTF-8');
+  }
+}
+
+export function toHex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) {
+    const v = b[i]!;
+    s += HEX[v >> 4]! + HEX[v & 15]!;
+  }
+  return s;
+}
+
+/** Lowercase hex only, even length. */
+export function fromHex(s: string, expectedLength?: number): Uint8Array {
+  if (!/^(?:[0-9a-f]{2})*$/.test(s)) {
+    throw new EvidentError(ErrorCode.ENCODING_INVALID, 'not lowercase hex of even length');
+  }
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  if (expectedLength !== undefined && out.length !== expectedLength) {
+    throw new EvidentError(ErrorCode.ENCODING_INVALID, `expected ${expectedLength} bytes, got ${out.length}`);
+  }
+  return out;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
+/** Standard, padded base64 (RFC 4648 §4). */
+export function toBase64(b: Uint8Array): string {
+  let s = '';
+  let i = 0;
+  for (; i + 2 < b.length; i += 3) {
+    const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
+    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+  }
+  const rest = b.length - i;
+  if (rest === 1) {
+    const n = b[i]! << 16;
+    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + '==';
+  } else if (rest === 2) {
+    const n = (b[i]! << 16) | (b[i + 1]! << 8);
+    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + '=';
+  }
+  return s;
+}
+
+/**
+ * Canonical standard base64 only: the standard alphabet, padding present, no whitespace, and
+ * zero trailing bits (RFC 4648 §3.5), so that one byte string has exactly one accepted text.
+ */
+export function fromBase64(s: string, expectedLength?: number): Uint8Array {
+  const bad = (why: string): never => {
+    throw new EvidentError(ErrorCode.ENCODING_INVALID, `invalid base64: ${why}`);
+  };
+  if (s.length % 4 !== 0) bad('length is not a multiple of 4 (padding missing?)');
+  let pad = 0;
+  if (s.endsWith('==')) pad = 2;
+  else if (s.endsWith('=')) pad = 1;
+  const out = new Uint8Array((s.length / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < s.length; i += 4) {
+    const last = i + 4 === s.length;
+    let n = 0;
+    for (let j = 0; j < 4; j++) {
+      const c = s.charCodeAt(i + j);
+      let v: number;
+      if (c === 61 /* = */) {
+        if (!last || j < 4 - pad) bad('misplaced padding');
+        v = 0;
+      } else {
+        v = c < 128 ? B64_INDEX[c]! : -1;
+        if (v < 0) bad(`character ${JSON.stringify(s[i + j])} is not in the standard alphabet`);
+      }
+      n = (n << 6) | v;
+    }
+    const bytes = [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+    const keep = last ? 3 - pad : 3;
+    if (last && pad > 0) {
+      const trailing = pad === 2 ? n & 0xffff : n & 0xff;
+      if (trailing !== 0) bad('non-zero trailing bits');
+    }
+    for (let j = 0; j < keep; j++) out[o++] = bytes[j]!;
+  }
+  if (expectedLength !== undefined && out.length !== expectedLength) {
+    bad(`expected ${expectedLength} bytes, got ${out.length}`);
+  }
+  return out;
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(len);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}

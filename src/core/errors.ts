@@ -1,0 +1,70 @@
+/**
+ * Every failure evident reports carries a stable code. Tests assert codes, never messages;
+ * docs/errors.md lists each code with its meaning.
+ */
+export const ErrorCode = {
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  JSON_INVALID: 'JSON_INVALID',
+  CANONICAL_INVALID: 'CANONICAL_INVALID',
+  ENCODING_INVALID: 'ENCODING_INVALID',
+  PROOF_INVALID: 'PROOF_INVALID',
+  PROOF_ROOT_MISMATCH: 'PROOF_ROOT_MISMATCH',
+  PROOF_RANGE: 'PROOF_RANGE',
+  NOTE_MALFORMED: 'NOTE_MALFORMED',
+  NOTE_SIGNATURE_INVALID: 'NOTE_SIGNATURE_INVALID',
+  NOTE_UNVERIFIED: 'NOTE_UNVERIFIED',
+  KEY_INVALID: 'KEY_INVALID',
+  CHECKPOINT_MALFORMED: 'CHECKPOINT_MALFORMED',
+  CHECKPOINT_INCONSISTENT: 'CHECKPOINT_INCONSISTENT',
+  ID_CONFLICT: 'ID_CONFLICT',
+  NOT_FOUND: 'NOT_FOUND',
+  STORE_BUSY: 'STORE_BUSY',
+  STORE_FAILED: 'STORE_FAILED',
+  LEDGER_CLOSED: 'LEDGER_CLOSED',
+  TAMPER_DETECTED: 'TAMPER_DETECTED',
+  BUNDLE_INVALID: 'BUNDLE_INVALID',
+  USAGE: 'USAGE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** One rule broken by one field of an input; `field` is a JSON-pointer-like path (`metadata.a[2]`). */
+export interface FieldIssue {
+  field: string;
+  rule: string;
+  message: string;
+}
+
+export class EvidentError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'EvidentError';
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.details };
+  }
+}
+
+/** A rejected input: lists every field at fault, each with the rule it broke. */
+export class ValidationError extends EvidentError {
+  readonly issues: FieldIssue[];
+
+  constructor(issues: FieldIssue[], prefix = '') {
+    const first = issues[0];
+    const head = first ? `${first.field}: ${first.message}` : 'invalid input';
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+    super(ErrorCode.VALIDATION_FAILED, `${prefix}${head}${more}`, { issues });
+    this.name = 'ValidationError';
+    this.issues = issues;
+  }
+}
+
+export function isEvidentError(e: unknown, code?: ErrorCode): e is EvidentError {
+  return e instanceof EvidentError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,44 @@
+/**
+ * SHA-256 and the RFC 6962 / RFC 9162 §2.1.1 hashes built on it.
+ *
+ * The core ships a portable SHA-256 (pure JS, synchronous, runs in browsers). A Node entry
+ * point may install the native one with `setSha256`: same function, same bytes, faster.
+ */
+import { sha256 as portableSha256 } from '@noble/hashes/sha2.js';
+
+export type Sha256 = (data: Uint8Array) => Uint8Array;
+
+let impl: Sha256 = portableSha256;
+
+/** Installs another SHA-256 implementation (it MUST compute standard SHA-256). */
+export function setSha256(fn: Sha256): void {
+  impl = fn;
+}
+
+export function sha256(data: Uint8Array): Uint8Array {
+  return impl(data);
+}
+
+export const HASH_SIZE = 32;
+
+/** RFC 9162 §2.1.1: MTH({}) = SHA-256() */
+export function emptyRoot(): Uint8Array {
+  return impl(new Uint8Array(0));
+}
+
+/** RFC 9162 §2.1.1: leaf hash = SHA-256(0x00 || leaf) */
+export function leafHash(leaf: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(leaf.length + 1);
+  buf[0] = 0x00;
+  buf.set(leaf, 1);
+  return impl(buf);
+}
+
+/** RFC 9162 §2.1.1: interior node hash = SHA-256(0x01 || left || right) */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(1 + left.length + right.length);
+  buf[0] = 0x01;
+  buf.set(left, 1);
+  buf.set(right, 1 + left.length);
+  return impl(buf);
+}
