@@ -30,6 +30,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** One rule broken by one field of an input; `field` is a JSON-pointer-like path (`metadata.a[2]`). */
 export interface FieldIssue {
+  /** Position of the event in a batch, when the input was a batch. */
+  item?: number;
   field: string;
   rule: string;
   message: string;
