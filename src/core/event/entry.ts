@@ -1,0 +1,103 @@
+/**
+ * The stored entry and its leaf (docs/formats.md is the reference for auditors).
+ *
+ * leaf bytes = RFC 8785 canonical JSON of the entry without `hash`, `salts` and `erased`, and
+ * with every committed (erasable) field replaced by its commitment in `commitments`.
+ * hash = RFC 9162 §2.1.1 leaf hash of those bytes, hex. prev_hash links entry i to entry i-1.
+ */
+import { bytesEqual, concatBytes, fromHex, toHex } from '../bytes.ts';
+import { canonicalBytes } from '../canonical.ts';
+import { leafHash, sha256 } from '../hash.ts';
+import type { AuditEvent, ErasableField } from './schema.ts';
+
+export const GENESIS = 'GENESIS';
+
+/** What the server adds to an event. */
+export interface ServerFields {
+  index: number;
+  received_at: string;
+  prev_hash: string;
+}
+
+/** An entry as stored and published. */
+export type Entry = AuditEvent &
+  ServerFields & {
+    hash: string;
+    /** Field name → hex SHA-256(salt || canonical value): what the leaf holds for an erasable field. */
+    commitments?: Partial<Record<ErasableField, string>>;
+    /** Field name → hex salt, beside each value still held. */
+    salts?: Partial<Record<ErasableField, string>>;
+    /** Fields whose value and salt were erased. */
+    erased?: ErasableField[];
+  };
+
+const NOT_IN_LEAF = new Set(['hash', 'salts', 'erased']);
+
+/** The object whose canonical JSON is the leaf. */
+export function leafObject(entry: Omit<Entry, 'hash'> | Entry): Record<string, unknown> {
+  const committed = entry.commitments ?? {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(entry)) {
+    if (NOT_IN_LEAF.has(k) || k in committed || v === undefined) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+export function leafBytes(entry: Omit<Entry, 'hash'> | Entry): Uint8Array {
+  return canonicalBytes(leafObject(entry));
+}
+
+export function entryLeafHash(entry: Omit<Entry, 'hash'> | Entry): Uint8Array {
+  return leafHash(leafBytes(entry));
+}
+
+/** Commitment to an erasable value: SHA-256(salt || canonical bytes of the value). */
+export function commitment(salt: Uint8Array, value: unknown): Uint8Array {
+  return sha256(concatBytes(salt, canonicalBytes(value)));
+}
+
+export function checkCommitment(hexCommitment: string, hexSalt: string, value: unknown): boolean {
+  return bytesEqual(commitment(fromHex(hexSalt), value), fromHex(hexCommitment));
+}
+
+export interface SealOptions extends ServerFields {
+  erasable: readonly ErasableField[];
+  random?: (n: number) => Uint8Array;
+}
+
+const defaultRandom = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
+
+/** Builds the entry for a validated event at its place in the log. */
+export function sealEvent(event: AuditEvent, o: SealOptions): { entry: Entry; leafHash: Uint8Array } {
+  const draft: Omit<Entry, 'hash'> = {
+    ...event,
+    index: o.index,
+    received_at: o.received_at,
+    prev_hash: o.prev_hash,
+  };
+  const random = o.random ?? defaultRandom;
+  for (const f of o.erasable) {
+    const value = event[f];
+    if (value === undefined) continue;
+    const salt = random(32);
+    draft.commitments ??= {};
+    draft.salts ??= {};
+    draft.commitments[f] = toHex(commitment(salt, value));
+    draft.salts[f] = toHex(salt);
+  }
+  const lh = entryLeafHash(draft);
+  return { entry: { ...draft, hash: toHex(lh) }, leafHash: lh };
+}
+
+/** The client's part of an entry, for idempotency checks (`id` with the same content). */
+export function clientContent(e: AuditEvent | Entry): Uint8Array {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (v === undefined || SERVER_KEYS.has(k)) continue;
+    out[k] = v;
+  }
+  return canonicalBytes(out);
+}
+
+const SERVER_KEYS = new Set(['index', 'received_at', 'prev_hash', 'hash', 'commitments', 'salts', 'erased']);

@@ -1,0 +1,224 @@
+/**
+ * Turns untrusted input into an AuditEvent, or a ValidationError that lists every field at
+ * fault with the rule it broke. Nothing the client sent is dropped or silently rewritten: the
+ * only changes are the documented ones (a missing id or timestamp is filled in; an IP address
+ * is written in its canonical form).
+ */
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValueErrorType } from '@sinclair/typebox/errors';
+import { utf8 } from '../bytes.ts';
+import { canonicalize, hasLoneSurrogate } from '../canonical.ts';
+import { type FieldIssue, ValidationError } from '../errors.ts';
+import { normaliseIp } from './ip.ts';
+import { type AuditEvent, EventSchema, JSON_FIELDS, LIMITS } from './schema.ts';
+import { uuidv7 } from './uuid.ts';
+
+const check = TypeCompiler.Compile(EventSchema);
+
+/** Keys that mean something to JavaScript objects: refused anywhere in an event. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+const RULES: Partial<Record<ValueErrorType, string>> = {
+  [ValueErrorType.ObjectRequiredProperty]: 'required',
+  [ValueErrorType.ObjectAdditionalProperties]: 'unknown_field',
+  [ValueErrorType.String]: 'type',
+  [ValueErrorType.Array]: 'type',
+  [ValueErrorType.Object]: 'type',
+  [ValueErrorType.StringMaxLength]: 'max_length',
+  [ValueErrorType.StringMinLength]: 'min_length',
+  [ValueErrorType.StringPattern]: 'format',
+  [ValueErrorType.ArrayMaxItems]: 'max_items',
+  [ValueErrorType.Union]: 'enum',
+};
+
+export interface ValidateOptions {
+  /** Clock for a missing timestamp. */
+  now?: () => Date;
+  /** Id generator for a missing id (UUIDv7 by default). */
+  newId?: () => string;
+}
+
+export function validateEvent(input: unknown, options: ValidateOptions = {}): AuditEvent {
+  const issues = collectIssues(input);
+  if (issues.length > 0) throw new ValidationError(issues);
+  const event = { ...(input as AuditEvent) };
+  if (event.ip_address !== undefined) event.ip_address = normaliseIp(event.ip_address)!;
+  event.id ??= (options.newId ?? uuidv7)();
+  event.timestamp ??= (options.now?.() ?? new Date()).toISOString();
+  return event;
+}
+
+function collectIssues(input: unknown): FieldIssue[] {
+  if (!isPlainObject(input)) {
+    return [{ field: '(event)', rule: 'type', message: 'an event must be a JSON object' }];
+  }
+  const issues: FieldIssue[] = [];
+  const add = (field: string, rule: string, message: string) => issues.push({ field, rule, message });
+
+  for (const [key, value] of Object.entries(input)) {
+    if (value === null) add(key, 'not_null', 'must not be null: omit an optional field instead');
+    else if (value === undefined) add(key, 'type', 'must not be undefined: omit the field instead');
+  }
+  walk(input, '', 0, add);
+  if (issues.length > 0) return issues;
+
+  if (!check.Check(input)) {
+    const seen = new Set<string>();
+    for (const e of check.Errors(input)) {
+      const field = pointerToField(e.path, e);
+      if (seen.has(field)) continue;
+      seen.add(field);
+      add(field, RULES[e.type] ?? 'invalid', describe(e.type, e.message, e.schema));
+    }
+    return issues;
+  }
+
+  const ev = input as AuditEvent;
+  if (ev.timestamp !== undefined) {
+    const why = timestampProblem(ev.timestamp);
+    if (why) add('timestamp', 'format', why);
+  }
+  if (ev.ip_address !== undefined) {
+    if (normaliseIp(ev.ip_address) === undefined) {
+      add('ip_address', 'format', 'must be an IPv4 (dotted quad) or IPv6 address');
+    }
+  } else if (ev.actor_type !== 'system') {
+    add('ip_address', 'required', 'is required unless actor_type is "system"');
+  }
+  for (const f of JSON_FIELDS) {
+    const v = ev[f];
+    if (v === undefined) continue;
+    const size = utf8(canonicalize(v)).length;
+    if (size > LIMITS.jsonBytes)
+      add(f, 'max_bytes', `is ${size} bytes as canonical JSON; at most ${LIMITS.jsonBytes}`);
+  }
+  if (issues.length === 0) {
+    const size = utf8(canonicalize(ev)).length;
+    if (size > LIMITS.eventBytes)
+      add('(event)', 'max_bytes', `is ${size} bytes; at most ${LIMITS.eventBytes}`);
+  }
+  return issues;
+}
+
+/** Checks every nested value: forbidden keys, lone surrogates, depth, non-JSON values. */
+function walk(
+  value: unknown,
+  path: string,
+  depth: number,
+  add: (f: string, r: string, m: string) => void,
+): void {
+  if (typeof value === 'string') {
+    if (hasLoneSurrogate(value)) add(path, 'unicode', 'contains a lone UTF-16 surrogate (not valid Unicode)');
+    return;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) add(path, 'type', 'must be a finite number');
+    // Beyond 2^53 an integer has no exact double: refused as I-JSON (RFC 7493 §2.2) advises.
+    else if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      add(path, 'unsafe_integer', 'is an integer beyond ±(2^53-1): send it as a string');
+    }
+    return;
+  }
+  if (value === null || typeof value === 'boolean') return;
+  if (depth > LIMITS.jsonDepth) {
+    add(path, 'max_depth', `nests deeper than ${LIMITS.jsonDepth} levels`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) walk(v, `${path}[${i}]`, depth + 1, add);
+    return;
+  }
+  if (!isPlainObject(value)) {
+    add(path || '(event)', 'type', 'must be plain JSON (object, array, string, number, boolean or null)');
+    return;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const p = path === '' ? k : `${path}.${k}`;
+    if (FORBIDDEN_KEYS.has(k)) {
+      add(p, 'forbidden_key', `the key "${k}" is not allowed`);
+      continue;
+    }
+    if (hasLoneSurrogate(k)) {
+      add(p, 'unicode', 'key contains a lone UTF-16 surrogate');
+      continue;
+    }
+    if (v === undefined) {
+      if (path !== '') add(p, 'type', 'must not be undefined');
+      continue;
+    }
+    walk(v, p, depth + 1, add);
+  }
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+const TS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z$/;
+
+function timestampProblem(s: string): string | undefined {
+  const m = TS.exec(s);
+  if (!m) return 'must be RFC 3339 in UTC, like 2026-01-31T23:59:59.123Z (uppercase T and Z)';
+  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = [
+    31,
+    y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28,
+    31,
+    30,
+    31,
+    30,
+    31,
+    31,
+    30,
+    31,
+    30,
+    31,
+  ];
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth[mo - 1]! || h > 23 || mi > 59 || se > 59) {
+    return 'is not a real date and time (leap seconds are not accepted)';
+  }
+  return undefined;
+}
+
+function pointerToField(pointer: string, e: { type: ValueErrorType; schema: unknown }): string {
+  const parts = pointer.split('/').slice(1);
+  let field = '';
+  for (const p of parts) field += /^\d+$/.test(p) ? `[${p}]` : field === '' ? p : `.${p}`;
+  if (e.type === ValueErrorType.ObjectRequiredProperty || field !== '') return field || '(event)';
+  return '(event)';
+}
+
+function describe(type: ValueErrorType, fallback: string, schema: unknown): string {
+  const s = schema as {
+    maxLength?: number;
+    minLength?: number;
+    maxItems?: number;
+    anyOf?: { const: string }[];
+  };
+  switch (type) {
+    case ValueErrorType.ObjectRequiredProperty:
+      return 'is required';
+    case ValueErrorType.ObjectAdditionalProperties:
+      return 'is not a field of an audit event (put extra data in metadata)';
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${s.maxLength} characters`;
+    case ValueErrorType.StringMinLength:
+      return 'must not be empty';
+    case ValueErrorType.StringPattern:
+      return 'has characters or a shape that is not allowed here (control characters, or not the expected format)';
+    case ValueErrorType.ArrayMaxItems:
+      return `must have at most ${s.maxItems} items`;
+    case ValueErrorType.Union:
+      return `must be one of ${s.anyOf?.map((x) => JSON.stringify(x.const)).join(', ')}`;
+    case ValueErrorType.String:
+      return 'must be a string';
+    case ValueErrorType.Object:
+      return 'must be a JSON object';
+    case ValueErrorType.Array:
+      return 'must be an array';
+    default:
+      return fallback;
+  }
+}

@@ -1,0 +1,86 @@
+/** What verification reports: every fault with its kind and the first index it concerns. */
+
+export const FaultKind = {
+  /** An entry's fields no longer hash to its stored hash (a field was edited). */
+  ENTRY_MODIFIED: 'entry_modified',
+  /** Entries are absent from their place (deleted, with or without renumbering). */
+  ENTRY_MISSING: 'entry_missing',
+  /** An entry was put between others (the ones after it were renumbered). */
+  ENTRY_INSERTED: 'entry_inserted',
+  /** Entries stand at another index than the one they were written at. */
+  ENTRIES_REORDERED: 'entries_reordered',
+  /** An entry's prev_hash is not the hash of the entry before it. */
+  CHAIN_BROKEN: 'chain_broken',
+  /** The log is shorter than a signed checkpoint (tail cut off, or an older copy restored). */
+  LOG_TRUNCATED: 'log_truncated',
+  CHECKPOINT_SIGNATURE_INVALID: 'checkpoint_signature_invalid',
+  CHECKPOINT_MALFORMED: 'checkpoint_malformed',
+  /** The tree rebuilt from the entries does not have the signed root at that size. */
+  CHECKPOINT_ROOT_MISMATCH: 'checkpoint_root_mismatch',
+  /** Two signed checkpoints that cannot both be views of one append-only log. */
+  CHECKPOINT_INCONSISTENT: 'checkpoint_inconsistent',
+  /** An erasable value vanished without a recorded erasure. */
+  VALUE_MISSING: 'value_missing',
+} as const;
+
+export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
+
+export interface Fault {
+  kind: FaultKind;
+  /** The first entry index the fault concerns; null when it is about a checkpoint alone. */
+  index: number | null;
+  message: string;
+  [detail: string]: unknown;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  origin: string;
+  /** Entries read. */
+  entries: number;
+  /** Signed checkpoints checked (stored and trusted). */
+  checkpoints: number;
+  /** Largest tree size whose signed root matched the rebuilt tree (0 if none). */
+  verified_size: number;
+  /** Root of the rebuilt tree over all entries read, base64. */
+  root: string;
+  first_bad_index: number | null;
+  faults: Fault[];
+  /** True when more faults were found than are listed. */
+  faults_truncated: boolean;
+  warnings: string[];
+}
+
+const LABEL: Record<FaultKind, string> = {
+  entry_modified: 'field edited',
+  entry_missing: 'entry missing',
+  entry_inserted: 'entry inserted',
+  entries_reordered: 'entries reordered',
+  chain_broken: 'chain broken',
+  log_truncated: 'log truncated',
+  checkpoint_signature_invalid: 'bad checkpoint signature',
+  checkpoint_malformed: 'malformed checkpoint',
+  checkpoint_root_mismatch: 'root does not match checkpoint',
+  checkpoint_inconsistent: 'inconsistent checkpoints',
+  value_missing: 'value deleted without erasure',
+};
+
+/** A report in words, for people. */
+export function describeReport(r: VerifyReport): string {
+  const lines: string[] = [];
+  if (r.ok) {
+    lines.push(
+      `OK: ${r.entries} entries of ${r.origin} verified; ${r.checkpoints} signed checkpoints match.`,
+    );
+  } else {
+    lines.push(
+      `TAMPERING DETECTED in ${r.origin}: first bad index ${r.first_bad_index ?? '(none: checkpoints)'}.`,
+    );
+    for (const f of r.faults)
+      lines.push(`  - ${LABEL[f.kind]}${f.index === null ? '' : ` at index ${f.index}`}: ${f.message}`);
+    if (r.faults_truncated) lines.push('  - (more faults not listed)');
+  }
+  lines.push(`Entries covered by a verified signed checkpoint: ${r.verified_size} of ${r.entries}.`);
+  for (const w of r.warnings) lines.push(`Warning: ${w}`);
+  return lines.join('\n');
+}

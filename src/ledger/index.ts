@@ -1,0 +1,6 @@
+export { ERASURE_ACTION, type ErasureRequest, type ErasureResult } from './erase.ts';
+export type { Receipt } from './integrate.ts';
+export { createKeyFile, KEY_ENV, loadSigner } from './keyfile.ts';
+export { type InclusionProof, Ledger, type LedgerOptions } from './ledger.ts';
+export { createLog, type OpenLedgerOptions, openLedger } from './open.ts';
+export type { VerifyOptions } from './verify.ts';

@@ -1,0 +1,75 @@
+/**
+ * The signing key lives outside the database: in a key file readable by its owner only
+ * (0600), or in an environment variable. The file holds the note signer key string
+ * (`PRIVATE+KEY+<name>+<key id>+<base64>`), the format golang.org/x/mod/sumdb/note reads.
+ */
+import { constants, promises as fs } from 'node:fs';
+import { ErrorCode, EvidentError } from '../core/errors.ts';
+import { generateSigner, type NoteSigner, signerFromKey } from '../core/note-keys.ts';
+
+export const KEY_ENV = 'EVIDENT_SIGNING_KEY';
+
+/** Writes a new key file; refuses to overwrite an existing one. */
+export async function createKeyFile(path: string, name: string): Promise<NoteSigner> {
+  const { signer, signerKey } = generateSigner(name);
+  const text = `${signerKey}\n`;
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new EvidentError(
+        ErrorCode.USAGE,
+        `key file ${path} already exists: refusing to overwrite a signing key`,
+        {
+          path,
+        },
+      );
+    }
+    throw e;
+  }
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return signer;
+}
+
+/** Loads the signer from `EVIDENT_SIGNING_KEY` if set, else from the key file. */
+export async function loadSigner(path: string, env: NodeJS.ProcessEnv = process.env): Promise<NoteSigner> {
+  const fromEnv = env[KEY_ENV];
+  if (fromEnv) return parseKey(fromEnv.trim(), KEY_ENV);
+  let st: Awaited<ReturnType<typeof fs.stat>>;
+  try {
+    st = await fs.stat(path);
+  } catch {
+    throw new EvidentError(
+      ErrorCode.KEY_INVALID,
+      `no signing key: ${path} does not exist (run evident init, or set ${KEY_ENV})`,
+      {
+        path,
+      },
+    );
+  }
+  if ((st.mode & 0o077) !== 0) {
+    throw new EvidentError(
+      ErrorCode.KEY_INVALID,
+      `key file ${path} is readable by others (mode ${(st.mode & 0o777).toString(8)}): chmod 600 it`,
+      { path, mode: (st.mode & 0o777).toString(8) },
+    );
+  }
+  return parseKey((await fs.readFile(path, 'utf8')).trim(), path);
+}
+
+function parseKey(text: string, source: string): NoteSigner {
+  try {
+    return signerFromKey(text);
+  } catch (e) {
+    throw new EvidentError(ErrorCode.KEY_INVALID, `${source} does not hold a valid signer key`, {
+      source,
+      cause: (e as Error).message,
+    });
+  }
+}

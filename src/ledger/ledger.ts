@@ -1,0 +1,339 @@
+/**
+ * The append engine. Concurrent appends are gathered into batches (group commit): one write
+ * transaction, one fsync, many events. An append resolves only after its batch is durably
+ * committed; a full queue is refused at once (pushback), never dropped or left to grow.
+ */
+import './native-hash.ts';
+import { toBase64 } from '../core/bytes.ts';
+import { signCheckpoint } from '../core/checkpoint.ts';
+import { ErrorCode, EvidentError, type FieldIssue, ValidationError } from '../core/errors.ts';
+import { type Entry, leafBytes } from '../core/event/entry.ts';
+import type { AuditEvent } from '../core/event/schema.ts';
+import { validateEvent } from '../core/event/validate.ts';
+import { CompactRange, consistencyPlan, inclusionPlan, verifyConsistency } from '../core/merkle/index.ts';
+import { type NoteSigner, verifierFromPublicKey } from '../core/note-keys.ts';
+import type { VerifyReport } from '../core/verify/report.ts';
+import type { EntryFilter, FailureCount, LogInfo, Store, StoredCheckpoint, WriteTx } from '../store/types.ts';
+import { type ErasureRequest, type ErasureResult, eraseSubject } from './erase.ts';
+import { integrate, type Receipt, type Unit } from './integrate.ts';
+import { type VerifyOptions, verifyStoredLog } from './verify.ts';
+
+export interface LedgerOptions {
+  store: Store;
+  /** Log name; `default` unless given. */
+  log?: string;
+  /** Signs checkpoints. Without it the ledger is read-only. */
+  signer?: NoteSigner;
+  /** Most events in one commit. */
+  maxBatch?: number;
+  /** How long to wait for more events before committing a batch, in ms (0: next turn of the event loop). */
+  maxDelayMs?: number;
+  /** Most events waiting for a commit; beyond it appends are refused with STORE_BUSY. */
+  maxPending?: number;
+  /** Sign a checkpoint at most this often while appending, in ms; close() always signs. */
+  checkpointIntervalMs?: number;
+  now?: () => Date;
+}
+
+export interface InclusionProof {
+  index: number;
+  size: number;
+  /** The leaf bytes (RFC 8785 JSON of the entry's leaf object), base64. */
+  leaf: string;
+  hashes: string[];
+}
+
+interface Pending {
+  unit: Unit;
+  resolve: (r: Receipt[]) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Ledger {
+  readonly store: Store;
+  readonly log: LogInfo;
+  private readonly signer: NoteSigner | undefined;
+  private readonly maxBatch: number;
+  private readonly maxDelayMs: number;
+  private readonly maxPending: number;
+  private readonly checkpointIntervalMs: number;
+  private readonly now: () => Date;
+  private pending: Pending[] = [];
+  private pendingEvents = 0;
+  private draining: Promise<void> | undefined;
+  private lastCheckpointAt = 0;
+  private closed = false;
+
+  private constructor(log: LogInfo, o: LedgerOptions) {
+    this.store = o.store;
+    this.log = log;
+    this.signer = o.signer;
+    this.maxBatch = o.maxBatch ?? 1000;
+    this.maxDelayMs = o.maxDelayMs ?? 0;
+    this.maxPending = o.maxPending ?? 100_000;
+    this.checkpointIntervalMs = o.checkpointIntervalMs ?? 1000;
+    this.now = o.now ?? (() => new Date());
+  }
+
+  static async open(o: LedgerOptions): Promise<Ledger> {
+    const name = o.log ?? 'default';
+    const log = await o.store.getLog(name);
+    if (!log)
+      throw new EvidentError(ErrorCode.NOT_FOUND, `no log named "${name}" (create it with evident init)`, {
+        log: name,
+      });
+    if (o.signer && o.signer.name !== log.origin) {
+      throw new EvidentError(
+        ErrorCode.KEY_INVALID,
+        `the signing key is named "${o.signer.name}" but log "${name}" has origin "${log.origin}"`,
+        { key_name: o.signer.name, origin: log.origin },
+      );
+    }
+    return new Ledger(log, o);
+  }
+
+  /** Appends one event; resolves with its receipt once durably committed. */
+  async append(event: unknown): Promise<Receipt> {
+    const [r] = await this.appendMany([event]);
+    return r!;
+  }
+
+  /**
+   * Appends events all together or not at all: every invalid event is reported (with its
+   * position) and nothing is written; an id conflict refuses the whole call.
+   */
+  appendMany(events: readonly unknown[]): Promise<Receipt[]> {
+    if (this.closed) return Promise.reject(new EvidentError(ErrorCode.LEDGER_CLOSED, 'ledger is closed'));
+    if (!this.signer)
+      return Promise.reject(new EvidentError(ErrorCode.KEY_INVALID, 'ledger opened without a signing key'));
+    let unit: AuditEvent[];
+    try {
+      unit = validateAll(events, this.now);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (unit.length === 0) return Promise.resolve([]);
+    if (this.pendingEvents + unit.length > this.maxPending) {
+      return Promise.reject(
+        new EvidentError(ErrorCode.STORE_BUSY, 'too many events are waiting for a commit: retry later', {
+          pending: this.pendingEvents,
+          retry_after_ms: 100,
+        }),
+      );
+    }
+    return new Promise<Receipt[]>((resolve, reject) => {
+      this.pending.push({ unit, resolve, reject });
+      this.pendingEvents += unit.length;
+      this.kick();
+    });
+  }
+
+  /** Resolves once every append made before it has been committed or refused. */
+  async flush(): Promise<void> {
+    while (this.draining || this.pending.length > 0) {
+      this.kick();
+      await this.draining;
+    }
+  }
+
+  private kick(): void {
+    if (this.draining) return;
+    this.draining = new Promise<void>((resolve) => {
+      const start = () => this.drain().finally(resolve);
+      if (this.maxDelayMs > 0) setTimeout(start, this.maxDelayMs);
+      else setImmediate(start);
+    }).finally(() => {
+      this.draining = undefined;
+      if (this.pending.length > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch: Pending[] = [];
+      let n = 0;
+      while (
+        this.pending.length > 0 &&
+        (batch.length === 0 || n + this.pending[0]!.unit.length <= this.maxBatch)
+      ) {
+        const p = this.pending.shift()!;
+        batch.push(p);
+        n += p.unit.length;
+      }
+      this.pendingEvents -= n;
+      try {
+        const outcomes = await this.commit(batch.map((p) => p.unit));
+        for (const [i, o] of outcomes.entries()) {
+          if (o.ok) batch[i]!.resolve(o.receipts);
+          else batch[i]!.reject(o.error);
+        }
+      } catch (e) {
+        for (const p of batch) p.reject(e);
+      }
+    }
+  }
+
+  private async commit(units: Unit[]) {
+    const ids = [...new Set(units.flatMap((u) => u.map((e) => e.id)))];
+    const receivedAt = this.now().toISOString();
+    return this.store.write(this.log.id, async (tx) => {
+      const head = await tx.head();
+      const existing = await tx.entriesById(ids);
+      const result = integrate(head, units, existing, { erasable: this.log.erasable, receivedAt });
+      if (result.entries.length > 0) {
+        await tx.insertEntries(result.entries, result.nodes, result.head);
+        if (Date.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) await this.signInTx(tx);
+      }
+      return result.outcomes;
+    });
+  }
+
+  /**
+   * Signs a checkpoint of the current tree, unless the latest one already covers it. Never
+   * signs a tree that is not consistent with the previous checkpoint (RFC 9162 §2.1.4).
+   */
+  async checkpoint(): Promise<StoredCheckpoint> {
+    if (!this.signer) throw new EvidentError(ErrorCode.KEY_INVALID, 'ledger opened without a signing key');
+    await this.flush();
+    return this.store.write(this.log.id, (tx) => this.signInTx(tx));
+  }
+
+  private async signInTx(tx: WriteTx): Promise<StoredCheckpoint> {
+    const head = await tx.head();
+    const latest = await tx.lastCheckpoint();
+    if (latest && latest.size === head.size) return latest;
+    if (latest && latest.size > head.size) {
+      throw new EvidentError(
+        ErrorCode.CHECKPOINT_INCONSISTENT,
+        'the log is smaller than its latest checkpoint',
+        {
+          checkpoint_size: latest.size,
+          tree_size: head.size,
+        },
+      );
+    }
+    const root = CompactRange.decode(head.size, head.frontier).root();
+    if (latest && latest.size > 0) {
+      const plan = consistencyPlan(latest.size, head.size);
+      const proof = plan.assemble(await tx.nodes(plan.nodes));
+      try {
+        verifyConsistency(latest.size, head.size, proof, latest.root, root);
+      } catch (e) {
+        throw new EvidentError(
+          ErrorCode.CHECKPOINT_INCONSISTENT,
+          'refusing to sign: the tree is not consistent with the latest checkpoint',
+          {
+            from: latest.size,
+            to: head.size,
+            cause: (e as EvidentError).code ?? String(e),
+          },
+        );
+      }
+    }
+    const note = signCheckpoint({ origin: this.log.origin, size: head.size, rootHash: root }, this.signer!);
+    const cp: StoredCheckpoint = { size: head.size, root, note, createdAt: this.now().toISOString() };
+    await tx.insertCheckpoint(cp);
+    this.lastCheckpointAt = Date.now();
+    return cp;
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    return this.store.latestCheckpoint(this.log.id);
+  }
+
+  async checkpointAt(size: number): Promise<StoredCheckpoint | undefined> {
+    return this.store.checkpointAt(this.log.id, size);
+  }
+
+  async size(): Promise<number> {
+    return (await this.store.head(this.log.id)).size;
+  }
+
+  /** Inclusion proof of entry `index` in the tree of `size` (default: the latest checkpoint's). */
+  async proveInclusion(index: number, size?: number): Promise<InclusionProof> {
+    const n = size ?? (await this.latestCheckpoint())?.size ?? 0;
+    await this.checkSize(n);
+    const plan = inclusionPlan(index, n);
+    const hashes = plan.assemble(await this.store.nodes(this.log.id, plan.nodes));
+    const entry = await this.entryAt(index);
+    return { index, size: n, leaf: toBase64(leafBytes(entry!)), hashes: hashes.map(toBase64) };
+  }
+
+  /** Consistency proof between the trees of sizes `from` and `to` (RFC 9162 §2.1.4). */
+  async proveConsistency(from: number, to: number): Promise<string[]> {
+    await this.checkSize(to);
+    const plan = consistencyPlan(from, to);
+    return plan.assemble(await this.store.nodes(this.log.id, plan.nodes)).map(toBase64);
+  }
+
+  private async checkSize(n: number): Promise<void> {
+    const head = await this.store.head(this.log.id);
+    if (!Number.isSafeInteger(n) || n < 0 || n > head.size) {
+      throw new EvidentError(ErrorCode.PROOF_RANGE, `tree size ${n} is outside the log (size ${head.size})`, {
+        size: n,
+        log_size: head.size,
+      });
+    }
+  }
+
+  async entryAt(index: number): Promise<Entry | undefined> {
+    return (await this.store.entries(this.log.id, index, index + 1, 1))[0];
+  }
+
+  async entry(id: string): Promise<Entry | undefined> {
+    return this.store.entryById(this.log.id, id);
+  }
+
+  async query(filter: EntryFilter = {}): Promise<Entry[]> {
+    return this.store.query(this.log.id, filter);
+  }
+
+  /** Actors with more than `threshold` failures or denials since `since`. */
+  async failuresByActor(since: string, threshold: number): Promise<FailureCount[]> {
+    return this.store.failuresByActor(this.log.id, since, threshold);
+  }
+
+  /** Verifies the whole log, streaming: see ../core/verify/log-verifier.ts. */
+  async verify(options: VerifyOptions = {}): Promise<VerifyReport> {
+    await this.flush();
+    const verifiers = options.verifiers ?? (this.signer ? [verifierFromSigner(this.signer)] : undefined);
+    return verifyStoredLog(this.store, this.log, { ...options, ...(verifiers ? { verifiers } : {}) });
+  }
+
+  /** Erases one data subject's erasable values; the erasure is itself an audit event. */
+  async erase(request: ErasureRequest): Promise<ErasureResult> {
+    if (!this.signer) throw new EvidentError(ErrorCode.KEY_INVALID, 'ledger opened without a signing key');
+    await this.flush();
+    return eraseSubject(this.store, this.log, request, this.now);
+  }
+
+  /** Commits what is pending, signs a last checkpoint, and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    if (this.signer && (await this.size()) > ((await this.latestCheckpoint())?.size ?? 0)) {
+      await this.store.write(this.log.id, (tx) => this.signInTx(tx));
+    }
+    await this.store.close();
+  }
+}
+
+function validateAll(events: readonly unknown[], now: () => Date): AuditEvent[] {
+  const out: AuditEvent[] = [];
+  const issues: FieldIssue[] = [];
+  events.forEach((ev, i) => {
+    try {
+      out.push(validateEvent(ev, { now }));
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      for (const x of e.issues) issues.push(events.length > 1 ? { item: i, ...x } : x);
+    }
+  });
+  if (issues.length > 0) throw new ValidationError(issues);
+  return out;
+}
+
+function verifierFromSigner(s: NoteSigner) {
+  return verifierFromPublicKey(s.name, s.publicKey);
+}

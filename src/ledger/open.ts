@@ -1,0 +1,84 @@
+/** Opening a ledger on a database file (and, later, a URL), with its signing key. */
+
+import { ErrorCode, EvidentError } from '../core/errors.ts';
+import { DEFAULT_ERASABLE, ERASABLE_CANDIDATES, type ErasableField } from '../core/event/schema.ts';
+import { assertKeyName, formatVerifierKey, type NoteSigner } from '../core/note-keys.ts';
+import { openSqliteStore } from '../store/sqlite/store.ts';
+import type { LogInfo, Store } from '../store/types.ts';
+import { loadSigner } from './keyfile.ts';
+import { Ledger, type LedgerOptions } from './ledger.ts';
+
+export interface OpenLedgerOptions extends Omit<LedgerOptions, 'store' | 'signer'> {
+  /** A SQLite file path (or `sqlite:PATH`). */
+  db: string;
+  /** A signer, or the path of a key file. Omit to open read-only. */
+  key?: NoteSigner | string;
+}
+
+export async function openStore(db: string, options: { readonly?: boolean } = {}): Promise<Store> {
+  if (/^postgres(ql)?:\/\//.test(db)) {
+    throw new EvidentError(ErrorCode.USAGE, 'PostgreSQL is not supported by this version yet', {
+      field: 'db',
+    });
+  }
+  return openSqliteStore(db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db, options);
+}
+
+export async function openLedger(o: OpenLedgerOptions): Promise<Ledger> {
+  const signer = typeof o.key === 'string' ? await loadSigner(o.key) : o.key;
+  const store = await openStore(o.db);
+  try {
+    return await Ledger.open({ ...o, store, ...(signer ? { signer } : {}) });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+export interface CreateLogOptions {
+  name: string;
+  /** Checkpoint origin, `<host>/<log>`; the signer's key name must equal it. */
+  origin: string;
+  signer: NoteSigner;
+  erasable?: readonly ErasableField[];
+}
+
+export async function createLog(store: Store, o: CreateLogOptions): Promise<LogInfo> {
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(o.name)) {
+    throw new EvidentError(
+      ErrorCode.USAGE,
+      'a log name is 1 to 64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit',
+      {
+        field: 'log',
+      },
+    );
+  }
+  assertKeyName(o.origin);
+  if (o.signer.name !== o.origin) {
+    throw new EvidentError(
+      ErrorCode.KEY_INVALID,
+      `the signing key's name "${o.signer.name}" must be the origin "${o.origin}"`,
+    );
+  }
+  const erasable = [...(o.erasable ?? DEFAULT_ERASABLE)];
+  for (const f of erasable) {
+    if (!(ERASABLE_CANDIDATES as readonly string[]).includes(f)) {
+      throw new EvidentError(
+        ErrorCode.USAGE,
+        `${f} cannot be erasable (one of ${ERASABLE_CANDIDATES.join(', ')})`,
+        {
+          field: 'erasable',
+        },
+      );
+    }
+  }
+  if (await store.getLog(o.name)) {
+    throw new EvidentError(ErrorCode.USAGE, `log "${o.name}" already exists`, { field: 'log' });
+  }
+  return store.createLog({
+    name: o.name,
+    origin: o.origin,
+    vkey: formatVerifierKey(o.origin, o.signer.publicKey),
+    erasable,
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Mapping between entries and database rows, shared by every SQL driver: one column per
+ * field (so queries and verification read the very same values), JSON fields as canonical
+ * JSON text, erasable values in a side table beside their salts.
+ *
+ * Reading a row never throws: a value an attacker mangled is passed through as found, so
+ * that verification reports it as a modified entry instead of crashing.
+ */
+import { canonicalize } from '../core/canonical.ts';
+import type { Entry } from '../core/event/entry.ts';
+import type { ErasableField } from '../core/event/schema.ts';
+
+export const ENTRY_COLUMNS = [
+  'idx',
+  'id',
+  'timestamp',
+  'ts_ms',
+  'received_at',
+  'actor_id',
+  'actor_type',
+  'action',
+  'resource_type',
+  'resource_id',
+  'result',
+  'ip_address',
+  'user_agent',
+  'session_id',
+  'reason',
+  'changed_fields',
+  'old_values',
+  'new_values',
+  'metadata',
+  'commitments',
+  'prev_hash',
+  'hash',
+] as const;
+
+const TEXT_FIELDS = [
+  'id',
+  'timestamp',
+  'received_at',
+  'actor_id',
+  'actor_type',
+  'action',
+  'resource_type',
+  'resource_id',
+  'result',
+  'ip_address',
+  'user_agent',
+  'session_id',
+  'reason',
+  'prev_hash',
+  'hash',
+] as const;
+const JSON_COLUMNS = ['changed_fields', 'old_values', 'new_values', 'metadata', 'commitments'] as const;
+
+export type EntryRow = Record<(typeof ENTRY_COLUMNS)[number], string | number | null>;
+
+export interface SecretRow {
+  idx: number;
+  field: string;
+  value: string;
+  salt: string;
+}
+
+/** Milliseconds since the epoch of an RFC 3339 UTC timestamp (sortable, unlike its text). */
+export function timestampMs(ts: string): number {
+  return Date.parse(ts);
+}
+
+/** The row for an entry, and the side rows for its erasable values. */
+export function entryToRows(e: Entry): { row: EntryRow; secrets: SecretRow[] } {
+  const committed = e.commitments ?? {};
+  const row = { idx: e.index, ts_ms: timestampMs(e.timestamp) } as EntryRow;
+  for (const f of TEXT_FIELDS) {
+    const v = e[f];
+    row[f] = v === undefined || f in committed ? null : v;
+  }
+  for (const f of JSON_COLUMNS) {
+    const v = e[f];
+    row[f] = v === undefined || f in committed ? null : canonicalize(v);
+  }
+  const secrets: SecretRow[] = [];
+  for (const f of Object.keys(committed) as ErasableField[]) {
+    const salt = e.salts?.[f];
+    if (salt === undefined) continue;
+    secrets.push({ idx: e.index, field: f, value: canonicalize(e[f]), salt });
+  }
+  return { row, secrets };
+}
+
+/** Rebuilds an entry from its row, its side rows and the erasures recorded for it. */
+export function rowToEntry(row: EntryRow, secrets: SecretRow[], erased: string[]): Entry {
+  const e: Record<string, unknown> = { index: row.idx };
+  for (const f of TEXT_FIELDS) if (row[f] !== null) e[f] = row[f];
+  for (const f of JSON_COLUMNS) if (row[f] !== null) e[f] = parseOrRaw(row[f] as string);
+  for (const s of secrets) {
+    e[s.field] = parseOrRaw(s.value);
+    e.salts ??= {};
+    (e.salts as Record<string, string>)[s.field] = s.salt;
+  }
+  if (erased.length > 0) e.erased = [...erased].sort();
+  return e as unknown as Entry;
+}
+
+function parseOrRaw(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

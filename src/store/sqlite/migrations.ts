@@ -1,0 +1,116 @@
+/**
+ * Versioned schema. Each migration runs once, in order, in its own transaction; the applied
+ * version is kept in `meta`. Append-only is enforced by the database itself: triggers refuse
+ * UPDATE and DELETE on every table of record, outside the one erasure path.
+ */
+
+const appendOnly = (table: string) => `
+CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table}
+  BEGIN SELECT RAISE(ABORT, 'evident: ${table} is append-only'); END;
+CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table}
+  BEGIN SELECT RAISE(ABORT, 'evident: ${table} is append-only'); END;`;
+
+export const MIGRATIONS: readonly string[] = [
+  `
+CREATE TABLE logs (
+  log_id     INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  origin     TEXT NOT NULL,
+  vkey       TEXT NOT NULL,
+  erasable   TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  size       INTEGER NOT NULL DEFAULT 0,
+  last_hash  TEXT NOT NULL DEFAULT 'GENESIS',
+  frontier   BLOB NOT NULL DEFAULT x''
+);
+CREATE TRIGGER logs_no_rewrite BEFORE UPDATE ON logs
+  WHEN NEW.size < OLD.size OR NEW.name IS NOT OLD.name OR NEW.origin IS NOT OLD.origin
+    OR NEW.vkey IS NOT OLD.vkey OR NEW.erasable IS NOT OLD.erasable OR NEW.log_id IS NOT OLD.log_id
+  BEGIN SELECT RAISE(ABORT, 'evident: a log head only grows'); END;
+CREATE TRIGGER logs_no_delete BEFORE DELETE ON logs
+  BEGIN SELECT RAISE(ABORT, 'evident: logs cannot be deleted'); END;
+
+CREATE TABLE entries (
+  log_id         INTEGER NOT NULL,
+  idx            INTEGER NOT NULL,
+  id             TEXT NOT NULL,
+  timestamp      TEXT NOT NULL,
+  ts_ms          INTEGER NOT NULL,
+  received_at    TEXT NOT NULL,
+  actor_id       TEXT NOT NULL,
+  actor_type     TEXT NOT NULL,
+  action         TEXT NOT NULL,
+  resource_type  TEXT NOT NULL,
+  resource_id    TEXT NOT NULL,
+  result         TEXT NOT NULL,
+  ip_address     TEXT,
+  user_agent     TEXT,
+  session_id     TEXT,
+  reason         TEXT,
+  changed_fields TEXT,
+  old_values     TEXT,
+  new_values     TEXT,
+  metadata       TEXT,
+  commitments    TEXT,
+  prev_hash      TEXT NOT NULL,
+  hash           TEXT NOT NULL
+);
+CREATE UNIQUE INDEX entries_position ON entries (log_id, idx);
+CREATE UNIQUE INDEX entries_id ON entries (log_id, id);
+-- the brief's queries: one actor's actions over time; all access to one resource;
+-- failures and denials per actor in a recent window
+CREATE INDEX entries_actor ON entries (log_id, actor_id, ts_ms);
+CREATE INDEX entries_resource ON entries (log_id, resource_type, resource_id, ts_ms);
+CREATE INDEX entries_failures ON entries (log_id, ts_ms, actor_id) WHERE result <> 'success';
+${appendOnly('entries')}
+
+-- values and salts of erasable fields: deleted only once an erasure record names them
+CREATE TABLE entry_secrets (
+  log_id INTEGER NOT NULL,
+  idx    INTEGER NOT NULL,
+  field  TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  salt   TEXT NOT NULL,
+  PRIMARY KEY (log_id, idx, field)
+) WITHOUT ROWID;
+CREATE TRIGGER entry_secrets_no_update BEFORE UPDATE ON entry_secrets
+  BEGIN SELECT RAISE(ABORT, 'evident: entry_secrets is append-only'); END;
+CREATE TRIGGER entry_secrets_erase_only BEFORE DELETE ON entry_secrets
+  WHEN NOT EXISTS (SELECT 1 FROM erasures e
+                   WHERE e.log_id = OLD.log_id AND e.idx = OLD.idx AND e.field = OLD.field)
+  BEGIN SELECT RAISE(ABORT, 'evident: a value is deleted only by a recorded erasure'); END;
+
+CREATE TABLE erasures (
+  log_id      INTEGER NOT NULL,
+  idx         INTEGER NOT NULL,
+  field       TEXT NOT NULL,
+  erasure_idx INTEGER NOT NULL,
+  PRIMARY KEY (log_id, idx, field)
+) WITHOUT ROWID;
+CREATE TRIGGER erasures_need_event BEFORE INSERT ON erasures
+  WHEN NOT EXISTS (SELECT 1 FROM entries
+                   WHERE log_id = NEW.log_id AND idx = NEW.erasure_idx AND action = 'evident.erasure')
+  BEGIN SELECT RAISE(ABORT, 'evident: an erasure must name its audit event'); END;
+${appendOnly('erasures')}
+
+-- perfect subtree hashes above the leaves (level >= 1): proofs read O(log n) of them
+CREATE TABLE tree_nodes (
+  log_id INTEGER NOT NULL,
+  level  INTEGER NOT NULL,
+  idx    INTEGER NOT NULL,
+  hash   BLOB NOT NULL,
+  PRIMARY KEY (log_id, level, idx)
+) WITHOUT ROWID;
+${appendOnly('tree_nodes')}
+
+CREATE TABLE checkpoints (
+  log_id     INTEGER NOT NULL,
+  size       INTEGER NOT NULL,
+  root       BLOB NOT NULL,
+  note       TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (log_id, size)
+) WITHOUT ROWID;
+${appendOnly('checkpoints')}
+`,
+];

@@ -1,0 +1,435 @@
+/**
+ * The embedded default store: one SQLite file, WAL journal, synchronous=FULL, so a commit
+ * has reached the disk before `write` resolves. Writes from every process are serialised by
+ * SQLite's write lock (BEGIN IMMEDIATE), taken before the log head is read: two processes on
+ * one file can never fork a chain.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { ErrorCode, EvidentError } from '../../core/errors.ts';
+import type { Entry } from '../../core/event/entry.ts';
+import type { ErasableField } from '../../core/event/schema.ts';
+import type { NodeId } from '../../core/merkle/index.ts';
+import {
+  ENTRY_COLUMNS,
+  type EntryRow,
+  entryToRows,
+  rowToEntry,
+  type SecretRow,
+  timestampMs,
+} from '../rows.ts';
+import type {
+  EntryFilter,
+  Erasure,
+  FailureCount,
+  LogHead,
+  LogInfo,
+  NodeHash,
+  Store,
+  StoredCheckpoint,
+  WriteTx,
+} from '../types.ts';
+import { MIGRATIONS } from './migrations.ts';
+
+type Db = BetterSqlite3.Database;
+
+export interface SqliteStoreOptions {
+  /** How long a writer waits for another process's write lock, in ms. */
+  busyTimeoutMs?: number;
+  readonly?: boolean;
+}
+
+export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+  let Database: typeof BetterSqlite3;
+  try {
+    Database = (await import('better-sqlite3')).default;
+  } catch (e) {
+    throw new EvidentError(
+      ErrorCode.STORE_FAILED,
+      'the SQLite store needs better-sqlite3 12.x: npm i better-sqlite3@12',
+      {
+        cause: String(e),
+      },
+    );
+  }
+  const busy = options.busyTimeoutMs ?? 10_000;
+  const db = new Database(path, {
+    readonly: options.readonly ?? false,
+    fileMustExist: options.readonly ?? false,
+  });
+  db.pragma(`busy_timeout = ${busy}`);
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    migrate(db);
+  }
+  const reader = new Database(path, { readonly: true, fileMustExist: true });
+  reader.pragma(`busy_timeout = ${busy}`);
+  return new SqliteStore(db, reader);
+}
+
+function migrate(db: Db): void {
+  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  const run = db.transaction(() => {
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
+      | { value: string }
+      | undefined;
+    const version = row ? Number(row.value) : 0;
+    if (version > MIGRATIONS.length) {
+      throw new EvidentError(ErrorCode.STORE_FAILED, `database schema ${version} is newer than this evident`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(
+      String(MIGRATIONS.length),
+    );
+  });
+  run.immediate();
+}
+
+interface LogRow {
+  log_id: number;
+  name: string;
+  origin: string;
+  vkey: string;
+  erasable: string;
+  created_at: string;
+  size: number;
+  last_hash: string;
+  frontier: Uint8Array;
+}
+
+const toLogInfo = (r: LogRow): LogInfo => ({
+  id: r.log_id,
+  name: r.name,
+  origin: r.origin,
+  vkey: r.vkey,
+  erasable: JSON.parse(r.erasable) as ErasableField[],
+  createdAt: r.created_at,
+});
+
+const toHead = (r: Pick<LogRow, 'size' | 'last_hash' | 'frontier'>): LogHead => ({
+  size: r.size,
+  lastHash: r.last_hash,
+  frontier: new Uint8Array(r.frontier),
+});
+
+interface CheckpointRow {
+  size: number;
+  root: Uint8Array;
+  note: string;
+  created_at: string;
+}
+const toCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
+  size: r.size,
+  root: new Uint8Array(r.root),
+  note: r.note,
+  createdAt: r.created_at,
+});
+
+const COLS = ENTRY_COLUMNS.join(', ');
+const INSERT_ENTRY = `INSERT INTO entries (log_id, ${COLS}) VALUES (?, ${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly reader: Db,
+  ) {}
+
+  /** The writer connection, for tests and tools that need raw access. */
+  get database(): Db {
+    return this.db;
+  }
+
+  async createLog(spec: Omit<LogInfo, 'id' | 'createdAt'>): Promise<LogInfo> {
+    const createdAt = new Date().toISOString();
+    this.db
+      .prepare('INSERT INTO logs (name, origin, vkey, erasable, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(spec.name, spec.origin, spec.vkey, JSON.stringify(spec.erasable), createdAt);
+    return (await this.getLog(spec.name))!;
+  }
+
+  async getLog(name: string): Promise<LogInfo | undefined> {
+    const r = this.reader.prepare('SELECT * FROM logs WHERE name = ?').get(name) as LogRow | undefined;
+    return r && toLogInfo(r);
+  }
+
+  async listLogs(): Promise<LogInfo[]> {
+    return (this.reader.prepare('SELECT * FROM logs ORDER BY log_id').all() as LogRow[]).map(toLogInfo);
+  }
+
+  write<T>(logId: number, fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    // One write transaction at a time on this connection; other processes wait on the file lock.
+    const run = this.queue.then(() => this.runWrite(logId, fn));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runWrite<T>(logId: number, fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      throw storeError(e);
+    }
+    try {
+      const result = await fn(this.tx(logId));
+      this.db.exec('COMMIT');
+      return result;
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw e instanceof EvidentError ? e : storeError(e);
+    }
+  }
+
+  private tx(logId: number): WriteTx {
+    const db = this.db;
+    return {
+      head: async () =>
+        toHead(
+          db.prepare('SELECT size, last_hash, frontier FROM logs WHERE log_id = ?').get(logId) as LogRow,
+        ),
+      lastCheckpoint: async () => {
+        const r = db
+          .prepare('SELECT * FROM checkpoints WHERE log_id = ? ORDER BY size DESC LIMIT 1')
+          .get(logId) as CheckpointRow | undefined;
+        return r && toCheckpoint(r);
+      },
+      entriesById: async (ids) => {
+        const found = new Map<string, Entry>();
+        const stmt = db.prepare(`SELECT ${COLS} FROM entries WHERE log_id = ? AND id = ?`);
+        for (const id of ids) {
+          const row = stmt.get(logId, id) as EntryRow | undefined;
+          if (row) found.set(id, this.hydrate(db, logId, [row])[0]!);
+        }
+        return found;
+      },
+      nodes: async (ids) => this.readNodes(db, logId, ids),
+      insertEntries: async (entries, nodes, head) => {
+        const ins = db.prepare(INSERT_ENTRY);
+        const insSecret = db.prepare(
+          'INSERT INTO entry_secrets (log_id, idx, field, value, salt) VALUES (?, ?, ?, ?, ?)',
+        );
+        for (const e of entries) {
+          const { row, secrets } = entryToRows(e);
+          ins.run(logId, ...ENTRY_COLUMNS.map((c) => row[c]));
+          for (const s of secrets) insSecret.run(logId, s.idx, s.field, s.value, s.salt);
+        }
+        const insNode = db.prepare('INSERT INTO tree_nodes (log_id, level, idx, hash) VALUES (?, ?, ?, ?)');
+        for (const n of nodes as NodeHash[]) insNode.run(logId, n.level, n.index, n.hash);
+        db.prepare('UPDATE logs SET size = ?, last_hash = ?, frontier = ? WHERE log_id = ?').run(
+          head.size,
+          head.lastHash,
+          head.frontier,
+          logId,
+        );
+      },
+      insertCheckpoint: async (cp) => {
+        db.prepare(
+          'INSERT INTO checkpoints (log_id, size, root, note, created_at) VALUES (?, ?, ?, ?, ?)',
+        ).run(logId, cp.size, cp.root, cp.note, cp.createdAt);
+      },
+      erase: async (erasures) => {
+        const rec = db.prepare('INSERT INTO erasures (log_id, idx, field, erasure_idx) VALUES (?, ?, ?, ?)');
+        const del = db.prepare('DELETE FROM entry_secrets WHERE log_id = ? AND idx = ? AND field = ?');
+        for (const x of erasures) {
+          rec.run(logId, x.index, x.field, x.erasureIndex);
+          del.run(logId, x.index, x.field);
+        }
+      },
+    };
+  }
+
+  async head(logId: number): Promise<LogHead> {
+    const r = this.reader.prepare('SELECT size, last_hash, frontier FROM logs WHERE log_id = ?').get(logId) as
+      | LogRow
+      | undefined;
+    if (!r) throw new EvidentError(ErrorCode.NOT_FOUND, `no log with id ${logId}`);
+    return toHead(r);
+  }
+
+  async entries(logId: number, from: number, to: number, limit: number): Promise<Entry[]> {
+    const rows = this.reader
+      .prepare(`SELECT ${COLS} FROM entries WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx LIMIT ?`)
+      .all(logId, from, to, limit) as EntryRow[];
+    return this.hydrate(this.reader, logId, rows);
+  }
+
+  async entryById(logId: number, id: string): Promise<Entry | undefined> {
+    const row = this.reader
+      .prepare(`SELECT ${COLS} FROM entries WHERE log_id = ? AND id = ?`)
+      .get(logId, id) as EntryRow | undefined;
+    return row && this.hydrate(this.reader, logId, [row])[0];
+  }
+
+  async query(logId: number, f: EntryFilter): Promise<Entry[]> {
+    const where = ['log_id = ?'];
+    const args: unknown[] = [logId];
+    for (const k of [
+      'actor_id',
+      'actor_type',
+      'action',
+      'resource_type',
+      'resource_id',
+      'ip_address',
+      'session_id',
+    ] as const) {
+      const v = f[k];
+      if (v !== undefined) {
+        where.push(`${k} = ?`);
+        args.push(v);
+      }
+    }
+    if (f.result !== undefined) {
+      const rs = Array.isArray(f.result) ? f.result : [f.result];
+      where.push(`result IN (${rs.map(() => '?').join(', ')})`);
+      args.push(...rs);
+    }
+    if (f.since !== undefined) {
+      where.push('ts_ms >= ?');
+      args.push(timestampMs(f.since));
+    }
+    if (f.until !== undefined) {
+      where.push('ts_ms < ?');
+      args.push(timestampMs(f.until));
+    }
+    if (f.fromIndex !== undefined) {
+      where.push(f.descending ? 'idx <= ?' : 'idx >= ?');
+      args.push(f.fromIndex);
+    }
+    const order = f.descending ? 'DESC' : 'ASC';
+    const limit = Math.min(f.limit ?? 100, 10_000);
+    const rows = this.reader
+      .prepare(`SELECT ${COLS} FROM entries WHERE ${where.join(' AND ')} ORDER BY idx ${order} LIMIT ?`)
+      .all(...args, limit) as EntryRow[];
+    return this.hydrate(this.reader, logId, rows);
+  }
+
+  async failuresByActor(logId: number, since: string, minFailures: number): Promise<FailureCount[]> {
+    const rows = this.reader
+      .prepare(
+        `SELECT actor_id, COUNT(*) AS failures, MAX(ts_ms) AS last_ms FROM entries
+         WHERE log_id = ? AND result <> 'success' AND ts_ms >= ?
+         GROUP BY actor_id HAVING COUNT(*) > ? ORDER BY failures DESC, actor_id`,
+      )
+      .all(logId, timestampMs(since), minFailures) as {
+      actor_id: string;
+      failures: number;
+      last_ms: number;
+    }[];
+    return rows.map((r) => ({
+      actor_id: r.actor_id,
+      failures: r.failures,
+      last_timestamp: new Date(r.last_ms).toISOString(),
+    }));
+  }
+
+  async nodes(logId: number, ids: NodeId[]): Promise<Uint8Array[]> {
+    return this.readNodes(this.reader, logId, ids);
+  }
+
+  private readNodes(db: Db, logId: number, ids: NodeId[]): Uint8Array[] {
+    const leaf = db.prepare('SELECT hash FROM entries WHERE log_id = ? AND idx = ?').pluck();
+    const inner = db
+      .prepare('SELECT hash FROM tree_nodes WHERE log_id = ? AND level = ? AND idx = ?')
+      .pluck();
+    return ids.map((n) => {
+      if (n.level === 0) {
+        const h = leaf.get(logId, n.index) as string | undefined;
+        if (h === undefined) throw missingNode(n);
+        return hexToBytes(h);
+      }
+      const h = inner.get(logId, n.level, n.index) as Uint8Array | undefined;
+      if (h === undefined) throw missingNode(n);
+      return new Uint8Array(h);
+    });
+  }
+
+  async checkpoints(logId: number): Promise<StoredCheckpoint[]> {
+    const rows = this.reader
+      .prepare('SELECT * FROM checkpoints WHERE log_id = ? ORDER BY size')
+      .all(logId) as CheckpointRow[];
+    return rows.map(toCheckpoint);
+  }
+
+  async checkpointAt(logId: number, size: number): Promise<StoredCheckpoint | undefined> {
+    const r = this.reader
+      .prepare('SELECT * FROM checkpoints WHERE log_id = ? AND size = ?')
+      .get(logId, size) as CheckpointRow | undefined;
+    return r && toCheckpoint(r);
+  }
+
+  async latestCheckpoint(logId: number): Promise<StoredCheckpoint | undefined> {
+    const r = this.reader
+      .prepare('SELECT * FROM checkpoints WHERE log_id = ? ORDER BY size DESC LIMIT 1')
+      .get(logId) as CheckpointRow | undefined;
+    return r && toCheckpoint(r);
+  }
+
+  async erasures(logId: number, from: number, to: number): Promise<Erasure[]> {
+    const rows = this.reader
+      .prepare(
+        'SELECT idx, field, erasure_idx FROM erasures WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx, field',
+      )
+      .all(logId, from, to) as { idx: number; field: ErasableField; erasure_idx: number }[];
+    return rows.map((r) => ({ index: r.idx, field: r.field, erasureIndex: r.erasure_idx }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closed = true;
+    this.reader.close();
+    this.db.close();
+  }
+
+  /** Joins the side rows (erasable values, erasures) to a page of entry rows. */
+  private hydrate(db: Db, logId: number, rows: EntryRow[]): Entry[] {
+    if (rows.length === 0) return [];
+    const lo = Math.min(...rows.map((r) => r.idx as number));
+    const hi = Math.max(...rows.map((r) => r.idx as number));
+    const secrets = new Map<number, SecretRow[]>();
+    const erased = new Map<number, string[]>();
+    const anyCommitted = rows.some((r) => r.commitments !== null);
+    if (anyCommitted) {
+      const all = db
+        .prepare(
+          'SELECT idx, field, value, salt FROM entry_secrets WHERE log_id = ? AND idx >= ? AND idx <= ?',
+        )
+        .all(logId, lo, hi) as SecretRow[];
+      for (const s of all) secrets.set(s.idx, [...(secrets.get(s.idx) ?? []), s]);
+      const er = db
+        .prepare('SELECT idx, field FROM erasures WHERE log_id = ? AND idx >= ? AND idx <= ?')
+        .all(logId, lo, hi) as { idx: number; field: string }[];
+      for (const x of er) erased.set(x.idx, [...(erased.get(x.idx) ?? []), x.field]);
+    }
+    return rows.map((r) =>
+      rowToEntry(r, secrets.get(r.idx as number) ?? [], erased.get(r.idx as number) ?? []),
+    );
+  }
+}
+
+function missingNode(n: NodeId): EvidentError {
+  return new EvidentError(ErrorCode.STORE_FAILED, `tree node level ${n.level} index ${n.index} is missing`, {
+    level: n.level,
+    index: n.index,
+  });
+}
+
+function hexToBytes(h: string): Uint8Array {
+  const out = new Uint8Array(h.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(h.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function storeError(e: unknown): EvidentError {
+  const code = (e as { code?: string }).code ?? '';
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new EvidentError(ErrorCode.STORE_BUSY, 'the database is busy (another writer holds the lock)', {
+      cause: code,
+    });
+  }
+  return new EvidentError(ErrorCode.STORE_FAILED, `SQLite: ${(e as Error).message}`, { cause: code });
+}

@@ -1,0 +1,111 @@
+/**
+ * The contract between the append engine and a database. Each driver writes its own native
+ * SQL; the algorithms (tree integration, chain linking, checkpoint building) are pure
+ * functions in the ledger, shared by every driver.
+ */
+import type { Entry } from '../core/event/entry.ts';
+import type { ErasableField } from '../core/event/schema.ts';
+import type { NodeId } from '../core/merkle/index.ts';
+
+export interface LogInfo {
+  id: number;
+  name: string;
+  /** Checkpoint origin, `<host>/<log>`; also the signing key's name. */
+  origin: string;
+  /** Verifier key recorded at creation: public, a hint only (verification trusts what the auditor passes). */
+  vkey: string;
+  erasable: ErasableField[];
+  createdAt: string;
+}
+
+/** The sequencer's state for one log: everything an append needs, O(log n) hashes. */
+export interface LogHead {
+  size: number;
+  /** Hash of entry size-1 (hex), or GENESIS. */
+  lastHash: string;
+  /** Compact range of the tree: the perfect subtree roots covering [0, size), largest first. */
+  frontier: Uint8Array;
+}
+
+export interface StoredCheckpoint {
+  size: number;
+  root: Uint8Array;
+  /** The signed note, byte-exact. */
+  note: string;
+  createdAt: string;
+}
+
+export interface NodeHash extends NodeId {
+  hash: Uint8Array;
+}
+
+export interface Erasure {
+  index: number;
+  field: ErasableField;
+  /** Index of the audit event that records the erasure. */
+  erasureIndex: number;
+}
+
+export interface EntryFilter {
+  actor_id?: string;
+  actor_type?: string;
+  action?: string;
+  resource_type?: string;
+  resource_id?: string;
+  result?: string | string[];
+  ip_address?: string;
+  session_id?: string;
+  /** Inclusive lower bound on the event timestamp (RFC 3339). */
+  since?: string;
+  /** Exclusive upper bound on the event timestamp. */
+  until?: string;
+  /** Only entries with index >= this (cursor pagination in index order). */
+  fromIndex?: number;
+  limit?: number;
+  /** Newest first. */
+  descending?: boolean;
+}
+
+export interface FailureCount {
+  actor_id: string;
+  failures: number;
+  last_timestamp: string;
+}
+
+/**
+ * A write transaction on one log. Drivers MUST hold the log's exclusive sequencing lock for
+ * the whole transaction (no other writer, in any process, may change the head meanwhile) and
+ * MUST make every write durable before `Store.write` resolves.
+ */
+export interface WriteTx {
+  head(): Promise<LogHead>;
+  lastCheckpoint(): Promise<StoredCheckpoint | undefined>;
+  /** Entries already stored with these ids (for idempotent retries). */
+  entriesById(ids: string[]): Promise<Map<string, Entry>>;
+  nodes(ids: NodeId[]): Promise<Uint8Array[]>;
+  insertEntries(entries: Entry[], nodes: NodeHash[], head: LogHead): Promise<void>;
+  insertCheckpoint(cp: StoredCheckpoint): Promise<void>;
+  /** The narrow erasure path: records the erasures, then deletes those values and salts. */
+  erase(erasures: Erasure[]): Promise<void>;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  createLog(spec: Omit<LogInfo, 'id' | 'createdAt'>): Promise<LogInfo>;
+  getLog(name: string): Promise<LogInfo | undefined>;
+  listLogs(): Promise<LogInfo[]>;
+  /** Runs fn in one atomic, durable write transaction holding the log's sequencing lock. */
+  write<T>(logId: number, fn: (tx: WriteTx) => Promise<T>): Promise<T>;
+  head(logId: number): Promise<LogHead>;
+  /** Entries with from <= index < to, in index order; at most `limit`. */
+  entries(logId: number, from: number, to: number, limit: number): Promise<Entry[]>;
+  entryById(logId: number, id: string): Promise<Entry | undefined>;
+  query(logId: number, filter: EntryFilter): Promise<Entry[]>;
+  failuresByActor(logId: number, since: string, minFailures: number): Promise<FailureCount[]>;
+  nodes(logId: number, ids: NodeId[]): Promise<Uint8Array[]>;
+  checkpoints(logId: number): Promise<StoredCheckpoint[]>;
+  checkpointAt(logId: number, size: number): Promise<StoredCheckpoint | undefined>;
+  latestCheckpoint(logId: number): Promise<StoredCheckpoint | undefined>;
+  erasures(logId: number, from: number, to: number): Promise<Erasure[]>;
+  close(): Promise<void>;
+}
