@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { toHex } from '../../src/core/bytes.ts';
-import { ErrorCode } from '../../src/core/errors.ts';
+import { ErrorCode, isEvidentError } from '../../src/core/errors.ts';
+import { leafHash } from '../../src/core/hash.ts';
 import {
   bitLength,
   CompactRange,
@@ -386,6 +387,42 @@ describe('huge trees (plans only, periodic leaves)', () => {
         assert.equal(BigInt(largestPowerOfTwoBelow(n)), k);
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('CompactRange.appendSubtree', () => {
+  it('extends [0, a) + leaves [a, b) + perfect subtrees of [b, n) to the root of n', () => {
+    const leaves = Array.from({ length: 70 }, (_, i) => leafHash(Uint8Array.of(i, i >> 8)));
+    for (let n = 1; n <= 70; n += 3) {
+      const want = referenceRoot(leaves.slice(0, n));
+      for (let a = 0; a <= n; a += 5) {
+        for (let b = a; b <= n; b += 7) {
+          const left = CompactRange.empty();
+          for (let i = 0; i < a; i++) left.append(leaves[i]!);
+          const range = CompactRange.decode(a, left.encode());
+          for (let i = a; i < b; i++) range.append(leaves[i]!);
+          for (const node of perfectSubtrees(b, n)) {
+            const start = node.index * 2 ** node.level;
+            range.appendSubtree(node.level, referenceRoot(leaves.slice(start, start + 2 ** node.level)));
+          }
+          assert.equal(range.size, n);
+          assert.deepEqual(range.root(), want, `n=${n} a=${a} b=${b}`);
+        }
+      }
+    }
+  });
+
+  it('rejects a subtree that does not start at the end of the range', () => {
+    const range = CompactRange.empty();
+    range.append(leafHash(Uint8Array.of(1)));
+    assert.throws(
+      () => range.appendSubtree(1, new Uint8Array(32)),
+      (e: unknown) => isEvidentError(e, ErrorCode.PROOF_INVALID),
+    );
+    assert.throws(
+      () => range.appendSubtree(0, new Uint8Array(31)),
+      (e: unknown) => isEvidentError(e, ErrorCode.PROOF_INVALID),
     );
   });
 });

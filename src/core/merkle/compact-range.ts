@@ -58,6 +58,36 @@ export class CompactRange {
     return completed;
   }
 
+  /**
+   * Appends the root of a whole perfect subtree of 2^level leaves, which must start where the
+   * range ends (size a multiple of 2^level). With the subtrees `perfectSubtrees(size, n)` this
+   * extends a compact range to size n without the leaves: how a bundle of entries [a, b) is tied
+   * to the root of a larger tree (the frontier of [0, a), then leaves, then [b, n)).
+   */
+  appendSubtree(level: number, hash: Uint8Array): void {
+    if (!Number.isInteger(level) || level < 0 || level > 52 || this.#size % 2 ** level !== 0) {
+      throw new EvidentError(ErrorCode.PROOF_INVALID, 'subtree is not aligned with the end of the range', {
+        size: this.#size,
+        level,
+      });
+    }
+    if (!(hash instanceof Uint8Array) || hash.length !== HASH_SIZE) {
+      throw new EvidentError(ErrorCode.PROOF_INVALID, 'subtree hash must be 32 bytes', { level });
+    }
+    if (this.#size + 2 ** level > Number.MAX_SAFE_INTEGER) {
+      throw new EvidentError(ErrorCode.PROOF_RANGE, 'tree is full', { size: this.#size });
+    }
+    let h: Uint8Array = hash.slice();
+    let index = this.#size / 2 ** level;
+    // Like binary addition: merge with left siblings of the same size while there are any.
+    while (index % 2 === 1) {
+      h = nodeHash(this.#hashes.pop()!, h);
+      index = (index - 1) / 2;
+    }
+    this.#hashes.push(h);
+    this.#size += 2 ** level;
+  }
+
   /** MTH(D[size]) (§2.1.1): the frontier folded from the right; SHA-256() when empty. */
   root(): Uint8Array {
     const n = this.#hashes.length;
