@@ -237,6 +237,11 @@ export class Ledger {
     return cp;
   }
 
+  /** Whether this ledger holds a signing key (can append and sign checkpoints). */
+  get canSign(): boolean {
+    return this.signer !== undefined;
+  }
+
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
     return this.store.latestCheckpoint(this.log.id);
   }

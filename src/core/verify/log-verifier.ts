@@ -8,7 +8,7 @@ import { bytesEqual, toBase64, toHex } from '../bytes.ts';
 import { openCheckpoint } from '../checkpoint.ts';
 import { EvidentError } from '../errors.ts';
 import { checkCommitment, type Entry, entryLeafHash, GENESIS } from '../event/entry.ts';
-import { CompactRange, verifyConsistency } from '../merkle/index.ts';
+import { CompactRange, perfectSubtrees, verifyConsistency } from '../merkle/index.ts';
 import type { NoteVerifier } from '../note-keys.ts';
 import { type Fault, FaultKind, type VerifyReport } from './report.ts';
 
@@ -34,6 +34,13 @@ export interface VerifyLogInput {
   consistencyProof?: (from: number, to: number) => Promise<Uint8Array[]>;
   onProgress?: (entries: number) => void;
   maxFaults?: number;
+  /**
+   * For a part of a log, entries [a, b): the frontier of [0, a) (the perfect subtree roots,
+   * largest first) ...
+   */
+  prefix?: { size: number; frontier: Uint8Array };
+  /** ... and the perfect subtree roots covering [b, size), left to right, to reach a checkpoint of `size`. */
+  suffix?: { size: number; hashes: readonly Uint8Array[] };
 }
 
 /** How far from its place an entry is looked for when its hash fails (reorders, renumbering). */
@@ -58,7 +65,10 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   const targets = openTargets(input, add);
   await checkPairwise(targets, input, add);
 
-  const range = CompactRange.empty();
+  const range = input.prefix
+    ? CompactRange.decode(input.prefix.size, input.prefix.frontier)
+    : CompactRange.empty();
+  const start = range.size;
   let next = 0; // the next target to compare
   let verifiedSize = 0;
   let treeAligned = true; // false once entries are missing: sizes no longer line up
@@ -75,6 +85,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
           index: verifiedSize,
           message: `the entries do not hash to the signed root of tree size ${t.size}${t.trusted ? ' (trusted checkpoint)' : ''}: something in [${verifiedSize}, ${t.size}) was rewritten`,
           size: t.size,
+          approximate: true,
           expected: toBase64(t.root),
           computed: toBase64(computed),
         });
@@ -84,8 +95,9 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   compareRoots(); // size 0
 
   const rows = new Lookahead(input.entries);
-  let pos = 0;
-  let prevStored: string = GENESIS;
+  let pos = start;
+  // Entry a-1 is not part of a partial log: the first link is taken as given.
+  let prevStored: string | undefined = start === 0 ? GENESIS : undefined;
   let lastShift = 0;
   const involved = new Set<number>(); // positions already blamed: their neighbours' links are not news
   for (let cur = await rows.next(); cur !== undefined; cur = await rows.next()) {
@@ -113,7 +125,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     const stored = cur.hash;
     if (computed === stored) {
       lastShift = 0;
-      const expectedPrev = pos === 0 ? GENESIS : prevStored;
+      const expectedPrev = prevStored ?? cur.prev_hash;
       if (cur.prev_hash !== expectedPrev && !involved.has(pos - 1)) {
         add({
           kind: FaultKind.CHAIN_BROKEN,
@@ -179,9 +191,11 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     if (pos % 65536 === 0) input.onProgress?.(pos);
   }
   input.onProgress?.(pos);
+  if (input.suffix && treeAligned) extendBySuffix(range, input.suffix, add);
+  compareRoots();
 
   const longest = targets.reduce((m, t) => Math.max(m, t.size), 0);
-  if (longest > pos || (input.recordedSize ?? 0) > pos) {
+  if (!input.suffix && (longest > pos || (input.recordedSize ?? 0) > pos)) {
     const claimed = Math.max(longest, input.recordedSize ?? 0);
     add({
       kind: FaultKind.LOG_TRUNCATED,
@@ -202,12 +216,16 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
       'no checkpoint kept outside the log was given (--trusted-checkpoint): truncation or a rollback to an older copy of the whole database cannot be ruled out',
     );
   }
-  faults.sort((a, b) => (a.index ?? Number.MAX_SAFE_INTEGER) - (b.index ?? Number.MAX_SAFE_INTEGER));
-  const indexes = faults.map((f) => f.index).filter((i): i is number => i !== null);
+  // Faults that pin an entry come first; a root mismatch only bounds a range, so it follows.
+  const rank = (f: Fault) => (f.index === null ? 2 : f.approximate ? 1 : 0);
+  faults.sort((a, b) => rank(a) - rank(b) || (a.index ?? 0) - (b.index ?? 0));
+  const precise = faults.filter((f) => rank(f) === 0).map((f) => f.index as number);
+  const rough = faults.filter((f) => rank(f) === 1).map((f) => f.index as number);
+  const indexes = precise.length > 0 ? precise : rough;
   return {
     ok: faultCount === 0,
     origin: input.origin,
-    entries: pos,
+    entries: pos - start,
     checkpoints: targets.length,
     verified_size: verifiedSize,
     root: toBase64(range.root()),
@@ -216,6 +234,25 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     faults_truncated: faultCount > faults.length,
     warnings,
   };
+}
+
+/** Extends the rebuilt tree from the entries' end to a checkpoint's size by whole subtrees. */
+function extendBySuffix(
+  range: CompactRange,
+  suffix: NonNullable<VerifyLogInput['suffix']>,
+  add: (f: Fault) => void,
+): void {
+  const nodes = suffix.size >= range.size ? perfectSubtrees(range.size, suffix.size) : undefined;
+  if (!nodes || nodes.length !== suffix.hashes.length) {
+    add({
+      kind: FaultKind.CHECKPOINT_ROOT_MISMATCH,
+      index: range.size,
+      message: `the subtree hashes given from ${range.size} to ${suffix.size} do not have the shape of that range`,
+      size: suffix.size,
+    });
+    return;
+  }
+  for (const [i, n] of nodes.entries()) range.appendSubtree(n.level, suffix.hashes[i]!);
 }
 
 /** Opens every checkpoint; bad signatures and malformed notes become faults. */

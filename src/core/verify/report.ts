@@ -29,6 +29,8 @@ export interface Fault {
   kind: FaultKind;
   /** The first entry index the fault concerns; null when it is about a checkpoint alone. */
   index: number | null;
+  /** True when `index` only starts the range in which the fault lies (a root mismatch). */
+  approximate?: boolean;
   message: string;
   [detail: string]: unknown;
 }
@@ -44,7 +46,9 @@ export interface VerifyReport {
   verified_size: number;
   /** Root of the rebuilt tree over all entries read, base64. */
   root: string;
+  /** The first entry shown bad; when only a signed root disagrees, the start of the range it covers. */
   first_bad_index: number | null;
+  /** Entry faults by index first, then range faults, then faults of checkpoints alone. */
   faults: Fault[];
   /** True when more faults were found than are listed. */
   faults_truncated: boolean;

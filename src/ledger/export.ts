@@ -1,0 +1,129 @@
+/**
+ * Writing and reading export bundles (../core/bundle.ts): header line, then entries, streamed
+ * page by page so that neither side holds the log in memory.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import {
+  BUNDLE_FORMAT,
+  type BundleHeader,
+  parseBundleHeader,
+  type VerifyBundleOptions,
+  verifyBundle,
+} from '../core/bundle.ts';
+import { toBase64 } from '../core/bytes.ts';
+import { ErrorCode, EvidentError } from '../core/errors.ts';
+import type { Entry } from '../core/event/entry.ts';
+import { parseJson } from '../core/json.ts';
+import { perfectSubtrees } from '../core/merkle/index.ts';
+import type { VerifyReport } from '../core/verify/report.ts';
+import type { Ledger } from './ledger.ts';
+
+export interface ExportOptions {
+  /** Entries whose timestamp is at or after this (RFC 3339) ... */
+  since?: string;
+  /** ... and before this. The bundle holds the whole index range between the first and last match. */
+  until?: string;
+  /** Or an index range [fromIndex, toIndex). */
+  fromIndex?: number;
+  toIndex?: number;
+  pageSize?: number;
+}
+
+/** The bundle as lines of text, each ending in "\n". Signs a fresh checkpoint first when it can. */
+export async function* exportBundle(ledger: Ledger, o: ExportOptions = {}): AsyncIterable<string> {
+  const cp = ledger.canSign ? await ledger.checkpoint() : await ledger.latestCheckpoint();
+  if (!cp) throw new EvidentError(ErrorCode.NOT_FOUND, 'the log has no signed checkpoint to export against');
+  const n = cp.size;
+  let from = 0;
+  let to = n;
+  if (o.since !== undefined) from = (await ledger.query({ since: o.since, limit: 1 }))[0]?.index ?? n;
+  if (o.until !== undefined && n > 0) {
+    const last = (await ledger.query({ until: o.until, descending: true, fromIndex: n - 1, limit: 1 }))[0];
+    to = last ? last.index + 1 : 0;
+  }
+  if (o.fromIndex !== undefined) from = Math.max(from, o.fromIndex);
+  if (o.toIndex !== undefined) to = Math.min(to, o.toIndex);
+  from = Math.min(from, n);
+  to = Math.max(from, Math.min(to, n));
+  const fetch = async (start: number, end: number) => {
+    const ids = perfectSubtrees(start, end);
+    return (await ledger.store.nodes(ledger.log.id, ids)).map(toBase64);
+  };
+  const header: BundleHeader = {
+    format: BUNDLE_FORMAT,
+    origin: ledger.log.origin,
+    vkey: ledger.log.vkey,
+    checkpoint: cp.note,
+    tree_size: n,
+    range: { from, to },
+    prefix: await fetch(0, from),
+    suffix: await fetch(to, n),
+    exported_at: new Date().toISOString(),
+    ...(o.since !== undefined || o.until !== undefined
+      ? { filter: { ...(o.since ? { since: o.since } : {}), ...(o.until ? { until: o.until } : {}) } }
+      : {}),
+  };
+  yield `${JSON.stringify(header)}\n`;
+  const pageSize = o.pageSize ?? 5000;
+  for (let at = from; at < to; ) {
+    const page = await ledger.store.entries(ledger.log.id, at, to, pageSize);
+    if (page.length === 0) break;
+    yield page.map((e) => `${JSON.stringify(e)}\n`).join('');
+    at = page[page.length - 1]!.index + 1;
+  }
+}
+
+/** Verifies a bundle file offline: no database, only the verifier keys the caller trusts. */
+export async function verifyBundleFile(
+  path: string,
+  o: Omit<VerifyBundleOptions, 'verifiers'> & { verifiers?: VerifyBundleOptions['verifiers'] },
+): Promise<{ header: BundleHeader; report: VerifyReport }> {
+  const lines = createInterface({
+    input: createReadStream(path, 'utf8'),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  const it = lines[Symbol.asyncIterator]();
+  let lineNo = 0;
+  const parseLine = (text: string): unknown => {
+    try {
+      return parseJson(text, { maxLength: 1 << 24 });
+    } catch (e) {
+      throw new EvidentError(ErrorCode.BUNDLE_INVALID, `line ${lineNo} of the bundle is not valid JSON`, {
+        line: lineNo,
+        cause: (e as EvidentError).details,
+      });
+    }
+  };
+  let first: IteratorResult<string>;
+  do {
+    first = await it.next();
+    lineNo++;
+  } while (!first.done && first.value.trim() === '');
+  if (first.done) throw new EvidentError(ErrorCode.BUNDLE_INVALID, 'the bundle is empty');
+  const header = parseBundleHeader(parseLine(first.value));
+  async function* pages(): AsyncIterable<Entry[]> {
+    let page: Entry[] = [];
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      lineNo++;
+      if (r.value.trim() === '') continue;
+      const v = parseLine(r.value);
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+        throw new EvidentError(
+          ErrorCode.BUNDLE_INVALID,
+          `line ${lineNo} of the bundle is not an entry object`,
+          { line: lineNo },
+        );
+      }
+      page.push(v as Entry);
+      if (page.length === 1000) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  }
+  const verifiers = o.verifiers ?? [];
+  const report = await verifyBundle(header, pages(), { ...o, verifiers });
+  return { header, report };
+}

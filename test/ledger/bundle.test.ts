@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isEvidentError } from '../../src/core/errors.ts';
+import { generateSigner, verifierFromKey } from '../../src/core/note-keys.ts';
+import { FaultKind } from '../../src/core/verify/report.ts';
+import {
+  createKeyFile,
+  createLog,
+  exportBundle,
+  type Ledger,
+  openLedger,
+  verifyBundleFile,
+} from '../../src/ledger/index.ts';
+import { openStore } from '../../src/ledger/open.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'evident-bundle-'));
+let ledger: Ledger;
+let vkey: string;
+
+async function bundleText(o: Parameters<typeof exportBundle>[1] = {}): Promise<string> {
+  let out = '';
+  for await (const chunk of exportBundle(ledger, o)) out += chunk;
+  return out;
+}
+
+async function check(text: string, trustedVkey = vkey) {
+  const path = join(dir, `b-${Math.random().toString(36).slice(2)}.jsonl`);
+  writeFileSync(path, text);
+  return (await verifyBundleFile(path, { verifiers: [verifierFromKey(trustedVkey)] })).report;
+}
+
+const event = (i: number) => ({
+  actor_id: `user-${i % 5}`,
+  actor_type: 'user',
+  action: 'read',
+  resource_type: 'invoice',
+  resource_id: `inv-${i}`,
+  result: 'success',
+  ip_address: '192.0.2.1',
+  timestamp: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString(),
+  old_values: { amount: i },
+});
+
+describe('export bundles', () => {
+  before(async () => {
+    const db = join(dir, 'e.db');
+    const signer = await createKeyFile(join(dir, 'e.key'), 'bundle.test/default');
+    const store = await openStore(db);
+    vkey = (await createLog(store, { name: 'default', origin: 'bundle.test/default', signer })).vkey;
+    await store.close();
+    ledger = await openLedger({ db, key: join(dir, 'e.key') });
+    await ledger.appendMany(Array.from({ length: 77 }, (_, i) => event(i)));
+  });
+  after(async () => ledger.close());
+
+  it('verifies whole and partial bundles offline, for every shape of range', async () => {
+    for (const [from, to] of [
+      [0, 77],
+      [0, 0],
+      [5, 6],
+      [13, 64],
+      [64, 77],
+      [76, 77],
+      [31, 33],
+    ] as const) {
+      const r = await check(await bundleText({ fromIndex: from, toIndex: to }));
+      assert.equal(r.ok, true, `[${from}, ${to}): ${JSON.stringify(r.faults)}`);
+      assert.equal(r.entries, to - from);
+      assert.equal(r.verified_size, 77);
+    }
+  });
+
+  it('selects by time, keeping the index range whole', async () => {
+    const text = await bundleText({ since: event(10).timestamp, until: event(20).timestamp });
+    const header = JSON.parse(text.split('\n')[0]!);
+    assert.deepEqual(header.range, { from: 10, to: 20 });
+    assert.equal((await check(text)).ok, true);
+  });
+
+  it('detects an edited entry, a dropped line, a forged subtree hash and a foreign key', async () => {
+    const text = await bundleText({ fromIndex: 10, toIndex: 40 });
+    const lines = text.split('\n');
+    const edit = (i: number, f: (o: Record<string, unknown>) => void) => {
+      const copy = [...lines];
+      const o = JSON.parse(copy[i]!);
+      f(o);
+      copy[i] = JSON.stringify(o);
+      return copy.join('\n');
+    };
+
+    let r = await check(edit(5, (o) => (o.ip_address = '192.0.2.99')));
+    assert.equal(r.ok, false);
+    assert.equal(r.faults[0]!.kind, FaultKind.ENTRY_MODIFIED);
+    assert.equal(r.first_bad_index, 14);
+
+    r = await check(edit(5, (o) => ((o.old_values as Record<string, number>).amount = 1e6)));
+    assert.equal(r.faults[0]!.kind, FaultKind.ENTRY_MODIFIED);
+    assert.deepEqual(r.faults[0]!.fields, ['old_values']);
+
+    r = await check([...lines.slice(0, 8), ...lines.slice(9)].join('\n'));
+    assert.equal(r.ok, false);
+    assert.equal(r.first_bad_index, 17);
+
+    r = await check([...lines.slice(0, -2), ''].join('\n'));
+    assert.equal(r.ok, false);
+
+    r = await check(
+      edit(0, (h) => {
+        const p = h.prefix as string[];
+        p[0] = Buffer.from(new Uint8Array(32).fill(7)).toString('base64');
+      }),
+    );
+    assert.equal(r.ok, false);
+    assert.equal(r.faults[0]!.kind, FaultKind.CHECKPOINT_ROOT_MISMATCH);
+
+    const other = generateSigner('bundle.test/default');
+    r = await check(text, other.verifierKey);
+    assert.equal(r.ok, false);
+    assert.equal(r.faults[0]!.kind, FaultKind.CHECKPOINT_SIGNATURE_INVALID);
+  });
+
+  it('refuses malformed headers and lines with BUNDLE_INVALID', async () => {
+    const text = await bundleText({ fromIndex: 3, toIndex: 9 });
+    const lines = text.split('\n');
+    for (const broken of [
+      '',
+      'not json\n',
+      [JSON.stringify({ ...JSON.parse(lines[0]!), format: 'other' }), ...lines.slice(1)].join('\n'),
+      [JSON.stringify({ ...JSON.parse(lines[0]!), prefix: [] }), ...lines.slice(1)].join('\n'),
+      [JSON.stringify({ ...JSON.parse(lines[0]!), range: { from: 9, to: 3 } }), ...lines.slice(1)].join('\n'),
+      [lines[0], '{"a":1,"a":2}', ...lines.slice(2)].join('\n'),
+    ]) {
+      await assert.rejects(check(broken), (e: unknown) => isEvidentError(e, 'BUNDLE_INVALID'));
+    }
+  });
+
+  it('reads the bundle line by line from disk', async () => {
+    const path = join(dir, 'whole.jsonl');
+    writeFileSync(path, await bundleText());
+    assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 78);
+  });
+});
