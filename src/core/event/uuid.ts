@@ -5,13 +5,25 @@ export const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 let lastMs = 0;
 let seq = 0;
 
+// One getRandomValues call per 512 ids: the call itself costs more than the bytes.
+const pool = new Uint8Array(16 * 512);
+let poolAt = pool.length;
+
+function randomBytes16(): Uint8Array {
+  if (poolAt === pool.length) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
+  poolAt += 16;
+  return pool.slice(poolAt - 16, poolAt);
+}
+
 /**
  * RFC 9562 §5.7 UUIDv7: 48-bit Unix milliseconds, then random bits. Within one millisecond a
  * 12-bit counter in rand_a (§6.2 method 1) keeps ids from one process in creation order.
  */
 export function uuidv7(now: number = Date.now()): string {
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
+  const b = randomBytes16();
   if (now <= lastMs) {
     seq = (seq + 1) & 0xfff;
     if (seq === 0) lastMs++; // counter rolled over: borrow the next millisecond

@@ -132,11 +132,31 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly statements = new Map<Db, Map<string, BetterSqlite3.Statement>>();
 
   constructor(
     private readonly db: Db,
     private readonly reader: Db,
   ) {}
+
+  /** A prepared statement on the writer, cached: preparing costs more than running. */
+  private stmt(sql: string, db: Db = this.db): BetterSqlite3.Statement {
+    let cache = this.statements.get(db);
+    if (!cache) {
+      cache = new Map();
+      this.statements.set(db, cache);
+    }
+    let st = cache.get(sql);
+    if (!st) {
+      st = db.prepare(sql);
+      cache.set(sql, st);
+    }
+    return st;
+  }
+
+  private rstmt(sql: string): BetterSqlite3.Statement {
+    return this.stmt(sql, this.reader);
+  }
 
   /** The writer connection, for tests and tools that need raw access. */
   get database(): Db {
@@ -188,18 +208,16 @@ export class SqliteStore implements Store {
     const db = this.db;
     return {
       head: async () =>
-        toHead(
-          db.prepare('SELECT size, last_hash, frontier FROM logs WHERE log_id = ?').get(logId) as LogRow,
-        ),
+        toHead(this.stmt('SELECT size, last_hash, frontier FROM logs WHERE log_id = ?').get(logId) as LogRow),
       lastCheckpoint: async () => {
-        const r = db
-          .prepare('SELECT * FROM checkpoints WHERE log_id = ? ORDER BY size DESC LIMIT 1')
-          .get(logId) as CheckpointRow | undefined;
+        const r = this.stmt('SELECT * FROM checkpoints WHERE log_id = ? ORDER BY size DESC LIMIT 1').get(
+          logId,
+        ) as CheckpointRow | undefined;
         return r && toCheckpoint(r);
       },
       entriesById: async (ids) => {
         const found = new Map<string, Entry>();
-        const stmt = db.prepare(`SELECT ${COLS} FROM entries WHERE log_id = ? AND id = ?`);
+        const stmt = this.stmt(`SELECT ${COLS} FROM entries WHERE log_id = ? AND id = ?`);
         for (const id of ids) {
           const row = stmt.get(logId, id) as EntryRow | undefined;
           if (row) found.set(id, this.hydrate(db, logId, [row])[0]!);
@@ -208,8 +226,8 @@ export class SqliteStore implements Store {
       },
       nodes: async (ids) => this.readNodes(db, logId, ids),
       insertEntries: async (entries, nodes, head) => {
-        const ins = db.prepare(INSERT_ENTRY);
-        const insSecret = db.prepare(
+        const ins = this.stmt(INSERT_ENTRY);
+        const insSecret = this.stmt(
           'INSERT INTO entry_secrets (log_id, idx, field, value, salt) VALUES (?, ?, ?, ?, ?)',
         );
         for (const e of entries) {
@@ -217,9 +235,9 @@ export class SqliteStore implements Store {
           ins.run(logId, ...ENTRY_COLUMNS.map((c) => row[c]));
           for (const s of secrets) insSecret.run(logId, s.idx, s.field, s.value, s.salt);
         }
-        const insNode = db.prepare('INSERT INTO tree_nodes (log_id, level, idx, hash) VALUES (?, ?, ?, ?)');
+        const insNode = this.stmt('INSERT INTO tree_nodes (log_id, level, idx, hash) VALUES (?, ?, ?, ?)');
         for (const n of nodes as NodeHash[]) insNode.run(logId, n.level, n.index, n.hash);
-        db.prepare('UPDATE logs SET size = ?, last_hash = ?, frontier = ? WHERE log_id = ?').run(
+        this.stmt('UPDATE logs SET size = ?, last_hash = ?, frontier = ? WHERE log_id = ?').run(
           head.size,
           head.lastHash,
           head.frontier,
@@ -227,13 +245,13 @@ export class SqliteStore implements Store {
         );
       },
       insertCheckpoint: async (cp) => {
-        db.prepare(
+        this.stmt(
           'INSERT INTO checkpoints (log_id, size, root, note, created_at) VALUES (?, ?, ?, ?, ?)',
         ).run(logId, cp.size, cp.root, cp.note, cp.createdAt);
       },
       erase: async (erasures) => {
-        const rec = db.prepare('INSERT INTO erasures (log_id, idx, field, erasure_idx) VALUES (?, ?, ?, ?)');
-        const del = db.prepare('DELETE FROM entry_secrets WHERE log_id = ? AND idx = ? AND field = ?');
+        const rec = this.stmt('INSERT INTO erasures (log_id, idx, field, erasure_idx) VALUES (?, ?, ?, ?)');
+        const del = this.stmt('DELETE FROM entry_secrets WHERE log_id = ? AND idx = ? AND field = ?');
         for (const x of erasures) {
           rec.run(logId, x.index, x.field, x.erasureIndex);
           del.run(logId, x.index, x.field);
@@ -243,7 +261,7 @@ export class SqliteStore implements Store {
   }
 
   async head(logId: number): Promise<LogHead> {
-    const r = this.reader.prepare('SELECT size, last_hash, frontier FROM logs WHERE log_id = ?').get(logId) as
+    const r = this.rstmt('SELECT size, last_hash, frontier FROM logs WHERE log_id = ?').get(logId) as
       | LogRow
       | undefined;
     if (!r) throw new EvidentError(ErrorCode.NOT_FOUND, `no log with id ${logId}`);
@@ -251,16 +269,16 @@ export class SqliteStore implements Store {
   }
 
   async entries(logId: number, from: number, to: number, limit: number): Promise<Entry[]> {
-    const rows = this.reader
-      .prepare(`SELECT ${COLS} FROM entries WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx LIMIT ?`)
-      .all(logId, from, to, limit) as EntryRow[];
+    const rows = this.rstmt(
+      `SELECT ${COLS} FROM entries WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx LIMIT ?`,
+    ).all(logId, from, to, limit) as EntryRow[];
     return this.hydrate(this.reader, logId, rows);
   }
 
   async entryById(logId: number, id: string): Promise<Entry | undefined> {
-    const row = this.reader
-      .prepare(`SELECT ${COLS} FROM entries WHERE log_id = ? AND id = ?`)
-      .get(logId, id) as EntryRow | undefined;
+    const row = this.rstmt(`SELECT ${COLS} FROM entries WHERE log_id = ? AND id = ?`).get(logId, id) as
+      | EntryRow
+      | undefined;
     return row && this.hydrate(this.reader, logId, [row])[0];
   }
 
@@ -301,20 +319,18 @@ export class SqliteStore implements Store {
     }
     const order = f.descending ? 'DESC' : 'ASC';
     const limit = Math.min(f.limit ?? 100, 10_000);
-    const rows = this.reader
-      .prepare(`SELECT ${COLS} FROM entries WHERE ${where.join(' AND ')} ORDER BY idx ${order} LIMIT ?`)
-      .all(...args, limit) as EntryRow[];
+    const rows = this.rstmt(
+      `SELECT ${COLS} FROM entries WHERE ${where.join(' AND ')} ORDER BY idx ${order} LIMIT ?`,
+    ).all(...args, limit) as EntryRow[];
     return this.hydrate(this.reader, logId, rows);
   }
 
   async failuresByActor(logId: number, since: string, minFailures: number): Promise<FailureCount[]> {
-    const rows = this.reader
-      .prepare(
-        `SELECT actor_id, COUNT(*) AS failures, MAX(ts_ms) AS last_ms FROM entries
+    const rows = this.rstmt(
+      `SELECT actor_id, COUNT(*) AS failures, MAX(ts_ms) AS last_ms FROM entries
          WHERE log_id = ? AND result <> 'success' AND ts_ms >= ?
          GROUP BY actor_id HAVING COUNT(*) > ? ORDER BY failures DESC, actor_id`,
-      )
-      .all(logId, timestampMs(since), minFailures) as {
+    ).all(logId, timestampMs(since), minFailures) as {
       actor_id: string;
       failures: number;
       last_ms: number;
@@ -331,10 +347,11 @@ export class SqliteStore implements Store {
   }
 
   private readNodes(db: Db, logId: number, ids: NodeId[]): Uint8Array[] {
-    const leaf = db.prepare('SELECT hash FROM entries WHERE log_id = ? AND idx = ?').pluck();
-    const inner = db
-      .prepare('SELECT hash FROM tree_nodes WHERE log_id = ? AND level = ? AND idx = ?')
-      .pluck();
+    const leaf = this.stmt('SELECT hash FROM entries WHERE log_id = ? AND idx = ?', db).pluck();
+    const inner = this.stmt(
+      'SELECT hash FROM tree_nodes WHERE log_id = ? AND level = ? AND idx = ?',
+      db,
+    ).pluck();
     return ids.map((n) => {
       if (n.level === 0) {
         const h = leaf.get(logId, n.index) as string | undefined;
@@ -348,32 +365,30 @@ export class SqliteStore implements Store {
   }
 
   async checkpoints(logId: number): Promise<StoredCheckpoint[]> {
-    const rows = this.reader
-      .prepare('SELECT * FROM checkpoints WHERE log_id = ? ORDER BY size')
-      .all(logId) as CheckpointRow[];
+    const rows = this.rstmt('SELECT * FROM checkpoints WHERE log_id = ? ORDER BY size').all(
+      logId,
+    ) as CheckpointRow[];
     return rows.map(toCheckpoint);
   }
 
   async checkpointAt(logId: number, size: number): Promise<StoredCheckpoint | undefined> {
-    const r = this.reader
-      .prepare('SELECT * FROM checkpoints WHERE log_id = ? AND size = ?')
-      .get(logId, size) as CheckpointRow | undefined;
+    const r = this.rstmt('SELECT * FROM checkpoints WHERE log_id = ? AND size = ?').get(logId, size) as
+      | CheckpointRow
+      | undefined;
     return r && toCheckpoint(r);
   }
 
   async latestCheckpoint(logId: number): Promise<StoredCheckpoint | undefined> {
-    const r = this.reader
-      .prepare('SELECT * FROM checkpoints WHERE log_id = ? ORDER BY size DESC LIMIT 1')
-      .get(logId) as CheckpointRow | undefined;
+    const r = this.rstmt('SELECT * FROM checkpoints WHERE log_id = ? ORDER BY size DESC LIMIT 1').get(
+      logId,
+    ) as CheckpointRow | undefined;
     return r && toCheckpoint(r);
   }
 
   async erasures(logId: number, from: number, to: number): Promise<Erasure[]> {
-    const rows = this.reader
-      .prepare(
-        'SELECT idx, field, erasure_idx FROM erasures WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx, field',
-      )
-      .all(logId, from, to) as { idx: number; field: ErasableField; erasure_idx: number }[];
+    const rows = this.rstmt(
+      'SELECT idx, field, erasure_idx FROM erasures WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx, field',
+    ).all(logId, from, to) as { idx: number; field: ErasableField; erasure_idx: number }[];
     return rows.map((r) => ({ index: r.idx, field: r.field, erasureIndex: r.erasure_idx }));
   }
 
@@ -388,21 +403,25 @@ export class SqliteStore implements Store {
   /** Joins the side rows (erasable values, erasures) to a page of entry rows. */
   private hydrate(db: Db, logId: number, rows: EntryRow[]): Entry[] {
     if (rows.length === 0) return [];
-    const lo = Math.min(...rows.map((r) => r.idx as number));
-    const hi = Math.max(...rows.map((r) => r.idx as number));
+    let lo = Number.MAX_SAFE_INTEGER;
+    let hi = -1;
+    for (const r of rows) {
+      lo = Math.min(lo, r.idx as number);
+      hi = Math.max(hi, r.idx as number);
+    }
     const secrets = new Map<number, SecretRow[]>();
     const erased = new Map<number, string[]>();
     const anyCommitted = rows.some((r) => r.commitments !== null);
     if (anyCommitted) {
-      const all = db
-        .prepare(
-          'SELECT idx, field, value, salt FROM entry_secrets WHERE log_id = ? AND idx >= ? AND idx <= ?',
-        )
-        .all(logId, lo, hi) as SecretRow[];
+      const all = this.stmt(
+        'SELECT idx, field, value, salt FROM entry_secrets WHERE log_id = ? AND idx >= ? AND idx <= ?',
+        db,
+      ).all(logId, lo, hi) as SecretRow[];
       for (const s of all) secrets.set(s.idx, [...(secrets.get(s.idx) ?? []), s]);
-      const er = db
-        .prepare('SELECT idx, field FROM erasures WHERE log_id = ? AND idx >= ? AND idx <= ?')
-        .all(logId, lo, hi) as { idx: number; field: string }[];
+      const er = this.stmt(
+        'SELECT idx, field FROM erasures WHERE log_id = ? AND idx >= ? AND idx <= ?',
+        db,
+      ).all(logId, lo, hi) as { idx: number; field: string }[];
       for (const x of er) erased.set(x.idx, [...(erased.get(x.idx) ?? []), x.field]);
     }
     return rows.map((r) =>
