@@ -317,10 +317,14 @@ export class Ledger {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
-    if (this.signer && (await this.size()) > ((await this.latestCheckpoint())?.size ?? 0)) {
-      await this.store.write(this.log.id, (tx) => this.signInTx(tx));
+    try {
+      if (this.signer && (await this.size()) > ((await this.latestCheckpoint())?.size ?? 0)) {
+        await this.store.write(this.log.id, (tx) => this.signInTx(tx));
+      }
+    } finally {
+      // A refused last checkpoint (e.g. CHECKPOINT_INCONSISTENT) must not leave the file open.
+      await this.store.close();
     }
-    await this.store.close();
   }
 }
 

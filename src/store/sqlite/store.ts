@@ -60,6 +60,8 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
+    // GDPR erasure deletes values: overwrite them on disk instead of leaving them in free pages.
+    db.pragma('secure_delete = ON');
     migrate(db);
   }
   const reader = new Database(path, { readonly: true, fileMustExist: true });
