@@ -42,3 +42,15 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   buf.set(right, 1 + left.length);
   return impl(buf);
 }
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(4096);
+
+/** leafHash(UTF-8 of text), encoding straight into a reused buffer behind the 0x00 prefix. */
+export function leafHashOfText(text: string): Uint8Array {
+  const need = text.length * 3 + 1; // UTF-8 takes at most 3 bytes per UTF-16 code unit
+  if (scratch.length < need) scratch = new Uint8Array(Math.max(need, scratch.length * 2));
+  scratch[0] = 0x00;
+  const { written } = encoder.encodeInto(text, scratch.subarray(1));
+  return impl(scratch.subarray(0, written + 1));
+}
