@@ -21,12 +21,11 @@ export function fromUtf8(b: Uint8Array): string {
   }
 }
 
+const BYTE_HEX = Array.from({ length: 256 }, (_, v) => HEX[v >> 4]! + HEX[v & 15]!);
+
 export function toHex(b: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < b.length; i++) {
-    const v = b[i]!;
-    s += HEX[v >> 4]! + HEX[v & 15]!;
-  }
+  for (let i = 0; i < b.length; i++) s += BYTE_HEX[b[i]!]!;
   return s;
 }
 
