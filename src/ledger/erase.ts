@@ -6,13 +6,11 @@
  */
 
 import { ErrorCode, EvidentError } from '../core/errors.ts';
-import type { Entry } from '../core/event/entry.ts';
+import { type Entry, ERASURE_ACTION } from '../core/event/entry.ts';
 import type { AuditEvent, ErasableField } from '../core/event/schema.ts';
 import { validateEvent } from '../core/event/validate.ts';
 import type { EntryFilter, Erasure, LogInfo, Store } from '../store/types.ts';
 import { integrate, type Receipt } from './integrate.ts';
-
-export const ERASURE_ACTION = 'evident.erasure';
 
 export interface ErasureRequest {
   /** The data subject: entries whose actor is this id ... */

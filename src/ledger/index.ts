@@ -1,4 +1,5 @@
-export { ERASURE_ACTION, type ErasureRequest, type ErasureResult } from './erase.ts';
+export { ERASURE_ACTION } from '../core/event/entry.ts';
+export type { ErasureRequest, ErasureResult } from './erase.ts';
 export { type ExportOptions, exportBundle, verifyBundleFile } from './export.ts';
 export type { Receipt } from './integrate.ts';
 export { createKeyFile, KEY_ENV, loadSigner } from './keyfile.ts';

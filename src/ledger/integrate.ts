@@ -4,10 +4,10 @@
  * decides each event's fate and builds the new entries, tree nodes and head. Every store
  * calls this same code; none re-implements chain linking or tree integration.
  */
-import { bytesEqual } from '../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
-import { clientContent, type Entry, sealEvent } from '../core/event/entry.ts';
+import { type Entry, sameClientContent, sealEvent } from '../core/event/entry.ts';
 import type { AuditEvent, ErasableField } from '../core/event/schema.ts';
+import { timestampWasFilled } from '../core/event/validate.ts';
 import { CompactRange } from '../core/merkle/index.ts';
 import type { LogHead, NodeHash } from '../store/types.ts';
 
@@ -60,7 +60,7 @@ export function integrate(
     for (const ev of unit) {
       const prior = existing.get(ev.id) ?? fresh.get(ev.id);
       const original = prior ?? inUnit.get(ev.id);
-      if (original !== undefined && !bytesEqual(clientContent(original), clientContent(ev))) {
+      if (original !== undefined && !sameClientContent(original, ev, { timestamp: timestampWasFilled(ev) })) {
         conflict = new EvidentError(
           ErrorCode.ID_CONFLICT,
           `event id ${ev.id} is already used by another event`,

@@ -14,7 +14,6 @@ export const ENTRY_COLUMNS = [
   'idx',
   'id',
   'timestamp',
-  'ts_ms',
   'received_at',
   'actor_id',
   'actor_type',
@@ -56,6 +55,12 @@ const JSON_COLUMNS = ['changed_fields', 'old_values', 'new_values', 'metadata', 
 
 export type EntryRow = Record<(typeof ENTRY_COLUMNS)[number], string | number | null>;
 
+export interface ErasureRow {
+  idx: number;
+  field: string;
+  erasure_idx: number;
+}
+
 export interface SecretRow {
   idx: number;
   field: string;
@@ -63,15 +68,15 @@ export interface SecretRow {
   salt: string;
 }
 
-/** Milliseconds since the epoch of an RFC 3339 UTC timestamp (sortable, unlike its text). */
-export function timestampMs(ts: string): number {
-  return Date.parse(ts);
+/** Seconds since the epoch of an RFC 3339 UTC timestamp, as SQLite's unixepoch(ts, 'subsec'). */
+export function timestampSeconds(ts: string): number {
+  return Date.parse(ts) / 1000;
 }
 
 /** The row for an entry, and the side rows for its erasable values. */
 export function entryToRows(e: Entry): { row: EntryRow; secrets: SecretRow[] } {
   const committed = e.commitments ?? {};
-  const row = { idx: e.index, ts_ms: timestampMs(e.timestamp) } as EntryRow;
+  const row = { idx: e.index } as EntryRow;
   for (const f of TEXT_FIELDS) {
     const v = e[f];
     row[f] = v === undefined || f in committed ? null : v;
@@ -90,7 +95,7 @@ export function entryToRows(e: Entry): { row: EntryRow; secrets: SecretRow[] } {
 }
 
 /** Rebuilds an entry from its row, its side rows and the erasures recorded for it. */
-export function rowToEntry(row: EntryRow, secrets: SecretRow[], erased: string[]): Entry {
+export function rowToEntry(row: EntryRow, secrets: SecretRow[], erased: ErasureRow[]): Entry {
   const e: Record<string, unknown> = { index: row.idx };
   for (const f of TEXT_FIELDS) if (row[f] !== null) e[f] = row[f];
   for (const f of JSON_COLUMNS) if (row[f] !== null) e[f] = parseOrRaw(row[f] as string);
@@ -99,7 +104,10 @@ export function rowToEntry(row: EntryRow, secrets: SecretRow[], erased: string[]
     e.salts ??= {};
     (e.salts as Record<string, string>)[s.field] = s.salt;
   }
-  if (erased.length > 0) e.erased = [...erased].sort();
+  if (erased.length > 0) {
+    e.erased = erased.map((x) => x.field).sort();
+    e.erased_by = Math.min(...erased.map((x) => x.erasure_idx));
+  }
   return e as unknown as Entry;
 }
 

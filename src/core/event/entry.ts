@@ -29,9 +29,14 @@ export type Entry = AuditEvent &
     salts?: Partial<Record<ErasableField, string>>;
     /** Fields whose value and salt were erased. */
     erased?: ErasableField[];
+    /** Index of the `evident.erasure` event that erased them. */
+    erased_by?: number;
   };
 
-const NOT_IN_LEAF = new Set(['hash', 'salts', 'erased']);
+/** The action of the audit event that records an erasure. */
+export const ERASURE_ACTION = 'evident.erasure';
+
+const NOT_IN_LEAF = new Set(['hash', 'salts', 'erased', 'erased_by']);
 
 /** The object whose canonical JSON is the leaf. */
 export function leafObject(entry: Omit<Entry, 'hash'> | Entry): Record<string, unknown> {
@@ -62,6 +67,7 @@ const ENTRY_KEYS = new Set([
   'commitments',
   'salts',
   'erased',
+  'erased_by',
 ]);
 const LEAF_KEYS = [...ENTRY_KEYS].filter((k) => !NOT_IN_LEAF.has(k)).sort();
 
@@ -123,14 +129,34 @@ export function sealEvent(event: AuditEvent, o: SealOptions): { entry: Entry; le
   return { entry: { ...draft, hash: toHex(lh) }, leafHash: lh };
 }
 
-/** The client's part of an entry, for idempotency checks (`id` with the same content). */
-export function clientContent(e: AuditEvent | Entry): Uint8Array {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(e)) {
-    if (v === undefined || SERVER_KEYS.has(k)) continue;
-    out[k] = v;
-  }
-  return canonicalBytes(out);
+/**
+ * Whether a retried event says what the stored one says, for idempotency by `id`. Fields the
+ * retry cannot be compared on are left out: a timestamp the server filled in (the client sent
+ * none, so each attempt got its own), and values erased since.
+ */
+export function sameClientContent(
+  original: AuditEvent | Entry,
+  retry: AuditEvent,
+  ignore: { timestamp: boolean },
+): boolean {
+  const skip = new Set<string>(SERVER_KEYS);
+  if (ignore.timestamp) skip.add('timestamp');
+  for (const f of (original as Entry).erased ?? []) skip.add(f);
+  const pick = (e: object) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(e)) if (v !== undefined && !skip.has(k)) out[k] = v;
+    return canonicalBytes(out);
+  };
+  return bytesEqual(pick(original), pick(retry));
 }
 
-const SERVER_KEYS = new Set(['index', 'received_at', 'prev_hash', 'hash', 'commitments', 'salts', 'erased']);
+const SERVER_KEYS = [
+  'index',
+  'received_at',
+  'prev_hash',
+  'hash',
+  'commitments',
+  'salts',
+  'erased',
+  'erased_by',
+];

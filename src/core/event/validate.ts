@@ -44,50 +44,66 @@ export function validateEvent(input: unknown, options: ValidateOptions = {}): Au
   const event = { ...(input as AuditEvent) };
   if (event.ip_address !== undefined) event.ip_address = normaliseIp(event.ip_address)!;
   event.id ??= (options.newId ?? uuidv7)();
-  event.timestamp ??= (options.now?.() ?? new Date()).toISOString();
+  if (event.timestamp === undefined) {
+    event.timestamp = (options.now?.() ?? new Date()).toISOString();
+    filledTimestamps.add(event);
+  }
   return event;
+}
+
+const filledTimestamps = new WeakSet<AuditEvent>();
+
+/** Whether validateEvent filled in this event's timestamp (the client sent none). */
+export function timestampWasFilled(event: AuditEvent): boolean {
+  return filledTimestamps.has(event);
 }
 
 function collectIssues(input: unknown): FieldIssue[] {
   if (!isPlainObject(input)) {
     return [{ field: '(event)', rule: 'type', message: 'an event must be a JSON object' }];
   }
+  // Every stage runs, so one answer lists every field at fault; a field blamed by one stage
+  // is not blamed again by a later one.
   const issues: FieldIssue[] = [];
-  const add = (field: string, rule: string, message: string) => issues.push({ field, rule, message });
+  const blamed = new Set<string>();
+  const add = (field: string, rule: string, message: string) => {
+    issues.push({ field, rule, message });
+    blamed.add(topField(field));
+  };
+  const clean = (f: string) => !blamed.has(f);
 
   for (const [key, value] of Object.entries(input)) {
     if (value === null) add(key, 'not_null', 'must not be null: omit an optional field instead');
     else if (value === undefined) add(key, 'type', 'must not be undefined: omit the field instead');
   }
   walk(input, '', 0, add);
-  if (issues.length > 0) return issues;
 
   if (!check.Check(input)) {
-    const seen = new Set<string>();
     for (const e of check.Errors(input)) {
       const field = pointerToField(e.path, e);
-      if (seen.has(field)) continue;
-      seen.add(field);
+      if (!clean(topField(field))) continue;
       add(field, RULES[e.type] ?? 'invalid', describe(e.type, e.message, e.schema));
     }
-    return issues;
   }
 
-  const ev = input as AuditEvent;
-  if (ev.timestamp !== undefined) {
+  const ev = input as Record<string, unknown>;
+  if (typeof ev.timestamp === 'string' && clean('timestamp')) {
     const why = timestampProblem(ev.timestamp);
     if (why) add('timestamp', 'format', why);
   }
-  if (ev.ip_address !== undefined) {
-    if (normaliseIp(ev.ip_address) === undefined) {
-      add('ip_address', 'format', 'must be an IPv4 (dotted quad) or IPv6 address');
-    }
-  } else if (ev.actor_type !== 'system') {
-    add('ip_address', 'required', 'is required unless actor_type is "system"');
+  if (ev.ip_address === undefined) {
+    if (ev.actor_type !== 'system')
+      add('ip_address', 'required', 'is required unless actor_type is "system"');
+  } else if (
+    typeof ev.ip_address === 'string' &&
+    clean('ip_address') &&
+    normaliseIp(ev.ip_address) === undefined
+  ) {
+    add('ip_address', 'format', 'must be an IPv4 (dotted quad) or IPv6 address');
   }
   for (const f of JSON_FIELDS) {
     const v = ev[f];
-    if (v === undefined) continue;
+    if (!isPlainObject(v) || !clean(f)) continue;
     const size = utf8(canonicalize(v)).length;
     if (size > LIMITS.jsonBytes)
       add(f, 'max_bytes', `is ${size} bytes as canonical JSON; at most ${LIMITS.jsonBytes}`);
@@ -98,6 +114,12 @@ function collectIssues(input: unknown): FieldIssue[] {
       add('(event)', 'max_bytes', `is ${size} bytes; at most ${LIMITS.eventBytes}`);
   }
   return issues;
+}
+
+/** The top-level field a path is in: `metadata.a[2]` → `metadata`. */
+function topField(path: string): string {
+  const m = /^[^.[]*/.exec(path);
+  return m ? m[0] : path;
 }
 
 /** Checks every nested value: forbidden keys, lone surrogates, depth, non-JSON values. */
@@ -114,7 +136,8 @@ function walk(
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) add(path, 'type', 'must be a finite number');
     // Beyond 2^53 an integer has no exact double: refused as I-JSON (RFC 7493 §2.2) advises.
-    else if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+    // (From 1e21 on, canonical JSON writes an exponent, which parses back exactly.)
+    else if (Number.isInteger(value) && !Number.isSafeInteger(value) && Math.abs(value) < 1e21) {
       add(path, 'unsafe_integer', 'is an integer beyond ±(2^53-1): send it as a string');
     }
     return;

@@ -35,7 +35,6 @@ CREATE TABLE entries (
   idx            INTEGER NOT NULL,
   id             TEXT NOT NULL,
   timestamp      TEXT NOT NULL,
-  ts_ms          INTEGER NOT NULL,
   received_at    TEXT NOT NULL,
   actor_id       TEXT NOT NULL,
   actor_type     TEXT NOT NULL,
@@ -58,10 +57,13 @@ CREATE TABLE entries (
 CREATE UNIQUE INDEX entries_position ON entries (log_id, idx);
 CREATE UNIQUE INDEX entries_id ON entries (log_id, id);
 -- the brief's queries: one actor's actions over time; all access to one resource;
--- failures and denials per actor in a recent window
-CREATE INDEX entries_actor ON entries (log_id, actor_id, ts_ms);
-CREATE INDEX entries_resource ON entries (log_id, resource_type, resource_id, ts_ms);
-CREATE INDEX entries_failures ON entries (log_id, ts_ms, actor_id) WHERE result <> 'success';
+-- failures and denials per actor in a recent window. Time is indexed as an expression of the
+-- hashed timestamp itself (RFC 3339 text does not sort by time when fraction digits vary), so
+-- no derived column exists that could be edited apart from what verification checks.
+CREATE INDEX entries_actor ON entries (log_id, actor_id, unixepoch(timestamp, 'subsec'));
+CREATE INDEX entries_resource ON entries (log_id, resource_type, resource_id, unixepoch(timestamp, 'subsec'));
+CREATE INDEX entries_failures ON entries (log_id, unixepoch(timestamp, 'subsec'), actor_id)
+  WHERE result <> 'success';
 ${appendOnly('entries')}
 
 -- values and salts of erasable fields: deleted only once an erasure record names them

@@ -12,10 +12,11 @@ import type { NodeId } from '../../core/merkle/index.ts';
 import {
   ENTRY_COLUMNS,
   type EntryRow,
+  type ErasureRow,
   entryToRows,
   rowToEntry,
   type SecretRow,
-  timestampMs,
+  timestampSeconds,
 } from '../rows.ts';
 import type {
   EntryFilter,
@@ -128,6 +129,8 @@ const toCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
 });
 
 const COLS = ENTRY_COLUMNS.join(', ');
+/** The event time as the indexes hold it (migrations.ts): queries must use this very expression. */
+const TIME = "unixepoch(timestamp, 'subsec')";
 const INSERT_ENTRY = `INSERT INTO entries (log_id, ${COLS}) VALUES (?, ${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
 
 export class SqliteStore implements Store {
@@ -308,12 +311,12 @@ export class SqliteStore implements Store {
       args.push(...rs);
     }
     if (f.since !== undefined) {
-      where.push('ts_ms >= ?');
-      args.push(timestampMs(f.since));
+      where.push(`${TIME} >= ?`);
+      args.push(timestampSeconds(f.since));
     }
     if (f.until !== undefined) {
-      where.push('ts_ms < ?');
-      args.push(timestampMs(f.until));
+      where.push(`${TIME} < ?`);
+      args.push(timestampSeconds(f.until));
     }
     if (f.fromIndex !== undefined) {
       where.push(f.descending ? 'idx <= ?' : 'idx >= ?');
@@ -329,18 +332,18 @@ export class SqliteStore implements Store {
 
   async failuresByActor(logId: number, since: string, minFailures: number): Promise<FailureCount[]> {
     const rows = this.rstmt(
-      `SELECT actor_id, COUNT(*) AS failures, MAX(ts_ms) AS last_ms FROM entries
-         WHERE log_id = ? AND result <> 'success' AND ts_ms >= ?
+      `SELECT actor_id, COUNT(*) AS failures, MAX(${TIME}) AS last_s FROM entries
+         WHERE log_id = ? AND result <> 'success' AND ${TIME} >= ?
          GROUP BY actor_id HAVING COUNT(*) > ? ORDER BY failures DESC, actor_id`,
-    ).all(logId, timestampMs(since), minFailures) as {
+    ).all(logId, timestampSeconds(since), minFailures) as {
       actor_id: string;
       failures: number;
-      last_ms: number;
+      last_s: number;
     }[];
     return rows.map((r) => ({
       actor_id: r.actor_id,
       failures: r.failures,
-      last_timestamp: new Date(r.last_ms).toISOString(),
+      last_timestamp: new Date(Math.round(r.last_s * 1000)).toISOString(),
     }));
   }
 
@@ -412,7 +415,7 @@ export class SqliteStore implements Store {
       hi = Math.max(hi, r.idx as number);
     }
     const secrets = new Map<number, SecretRow[]>();
-    const erased = new Map<number, string[]>();
+    const erased = new Map<number, ErasureRow[]>();
     const anyCommitted = rows.some((r) => r.commitments !== null);
     if (anyCommitted) {
       const all = this.stmt(
@@ -421,10 +424,10 @@ export class SqliteStore implements Store {
       ).all(logId, lo, hi) as SecretRow[];
       for (const s of all) secrets.set(s.idx, [...(secrets.get(s.idx) ?? []), s]);
       const er = this.stmt(
-        'SELECT idx, field FROM erasures WHERE log_id = ? AND idx >= ? AND idx <= ?',
+        'SELECT idx, field, erasure_idx FROM erasures WHERE log_id = ? AND idx >= ? AND idx <= ?',
         db,
-      ).all(logId, lo, hi) as { idx: number; field: string }[];
-      for (const x of er) erased.set(x.idx, [...(erased.get(x.idx) ?? []), x.field]);
+      ).all(logId, lo, hi) as ErasureRow[];
+      for (const x of er) erased.set(x.idx, [...(erased.get(x.idx) ?? []), x]);
     }
     return rows.map((r) =>
       rowToEntry(r, secrets.get(r.idx as number) ?? [], erased.get(r.idx as number) ?? []),
