@@ -584,16 +584,20 @@ describe('erasure on disk', () => {
         ),
       );
       await l.erase({ actor_id: 'alice', reason: 'GDPR art. 17' });
-      await l.close();
-      const bytes = Buffer.concat(
-        ['', '-wal']
-          .map((suffix) => `${fx.db}${suffix}`)
-          .filter((p) => existsSync(p))
-          .map((p) => readFileSync(p)),
-      );
-      assert.ok(bytes.includes('secret-1@example.com'), 'sanity: values that were not erased are there');
-      for (let i = 0; i < 40; i += 2) {
-        assert.equal(bytes.includes(`secret-${i}@example.com`), false, `secret-${i} is still in the file`);
+      const onDisk = () =>
+        Buffer.concat(
+          ['', '-wal']
+            .map((suffix) => `${fx.db}${suffix}`)
+            .filter((p) => existsSync(p))
+            .map((p) => readFileSync(p)),
+        );
+      // at once, while the ledger is still open (the WAL is emptied after an erasure) ...
+      for (const bytes of [onDisk(), (await l.close(), onDisk())]) {
+        // ... and after close
+        assert.ok(bytes.includes('secret-1@example.com'), 'sanity: values that were not erased are there');
+        for (let i = 0; i < 40; i += 2) {
+          assert.equal(bytes.includes(`secret-${i}@example.com`), false, `secret-${i} is still in the file`);
+        }
       }
     } finally {
       fx.cleanup();

@@ -137,6 +137,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private erasedInTx = false;
   private readonly statements = new Map<Db, Map<string, BetterSqlite3.Statement>>();
 
   constructor(
@@ -200,8 +201,13 @@ export class SqliteStore implements Store {
       throw storeError(e);
     }
     try {
+      this.erasedInTx = false;
       const result = await fn(this.tx(logId));
       this.db.exec('COMMIT');
+      // Erased values may still sit in WAL frames: copy the WAL back into the (secure_delete)
+      // database and empty it, so the values leave the disk now (best effort: a reader in
+      // another process can hold old frames until it moves on).
+      if (this.erasedInTx) this.db.pragma('wal_checkpoint(TRUNCATE)');
       return result;
     } catch (e) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -261,6 +267,7 @@ export class SqliteStore implements Store {
           rec.run(logId, x.index, x.field, x.erasureIndex);
           del.run(logId, x.index, x.field);
         }
+        this.erasedInTx = erasures.length > 0;
       },
     };
   }
