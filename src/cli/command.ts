@@ -53,3 +53,10 @@ export interface Context {
   io: Io;
   now: () => Date;
 }
+
+/** A run function loaded on first use, so that `--help` does not load the library. */
+export function lazy(
+  load: () => Promise<(ctx: Context) => Promise<number>>,
+): (ctx: Context) => Promise<number> {
+  return async (ctx) => (await load())(ctx);
+}

@@ -1,0 +1,46 @@
+/**
+ * evident erase: GDPR erasure of one data subject's erasable values. Hashes and proofs still
+ * verify (leaves hold salted commitments); the erasure is itself an audit event.
+ */
+import type { ErasureRequest } from '../../ledger/erase.ts';
+import type { Context } from '../command.ts';
+import { usageError } from '../errors.ts';
+import { str } from '../globals.ts';
+import { openForWriting, withLedger } from '../open-log.ts';
+import { print, printJson } from '../output.ts';
+
+export async function run(ctx: Context): Promise<number> {
+  const actorId = str(ctx, 'actor-id');
+  const type = str(ctx, 'resource-type');
+  const id = str(ctx, 'resource-id');
+  const reason = str(ctx, 'reason');
+  if (actorId !== undefined && (type !== undefined || id !== undefined)) {
+    throw usageError('give either --actor-id or --resource-type with --resource-id, not both', '--actor-id');
+  }
+  if (actorId === undefined && (type === undefined || id === undefined)) {
+    throw usageError(
+      type !== undefined || id !== undefined
+        ? '--resource-type and --resource-id go together'
+        : 'name the data subject: --actor-id ID, or --resource-type T --resource-id ID',
+      type === undefined ? '--resource-type' : id === undefined ? '--resource-id' : '--actor-id',
+    );
+  }
+  if (reason === undefined || reason === '') throw usageError('--reason is required', '--reason');
+  const request: ErasureRequest =
+    actorId !== undefined ? { actor_id: actorId, reason } : { resource: { type: type!, id: id! }, reason };
+  const result = await withLedger(await openForWriting(ctx), (l) => l.erase(request));
+  const r = result.receipt;
+  if (ctx.json) {
+    printJson(ctx, {
+      entries: result.entries,
+      values: result.values,
+      receipt: { id: r.id, index: r.index, hash: r.hash },
+    });
+  } else {
+    print(
+      ctx,
+      `erased ${result.values} values in ${result.entries} entries; erasure event #${r.index} ${r.id} ${r.hash}`,
+    );
+  }
+  return 0;
+}

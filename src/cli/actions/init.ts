@@ -1,0 +1,101 @@
+/** evident init: the signing key file (0600) and the database with its log. */
+import { existsSync, promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
+import { ErrorCode, EvidentError } from '../../core/errors.ts';
+import { ERASABLE_CANDIDATES, type ErasableField } from '../../core/event/schema.ts';
+import { formatVerifierKey, isValidKeyName, type NoteSigner } from '../../core/note-keys.ts';
+import { createKeyFile, KEY_ENV, loadSigner } from '../../ledger/keyfile.ts';
+import { createLog } from '../../ledger/open.ts';
+import type { Context } from '../command.ts';
+import { usageError } from '../errors.ts';
+import { dbPath, keyPath, logName, str } from '../globals.ts';
+import { dbFile, openStoreAt } from '../open-log.ts';
+import { print, printJson } from '../output.ts';
+import { parseList } from '../values.ts';
+
+export function defaultOrigin(log: string): string {
+  const host = hostname().toLowerCase();
+  const origin = `${host}/${log}`;
+  return host !== '' && /^[a-z0-9.-]+$/.test(host) && isValidKeyName(origin) ? origin : `localhost/${log}`;
+}
+
+export async function run(ctx: Context): Promise<number> {
+  const log = logName(ctx);
+  const erasableArg = str(ctx, 'erasable');
+  const erasable =
+    erasableArg === undefined
+      ? undefined
+      : (parseList('erasable', erasableArg, ERASABLE_CANDIDATES) as ErasableField[]);
+  const { path: key } = keyPath(ctx);
+  const keyFromEnv = (ctx.io.env[KEY_ENV] ?? '') !== '';
+  const db = dbPath(ctx);
+  const file = dbFile(db);
+
+  // Everything that can be refused is checked before a file is created.
+  let signer: NoteSigner | undefined;
+  if (keyFromEnv || existsSync(key)) signer = await loadSigner(key, ctx.io.env);
+  const origin = str(ctx, 'origin') ?? defaultOrigin(log);
+  if (!isValidKeyName(origin)) {
+    throw usageError('--origin must be non-empty, without spaces, "+" or control characters', '--origin');
+  }
+  if (signer && signer.name !== origin) {
+    throw new EvidentError(
+      ErrorCode.KEY_INVALID,
+      `the key in ${keyFromEnv ? `$${KEY_ENV}` : key} is named "${signer.name}", not the origin "${origin}": pass --origin ${signer.name}, or another --key`,
+      { field: '--key', key_name: signer.name, origin },
+    );
+  }
+
+  const dbExisted = file === undefined || existsSync(file);
+  const store = await openStoreAt(db, { readonly: false });
+  let createdKey = false;
+  try {
+    if (await store.getLog(log)) {
+      throw usageError(`log "${log}" already exists in ${db}`, '--log', { log });
+    }
+    if (!signer) {
+      signer = await createKeyFile(key, origin);
+      createdKey = true;
+    }
+    const info = await createLog(store, {
+      name: log,
+      origin,
+      signer,
+      ...(erasable ? { erasable } : {}),
+    });
+    await store.close();
+    const vkey = formatVerifierKey(signer.name, signer.publicKey);
+    const keySource = keyFromEnv ? `$${KEY_ENV}` : key;
+    if (ctx.json) {
+      printJson(ctx, {
+        log: info.name,
+        origin: info.origin,
+        vkey,
+        db,
+        key: keySource,
+        key_created: createdKey,
+        erasable: info.erasable,
+      });
+    } else {
+      print(
+        ctx,
+        [
+          vkey,
+          '',
+          `Created log "${info.name}" (origin ${info.origin}) in ${db}.`,
+          `Signing key: ${keySource}${createdKey ? ' (new, mode 0600: keep it secret, back it up)' : ' (existing)'}.`,
+          `Erasable fields: ${info.erasable.join(', ') || '(none)'}.`,
+          'Publish the verifier key above (first line): auditors verify checkpoints with it.',
+        ].join('\n'),
+      );
+    }
+    return 0;
+  } catch (e) {
+    await store.close().catch(() => {});
+    if (createdKey) await fs.rm(key, { force: true });
+    if (!dbExisted && file !== undefined) {
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) await fs.rm(f, { force: true });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * evident verify-bundle: verifies an export bundle offline, with no database: every entry, the
+ * tree rebuilt with the bundle's subtree hashes, and the signed checkpoint, against --vkey.
+ */
+import { parseBundleHeader } from '../../core/bundle.ts';
+import { ErrorCode, EvidentError, isEvidentError } from '../../core/errors.ts';
+import { parseJson } from '../../core/json.ts';
+import { verifierFromKey } from '../../core/note-keys.ts';
+import { describeReport } from '../../core/verify/report.ts';
+import { verifyBundleFile } from '../../ledger/export.ts';
+import type { Context } from '../command.ts';
+import { EXIT_OK, EXIT_TAMPERED } from '../errors.ts';
+import { readFirstLine, readUserFile } from '../files.ts';
+import { strs } from '../globals.ts';
+import { parseVkeyArg } from '../keys.ts';
+import { note, print, printJson, warn } from '../output.ts';
+import { progress } from '../progress.ts';
+
+export async function run(ctx: Context): Promise<number> {
+  const file = ctx.positionals[0];
+  if (file === undefined) {
+    throw new EvidentError(ErrorCode.USAGE, 'name the bundle file: evident verify-bundle FILE', {
+      field: 'FILE',
+    });
+  }
+  const given = await Promise.all(strs(ctx, 'vkey').map(parseVkeyArg));
+  const trusted = await Promise.all(
+    strs(ctx, 'trusted-checkpoint').map((f) => readUserFile(f, '--trusted-checkpoint')),
+  );
+  const first = await readFirstLine(file, 'FILE');
+  if (first === undefined)
+    throw new EvidentError(ErrorCode.BUNDLE_INVALID, `${file} is empty`, { field: 'FILE' });
+  let header: ReturnType<typeof parseBundleHeader>;
+  try {
+    header = parseBundleHeader(parseJson(first));
+  } catch (e) {
+    if (!isEvidentError(e) || e.code !== ErrorCode.JSON_INVALID) throw e;
+    throw new EvidentError(ErrorCode.BUNDLE_INVALID, `the bundle header is not valid JSON: ${e.message}`, {
+      field: 'FILE',
+      cause: e.details,
+    });
+  }
+  let verifiers = given.map((k) => k.verifier);
+  const selfTrust =
+    'no --vkey given: trusted the verifier key written in the bundle itself; anyone able to edit the bundle could have replaced it. Pass the published key with --vkey';
+  if (verifiers.length === 0) {
+    warn(ctx, `${selfTrust} (bundle key: ${header.vkey})`, { loud: true });
+    try {
+      verifiers = [verifierFromKey(header.vkey)];
+    } catch (e) {
+      throw new EvidentError(
+        ErrorCode.BUNDLE_INVALID,
+        `the bundle's vkey is not a verifier key: ${(e as Error).message}`,
+        {
+          field: 'vkey',
+        },
+      );
+    }
+  } else {
+    for (const k of given) note(ctx, `checking signatures with ${k.vkey} (from ${k.source})`);
+  }
+  const total = header.range.to - header.range.from;
+  const bar = progress(ctx, 'verified');
+  const { report } = await verifyBundleFile(file, {
+    verifiers,
+    trusted,
+    onProgress: (n) => bar.update(n, total),
+  });
+  bar.end();
+  if (given.length === 0) report.warnings.unshift(selfTrust);
+  if (ctx.json) printJson(ctx, report);
+  else print(ctx, describeReport(report));
+  return report.ok ? EXIT_OK : EXIT_TAMPERED;
+}

@@ -1,0 +1,54 @@
+/**
+ * evident verify: re-hashes every entry, follows the chain, rebuilds the tree and checks every
+ * signed checkpoint, stored or given. It writes nothing: the store is opened read-only and the
+ * ledger without a signer, the trusted keys passed explicitly.
+ */
+import { ErrorCode, EvidentError } from '../../core/errors.ts';
+import { describeReport } from '../../core/verify/report.ts';
+import type { Context } from '../command.ts';
+import { EXIT_OK, EXIT_TAMPERED } from '../errors.ts';
+import { readUserFile } from '../files.ts';
+import { strs } from '../globals.ts';
+import { keyFromSigner, parseVkeyArg, type TrustedKey } from '../keys.ts';
+import { openReadOnly, withLedger } from '../open-log.ts';
+import { note, print, printJson } from '../output.ts';
+import { progress } from '../progress.ts';
+
+/** The keys to trust: --vkey, else the signing key, else none (the log's recorded key, flagged). */
+export async function trustedKeys(ctx: Context): Promise<TrustedKey[]> {
+  const given = strs(ctx, 'vkey');
+  if (given.length > 0) return Promise.all(given.map(parseVkeyArg));
+  const own = await keyFromSigner(ctx);
+  return own ? [own] : [];
+}
+
+export async function run(ctx: Context): Promise<number> {
+  const keys = await trustedKeys(ctx);
+  const trusted = await Promise.all(
+    strs(ctx, 'trusted-checkpoint').map((f) => readUserFile(f, '--trusted-checkpoint')),
+  );
+  const ledger = await openReadOnly(ctx);
+  const own = strs(ctx, 'vkey').length === 0 ? keys[0] : undefined;
+  if (own && own.verifier.name !== ledger.log.origin) {
+    // A signing key of another log is a mix-up of files, not evidence of tampering.
+    await ledger.close();
+    throw new EvidentError(
+      ErrorCode.KEY_INVALID,
+      `the signing key in ${own.source} is named "${own.verifier.name}" but log "${ledger.log.name}" has origin "${ledger.log.origin}": pass --key, or the published key with --vkey`,
+      { field: '--key', key_name: own.verifier.name, origin: ledger.log.origin },
+    );
+  }
+  for (const k of keys) note(ctx, `checking signatures with ${k.vkey} (from ${k.source})`);
+  const bar = progress(ctx, 'verified');
+  const report = await withLedger(ledger, (l) =>
+    l.verify({
+      ...(keys.length > 0 ? { verifiers: keys.map((k) => k.verifier) } : {}),
+      trusted,
+      onProgress: (done, total) => bar.update(done, total),
+    }),
+  );
+  bar.end();
+  if (ctx.json) printJson(ctx, report);
+  else print(ctx, describeReport(report));
+  return report.ok ? EXIT_OK : EXIT_TAMPERED;
+}

@@ -1,0 +1,19 @@
+/** evident export: a bundle of entries verifiable offline. The work is in ../actions/export.ts, loaded when the command runs. */
+import { type Command, lazy } from '../command.ts';
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write a bundle of entries, a signed checkpoint and the hashes to verify it offline',
+  description:
+    'The bundle is JSON Lines: a header (origin, checkpoint, range, subtree hashes), then one entry\n' +
+    'per line. With --since/--until it holds the whole index range between the first and last match.\n' +
+    'Signs a fresh checkpoint first when the signing key is available.',
+  globals: ['db', 'key', 'log'],
+  options: {
+    out: { type: 'string', value: 'FILE', description: 'write the bundle to a new file', default: 'stdout' },
+    since: { type: 'string', value: 'RFC3339', description: 'entries at or after this time' },
+    until: { type: 'string', value: 'RFC3339', description: 'entries before this time' },
+  },
+  examples: ['evident export --since 2026-01-01 --until 2026-02-01 --out audit-2026-01.bundle'],
+  run: lazy(async () => (await import('../actions/export.ts')).run),
+};

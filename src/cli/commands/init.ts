@@ -1,0 +1,28 @@
+/** evident init: the signing key file (0600) and the database with its log. The work is in ../actions/init.ts, loaded when the command runs. */
+import { type Command, lazy } from '../command.ts';
+import { ERASABLE_CANDIDATES } from '../vocabulary.ts';
+
+export const init: Command = {
+  name: 'init',
+  summary: 'create the signing key file (0600) and the database with a log',
+  description:
+    'Reuses an existing key file if its key name is the origin. The origin names the log in every\n' +
+    'checkpoint and is the key name; keep it stable. Refuses if the log already exists.',
+  globals: ['db', 'key', 'log'],
+  options: {
+    origin: {
+      type: 'string',
+      value: 'ORIGIN',
+      description: 'checkpoint origin and key name, <host>/<log>',
+      default: '<hostname>/<log>',
+    },
+    erasable: {
+      type: 'string',
+      value: 'F1,F2',
+      description: `fields stored as salted commitments, erasable later (of ${ERASABLE_CANDIDATES.join(', ')})`,
+      default: 'old_values,new_values',
+    },
+  },
+  examples: ['evident init --db audit.db --key audit.key --origin audit.example.com/prod'],
+  run: lazy(async () => (await import('../actions/init.ts')).run),
+};

@@ -1,0 +1,51 @@
+/** evident query: entries matching filters. The work is in ../actions/query.ts, loaded when the command runs. */
+import { type Command, lazy } from '../command.ts';
+import { ACTOR_TYPES, RESULTS } from '../vocabulary.ts';
+import { queryFailures } from './query-failures.ts';
+
+export const query: Command = {
+  name: 'query',
+  summary:
+    'list entries by actor, action, resource, result, address or time; query failures: repeated failures',
+  description: 'Filters combine with AND. Times are RFC 3339 (2026-01-31T23:59:59Z, or a date: 2026-01-31).',
+  globals: ['db', 'log'],
+  options: {
+    'actor-id': { type: 'string', value: 'ID', description: 'only this actor' },
+    'actor-type': {
+      type: 'string',
+      value: 'TYPE',
+      description: `only this actor type (${ACTOR_TYPES.join(', ')})`,
+    },
+    action: { type: 'string', value: 'ACTION', description: 'only this action' },
+    'resource-type': { type: 'string', value: 'TYPE', description: 'only this resource type' },
+    'resource-id': { type: 'string', value: 'ID', description: 'only this resource id' },
+    result: { type: 'string', value: 'R[,R]', description: `only these results (${RESULTS.join(', ')})` },
+    ip: { type: 'string', value: 'ADDR', description: 'only this IP address (IPv4 or IPv6)' },
+    'session-id': { type: 'string', value: 'ID', description: 'only this session' },
+    since: { type: 'string', value: 'RFC3339', description: 'events at or after this time' },
+    until: { type: 'string', value: 'RFC3339', description: 'events before this time' },
+    'last-days': {
+      type: 'string',
+      value: 'N',
+      description: 'events of the last N days (instead of --since)',
+    },
+    'last-hours': {
+      type: 'string',
+      value: 'N',
+      description: 'events of the last N hours (instead of --since)',
+    },
+    'from-index': {
+      type: 'string',
+      value: 'N',
+      description: 'start at this leaf index (with --desc: at or below it)',
+    },
+    limit: { type: 'string', value: 'N', description: 'at most N entries', default: '100' },
+    desc: { type: 'boolean', description: 'newest first' },
+  },
+  subcommands: [queryFailures],
+  examples: [
+    'evident query --actor-id alice --last-days 7',
+    'evident query --resource-type patient_record --resource-id p-1 --json',
+  ],
+  run: lazy(async () => (await import('../actions/query.ts')).run),
+};

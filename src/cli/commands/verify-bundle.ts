@@ -1,0 +1,28 @@
+/** evident verify-bundle: verify an export bundle offline, without a database. The work is in ../actions/verify-bundle.ts, loaded when the command runs. */
+import { type Command, lazy } from '../command.ts';
+
+export const verifyBundle: Command = {
+  name: 'verify-bundle',
+  summary: 'verify an export bundle offline, with the published verifier key (no database needed)',
+  description:
+    'Without --vkey the key written in the bundle itself is used, with a warning: whoever could\n' +
+    'edit the bundle could also have replaced that key. Exit 0 if intact, 1 if tampering was found.',
+  globals: ['progress'],
+  positionals: [{ name: 'FILE', description: 'the bundle, as written by evident export' }],
+  options: {
+    vkey: {
+      type: 'string',
+      value: 'VKEY',
+      multiple: true,
+      description: 'the published verifier key <name>+<key id>+<base64>, or a file holding it',
+    },
+    'trusted-checkpoint': {
+      type: 'string',
+      value: 'FILE',
+      multiple: true,
+      description: 'a signed checkpoint kept elsewhere, which the bundle must be consistent with',
+    },
+  },
+  examples: ['evident verify-bundle audit-2026-01.bundle --vkey audit.vkey'],
+  run: lazy(async () => (await import('../actions/verify-bundle.ts')).run),
+};

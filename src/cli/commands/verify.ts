@@ -1,0 +1,29 @@
+/** evident verify: the whole log, read-only. The work is in ../actions/verify.ts, loaded when the command runs. */
+import { type Command, lazy } from '../command.ts';
+
+export const verify: Command = {
+  name: 'verify',
+  summary: 'verify the whole log: every entry, the hash chain, the tree and every signed checkpoint',
+  description:
+    'Signatures are checked with --vkey if given, else with the signing key (key file or\n' +
+    '$EVIDENT_SIGNING_KEY), else with the key recorded in the database (a weaker check: the report\n' +
+    'warns). A checkpoint saved earlier (--trusted-checkpoint) catches a truncated or rolled-back log.\n' +
+    'Exit 0 if the log is intact, 1 if tampering was found.',
+  globals: ['db', 'key', 'log', 'progress'],
+  options: {
+    'trusted-checkpoint': {
+      type: 'string',
+      value: 'FILE',
+      multiple: true,
+      description: 'a signed checkpoint kept outside the database, which the log must contain',
+    },
+    vkey: {
+      type: 'string',
+      value: 'VKEY',
+      multiple: true,
+      description: 'the published verifier key <name>+<key id>+<base64>, or a file holding it',
+    },
+  },
+  examples: ['evident verify --vkey "$(cat audit.vkey)" --trusted-checkpoint checkpoint-2026-01.txt'],
+  run: lazy(async () => (await import('../actions/verify.ts')).run),
+};

@@ -1,0 +1,71 @@
+/**
+ * Exit codes and error reporting. Auditors script against the codes: 0 success, 1 tampering
+ * found, 2 usage or input error (bad flags, invalid events, missing database or key), 3 an
+ * unexpected failure (a bug, or the machine: disk full, I/O error). An EvidentError is one
+ * line on stderr (every issue of a validation error on its own line), never a stack trace;
+ * with --json it is the error's JSON object.
+ */
+import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
+import type { Io } from './io.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_TAMPERED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 3;
+
+export function usageError(
+  message: string,
+  field?: string,
+  details: Record<string, unknown> = {},
+): EvidentError {
+  return new EvidentError(ErrorCode.USAGE, message, { ...(field ? { field } : {}), ...details });
+}
+
+export function exitCodeFor(e: unknown): number {
+  if (!isEvidentError(e)) return EXIT_INTERNAL;
+  return e.code === ErrorCode.TAMPER_DETECTED ? EXIT_TAMPERED : EXIT_USAGE;
+}
+
+/** An issue of an input, located by line (JSON Lines), item (array) or neither. */
+interface Issue {
+  line?: unknown;
+  column?: unknown;
+  item?: unknown;
+  field?: unknown;
+  rule?: unknown;
+  message?: unknown;
+}
+
+export function describeIssue(i: Issue): string {
+  const at: string[] = [];
+  if (typeof i.line === 'number') at.push(`line ${i.line}`);
+  if (typeof i.column === 'number') at.push(`column ${i.column}`);
+  if (typeof i.item === 'number') at.push(`item ${i.item}`);
+  const where = at.length > 0 ? `${at.join(', ')}: ` : '';
+  const field = typeof i.field === 'string' && i.field !== '' ? `${i.field}: ` : '';
+  return `${where}${field}${String(i.message)} (${String(i.rule)})`;
+}
+
+/** Writes the error to stderr; returns the exit code. */
+export function reportError(io: Io, json: boolean, e: unknown, command: string): number {
+  const code = exitCodeFor(e);
+  if (isEvidentError(e)) {
+    if (json) {
+      io.stderr.write(`${JSON.stringify(e.toJSON())}\n`);
+      return code;
+    }
+    const issues = e.details['issues'];
+    if (Array.isArray(issues)) for (const i of issues) io.stderr.write(`${describeIssue(i as Issue)}\n`);
+    io.stderr.write(`${command}: ${oneLine(e.message)} (${e.code})\n`);
+    return code;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  if (json) io.stderr.write(`${JSON.stringify({ code: 'INTERNAL', message })}\n`);
+  else io.stderr.write(`${command}: internal error: ${oneLine(message)}\n`);
+  if (io.env['EVIDENT_DEBUG'] && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
+  return code;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ');
+}

@@ -1,0 +1,61 @@
+/** The flags shared by commands, and how their values are resolved (flag, then environment, then default). */
+import type { Context, GlobalOption, OptionSpec } from './command.ts';
+
+export const DB_ENV = 'EVIDENT_DB';
+export const KEY_PATH_ENV = 'EVIDENT_KEY';
+
+export const GLOBAL_OPTIONS: Readonly<Record<GlobalOption, OptionSpec>> = {
+  db: {
+    type: 'string',
+    value: 'PATH',
+    description: 'SQLite database file',
+    default: `$${DB_ENV}, else ./evident.db`,
+  },
+  key: {
+    type: 'string',
+    value: 'PATH',
+    description: 'signing key file (the key may instead be in $EVIDENT_SIGNING_KEY)',
+    default: `$${KEY_PATH_ENV}, else ./evident.key`,
+  },
+  log: { type: 'string', value: 'NAME', description: 'log name', default: 'default' },
+  progress: { type: 'boolean', description: 'show progress on stderr even when it is not a terminal' },
+};
+
+/** Flags every command takes. */
+export const COMMON_OPTIONS: Readonly<Record<'json' | 'help', OptionSpec>> = {
+  json: { type: 'boolean', description: 'machine-readable output; errors as a JSON object on stderr' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+export function str(ctx: Context, name: string): string | undefined {
+  const v = ctx.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function strs(ctx: Context, name: string): string[] {
+  const v = ctx.values[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+}
+
+export function flag(ctx: Context, name: string): boolean {
+  return ctx.values[name] === true;
+}
+
+function fromEnv(ctx: Context, name: string): string | undefined {
+  const v = ctx.io.env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export function dbPath(ctx: Context): string {
+  return str(ctx, 'db') ?? fromEnv(ctx, DB_ENV) ?? './evident.db';
+}
+
+/** The key file path, and whether the user named it (a named file must exist). */
+export function keyPath(ctx: Context): { path: string; explicit: boolean } {
+  const given = str(ctx, 'key') ?? fromEnv(ctx, KEY_PATH_ENV);
+  return { path: given ?? './evident.key', explicit: given !== undefined };
+}
+
+export function logName(ctx: Context): string {
+  return str(ctx, 'log') ?? 'default';
+}
