@@ -4,5 +4,5 @@ export { type ExportOptions, exportBundle, verifyBundleFile } from './export.ts'
 export type { Receipt } from './integrate.ts';
 export { createKeyFile, KEY_ENV, loadSigner } from './keyfile.ts';
 export { type InclusionProof, Ledger, type LedgerOptions } from './ledger.ts';
-export { createLog, type OpenLedgerOptions, openLedger } from './open.ts';
+export { createLog, type OpenLedgerOptions, openLedger, openStore } from './open.ts';
 export type { VerifyOptions } from './verify.ts';

@@ -11,8 +11,10 @@ import { Ledger, type LedgerOptions } from './ledger.ts';
 export interface OpenLedgerOptions extends Omit<LedgerOptions, 'store' | 'signer'> {
   /** A SQLite file path (or `sqlite:PATH`). */
   db: string;
-  /** A signer, or the path of a key file. Omit to open read-only. */
+  /** A signer, or the path of a key file. Omit to open without the power to append or sign. */
   key?: NoteSigner | string;
+  /** Open the database read-only: the file must exist and nothing is written to it. */
+  readonly?: boolean;
 }
 
 export async function openStore(db: string, options: { readonly?: boolean } = {}): Promise<Store> {
@@ -26,7 +28,7 @@ export async function openStore(db: string, options: { readonly?: boolean } = {}
 
 export async function openLedger(o: OpenLedgerOptions): Promise<Ledger> {
   const signer = typeof o.key === 'string' ? await loadSigner(o.key) : o.key;
-  const store = await openStore(o.db);
+  const store = await openStore(o.db, { readonly: o.readonly ?? false });
   try {
     return await Ledger.open({ ...o, store, ...(signer ? { signer } : {}) });
   } catch (e) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { fromBase64, toHex } from '../../src/core/bytes.ts';
@@ -591,9 +591,10 @@ describe('erasure on disk', () => {
             .filter((p) => existsSync(p))
             .map((p) => readFileSync(p)),
         );
-      // at once, while the ledger is still open (the WAL is emptied after an erasure) ...
-      for (const bytes of [onDisk(), (await l.close(), onDisk())]) {
-        // ... and after close
+      // at once, while the ledger is still open (the WAL is emptied after an erasure), and after close
+      const whileOpen = onDisk();
+      await l.close();
+      for (const bytes of [whileOpen, onDisk()]) {
         assert.ok(bytes.includes('secret-1@example.com'), 'sanity: values that were not erased are there');
         for (let i = 0; i < 40; i += 2) {
           assert.equal(bytes.includes(`secret-${i}@example.com`), false, `secret-${i} is still in the file`);
@@ -658,6 +659,23 @@ describe('read-only and closed ledgers', () => {
       assert.ok(r.ok, summary(r));
       await ro.close();
       await rejectsWith(l.append(event(2)), ErrorCode.LEDGER_CLOSED);
+    } finally {
+      fx.cleanup();
+    }
+  });
+});
+
+describe('files', () => {
+  test('a new database and its WAL are readable by their owner only (audit data is personal data)', async () => {
+    const fx = await makeFixture();
+    try {
+      const l = await fx.open();
+      await l.append(event(1));
+      for (const suffix of ['', '-wal']) {
+        const mode = statSync(`${fx.db}${suffix}`).mode & 0o777;
+        assert.equal(mode, 0o600, `${fx.db}${suffix} has mode ${mode.toString(8)}`);
+      }
+      await l.close();
     } finally {
       fx.cleanup();
     }

@@ -13,7 +13,12 @@ import { normaliseIp } from './ip.ts';
 import { type AuditEvent, EventSchema, JSON_FIELDS, LIMITS } from './schema.ts';
 import { uuidv7 } from './uuid.ts';
 
-const check = TypeCompiler.Compile(EventSchema);
+// Compiled on first use: a command that only reads never pays for it.
+let compiled: ReturnType<typeof TypeCompiler.Compile<typeof EventSchema>> | undefined;
+const schemaCheck = () => {
+  compiled ??= TypeCompiler.Compile(EventSchema);
+  return compiled;
+};
 
 /** Keys that mean something to JavaScript objects: refused anywhere in an event. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -78,6 +83,7 @@ function collectIssues(input: unknown): FieldIssue[] {
   }
   walk(input, '', 0, add);
 
+  const check = schemaCheck();
   if (!check.Check(input)) {
     for (const e of check.Errors(input)) {
       const field = pointerToField(e.path, e);

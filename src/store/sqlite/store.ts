@@ -4,6 +4,7 @@
  * SQLite's write lock (BEGIN IMMEDIATE), taken before the log head is read: two processes on
  * one file can never fork a chain.
  */
+import { chmodSync, existsSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
@@ -53,10 +54,14 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     );
   }
   const busy = options.busyTimeoutMs ?? 10_000;
+  const created = !options.readonly && path !== ':memory:' && !existsSync(path);
   const db = new Database(path, {
     readonly: options.readonly ?? false,
     fileMustExist: options.readonly ?? false,
   });
+  // Audit data is personal data: a new database is readable by its owner only. SQLite gives its
+  // -wal and -shm files the database file's permissions.
+  if (created) chmodSync(path, 0o600);
   db.pragma(`busy_timeout = ${busy}`);
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');
