@@ -5,12 +5,13 @@
  * Pages of entries come from any source (a database, a bundle file), so memory stays flat.
  */
 import { bytesEqual, toBase64, toHex } from '../bytes.ts';
-import { openCheckpoint } from '../checkpoint.ts';
-import { EvidentError } from '../errors.ts';
-import { checkCommitment, type Entry, entryLeafHash, GENESIS } from '../event/entry.ts';
-import { CompactRange, perfectSubtrees, verifyConsistency } from '../merkle/index.ts';
+import { type Entry, GENESIS } from '../event/entry.ts';
+import { CompactRange } from '../merkle/index.ts';
 import type { NoteVerifier } from '../note-keys.ts';
+import { checkPairwise, extendBySuffix, openTargets } from './checkpoints.ts';
+import { checkValues, findShift, hashOf, leafHashOf, UNHASHABLE } from './entry-checks.ts';
 import { ErasureCheck } from './erasures.ts';
+import { Lookahead } from './lookahead.ts';
 import { type Fault, FaultKind, type VerifyReport } from './report.ts';
 
 export interface CheckpointSource {
@@ -42,15 +43,6 @@ export interface VerifyLogInput {
   prefix?: { size: number; frontier: Uint8Array };
   /** ... and the perfect subtree roots covering [b, size), left to right, to reach a checkpoint of `size`. */
   suffix?: { size: number; hashes: readonly Uint8Array[] };
-}
-
-/** How far from its place an entry is looked for when its hash fails (reorders, renumbering). */
-const SHIFT_WINDOW = 8;
-
-interface Target {
-  size: number;
-  root: Uint8Array;
-  trusted: boolean;
 }
 
 export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
@@ -148,7 +140,6 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
           kind: FaultKind.ENTRY_MODIFIED,
           index: pos,
           message: `entry ${pos} does not hash to its recorded hash: a field was edited`,
-          ...editedFields(cur),
         });
       } else if (shift > 0) {
         const upcoming = rows.peek();
@@ -249,216 +240,4 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     faults_truncated: faultCount > faults.length,
     warnings,
   };
-}
-
-/** Extends the rebuilt tree from the entries' end to a checkpoint's size by whole subtrees. */
-function extendBySuffix(
-  range: CompactRange,
-  suffix: NonNullable<VerifyLogInput['suffix']>,
-  add: (f: Fault) => void,
-): void {
-  const nodes = suffix.size >= range.size ? perfectSubtrees(range.size, suffix.size) : undefined;
-  if (!nodes || nodes.length !== suffix.hashes.length) {
-    add({
-      kind: FaultKind.CHECKPOINT_ROOT_MISMATCH,
-      index: range.size,
-      message: `the subtree hashes given from ${range.size} to ${suffix.size} do not have the shape of that range`,
-      size: suffix.size,
-    });
-    return;
-  }
-  for (const [i, n] of nodes.entries()) range.appendSubtree(n.level, suffix.hashes[i]!);
-}
-
-/** Opens every checkpoint; bad signatures and malformed notes become faults. */
-function openTargets(input: VerifyLogInput, add: (f: Fault) => void): Target[] {
-  const bySize = new Map<number, Target>();
-  for (const cp of input.checkpoints) {
-    const where = cp.trusted
-      ? 'trusted checkpoint'
-      : `stored checkpoint${cp.size === undefined ? '' : ` of size ${cp.size}`}`;
-    let size: number;
-    let root: Uint8Array;
-    try {
-      const opened = openCheckpoint(cp.note, input.verifiers, input.origin);
-      size = opened.checkpoint.size;
-      root = opened.checkpoint.rootHash;
-    } catch (e) {
-      const code = e instanceof EvidentError ? e.code : 'UNKNOWN';
-      const sig = code === 'NOTE_SIGNATURE_INVALID' || code === 'NOTE_UNVERIFIED';
-      add({
-        kind: sig ? FaultKind.CHECKPOINT_SIGNATURE_INVALID : FaultKind.CHECKPOINT_MALFORMED,
-        index: null,
-        message: `${where}: ${sig ? 'no valid signature by the trusted key' : (e as Error).message}`,
-        code,
-        ...(cp.size === undefined ? {} : { size: cp.size }),
-      });
-      continue;
-    }
-    if (
-      (cp.size !== undefined && cp.size !== size) ||
-      (cp.root !== undefined && !bytesEqual(cp.root, root))
-    ) {
-      add({
-        kind: FaultKind.CHECKPOINT_MALFORMED,
-        index: null,
-        message: `${where}: the size or root recorded beside the note differs from the signed note`,
-        size,
-      });
-    }
-    const seen = bySize.get(size);
-    if (seen && !bytesEqual(seen.root, root)) {
-      add({
-        kind: FaultKind.CHECKPOINT_INCONSISTENT,
-        index: null,
-        message: `two validly signed checkpoints of tree size ${size} have different roots: the log was forked`,
-        size,
-        roots: [toBase64(seen.root), toBase64(root)],
-      });
-      continue;
-    }
-    if (!seen || cp.trusted) bySize.set(size, { size, root, trusted: cp.trusted ?? false });
-  }
-  return [...bySize.values()].sort((a, b) => a.size - b.size);
-}
-
-/**
- * Consecutive checkpoints must be consistent (RFC 9162 §2.1.4) according to the stored tree.
- * A failure bounds where the history diverges, like a root mismatch; a proof the store cannot
- * assemble (nodes gone with a truncated tail) is no finding of its own: the rebuilt tree says more.
- */
-async function checkPairwise(
-  targets: Target[],
-  input: VerifyLogInput,
-  add: (f: Fault) => void,
-): Promise<void> {
-  if (!input.consistencyProof) return;
-  for (let i = 1; i < targets.length; i++) {
-    const a = targets[i - 1]!;
-    const b = targets[i]!;
-    if (a.size === 0) continue;
-    let proof: Uint8Array[];
-    try {
-      proof = await input.consistencyProof(a.size, b.size);
-    } catch {
-      continue;
-    }
-    try {
-      verifyConsistency(a.size, b.size, proof, a.root, b.root);
-    } catch (e) {
-      add({
-        kind: FaultKind.CHECKPOINT_INCONSISTENT,
-        index: a.size,
-        approximate: true,
-        message: `signed checkpoints of sizes ${a.size} and ${b.size} are not consistent in the stored tree`,
-        from: a.size,
-        to: b.size,
-        code: e instanceof EvidentError ? e.code : 'UNKNOWN',
-      });
-    }
-  }
-}
-
-/** The entry's leaf hash, recomputed from its fields as if it stood at `index`. */
-function leafHashOf(e: Entry, index: number): Uint8Array | undefined {
-  try {
-    return entryLeafHash(index === e.index ? e : { ...e, index });
-  } catch {
-    return undefined; // a field mangled past canonical JSON: it cannot match any hash
-  }
-}
-
-function hashOf(e: Entry, index: number): string {
-  const h = leafHashOf(e, index);
-  return h ? toHex(h) : 'unhashable';
-}
-
-/** Stands in the rebuilt tree for an entry that has no canonical form (its root cannot match). */
-const UNHASHABLE = new Uint8Array(32);
-
-/** The offset at which the entry's fields hash to its stored hash, 0 if none near. */
-function findShift(e: Entry, index: number, stored: string): number {
-  for (let d = 1; d <= SHIFT_WINDOW; d++) {
-    if (hashOf(e, index + d) === stored) return d;
-    if (index - d >= 0 && hashOf(e, index - d) === stored) return -d;
-  }
-  return 0;
-}
-
-/** Erasable values must match their commitments; a vanished value needs an erasure record. */
-function checkValues(e: Entry, pos: number, add: (f: Fault) => void): void {
-  const bad: string[] = [];
-  for (const [field, c] of Object.entries(e.commitments ?? {})) {
-    const value = (e as unknown as Record<string, unknown>)[field];
-    const salt = e.salts?.[field as keyof typeof e.salts];
-    if (value !== undefined && salt !== undefined) {
-      let ok = false;
-      try {
-        ok = checkCommitment(c as string, salt, value);
-      } catch {
-        ok = false;
-      }
-      if (!ok) bad.push(field);
-    } else if (!e.erased?.includes(field as never)) {
-      add({
-        kind: FaultKind.VALUE_MISSING,
-        index: pos,
-        message: `entry ${pos}'s ${field} was deleted without a recorded erasure`,
-        field,
-      });
-    }
-  }
-  if (bad.length > 0) {
-    add({
-      kind: FaultKind.ENTRY_MODIFIED,
-      index: pos,
-      message: `entry ${pos}: ${bad.join(', ')} no longer match${bad.length === 1 ? 'es' : ''} the committed value`,
-      fields: bad,
-    });
-  }
-}
-
-/** Names the edited fields when the edit is visible without the original (commitments). */
-function editedFields(_e: Entry): Record<string, unknown> {
-  return {};
-}
-
-/** Iterates entries one at a time across pages, with a look at the next one. */
-class Lookahead {
-  private readonly it: AsyncIterator<readonly Entry[]>;
-  private page: readonly Entry[] = [];
-  private at = 0;
-  private done = false;
-  private buffered: Entry | undefined;
-
-  constructor(source: AsyncIterable<readonly Entry[]>) {
-    this.it = source[Symbol.asyncIterator]();
-  }
-
-  async next(): Promise<Entry | undefined> {
-    const e = await this.fill();
-    this.buffered = undefined;
-    if (e) this.at++;
-    // Keep the following one ready so that peek() is synchronous.
-    this.buffered = await this.fill();
-    return e;
-  }
-
-  peek(): Entry | undefined {
-    return this.buffered;
-  }
-
-  private async fill(): Promise<Entry | undefined> {
-    while (this.at >= this.page.length) {
-      if (this.done) return undefined;
-      const r = await this.it.next();
-      if (r.done) {
-        this.done = true;
-        return undefined;
-      }
-      this.page = r.value;
-      this.at = 0;
-    }
-    return this.page[this.at];
-  }
 }

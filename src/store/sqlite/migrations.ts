@@ -1,3 +1,6 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { ErrorCode, EvidentError } from '../../core/errors.ts';
+
 /**
  * Versioned schema. Each migration runs once, in order, in its own transaction; the applied
  * version is kept in `meta`. Append-only is enforced by the database itself: triggers refuse
@@ -116,3 +119,22 @@ CREATE TABLE checkpoints (
 ${appendOnly('checkpoints')}
 `,
 ];
+
+/** Applies the migrations not yet applied, in one immediate transaction. */
+export function migrate(db: BetterSqlite3.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  const run = db.transaction(() => {
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
+      | { value: string }
+      | undefined;
+    const version = row ? Number(row.value) : 0;
+    if (version > MIGRATIONS.length) {
+      throw new EvidentError(ErrorCode.STORE_FAILED, `database schema ${version} is newer than this evident`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(
+      String(MIGRATIONS.length),
+    );
+  });
+  run.immediate();
+}

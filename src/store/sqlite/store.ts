@@ -6,6 +6,7 @@
  */
 import { chmodSync, existsSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
+import { fromHex } from '../../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
@@ -30,7 +31,9 @@ import type {
   StoredCheckpoint,
   WriteTx,
 } from '../types.ts';
-import { MIGRATIONS } from './migrations.ts';
+import { missingNode, storeError } from './errors.ts';
+import { type CheckpointRow, type LogRow, toCheckpoint, toHead, toLogInfo } from './log-rows.ts';
+import { migrate } from './migrations.ts';
 
 type Db = BetterSqlite3.Database;
 
@@ -74,64 +77,6 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   reader.pragma(`busy_timeout = ${busy}`);
   return new SqliteStore(db, reader);
 }
-
-function migrate(db: Db): void {
-  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-  const run = db.transaction(() => {
-    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
-      | { value: string }
-      | undefined;
-    const version = row ? Number(row.value) : 0;
-    if (version > MIGRATIONS.length) {
-      throw new EvidentError(ErrorCode.STORE_FAILED, `database schema ${version} is newer than this evident`);
-    }
-    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
-    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(
-      String(MIGRATIONS.length),
-    );
-  });
-  run.immediate();
-}
-
-interface LogRow {
-  log_id: number;
-  name: string;
-  origin: string;
-  vkey: string;
-  erasable: string;
-  created_at: string;
-  size: number;
-  last_hash: string;
-  frontier: Uint8Array;
-}
-
-const toLogInfo = (r: LogRow): LogInfo => ({
-  id: r.log_id,
-  name: r.name,
-  origin: r.origin,
-  vkey: r.vkey,
-  erasable: JSON.parse(r.erasable) as ErasableField[],
-  createdAt: r.created_at,
-});
-
-const toHead = (r: Pick<LogRow, 'size' | 'last_hash' | 'frontier'>): LogHead => ({
-  size: r.size,
-  lastHash: r.last_hash,
-  frontier: new Uint8Array(r.frontier),
-});
-
-interface CheckpointRow {
-  size: number;
-  root: Uint8Array;
-  note: string;
-  created_at: string;
-}
-const toCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
-  size: r.size,
-  root: new Uint8Array(r.root),
-  note: r.note,
-  createdAt: r.created_at,
-});
 
 const COLS = ENTRY_COLUMNS.join(', ');
 /** The event time as the indexes hold it (migrations.ts): queries must use this very expression. */
@@ -373,7 +318,7 @@ export class SqliteStore implements Store {
       if (n.level === 0) {
         const h = leaf.get(logId, n.index) as string | undefined;
         if (h === undefined) throw missingNode(n);
-        return hexToBytes(h);
+        return fromHex(h);
       }
       const h = inner.get(logId, n.level, n.index) as Uint8Array | undefined;
       if (h === undefined) throw missingNode(n);
@@ -445,27 +390,4 @@ export class SqliteStore implements Store {
       rowToEntry(r, secrets.get(r.idx as number) ?? [], erased.get(r.idx as number) ?? []),
     );
   }
-}
-
-function missingNode(n: NodeId): EvidentError {
-  return new EvidentError(ErrorCode.STORE_FAILED, `tree node level ${n.level} index ${n.index} is missing`, {
-    level: n.level,
-    index: n.index,
-  });
-}
-
-function hexToBytes(h: string): Uint8Array {
-  const out = new Uint8Array(h.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(h.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function storeError(e: unknown): EvidentError {
-  const code = (e as { code?: string }).code ?? '';
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new EvidentError(ErrorCode.STORE_BUSY, 'the database is busy (another writer holds the lock)', {
-      cause: code,
-    });
-  }
-  return new EvidentError(ErrorCode.STORE_FAILED, `SQLite: ${(e as Error).message}`, { cause: code });
 }

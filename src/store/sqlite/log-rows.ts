@@ -1,0 +1,43 @@
+/** Rows of the small tables (logs, checkpoints) and their conversions. */
+import type { ErasableField } from '../../core/event/schema.ts';
+import type { LogHead, LogInfo, StoredCheckpoint } from '../types.ts';
+
+export interface LogRow {
+  log_id: number;
+  name: string;
+  origin: string;
+  vkey: string;
+  erasable: string;
+  created_at: string;
+  size: number;
+  last_hash: string;
+  frontier: Uint8Array;
+}
+
+export const toLogInfo = (r: LogRow): LogInfo => ({
+  id: r.log_id,
+  name: r.name,
+  origin: r.origin,
+  vkey: r.vkey,
+  erasable: JSON.parse(r.erasable) as ErasableField[],
+  createdAt: r.created_at,
+});
+
+export const toHead = (r: Pick<LogRow, 'size' | 'last_hash' | 'frontier'>): LogHead => ({
+  size: r.size,
+  lastHash: r.last_hash,
+  frontier: new Uint8Array(r.frontier),
+});
+
+export interface CheckpointRow {
+  size: number;
+  root: Uint8Array;
+  note: string;
+  created_at: string;
+}
+export const toCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
+  size: r.size,
+  root: new Uint8Array(r.root),
+  note: r.note,
+  createdAt: r.created_at,
+});
