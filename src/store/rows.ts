@@ -10,30 +10,6 @@ import { canonicalize } from '../core/canonical.ts';
 import type { Entry } from '../core/event/entry.ts';
 import type { ErasableField } from '../core/event/schema.ts';
 
-export const ENTRY_COLUMNS = [
-  'idx',
-  'id',
-  'timestamp',
-  'received_at',
-  'actor_id',
-  'actor_type',
-  'action',
-  'resource_type',
-  'resource_id',
-  'result',
-  'ip_address',
-  'user_agent',
-  'session_id',
-  'reason',
-  'changed_fields',
-  'old_values',
-  'new_values',
-  'metadata',
-  'commitments',
-  'prev_hash',
-  'hash',
-] as const;
-
 const TEXT_FIELDS = [
   'id',
   'timestamp',
@@ -52,6 +28,9 @@ const TEXT_FIELDS = [
   'hash',
 ] as const;
 const JSON_COLUMNS = ['changed_fields', 'old_values', 'new_values', 'metadata', 'commitments'] as const;
+
+/** Every column of an entry's row: its position, then one column per field. */
+export const ENTRY_COLUMNS = ['idx', ...TEXT_FIELDS, ...JSON_COLUMNS] as const;
 
 export type EntryRow = Record<(typeof ENTRY_COLUMNS)[number], string | number | null>;
 

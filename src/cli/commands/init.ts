@@ -1,6 +1,7 @@
 /** evident init: the signing key file (0600) and the database with its log. The work is in ../actions/init.ts, loaded when the command runs. */
+
+import { ERASABLE_CANDIDATES } from '../../core/event/vocabulary.ts';
 import { type Command, lazy } from '../command.ts';
-import { ERASABLE_CANDIDATES } from '../vocabulary.ts';
 
 export const init: Command = {
   name: 'init',

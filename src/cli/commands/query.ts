@@ -1,6 +1,7 @@
 /** evident query: entries matching filters. The work is in ../actions/query.ts, loaded when the command runs. */
+
+import { ACTOR_TYPES, RESULTS } from '../../core/event/vocabulary.ts';
 import { type Command, lazy } from '../command.ts';
-import { ACTOR_TYPES, RESULTS } from '../vocabulary.ts';
 import { queryFailures } from './query-failures.ts';
 
 export const query: Command = {

@@ -12,6 +12,18 @@ import { type AuditEvent, type ErasableField, EVENT_FIELDS } from './schema.ts';
 
 export const GENESIS = 'GENESIS';
 
+/** The keys of an entry that the server writes (the rest are the client's event). */
+const SERVER_KEYS = [
+  'index',
+  'received_at',
+  'prev_hash',
+  'hash',
+  'commitments',
+  'salts',
+  'erased',
+  'erased_by',
+];
+
 /** What the server adds to an event. */
 export interface ServerFields {
   index: number;
@@ -58,17 +70,7 @@ export function entryLeafHash(entry: Omit<Entry, 'hash'> | Entry): Uint8Array {
 }
 
 /** Every key an entry may have, and those of them that enter the leaf, in RFC 8785 §3.2.3 order. */
-const ENTRY_KEYS = new Set([
-  ...EVENT_FIELDS,
-  'index',
-  'received_at',
-  'prev_hash',
-  'hash',
-  'commitments',
-  'salts',
-  'erased',
-  'erased_by',
-]);
+const ENTRY_KEYS = new Set<string>([...EVENT_FIELDS, ...SERVER_KEYS]);
 const LEAF_KEYS = [...ENTRY_KEYS].filter((k) => !NOT_IN_LEAF.has(k)).sort();
 
 /**
@@ -149,14 +151,3 @@ export function sameClientContent(
   };
   return bytesEqual(pick(original), pick(retry));
 }
-
-const SERVER_KEYS = [
-  'index',
-  'received_at',
-  'prev_hash',
-  'hash',
-  'commitments',
-  'salts',
-  'erased',
-  'erased_by',
-];

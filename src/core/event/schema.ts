@@ -8,6 +8,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { UUID_PATTERN } from './uuid.ts';
+import { ACTOR_TYPES, RESULTS } from './vocabulary.ts';
 
 export const LIMITS = {
   idLength: 36,
@@ -28,9 +29,6 @@ const FREE_TEXT = '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$';
 
 const line = (max: number, description: string) =>
   Type.String({ minLength: 1, maxLength: max, pattern: SINGLE_LINE, description });
-
-export const ACTOR_TYPES = ['user', 'service', 'admin', 'system', 'anonymous'] as const;
-export const RESULTS = ['success', 'failure', 'denied'] as const;
 
 const jsonObject = (description: string) => Type.Record(Type.String(), Type.Unknown(), { description });
 
@@ -107,16 +105,10 @@ export const REQUIRED_FIELDS = [
 /** Fields whose value is an arbitrary JSON object. */
 export const JSON_FIELDS = ['old_values', 'new_values', 'metadata'] as const;
 
-/** Fields that may be configured as erasable: optional, and not needed to order or find an event. */
-export const ERASABLE_CANDIDATES = [
-  'ip_address',
-  'user_agent',
-  'session_id',
-  'reason',
-  'changed_fields',
-  'old_values',
-  'new_values',
-  'metadata',
-] as const;
-export type ErasableField = (typeof ERASABLE_CANDIDATES)[number];
-export const DEFAULT_ERASABLE: readonly ErasableField[] = ['old_values', 'new_values'];
+export {
+  ACTOR_TYPES,
+  DEFAULT_ERASABLE,
+  ERASABLE_CANDIDATES,
+  type ErasableField,
+  RESULTS,
+} from './vocabulary.ts';
