@@ -11,7 +11,7 @@ import {
   verifierFromKey,
   verifierFromPublicKey,
 } from '../core/note-keys.ts';
-import { KEY_ENV, loadSigner } from '../ledger/keyfile.ts';
+import { KEY_ENV, loadKeyRing } from '../ledger/keyfile.ts';
 import type { Context } from './command.ts';
 import { readUserFile } from './files.ts';
 import { keyPath } from './globals.ts';
@@ -50,12 +50,17 @@ export async function parseVkeyArg(value: string): Promise<TrustedKey> {
   }
 }
 
-/** The verifier of the signing key, if one is configured: undefined when there is none to find. */
-export async function keyFromSigner(ctx: Context): Promise<TrustedKey | undefined> {
+/**
+ * The verifier of the signing key for a log of this origin (the key file's own key, or the one
+ * it derives for the origin), if a key is configured: undefined when there is none to find.
+ * Without an origin, the key file's own key.
+ */
+export async function keyFromSigner(ctx: Context, origin?: string): Promise<TrustedKey | undefined> {
   const { path, explicit } = keyPath(ctx);
   const fromEnv = (ctx.io.env[KEY_ENV] ?? '') !== '';
   if (!fromEnv && !explicit && !existsSync(path)) return undefined;
-  const signer = await loadSigner(path, ctx.io.env);
+  const ring = await loadKeyRing(path, ctx.io.env);
+  const signer = ring.forOrigin(origin ?? ring.name);
   return {
     verifier: verifierFromPublicKey(signer.name, signer.publicKey),
     vkey: formatVerifierKey(signer.name, signer.publicKey),

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
 import type { NoteSigner } from '../core/note-keys.ts';
-import { loadSigner } from '../ledger/keyfile.ts';
+import { type KeyRing, loadKeyRing } from '../ledger/keyfile.ts';
 import { Ledger, type LedgerOptions } from '../ledger/ledger.ts';
 import { openStore } from '../ledger/open.ts';
 import type { Store } from '../store/types.ts';
@@ -49,8 +49,8 @@ export async function openStoreAt(db: string, o: { readonly: boolean }): Promise
   }
 }
 
-export async function signerFor(ctx: Context): Promise<NoteSigner> {
-  return loadSigner(keyPath(ctx).path, ctx.io.env);
+export async function signerFor(ctx: Context): Promise<KeyRing> {
+  return loadKeyRing(keyPath(ctx).path, ctx.io.env);
 }
 
 /** The ledger on a read-only store, without a signer. */
@@ -61,7 +61,7 @@ export async function openReadOnly(ctx: Context): Promise<Ledger> {
 /** The ledger with its signing key, for commands that append or sign. */
 export async function openForWriting(
   ctx: Context,
-  signer?: NoteSigner,
+  signer?: NoteSigner | KeyRing,
   options: Omit<LedgerOptions, 'store' | 'signer' | 'log'> = {},
 ): Promise<Ledger> {
   const s = signer ?? (await signerFor(ctx));

@@ -2,7 +2,15 @@ export { ERASURE_ACTION } from '../core/event/entry.ts';
 export type { ErasureRequest, ErasureResult } from './erase.ts';
 export { type ExportOptions, exportBundle, verifyBundleFile } from './export.ts';
 export type { Receipt } from './integrate.ts';
-export { createKeyFile, KEY_ENV, loadSigner } from './keyfile.ts';
+export {
+  createKeyFile,
+  isKeyRing,
+  KEY_ENV,
+  type KeyRing,
+  keyRing,
+  loadKeyRing,
+  loadSigner,
+} from './keyfile.ts';
 export { type InclusionProof, Ledger, type LedgerOptions } from './ledger.ts';
 export { createLog, type OpenLedgerOptions, openLedger, openStore } from './open.ts';
 export type { VerifyOptions } from './verify.ts';

@@ -4,8 +4,17 @@
  * (`PRIVATE+KEY+<name>+<key id>+<base64>`), the format golang.org/x/mod/sumdb/note reads.
  */
 import { constants, promises as fs } from 'node:fs';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8 } from '../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
-import { generateSigner, type NoteSigner, signerFromKey } from '../core/note-keys.ts';
+import {
+  generateSigner,
+  type NoteSigner,
+  parseSignerKey,
+  type SignerKey,
+  signerFromSeed,
+} from '../core/note-keys.ts';
 
 export const KEY_ENV = 'EVIDENT_SIGNING_KEY';
 
@@ -37,8 +46,53 @@ export async function createKeyFile(path: string, name: string): Promise<NoteSig
   return signer;
 }
 
+/**
+ * The signers of every log one key file serves. The log whose origin is the key's own name is
+ * signed by the key itself; any other origin gets its own Ed25519 key, derived from the file's
+ * seed (HMAC-SHA256(seed, "evident/log-key/v1\n" || origin)) and named by that origin, so that
+ * each log's checkpoints carry a key name equal to their origin (C2SP tlog-checkpoint) while
+ * one secret serves them all.
+ */
+export interface KeyRing {
+  /** The key file's own key name. */
+  readonly name: string;
+  forOrigin(origin: string): NoteSigner;
+}
+
+export function keyRing(key: SignerKey): KeyRing {
+  const cache = new Map<string, NoteSigner>();
+  return {
+    name: key.name,
+    forOrigin(origin) {
+      let s = cache.get(origin);
+      if (!s) {
+        s =
+          origin === key.name
+            ? signerFromSeed(key.name, key.seed)
+            : signerFromSeed(origin, hmac(sha256, key.seed, utf8(`evident/log-key/v1\n${origin}`)));
+        cache.set(origin, s);
+      }
+      return s;
+    },
+  };
+}
+
+export function isKeyRing(k: NoteSigner | KeyRing): k is KeyRing {
+  return typeof (k as KeyRing).forOrigin === 'function';
+}
+
+/** Loads the key from `EVIDENT_SIGNING_KEY` if set, else from the key file, as a key ring. */
+export async function loadKeyRing(path: string, env: NodeJS.ProcessEnv = process.env): Promise<KeyRing> {
+  return keyRing(await loadKey(path, env));
+}
+
 /** Loads the signer from `EVIDENT_SIGNING_KEY` if set, else from the key file. */
 export async function loadSigner(path: string, env: NodeJS.ProcessEnv = process.env): Promise<NoteSigner> {
+  const k = await loadKey(path, env);
+  return signerFromSeed(k.name, k.seed);
+}
+
+async function loadKey(path: string, env: NodeJS.ProcessEnv): Promise<SignerKey> {
   const fromEnv = env[KEY_ENV];
   if (fromEnv) return parseKey(fromEnv.trim(), KEY_ENV);
   let st: Awaited<ReturnType<typeof fs.stat>>;
@@ -63,9 +117,9 @@ export async function loadSigner(path: string, env: NodeJS.ProcessEnv = process.
   return parseKey((await fs.readFile(path, 'utf8')).trim(), path);
 }
 
-function parseKey(text: string, source: string): NoteSigner {
+function parseKey(text: string, source: string): SignerKey {
   try {
-    return signerFromKey(text);
+    return parseSignerKey(text);
   } catch (e) {
     throw new EvidentError(ErrorCode.KEY_INVALID, `${source} does not hold a valid signer key`, {
       source,

@@ -16,14 +16,15 @@ import type { VerifyReport } from '../core/verify/report.ts';
 import type { EntryFilter, FailureCount, LogInfo, Store, StoredCheckpoint, WriteTx } from '../store/types.ts';
 import { type ErasureRequest, type ErasureResult, eraseSubject } from './erase.ts';
 import { integrate, type Receipt, type Unit } from './integrate.ts';
+import { isKeyRing, type KeyRing } from './keyfile.ts';
 import { type VerifyOptions, verifyStoredLog } from './verify.ts';
 
 export interface LedgerOptions {
   store: Store;
   /** Log name; `default` unless given. */
   log?: string;
-  /** Signs checkpoints. Without it the ledger is read-only. */
-  signer?: NoteSigner;
+  /** Signs checkpoints: a signer named by the log's origin, or a key ring. Without it the ledger is read-only. */
+  signer?: NoteSigner | KeyRing;
   /** Most events in one commit. */
   maxBatch?: number;
   /** How long to wait for more events before committing a batch, in ms (0: next turn of the event loop). */
@@ -67,7 +68,7 @@ export class Ledger {
   private constructor(log: LogInfo, o: LedgerOptions) {
     this.store = o.store;
     this.log = log;
-    this.signer = o.signer;
+    this.signer = o.signer as NoteSigner | undefined; // resolved from a key ring by open()
     this.maxBatch = o.maxBatch ?? 1000;
     this.maxDelayMs = o.maxDelayMs ?? 0;
     this.maxPending = o.maxPending ?? 100_000;
@@ -82,14 +83,15 @@ export class Ledger {
       throw new EvidentError(ErrorCode.NOT_FOUND, `no log named "${name}" (create it with evident init)`, {
         log: name,
       });
-    if (o.signer && o.signer.name !== log.origin) {
+    const signer = o.signer && isKeyRing(o.signer) ? o.signer.forOrigin(log.origin) : o.signer;
+    if (signer && signer.name !== log.origin) {
       throw new EvidentError(
         ErrorCode.KEY_INVALID,
-        `the signing key is named "${o.signer.name}" but log "${name}" has origin "${log.origin}"`,
-        { key_name: o.signer.name, origin: log.origin },
+        `the signing key is named "${signer.name}" but log "${name}" has origin "${log.origin}"`,
+        { key_name: signer.name, origin: log.origin },
       );
     }
-    return new Ledger(log, o);
+    return new Ledger(log, { ...o, ...(signer ? { signer } : {}) });
   }
 
   /** Appends one event; resolves with its receipt once durably committed. */

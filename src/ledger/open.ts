@@ -5,14 +5,14 @@ import { DEFAULT_ERASABLE, ERASABLE_CANDIDATES, type ErasableField } from '../co
 import { assertKeyName, formatVerifierKey, type NoteSigner } from '../core/note-keys.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { LogInfo, Store } from '../store/types.ts';
-import { loadSigner } from './keyfile.ts';
+import { isKeyRing, type KeyRing, loadKeyRing } from './keyfile.ts';
 import { Ledger, type LedgerOptions } from './ledger.ts';
 
 export interface OpenLedgerOptions extends Omit<LedgerOptions, 'store' | 'signer'> {
   /** A SQLite file path (or `sqlite:PATH`). */
   db: string;
-  /** A signer, or the path of a key file. Omit to open without the power to append or sign. */
-  key?: NoteSigner | string;
+  /** A signer, a key ring, or the path of a key file. Omit to open without the power to append or sign. */
+  key?: NoteSigner | KeyRing | string;
   /** Open the database read-only: the file must exist and nothing is written to it. */
   readonly?: boolean;
 }
@@ -27,7 +27,7 @@ export async function openStore(db: string, options: { readonly?: boolean } = {}
 }
 
 export async function openLedger(o: OpenLedgerOptions): Promise<Ledger> {
-  const signer = typeof o.key === 'string' ? await loadSigner(o.key) : o.key;
+  const signer = typeof o.key === 'string' ? await loadKeyRing(o.key) : o.key;
   const store = await openStore(o.db, { readonly: o.readonly ?? false });
   try {
     return await Ledger.open({ ...o, store, ...(signer ? { signer } : {}) });
@@ -39,9 +39,9 @@ export async function openLedger(o: OpenLedgerOptions): Promise<Ledger> {
 
 export interface CreateLogOptions {
   name: string;
-  /** Checkpoint origin, `<host>/<log>`; the signer's key name must equal it. */
+  /** Checkpoint origin, `<host>/<log>`; the signer's key name must equal it (a key ring derives it). */
   origin: string;
-  signer: NoteSigner;
+  signer: NoteSigner | KeyRing;
   erasable?: readonly ErasableField[];
 }
 
@@ -56,10 +56,11 @@ export async function createLog(store: Store, o: CreateLogOptions): Promise<LogI
     );
   }
   assertKeyName(o.origin);
-  if (o.signer.name !== o.origin) {
+  const signer = isKeyRing(o.signer) ? o.signer.forOrigin(o.origin) : o.signer;
+  if (signer.name !== o.origin) {
     throw new EvidentError(
       ErrorCode.KEY_INVALID,
-      `the signing key's name "${o.signer.name}" must be the origin "${o.origin}"`,
+      `the signing key's name "${signer.name}" must be the origin "${o.origin}"`,
     );
   }
   const erasable = [...(o.erasable ?? DEFAULT_ERASABLE)];
@@ -77,10 +78,17 @@ export async function createLog(store: Store, o: CreateLogOptions): Promise<LogI
   if (await store.getLog(o.name)) {
     throw new EvidentError(ErrorCode.USAGE, `log "${o.name}" already exists`, { field: 'log' });
   }
+  // Two trees under one origin would look like a fork to every verifier and witness.
+  const twin = (await store.listLogs()).find((l) => l.origin === o.origin);
+  if (twin) {
+    throw new EvidentError(ErrorCode.USAGE, `origin "${o.origin}" already names log "${twin.name}"`, {
+      field: 'origin',
+    });
+  }
   return store.createLog({
     name: o.name,
     origin: o.origin,
-    vkey: formatVerifierKey(o.origin, o.signer.publicKey),
+    vkey: formatVerifierKey(o.origin, signer.publicKey),
     erasable,
   });
 }

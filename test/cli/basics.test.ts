@@ -130,19 +130,29 @@ describe('evident init', { concurrency: 4 }, () => {
     assert.equal(errorOf(c).code, 'KEY_INVALID');
   });
 
-  it('refuses an existing log; reuses a key file named after the origin, refuses another', async () => {
+  it('refuses an existing log or origin; an existing key file serves a new log with a key of its own', async () => {
     const cwd = await initialised();
     const again = await run(['init', '--origin', 'test.example/default', '--json'], { cwd });
     assert.equal(again.code, 2);
     assert.equal(errorOf(again).code, 'USAGE');
-    const otherLog = await run(['init', '--log', 'second', '--json'], { cwd });
-    assert.equal(otherLog.code, 2);
-    assert.equal(errorOf(otherLog).code, 'KEY_INVALID');
-    const sameKey = await run(['init', '--log', 'second', '--origin', 'test.example/default', '--json'], {
+    const sameOrigin = await run(['init', '--log', 'second', '--origin', 'test.example/default', '--json'], {
       cwd,
     });
-    assert.equal(sameKey.code, 0, sameKey.stderr);
-    assert.equal(JSON.parse(sameKey.stdout).key_created, false);
+    assert.equal(sameOrigin.code, 2);
+    assert.equal(errorOf(sameOrigin).field, 'origin');
+    const second = await run(['init', '--log', 'second', '--origin', 'test.example/second', '--json'], {
+      cwd,
+    });
+    assert.equal(second.code, 0, second.stderr);
+    const out = JSON.parse(second.stdout);
+    assert.equal(out.key_created, false);
+    const first = JSON.parse((await run(['key', '--json'], { cwd })).stdout).vkey;
+    assert.match(out.vkey, /^test\.example\/second\+[0-9a-f]{8}\+/);
+    assert.notEqual(out.vkey, first);
+    assert.equal(
+      JSON.parse((await run(['key', '--log', 'second', '--json'], { cwd })).stdout).vkey,
+      out.vkey,
+    );
   });
 
   it('leaves no key or database behind when it refuses', async () => {

@@ -1,10 +1,9 @@
 /** evident init: the signing key file (0600) and the database with its log. */
 import { existsSync, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { ERASABLE_CANDIDATES, type ErasableField } from '../../core/event/schema.ts';
 import { formatVerifierKey, isValidKeyName, type NoteSigner } from '../../core/note-keys.ts';
-import { createKeyFile, KEY_ENV, loadSigner } from '../../ledger/keyfile.ts';
+import { createKeyFile, KEY_ENV, loadKeyRing } from '../../ledger/keyfile.ts';
 import { createLog } from '../../ledger/open.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
@@ -32,19 +31,14 @@ export async function run(ctx: Context): Promise<number> {
   const file = dbFile(db);
 
   // Everything that can be refused is checked before a file is created.
-  let signer: NoteSigner | undefined;
-  if (keyFromEnv || existsSync(key)) signer = await loadSigner(key, ctx.io.env);
   const origin = str(ctx, 'origin') ?? defaultOrigin(log);
   if (!isValidKeyName(origin)) {
     throw usageError('--origin must be non-empty, without spaces, "+" or control characters', '--origin');
   }
-  if (signer && signer.name !== origin) {
-    throw new EvidentError(
-      ErrorCode.KEY_INVALID,
-      `the key in ${keyFromEnv ? `$${KEY_ENV}` : key} is named "${signer.name}", not the origin "${origin}": pass --origin ${signer.name}, or another --key`,
-      { field: '--key', key_name: signer.name, origin },
-    );
-  }
+  // An existing key serves this log too: itself if it is named by the origin, else the key it
+  // derives for the origin (../../ledger/keyfile.ts, KeyRing).
+  let signer: NoteSigner | undefined;
+  if (keyFromEnv || existsSync(key)) signer = (await loadKeyRing(key, ctx.io.env)).forOrigin(origin);
 
   const dbExisted = file === undefined || existsSync(file);
   const store = await openStoreAt(db, { readonly: false });

@@ -15,27 +15,34 @@ import { note, print, printJson } from '../output.ts';
 import { progress } from '../progress.ts';
 
 /** The keys to trust: --vkey, else the signing key, else none (the log's recorded key, flagged). */
-export async function trustedKeys(ctx: Context): Promise<TrustedKey[]> {
+export async function trustedKeys(ctx: Context, origin?: string): Promise<TrustedKey[]> {
   const given = strs(ctx, 'vkey');
   if (given.length > 0) return Promise.all(given.map(parseVkeyArg));
-  const own = await keyFromSigner(ctx);
+  const own = await keyFromSigner(ctx, origin);
   return own ? [own] : [];
 }
 
 export async function run(ctx: Context): Promise<number> {
-  const keys = await trustedKeys(ctx);
   const trusted = await Promise.all(
     strs(ctx, 'trusted-checkpoint').map((f) => readUserFile(f, '--trusted-checkpoint')),
   );
   const ledger = await openReadOnly(ctx);
+  let keys: TrustedKey[];
+  try {
+    keys = await trustedKeys(ctx, ledger.log.origin);
+  } catch (e) {
+    await ledger.close();
+    throw e;
+  }
   const own = strs(ctx, 'vkey').length === 0 ? keys[0] : undefined;
-  if (own && own.verifier.name !== ledger.log.origin) {
-    // A signing key of another log is a mix-up of files, not evidence of tampering.
+  if (own && own.vkey !== ledger.log.vkey) {
+    // The key file's key for this log is not the one the log was created with: most likely
+    // another log's key file (a mix-up to fix with --key or --vkey, not tampering to report).
     await ledger.close();
     throw new EvidentError(
       ErrorCode.KEY_INVALID,
-      `the signing key in ${own.source} is named "${own.verifier.name}" but log "${ledger.log.name}" has origin "${ledger.log.origin}": pass --key, or the published key with --vkey`,
-      { field: '--key', key_name: own.verifier.name, origin: ledger.log.origin },
+      `the signing key in ${own.source} is not this log's key (${ledger.log.vkey}): pass the right --key, or the published key with --vkey`,
+      { field: '--key', vkey: own.vkey, recorded_vkey: ledger.log.vkey },
     );
   }
   for (const k of keys) note(ctx, `checking signatures with ${k.vkey} (from ${k.source})`);
