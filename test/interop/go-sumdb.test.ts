@@ -616,11 +616,13 @@ function suite(tc: Toolchain): void {
       });
 
       it('a fork: a checkpoint of size 100 with the same key over other events is not a prefix of 300', async () => {
-        // A rogue operator's second view of the same origin, signed with the real key.
-        const store = await openStore(db);
+        // A rogue operator's second view of the same origin, signed with the real key, kept in
+        // another database (one database refuses two logs with one origin).
+        const forkDb = `${db}.fork`;
+        const store = await openStore(forkDb);
         await createLog(store, { name: 'fork', origin: ORIGIN, signer: await loadSigner(keyPath) });
         await store.close();
-        const fork = await openLedger({ db, key: keyPath, log: 'fork' });
+        const fork = await openLedger({ db: forkDb, key: keyPath, log: 'fork' });
         try {
           await fork.appendMany(Array.from({ length: 100 }, (_, i) => event(i === 42 ? 10_000 : i)));
           const forked = await fork.checkpoint();
