@@ -34,6 +34,8 @@ export interface LedgerOptions {
   /** Sign a checkpoint at most this often while appending, in ms; close() always signs. */
   checkpointIntervalMs?: number;
   now?: () => Date;
+  /** Whether close() also closes the store (default true; false when many ledgers share one store). */
+  ownsStore?: boolean;
 }
 
 export interface InclusionProof {
@@ -59,6 +61,7 @@ export class Ledger {
   private readonly maxPending: number;
   private readonly checkpointIntervalMs: number;
   private readonly now: () => Date;
+  private readonly ownsStore: boolean;
   private pending: Pending[] = [];
   private pendingEvents = 0;
   private draining: Promise<void> | undefined;
@@ -74,6 +77,7 @@ export class Ledger {
     this.maxPending = o.maxPending ?? 100_000;
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? 1000;
     this.now = o.now ?? (() => new Date());
+    this.ownsStore = o.ownsStore ?? true;
   }
 
   static async open(o: LedgerOptions): Promise<Ledger> {
@@ -325,7 +329,7 @@ export class Ledger {
       }
     } finally {
       // A refused last checkpoint (e.g. CHECKPOINT_INCONSISTENT) must not leave the file open.
-      await this.store.close();
+      if (this.ownsStore) await this.store.close();
     }
   }
 }

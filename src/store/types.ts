@@ -66,6 +66,22 @@ export interface EntryFilter {
   descending?: boolean;
 }
 
+/** What an API key may do (issue: the audit service). */
+export type Scope = 'ingest' | 'read' | 'verify' | 'admin';
+
+/** An API key as stored: never the secret, only its SHA-256. */
+export interface ApiKeyRecord {
+  id: string;
+  /** Hex SHA-256 of the key's secret part; compared in constant time. */
+  secretHash: string;
+  /** Log names the key reaches; `*` for every log. */
+  logs: string[];
+  scopes: Scope[];
+  description?: string;
+  createdAt: string;
+  revokedAt?: string;
+}
+
 export interface FailureCount {
   actor_id: string;
   failures: number;
@@ -107,5 +123,10 @@ export interface Store {
   checkpointAt(logId: number, size: number): Promise<StoredCheckpoint | undefined>;
   latestCheckpoint(logId: number): Promise<StoredCheckpoint | undefined>;
   erasures(logId: number, from: number, to: number): Promise<Erasure[]>;
+  createApiKey(key: ApiKeyRecord): Promise<void>;
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Marks the key revoked (once; a revocation cannot be undone). False if there is no such key. */
+  revokeApiKey(id: string, at: string): Promise<boolean>;
   close(): Promise<void>;
 }

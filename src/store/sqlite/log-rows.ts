@@ -1,6 +1,6 @@
-/** Rows of the small tables (logs, checkpoints) and their conversions. */
+/** Rows of the small tables (logs, checkpoints, API keys) and their conversions. */
 import type { ErasableField } from '../../core/event/schema.ts';
-import type { LogHead, LogInfo, StoredCheckpoint } from '../types.ts';
+import type { ApiKeyRecord, LogHead, LogInfo, Scope, StoredCheckpoint } from '../types.ts';
 
 export interface LogRow {
   log_id: number;
@@ -40,4 +40,24 @@ export const toCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
   root: new Uint8Array(r.root),
   note: r.note,
   createdAt: r.created_at,
+});
+
+export interface ApiKeyRow {
+  key_id: string;
+  secret_hash: string;
+  logs: string;
+  scopes: string;
+  description: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
+  id: r.key_id,
+  secretHash: r.secret_hash,
+  logs: JSON.parse(r.logs) as string[],
+  scopes: JSON.parse(r.scopes) as Scope[],
+  ...(r.description === null ? {} : { description: r.description }),
+  createdAt: r.created_at,
+  ...(r.revoked_at === null ? {} : { revokedAt: r.revoked_at }),
 });

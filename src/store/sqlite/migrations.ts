@@ -118,6 +118,25 @@ CREATE TABLE checkpoints (
 ) WITHOUT ROWID;
 ${appendOnly('checkpoints')}
 `,
+  `
+-- API keys of the audit service: the secret is never stored, only its SHA-256
+CREATE TABLE api_keys (
+  key_id      TEXT PRIMARY KEY,
+  secret_hash TEXT NOT NULL,
+  logs        TEXT NOT NULL,
+  scopes      TEXT NOT NULL,
+  description TEXT,
+  created_at  TEXT NOT NULL,
+  revoked_at  TEXT
+);
+CREATE TRIGGER api_keys_revoke_only BEFORE UPDATE ON api_keys
+  WHEN OLD.revoked_at IS NOT NULL OR NEW.revoked_at IS NULL
+    OR NEW.key_id IS NOT OLD.key_id OR NEW.secret_hash IS NOT OLD.secret_hash OR NEW.logs IS NOT OLD.logs
+    OR NEW.scopes IS NOT OLD.scopes OR NEW.description IS NOT OLD.description OR NEW.created_at IS NOT OLD.created_at
+  BEGIN SELECT RAISE(ABORT, 'evident: an API key can only be revoked, once'); END;
+CREATE TRIGGER api_keys_no_delete BEFORE DELETE ON api_keys
+  BEGIN SELECT RAISE(ABORT, 'evident: API keys are revoked, never deleted'); END;
+`,
 ];
 
 /** Applies the migrations not yet applied, in one immediate transaction. */

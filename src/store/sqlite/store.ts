@@ -21,6 +21,7 @@ import {
   timestampSeconds,
 } from '../rows.ts';
 import type {
+  ApiKeyRecord,
   EntryFilter,
   Erasure,
   FailureCount,
@@ -32,7 +33,15 @@ import type {
   WriteTx,
 } from '../types.ts';
 import { missingNode, storeError } from './errors.ts';
-import { type CheckpointRow, type LogRow, toCheckpoint, toHead, toLogInfo } from './log-rows.ts';
+import {
+  type ApiKeyRow,
+  type CheckpointRow,
+  type LogRow,
+  toApiKey,
+  toCheckpoint,
+  toHead,
+  toLogInfo,
+} from './log-rows.ts';
 import { migrate } from './migrations.ts';
 
 type Db = BetterSqlite3.Database;
@@ -352,6 +361,38 @@ export class SqliteStore implements Store {
       'SELECT idx, field, erasure_idx FROM erasures WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx, field',
     ).all(logId, from, to) as { idx: number; field: ErasableField; erasure_idx: number }[];
     return rows.map((r) => ({ index: r.idx, field: r.field, erasureIndex: r.erasure_idx }));
+  }
+
+  async createApiKey(k: ApiKeyRecord): Promise<void> {
+    this.stmt(
+      'INSERT INTO api_keys (key_id, secret_hash, logs, scopes, description, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(
+      k.id,
+      k.secretHash,
+      JSON.stringify(k.logs),
+      JSON.stringify(k.scopes),
+      k.description ?? null,
+      k.createdAt,
+    );
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    const r = this.rstmt('SELECT * FROM api_keys WHERE key_id = ?').get(id) as ApiKeyRow | undefined;
+    return r && toApiKey(r);
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return (this.rstmt('SELECT * FROM api_keys ORDER BY created_at, key_id').all() as ApiKeyRow[]).map(
+      toApiKey,
+    );
+  }
+
+  async revokeApiKey(id: string, at: string): Promise<boolean> {
+    const r = this.stmt('UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL').run(
+      at,
+      id,
+    );
+    return r.changes === 1 || (await this.getApiKey(id)) !== undefined;
   }
 
   async close(): Promise<void> {
