@@ -6,7 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchIngest, type IngestResult } from './ingest.ts';
+import { lineChart } from './chart.ts';
+import { benchBrief, benchIngest, type IngestResult } from './ingest.ts';
 import { progress } from './support.ts';
 import { benchVerify, type VerifyResult } from './verify.ts';
 
@@ -25,16 +26,20 @@ const verifySizes = values['verify-entries']
     : [100_000, 1_000_000];
 
 const ingest: IngestResult[] = [];
-for (const [c, n] of quick
+const plan: [number, number][] = quick
   ? [
       [1, 100],
       [64, 2_000],
     ]
   : [
       [1, 3_000],
+      [8, 20_000],
       [64, 60_000],
-    ]) {
-  ingest.push(await benchIngest(c!, n!));
+      [256, 60_000],
+    ];
+for (const [c, n] of plan) {
+  ingest.push(await benchIngest(c, n));
+  ingest.push(await benchBrief(c, Math.min(n, quick ? n : 20_000)));
 }
 const verify: VerifyResult[] = [];
 for (const n of verifySizes) verify.push(await benchVerify(n));
@@ -52,11 +57,15 @@ const md = [
   '',
   `Node ${machine.node}, ${machine.cpus}, ${machine.memory_gb} GiB; SQLite WAL, synchronous=FULL.`,
   '',
-  '| durable ingest (library, SQLite) | events | events/s | p50 ms | p99 ms |',
-  '| --- | ---: | ---: | ---: | ---: |',
-  ...ingest.map(
-    (r) => `| concurrency ${r.concurrency} | ${r.events} | ${r.events_per_s} | ${r.p50_ms} | ${r.p99_ms} |`,
-  ),
+  '| durable ingest (library, SQLite) | events | events/s | p50 ms | p99 ms | chain verifies | vs brief |',
+  '| --- | ---: | ---: | ---: | ---: | --- | ---: |',
+  ...ingest.map((r) => {
+    const brief = ingest.find((x) => x.system === 'brief' && x.concurrency === r.concurrency);
+    const ratio =
+      r.system === 'evident' && brief ? `${(r.events_per_s / brief.events_per_s).toFixed(1)}x` : '';
+    const ok = r.chain_ok ? 'yes' : '**no**';
+    return `| ${r.system}, concurrency ${r.concurrency} | ${r.events} | ${r.events_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${ok} | ${ratio} |`;
+  }),
   '',
   '| verification (SQLite) | entries | entries/s | peak RSS MB | ok |',
   '| --- | ---: | ---: | ---: | --- |',
@@ -71,4 +80,18 @@ mkdirSync(values.out!, { recursive: true });
 const stem = quick ? 'latest-quick' : 'latest';
 writeFileSync(join(values.out!, `${stem}.json`), `${JSON.stringify({ machine, ingest, verify }, null, 2)}\n`);
 writeFileSync(join(values.out!, `${stem}.md`), md);
+const line = (system: IngestResult['system']) =>
+  ingest.filter((r) => r.system === system).map((r) => ({ x: r.concurrency, y: r.events_per_s }));
+writeFileSync(
+  join(values.out!, `${stem}-ingest.svg`),
+  lineChart(
+    'Durable ingest on SQLite (WAL, synchronous=FULL)',
+    [
+      { name: 'evident', color: '#1f6feb', points: line('evident') },
+      { name: "the brief's design", color: '#d1242f', points: line('brief') },
+    ],
+    'concurrent callers',
+    'events per second',
+  ),
+);
 if (verify.some((r) => !r.ok)) process.exitCode = 1;

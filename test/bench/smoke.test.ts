@@ -17,8 +17,18 @@ it('npm run bench -- --quick runs and writes its results', async () => {
   );
   assert.match(stdout, /events\/s/);
   const results = JSON.parse(readFileSync(join(out, 'latest-quick.json'), 'utf8'));
-  assert.equal(results.ingest.length, 2);
+  assert.equal(results.ingest.length, 4);
   for (const r of results.ingest) assert.ok(r.events_per_s > 0);
+  // evident's chain always holds; the brief's breaks under concurrency (its reads race its writes)
+  for (const r of results.ingest.filter((x: { system: string }) => x.system === 'evident'))
+    assert.equal(r.chain_ok, true);
+  assert.equal(
+    results.ingest.find(
+      (x: { system: string; concurrency: number }) => x.system === 'brief' && x.concurrency === 64,
+    ).chain_ok,
+    false,
+  );
+  assert.match(readFileSync(join(out, 'latest-quick-ingest.svg'), 'utf8'), /^<svg/);
   assert.equal(results.verify[0].ok, true);
   assert.ok(results.verify[0].entries_per_s > 0);
 });
