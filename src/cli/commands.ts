@@ -6,8 +6,10 @@ import { erase } from './commands/erase.ts';
 import { exportCommand } from './commands/export.ts';
 import { init } from './commands/init.ts';
 import { key } from './commands/key.ts';
+import { keys } from './commands/keys.ts';
 import { prove } from './commands/prove.ts';
 import { query } from './commands/query.ts';
+import { serve } from './commands/serve.ts';
 import { verify } from './commands/verify.ts';
 import { verifyBundle } from './commands/verify-bundle.ts';
 
@@ -22,4 +24,6 @@ export const COMMANDS: readonly Command[] = [
   exportCommand,
   verifyBundle,
   erase,
+  serve,
+  keys,
 ];

@@ -24,6 +24,16 @@ export const ErrorCode = {
   TAMPER_DETECTED: 'TAMPER_DETECTED',
   BUNDLE_INVALID: 'BUNDLE_INVALID',
   USAGE: 'USAGE',
+  // The HTTP API's own refusals (src/server/errors.ts maps every code to a status).
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  RATE_LIMITED: 'RATE_LIMITED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** An unexpected failure (a bug, or the machine): never a client's fault. */
+  INTERNAL: 'INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,15 +1,16 @@
-/** Opening a ledger on a database file (and, later, a URL), with its signing key. */
+/** Opening a ledger on a database file or a postgres:// URL, with its signing key. */
 
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { DEFAULT_ERASABLE, ERASABLE_CANDIDATES, type ErasableField } from '../core/event/schema.ts';
 import { assertKeyName, formatVerifierKey, type NoteSigner } from '../core/note-keys.ts';
+import { openPostgresStore } from '../store/postgres/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { LogInfo, Store } from '../store/types.ts';
 import { isKeyRing, type KeyRing, loadKeyRing } from './keyfile.ts';
 import { Ledger, type LedgerOptions } from './ledger.ts';
 
 export interface OpenLedgerOptions extends Omit<LedgerOptions, 'store' | 'signer'> {
-  /** A SQLite file path (or `sqlite:PATH`). */
+  /** A SQLite file path (or `sqlite:PATH`), or a `postgres://` / `postgresql://` URL. */
   db: string;
   /** A signer, a key ring, or the path of a key file. Omit to open without the power to append or sign. */
   key?: NoteSigner | KeyRing | string;
@@ -18,11 +19,8 @@ export interface OpenLedgerOptions extends Omit<LedgerOptions, 'store' | 'signer
 }
 
 export async function openStore(db: string, options: { readonly?: boolean } = {}): Promise<Store> {
-  if (/^postgres(ql)?:\/\//.test(db)) {
-    throw new EvidentError(ErrorCode.USAGE, 'PostgreSQL is not supported by this version yet', {
-      field: 'db',
-    });
-  }
+  // The driver (npm pg) is loaded by openPostgresStore itself, only for a postgres:// URL.
+  if (/^postgres(ql)?:\/\//.test(db)) return openPostgresStore(db, options);
   return openSqliteStore(db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db, options);
 }
 
@@ -45,8 +43,16 @@ export interface CreateLogOptions {
   erasable?: readonly ErasableField[];
 }
 
+/** What a log name may be: it appears in origins and URLs (the HTTP API validates with it too). */
+export const LOG_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
+const LOG_NAME = new RegExp(LOG_NAME_PATTERN);
+
+export function isValidLogName(name: string): boolean {
+  return LOG_NAME.test(name);
+}
+
 export async function createLog(store: Store, o: CreateLogOptions): Promise<LogInfo> {
-  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(o.name)) {
+  if (!isValidLogName(o.name)) {
     throw new EvidentError(
       ErrorCode.USAGE,
       'a log name is 1 to 64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit',

@@ -1,0 +1,152 @@
+/**
+ * Resolving evident serve's settings: each from its flag, else its environment variable, else
+ * the JSON config file (--config or $EVIDENT_CONFIG), else its default. Every bad value is a
+ * usage error naming where it came from.
+ */
+import { hostname } from 'node:os';
+import { parseJson } from '../../core/json.ts';
+import { isValidKeyName } from '../../core/note-keys.ts';
+import type { Context } from '../command.ts';
+import { usageError } from '../errors.ts';
+import { readUserFile } from '../files.ts';
+import { CONFIG_ENV, SERVE_SETTINGS, type ServeSetting } from './serve-settings.ts';
+
+export interface ServeConfig {
+  host: string;
+  port: number;
+  db: string;
+  key: string;
+  originHost: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  trustProxy: boolean | string | string[];
+  publicVerify: boolean;
+  maxBatch: number;
+  maxBodyBytes: number;
+  bodyTimeoutMs: number;
+  rateLimit: number;
+  maxPending: number;
+  checkpointIntervalMs: number;
+  logLevel: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const MAX = { port: 65535 } as Record<string, number>;
+const MIN = { maxBatch: 1, maxBodyBytes: 1, bodyTimeoutMs: 1 } as Record<string, number>;
+
+export async function resolveServeConfig(ctx: Context): Promise<ServeConfig> {
+  const configPath = flagValue(ctx, 'config') ?? envValue(ctx, CONFIG_ENV);
+  const file = configPath === undefined ? {} : await readConfigFile(configPath);
+  const out: Record<string, unknown> = {};
+  for (const s of SERVE_SETTINGS) {
+    const fromFlag = ctx.values[s.flag];
+    if (fromFlag !== undefined) {
+      out[s.config] = fromText(s, fromFlag === true ? 'true' : String(fromFlag), `--${s.flag}`);
+      continue;
+    }
+    const fromEnv = envValue(ctx, s.env);
+    if (fromEnv !== undefined) {
+      out[s.config] = fromText(s, fromEnv, `$${s.env}`);
+      continue;
+    }
+    if (Object.hasOwn(file, s.config)) {
+      out[s.config] = fromJson(s, file[s.config], `${configPath}: ${s.config}`);
+      continue;
+    }
+    if (!['tlsCert', 'tlsKey', 'originHost'].includes(s.config))
+      out[s.config] = fromText(s, s.default, 'default');
+  }
+  out['originHost'] ??= defaultOriginHost();
+  const c = out as unknown as ServeConfig;
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
+    throw usageError(
+      '--tls-cert and --tls-key go together',
+      c.tlsCert === undefined ? '--tls-cert' : '--tls-key',
+    );
+  }
+  if (!LOG_LEVELS.includes(c.logLevel)) {
+    throw usageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, '--log-level', { rule: 'enum' });
+  }
+  if (!/^[a-z0-9.-]+(:[0-9]+)?$/i.test(c.originHost) || !isValidKeyName(`${c.originHost}/x`)) {
+    throw usageError('--origin-host must be a host name (letters, digits, dots, dashes)', '--origin-host');
+  }
+  return c;
+}
+
+function flagValue(ctx: Context, name: string): string | undefined {
+  const v = ctx.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function envValue(ctx: Context, name: string): string | undefined {
+  const v = ctx.io.env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function fromText(s: ServeSetting, text: string, source: string): unknown {
+  switch (s.kind) {
+    case 'string':
+      if (text === '') throw usageError(`${source} must not be empty`, `--${s.flag}`);
+      return text;
+    case 'bool':
+      if (/^(true|1|yes)$/i.test(text)) return true;
+      if (/^(false|0|no)$/i.test(text)) return false;
+      throw usageError(`${source} must be true or false, not "${text}"`, `--${s.flag}`, { rule: 'type' });
+    case 'count':
+      return checkCount(s, /^[0-9]{1,16}$/.test(text) ? Number(text) : Number.NaN, text, source);
+  }
+}
+
+function fromJson(s: ServeSetting, v: unknown, source: string): unknown {
+  if (s.kind === 'bool' && typeof v === 'boolean') return v;
+  if (
+    s.config === 'trustProxy' &&
+    (typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')))
+  ) {
+    return v;
+  }
+  if (s.kind === 'string' && typeof v === 'string' && v !== '') return v;
+  if (s.kind === 'count' && typeof v === 'number') return checkCount(s, v, String(v), source);
+  const want =
+    s.kind === 'count' ? 'a whole number' : s.kind === 'bool' ? 'true or false' : 'a non-empty string';
+  throw usageError(`${source} must be ${want}`, `--${s.flag}`, { rule: 'type' });
+}
+
+function checkCount(s: ServeSetting, n: number, text: string, source: string): number {
+  const min = MIN[s.config] ?? 0;
+  const max = MAX[s.config] ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw usageError(`${source} must be a whole number from ${min} to ${max}, not "${text}"`, `--${s.flag}`, {
+      rule: 'integer',
+    });
+  }
+  return n;
+}
+
+async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  const text = await readUserFile(path, '--config');
+  let v: unknown;
+  try {
+    v = parseJson(text, { maxDepth: 4 });
+  } catch (e) {
+    throw usageError(`--config: ${path} is not valid JSON: ${(e as Error).message}`, '--config');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw usageError(`--config: ${path} must hold a JSON object`, '--config');
+  }
+  const known = new Set(SERVE_SETTINGS.map((s) => s.config));
+  for (const k of Object.keys(v)) {
+    if (!known.has(k)) {
+      throw usageError(
+        `--config: ${path} has an unknown setting "${k}" (known: ${[...known].join(', ')})`,
+        '--config',
+      );
+    }
+  }
+  return v as Record<string, unknown>;
+}
+
+function defaultOriginHost(): string {
+  const h = hostname().toLowerCase();
+  return /^[a-z0-9.-]+$/.test(h) && h !== '' ? h : 'localhost';
+}

@@ -1,0 +1,164 @@
+/**
+ * evident serve's settings, declared once: the flags and their help, the environment variables
+ * and the config file keys all come from this list. Resolution: flag, else environment, else
+ * config file, else default. Kept free of imports so that `--help` loads nothing else.
+ */
+
+export interface ServeSetting {
+  flag: string;
+  env: string;
+  /** Key in the JSON config file. */
+  config: string;
+  kind: 'string' | 'count' | 'bool';
+  value?: string;
+  description: string;
+  /** As shown in help; applied by resolveServeConfig. */
+  default: string;
+}
+
+export const SERVE_SETTINGS: readonly ServeSetting[] = [
+  {
+    flag: 'host',
+    env: 'EVIDENT_HOST',
+    config: 'host',
+    kind: 'string',
+    value: 'ADDR',
+    description: 'address to listen on',
+    default: '127.0.0.1',
+  },
+  {
+    flag: 'port',
+    env: 'EVIDENT_PORT',
+    config: 'port',
+    kind: 'count',
+    value: 'N',
+    description: 'port to listen on (0: a free one)',
+    default: '8080',
+  },
+  {
+    flag: 'db',
+    env: 'EVIDENT_DB',
+    config: 'db',
+    kind: 'string',
+    value: 'PATH_OR_URL',
+    description: 'SQLite database file, or a postgres:// URL',
+    default: './evident.db',
+  },
+  {
+    flag: 'key',
+    env: 'EVIDENT_KEY',
+    config: 'key',
+    kind: 'string',
+    value: 'FILE',
+    description: 'signing key file; $EVIDENT_SIGNING_KEY, if set, is used instead',
+    default: './evident.key',
+  },
+  {
+    flag: 'origin-host',
+    env: 'EVIDENT_ORIGIN_HOST',
+    config: 'originHost',
+    kind: 'string',
+    value: 'NAME',
+    description: 'logs created on first use get the origin <NAME>/<log>',
+    default: 'this host name',
+  },
+  {
+    flag: 'tls-cert',
+    env: 'EVIDENT_TLS_CERT',
+    config: 'tlsCert',
+    kind: 'string',
+    value: 'FILE',
+    description: 'serve HTTPS with this PEM certificate (with --tls-key)',
+    default: 'none: plain HTTP',
+  },
+  {
+    flag: 'tls-key',
+    env: 'EVIDENT_TLS_KEY',
+    config: 'tlsKey',
+    kind: 'string',
+    value: 'FILE',
+    description: 'the PEM private key of --tls-cert',
+    default: 'none',
+  },
+  {
+    flag: 'trust-proxy',
+    env: 'EVIDENT_TRUST_PROXY',
+    config: 'trustProxy',
+    kind: 'bool',
+    description: 'take the client address from X-Forwarded-For (only behind a proxy you run)',
+    default: 'false',
+  },
+  {
+    flag: 'public-verify',
+    env: 'EVIDENT_PUBLIC_VERIFY',
+    config: 'publicVerify',
+    kind: 'bool',
+    description: 'serve checkpoints, proofs and verifier keys without an API key',
+    default: 'false',
+  },
+  {
+    flag: 'max-batch',
+    env: 'EVIDENT_MAX_BATCH',
+    config: 'maxBatch',
+    kind: 'count',
+    value: 'N',
+    description: 'most events in one ingest request',
+    default: '1000',
+  },
+  {
+    flag: 'max-body-bytes',
+    env: 'EVIDENT_MAX_BODY_BYTES',
+    config: 'maxBodyBytes',
+    kind: 'count',
+    value: 'N',
+    description: 'largest request body',
+    default: '1048576',
+  },
+  {
+    flag: 'body-timeout-ms',
+    env: 'EVIDENT_BODY_TIMEOUT_MS',
+    config: 'bodyTimeoutMs',
+    kind: 'count',
+    value: 'MS',
+    description: 'a request body must arrive within this time (408 beyond)',
+    default: '10000',
+  },
+  {
+    flag: 'rate-limit',
+    env: 'EVIDENT_RATE_LIMIT',
+    config: 'rateLimit',
+    kind: 'count',
+    value: 'N',
+    description: 'requests per minute per API key (per address without a key); 0: no limit',
+    default: '6000',
+  },
+  {
+    flag: 'max-pending',
+    env: 'EVIDENT_MAX_PENDING',
+    config: 'maxPending',
+    kind: 'count',
+    value: 'N',
+    description: 'events waiting for a commit, per log, before ingest answers 503',
+    default: '100000',
+  },
+  {
+    flag: 'checkpoint-interval-ms',
+    env: 'EVIDENT_CHECKPOINT_INTERVAL_MS',
+    config: 'checkpointIntervalMs',
+    kind: 'count',
+    value: 'MS',
+    description: 'sign a checkpoint of each grown log this often',
+    default: '1000',
+  },
+  {
+    flag: 'log-level',
+    env: 'EVIDENT_LOG_LEVEL',
+    config: 'logLevel',
+    kind: 'string',
+    value: 'LEVEL',
+    description: 'fatal, error, warn, info, debug, trace or silent',
+    default: 'info',
+  },
+];
+
+export const CONFIG_ENV = 'EVIDENT_CONFIG';

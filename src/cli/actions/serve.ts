@@ -1,0 +1,110 @@
+/**
+ * evident serve: resolves the settings, opens the store and the key, starts the HTTP API, and
+ * on SIGTERM or SIGINT shuts down gracefully: stop accepting, finish the requests in flight,
+ * commit pending events and sign a last checkpoint per log, close the store, exit 0. A second
+ * signal during shutdown exits at once (130).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { ErrorCode, EvidentError } from '../../core/errors.ts';
+import { loadKeyRing } from '../../ledger/keyfile.ts';
+import type { Context } from '../command.ts';
+import { EXIT_INTERNAL, EXIT_OK, usageError } from '../errors.ts';
+import { dbFile, openStoreAt } from '../open-log.ts';
+import { resolveServeConfig } from './serve-config.ts';
+
+type ServerModule = typeof import('../../server/index.ts');
+
+async function loadServer(): Promise<ServerModule> {
+  try {
+    return await import('../../server/index.ts');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && /fastify/.test((e as Error).message)) {
+      throw new EvidentError(
+        ErrorCode.USAGE,
+        'evident serve needs the optional packages fastify@5, @fastify/swagger and @fastify/rate-limit: ' +
+          'npm i fastify@5 @fastify/swagger @fastify/rate-limit',
+      );
+    }
+    throw e;
+  }
+}
+
+function readPem(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw usageError(`${flag}: cannot read ${path}: ${(e as Error).message}`, flag);
+  }
+}
+
+export async function run(ctx: Context): Promise<number> {
+  const c = await resolveServeConfig(ctx);
+  const { startServer } = await loadServer();
+  const keyRing = await loadKeyRing(c.key, ctx.io.env);
+  const https =
+    c.tlsCert !== undefined && c.tlsKey !== undefined
+      ? { cert: readPem(c.tlsCert, '--tls-cert'), key: readPem(c.tlsKey, '--tls-key') }
+      : undefined;
+  const file = dbFile(c.db);
+  if (file !== undefined && !existsSync(file)) {
+    throw new EvidentError(
+      ErrorCode.NOT_FOUND,
+      `no database at ${file} (run evident init, or pass --db or set EVIDENT_DB)`,
+      {
+        field: 'db',
+        path: file,
+      },
+    );
+  }
+  const store = await openStoreAt(c.db, { readonly: false });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      store,
+      keyRing,
+      originHost: c.originHost,
+      host: c.host,
+      port: c.port,
+      trustProxy: c.trustProxy,
+      publicVerify: c.publicVerify,
+      maxBatch: c.maxBatch,
+      maxBodyBytes: c.maxBodyBytes,
+      bodyTimeoutMs: c.bodyTimeoutMs,
+      rateLimit: c.rateLimit > 0 ? { max: c.rateLimit, timeWindowMs: 60_000 } : false,
+      ledger: { maxPending: c.maxPending },
+      checkpointIntervalMs: c.checkpointIntervalMs,
+      logger: { level: c.logLevel, stream: ctx.io.stdout as { write(s: string): void } },
+      ...(https ? { https } : {}),
+    });
+  } catch (e) {
+    // startServer closed the store if it got that far; closing twice is harmless.
+    await store.close().catch(() => {});
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw usageError(`${c.host}:${c.port} is already in use`, '--port');
+    }
+    throw e;
+  }
+  const log = server.app.log;
+  return new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      process.once('SIGTERM', () => process.exit(130));
+      process.once('SIGINT', () => process.exit(130));
+      log.info({ signal }, 'shutting down: finishing requests in flight and pending commits');
+      server.close().then(
+        () => {
+          log.info('stopped');
+          resolve(EXIT_OK);
+        },
+        (e: unknown) => {
+          log.error({ err: e }, 'shutdown failed');
+          resolve(EXIT_INTERNAL);
+        },
+      );
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

@@ -1,0 +1,207 @@
+/**
+ * buildServer: the audit service as a Fastify app, ready for inject() (no socket) or listen().
+ * Everything a route needs is set up here, in this order: strict JSON bodies, TypeBox
+ * validation, the OpenAPI document, the rate limiter, the access guard, then the routes.
+ */
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import Fastify, {
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
+import { ErrorCode, EvidentError } from '../core/errors.ts';
+import { accessGuard, rateLimitKey } from './access.ts';
+import { registerJsonBody } from './body.ts';
+import type { ServerContext } from './context.ts';
+import { type OpenApiDoc, renderDocsPage } from './docs-page.ts';
+import { toHttpError } from './errors.ts';
+import { instrumentStore } from './instrument.ts';
+import { LogRegistry } from './logs.ts';
+import { ServerMetrics } from './metrics.ts';
+import { resolveOptions, type ServerOptions } from './options.ts';
+import { entryRoutes } from './routes/entry.ts';
+import { exportRoutes } from './routes/export.ts';
+import { healthRoutes } from './routes/health.ts';
+import { ingestRoutes } from './routes/ingest.ts';
+import { queryRoutes } from './routes/query.ts';
+import { verifyRoutes } from './routes/verify.ts';
+import type { App, TypeBoxTypeProvider } from './type-provider.ts';
+import { validatorCompiler } from './validation.ts';
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function buildServer(options: ServerOptions): Promise<App> {
+  const o = resolveOptions(options);
+  const metrics = new ServerMetrics();
+  const store = instrumentStore(o.store, metrics);
+  const fastifyOptions: FastifyServerOptions = {
+    logger: o.logger ?? false,
+    // One line per request (the onResponse hook below) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: o.trustProxy ?? false,
+    bodyLimit: o.maxBodyBytes,
+    // A backstop behind the body deadline (./body.ts): Node cuts off a request that takes longer.
+    requestTimeout: o.bodyTimeoutMs + 30_000,
+    // Our own 503 instead (below): the JSON error shape, with Retry-After.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    clientErrorHandler,
+    // A malformed URL or an overlong path segment, refused by the router before any route runs.
+    frameworkErrors: (err, req, reply) => sendError(err, req, reply),
+  };
+  const sendError = (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const h = toHttpError(err);
+    metrics.errors.inc({ code: h.body.code });
+    if (h.status >= 500) req.log.error({ err }, 'request failed');
+    return reply.code(h.status).headers(h.headers).send(h.body);
+  };
+  const app = Fastify({
+    ...fastifyOptions,
+    ...(o.https ? { https: { cert: o.https.cert, key: o.https.key } } : {}),
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.setValidatorCompiler(validatorCompiler);
+  // Response schemas document; they never filter: an entry is sent with every field it has.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  registerJsonBody(app as never, { maxBytes: o.maxBodyBytes, timeoutMs: o.bodyTimeoutMs });
+
+  const registry = new LogRegistry({
+    store,
+    keyRing: o.keyRing,
+    originHost: o.originHost,
+    ledger: { maxBatch: o.maxBatch, ...o.ledger },
+    checkpointIntervalMs: o.checkpointIntervalMs,
+    log: app.log,
+    ...(o.now ? { now: o.now } : {}),
+  });
+  const ctx: ServerContext = { options: o, store, registry, metrics, lifecycle: { closing: false } };
+
+  app.decorateRequest('evident', null as never);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'evident audit service',
+        version: packageVersion(),
+        description:
+          'A tamper-evident audit log: append events, query them, and prove them against signed ' +
+          'checkpoints (RFC 9162 Merkle tree, C2SP signed notes). Every read is itself audited.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: evk_<id>_<secret>.' },
+        },
+      },
+      security: [{ apiKey: [] }],
+      tags: [
+        { name: 'ingest', description: 'Scope ingest.' },
+        { name: 'read', description: 'Scope read; every call is recorded as an access event.' },
+        { name: 'verify', description: 'Scope verify (or public, if so configured).' },
+        { name: 'operations', description: 'No key.' },
+      ],
+    },
+  });
+
+  let limiter: Parameters<typeof accessGuard>[1];
+  if (o.rateLimit) {
+    await app.register(rateLimit, { global: false });
+    limiter = app.createRateLimit({
+      max: o.rateLimit.max,
+      timeWindow: o.rateLimit.timeWindowMs,
+      keyGenerator: rateLimitKey,
+    });
+  }
+  app.addHook('onRequest', async () => {
+    if (ctx.lifecycle.closing) {
+      throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'the server is shutting down: retry (elsewhere)');
+    }
+  });
+  app.addHook('onRequest', accessGuard(ctx, limiter));
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
+    metrics.httpSeconds.observe(reply.elapsedTime / 1000, { route });
+    req.log.info(
+      {
+        method: req.method,
+        path: req.url.split('?')[0],
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ip: req.ip,
+        ...(req.evident?.key ? { key_id: req.evident.key.id } : {}),
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
+  app.setNotFoundHandler((req, reply) => {
+    metrics.errors.inc({ code: ErrorCode.NOT_FOUND });
+    return reply
+      .code(404)
+      .send({ code: ErrorCode.NOT_FOUND, message: `no route ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  ingestRoutes(app, ctx);
+  queryRoutes(app, ctx);
+  entryRoutes(app, ctx);
+  verifyRoutes(app, ctx);
+  exportRoutes(app, ctx);
+  healthRoutes(app, ctx);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs', { schema: { hide: true } }, async (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .send(renderDocsPage(app.swagger() as OpenApiDoc)),
+  );
+
+  app.addHook('preClose', async () => {
+    ctx.lifecycle.closing = true;
+  });
+  // During shutdown each answer closes its connection: a keep-alive socket that was busy when
+  // close began would otherwise hold the process open until its idle timeout.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (ctx.lifecycle.closing) reply.header('connection', 'close');
+    return payload;
+  });
+  // Runs once in-flight requests are done: commit what is pending, sign, close.
+  app.addHook('onClose', async () => {
+    ctx.lifecycle.closing = true;
+    await registry.close();
+    if (o.ownsStore ?? true) await o.store.close();
+  });
+  return app;
+}
+
+/** Errors Node sees before Fastify does (a malformed request line, a header timeout): same JSON shape. */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const body = JSON.stringify({
+    code: timeout ? ErrorCode.REQUEST_TIMEOUT : ErrorCode.BAD_REQUEST,
+    message: timeout ? 'the request did not arrive in time' : 'malformed HTTP request',
+  });
+  socket.end(
+    `HTTP/1.1 ${timeout ? '408 Request Timeout' : '400 Bad Request'}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,51 @@
+/** What every route shares, and what the access guard leaves on each request. */
+import type { Ledger } from '../ledger/ledger.ts';
+import type { ApiKeyRecord, Scope, Store } from '../store/types.ts';
+import type { LogRegistry } from './logs.ts';
+import type { ServerMetrics } from './metrics.ts';
+import type { ResolvedOptions } from './options.ts';
+
+export interface ServerContext {
+  options: ResolvedOptions;
+  /** The store, instrumented for metrics. */
+  store: Store;
+  registry: LogRegistry;
+  metrics: ServerMetrics;
+  /** Set once shutdown begins: /readyz answers 503 from then on. */
+  lifecycle: { closing: boolean };
+}
+
+/** A route's access rule (route `config.access`); routes without one are open (health, docs). */
+export interface AccessRule {
+  /** The scope the route needs; `admin` holds every scope. */
+  scope: Exclude<Scope, 'admin'>;
+  /** The action of the access-audit event for this route, e.g. `audit_log.query`. */
+  action: string;
+  /** An admin key may create the log on first use (ingest only). */
+  createLog?: boolean;
+}
+
+export interface RequestState {
+  /** The authenticated key, or undefined for an anonymous request. */
+  key: ApiKeyRecord | undefined;
+  /** The log the route works on, once the guard let the request through. */
+  ledger: Ledger | undefined;
+  /** The key id a request claimed when its key failed to authenticate (for the denial record). */
+  claimedKeyId?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    evident: RequestState;
+  }
+  interface FastifyContextConfig {
+    access?: AccessRule;
+  }
+}
+
+/** The ledger the guard resolved; routes with an access rule always have one. */
+export function ledgerOf(req: { evident: RequestState }): Ledger {
+  const l = req.evident.ledger;
+  if (!l) throw new Error('route reached without a resolved log');
+  return l;
+}

@@ -1,0 +1,143 @@
+/**
+ * The logs one server serves: a Ledger per log, opened on first use over the one shared store
+ * (`ownsStore: false`), each signing with the key the key ring holds for its origin. A
+ * background timer signs a checkpoint of every log whose tree grew since its last one, so the
+ * published checkpoint trails the log by at most `checkpointIntervalMs`.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
+import { formatVerifierKey } from '../core/note-keys.ts';
+import type { KeyRing } from '../ledger/keyfile.ts';
+import { Ledger, type LedgerOptions } from '../ledger/ledger.ts';
+import { createLog } from '../ledger/open.ts';
+import type { Store } from '../store/types.ts';
+
+export type LedgerTuning = Pick<
+  LedgerOptions,
+  'maxBatch' | 'maxDelayMs' | 'maxPending' | 'checkpointIntervalMs'
+>;
+
+export interface LogRegistryOptions {
+  store: Store;
+  keyRing: KeyRing;
+  /** Logs created on first use get the origin `<originHost>/<log>`. */
+  originHost: string;
+  ledger?: LedgerTuning;
+  checkpointIntervalMs?: number;
+  log?: FastifyBaseLogger;
+  now?: () => Date;
+}
+
+export class LogRegistry {
+  private readonly ledgers = new Map<string, Promise<Ledger | undefined>>();
+  private readonly timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private sweeping: Promise<void> | undefined;
+
+  constructor(private readonly o: LogRegistryOptions) {
+    const every = o.checkpointIntervalMs ?? 1000;
+    if (every > 0) {
+      this.timer = setInterval(() => {
+        this.sweeping ??= this.signGrown().finally(() => {
+          this.sweeping = undefined;
+        });
+      }, every);
+      this.timer.unref();
+    }
+  }
+
+  /** The ledger of an existing log, or undefined. */
+  async get(name: string): Promise<Ledger | undefined> {
+    if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'the server is shutting down');
+    let p = this.ledgers.get(name);
+    if (!p) {
+      p = this.open(name);
+      this.ledgers.set(name, p);
+      // A log that does not exist yet may be created later (evident init): do not remember the miss.
+      p.then(
+        (l) => {
+          if (!l) this.ledgers.delete(name);
+        },
+        () => this.ledgers.delete(name),
+      );
+    }
+    return p;
+  }
+
+  /** Creates the log (origin `<originHost>/<name>`), or returns it if it appeared meanwhile. */
+  async create(name: string): Promise<Ledger> {
+    const existing = await this.get(name);
+    if (existing) return existing;
+    try {
+      await createLog(this.o.store, {
+        name,
+        origin: `${this.o.originHost}/${name}`,
+        signer: this.o.keyRing,
+      });
+      this.o.log?.info({ log: name }, 'created log on first use');
+    } catch (e) {
+      // Another request (or process) created it first: use theirs.
+      if (!(isEvidentError(e, ErrorCode.USAGE) && (await this.o.store.getLog(name)))) throw e;
+    }
+    const ledger = await this.get(name);
+    if (!ledger) throw new EvidentError(ErrorCode.INTERNAL, `log "${name}" vanished after creation`);
+    return ledger;
+  }
+
+  private async open(name: string): Promise<Ledger | undefined> {
+    const info = await this.o.store.getLog(name);
+    if (!info) return undefined;
+    const signer = this.o.keyRing.forOrigin(info.origin);
+    // A key ring derives a key for any origin: only the one whose verifier key the log recorded
+    // at creation may sign for it, else checkpoints would carry a signature nobody trusts.
+    const matches = formatVerifierKey(signer.name, signer.publicKey) === info.vkey;
+    if (!matches) {
+      this.o.log?.error(
+        { log: name, origin: info.origin },
+        "the key file does not hold this log's signing key: serving it read-only (appends fail with KEY_INVALID)",
+      );
+    }
+    return Ledger.open({
+      ...this.o.ledger,
+      store: this.o.store,
+      log: name,
+      ownsStore: false,
+      ...(matches ? { signer } : {}),
+      ...(this.o.now ? { now: this.o.now } : {}),
+    });
+  }
+
+  /** Every open ledger. */
+  private async openLedgers(): Promise<Ledger[]> {
+    const all = await Promise.allSettled([...this.ledgers.values()]);
+    return all.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
+  }
+
+  /** Signs a checkpoint for every log whose tree outgrew its latest checkpoint. */
+  async signGrown(): Promise<void> {
+    for (const l of await this.openLedgers()) {
+      if (this.closed || !l.canSign) continue;
+      try {
+        const [size, cp] = await Promise.all([l.size(), l.latestCheckpoint()]);
+        if (size > (cp?.size ?? -1)) await l.checkpoint();
+      } catch (e) {
+        this.o.log?.error({ log: l.log.name, err: e }, 'background checkpoint failed');
+      }
+    }
+  }
+
+  /** Commits every pending append, signs a last checkpoint per log; the store stays open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.sweeping;
+    const ledgers = await this.openLedgers();
+    const results = await Promise.allSettled(ledgers.map((l) => l.close()));
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'rejected') {
+        this.o.log?.error({ log: ledgers[i]!.log.name, err: r.reason }, 'closing the log failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * A tiny Prometheus registry: counters and histograms with labels, rendered in the text
+ * exposition format 0.0.4. Enough for the handful of series the server keeps; no dependency.
+ */
+
+type Labels = Readonly<Record<string, string | number>>;
+
+function labelText(labels: Labels): string {
+  const parts = Object.entries(labels).map(
+    ([k, v]) => `${k}="${String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+  );
+  return parts.length > 0 ? `{${parts.join(',')}}` : '';
+}
+
+function keyOf(labels: Labels): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+export class Counter {
+  private readonly values = new Map<string, { labels: Labels; value: number }>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  inc(labels: Labels = {}, by = 1): void {
+    const k = keyOf(labels);
+    const v = this.values.get(k);
+    if (v) v.value += by;
+    else this.values.set(k, { labels, value: by });
+  }
+
+  get(labels: Labels = {}): number {
+    return this.values.get(keyOf(labels))?.value ?? 0;
+  }
+
+  render(): string[] {
+    const out = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const { labels, value } of this.values.values())
+      out.push(`${this.name}${labelText(labels)} ${value}`);
+    return out;
+  }
+}
+
+export class Histogram {
+  private readonly series = new Map<
+    string,
+    { labels: Labels; counts: number[]; sum: number; count: number }
+  >();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {}
+
+  observe(value: number, labels: Labels = {}): void {
+    const k = keyOf(labels);
+    let s = this.series.get(k);
+    if (!s) {
+      s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(k, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+
+  render(): string[] {
+    const out = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const s of this.series.values()) {
+      for (const [i, le] of this.buckets.entries()) {
+        out.push(`${this.name}_bucket${labelText({ ...s.labels, le })} ${s.counts[i]}`);
+      }
+      out.push(`${this.name}_bucket${labelText({ ...s.labels, le: '+Inf' })} ${s.count}`);
+      out.push(`${this.name}_sum${labelText(s.labels)} ${s.sum}`);
+      out.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
+    }
+    return out;
+  }
+}
+
+/** The server's series. Label values are route patterns and codes, never log names or client text. */
+export class ServerMetrics {
+  readonly ingestEvents = new Counter('evident_ingest_events_total', 'Events accepted through the HTTP API.');
+  readonly ingestRequests = new Counter('evident_ingest_requests_total', 'Ingest requests, by outcome.');
+  readonly batches = new Counter('evident_commit_batches_total', 'Group commits that appended entries.');
+  readonly batchSize = new Histogram(
+    'evident_commit_batch_size',
+    'Entries appended per group commit.',
+    [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+  );
+  readonly commitSeconds = new Histogram(
+    'evident_commit_duration_seconds',
+    'Time of one durable write transaction (group commit or checkpoint).',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
+  readonly errors = new Counter('evident_errors_total', 'Error answers, by error code.');
+  readonly httpRequests = new Counter(
+    'evident_http_requests_total',
+    'HTTP requests, by method, route and status.',
+  );
+  readonly httpSeconds = new Histogram(
+    'evident_http_request_duration_seconds',
+    'HTTP request duration, by route.',
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  );
+  readonly accessEvents = new Counter(
+    'evident_access_audit_events_total',
+    'Access audit events appended, by action and result.',
+  );
+  readonly accessAuditFailures = new Counter(
+    'evident_access_audit_failures_total',
+    'Access audit events that could not be appended.',
+  );
+
+  render(): string {
+    const all = [
+      this.ingestEvents,
+      this.ingestRequests,
+      this.batches,
+      this.batchSize,
+      this.commitSeconds,
+      this.errors,
+      this.httpRequests,
+      this.httpSeconds,
+      this.accessEvents,
+      this.accessAuditFailures,
+    ];
+    return `${all.flatMap((m) => m.render()).join('\n')}\n`;
+  }
+}

@@ -1,0 +1,57 @@
+/** GET /healthz (the process answers), /readyz (the store answers), /metrics (Prometheus text). Open: no key. */
+import { Type } from '@sinclair/typebox';
+import { ErrorCode } from '../../core/errors.ts';
+import type { ServerContext } from '../context.ts';
+import { ErrorBody, Text } from '../schemas.ts';
+import type { App } from '../type-provider.ts';
+
+const Status = Type.Object({ status: Type.String() });
+
+export function healthRoutes(app: App, ctx: ServerContext): void {
+  app.get(
+    '/healthz',
+    { schema: { summary: 'Liveness', tags: ['operations'], response: { 200: Status } } },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: the store answers and the server is not shutting down',
+        tags: ['operations'],
+        response: { 200: Status, 503: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      if (ctx.lifecycle.closing) {
+        return reply
+          .code(503)
+          .header('retry-after', '1')
+          .send({ code: ErrorCode.LEDGER_CLOSED, message: 'the server is shutting down' });
+      }
+      try {
+        await ctx.store.listLogs();
+      } catch (e) {
+        req.log.error({ err: e }, 'readiness check: the store did not answer');
+        return reply
+          .code(503)
+          .header('retry-after', '1')
+          .send({ code: ErrorCode.STORE_FAILED, message: 'the store does not answer' });
+      }
+      return { status: 'ready' };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics',
+        tags: ['operations'],
+        response: { 200: Text('Prometheus text format 0.0.4.') },
+      },
+    },
+    async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(ctx.metrics.render()),
+  );
+}

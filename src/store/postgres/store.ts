@@ -1,0 +1,311 @@
+/**
+ * The PostgreSQL store: many stateless evident processes on one database. Sequencing is per
+ * log, inside the database (write.ts); reads are single statements on a pool. The driver
+ * (npm `pg`) is loaded only here, when a store is opened.
+ */
+import { ErrorCode, EvidentError } from '../../core/errors.ts';
+import type { Entry } from '../../core/event/entry.ts';
+import type { ErasableField } from '../../core/event/schema.ts';
+import type { NodeId } from '../../core/merkle/index.ts';
+import { timestampSeconds } from '../rows.ts';
+import type {
+  ApiKeyRecord,
+  EntryFilter,
+  Erasure,
+  FailureCount,
+  LogHead,
+  LogInfo,
+  Store,
+  StoredCheckpoint,
+  WriteTx,
+} from '../types.ts';
+import { createPool, type PgPool, type PgQuery } from './driver.ts';
+import { pgError } from './errors.ts';
+import {
+  type ApiKeyRow,
+  type CheckpointRow,
+  type HydratedRow,
+  type LogRow,
+  toApiKey,
+  toCheckpoint,
+  toEntry,
+  toHead,
+  toLogInfo,
+} from './log-rows.ts';
+import { checkSchemaName, migrate } from './migrations.ts';
+import { grantServiceRole } from './roles.ts';
+import { Statements } from './sql.ts';
+import { readNodes, runWrite } from './write.ts';
+
+export interface PostgresStoreOptions {
+  /** The PostgreSQL schema holding evident's tables (default `evident`, or `?schema=` in the URL). */
+  schema?: string;
+  /** Write nothing: no migration, and every write is refused. */
+  readonly?: boolean;
+  /** Create or upgrade the schema when needed (default true; the service role sets false). */
+  migrate?: boolean;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** How long to wait for a connection, in ms (default 10 000); then STORE_BUSY. */
+  connectTimeoutMs?: number;
+  /** How long a writer waits for the log's head lock, in ms (default 10 000); then STORE_BUSY. */
+  lockTimeoutMs?: number;
+}
+
+/** Splits evident's own `schema` parameter off a postgres:// URL; pg gets the rest. */
+export function parsePostgresUrl(url: string): { connectionString: string; schema?: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new EvidentError(ErrorCode.USAGE, 'not a valid postgres:// URL', { field: 'db' });
+  }
+  const schema = u.searchParams.get('schema') ?? undefined;
+  if (schema === undefined) return { connectionString: url };
+  u.searchParams.delete('schema');
+  return { connectionString: u.toString(), schema };
+}
+
+export async function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<PostgresStore> {
+  const parsed = parsePostgresUrl(url);
+  const schema = checkSchemaName(options.schema ?? parsed.schema ?? 'evident');
+  const pool = await createPool({
+    connectionString: parsed.connectionString,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    application_name: 'evident',
+  });
+  try {
+    await migrate(pool, schema, { apply: !options.readonly && options.migrate !== false });
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+  return new PostgresStore(pool, schema, options);
+}
+
+const EQUALITY_FILTERS = [
+  'actor_id',
+  'actor_type',
+  'action',
+  'resource_type',
+  'resource_id',
+  'ip_address',
+  'session_id',
+] as const;
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly schema: string;
+  private readonly st: Statements;
+  private readonly readonly: boolean;
+  private readonly lockTimeoutMs: number;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private closed = false;
+
+  constructor(
+    private readonly db: PgPool,
+    schema: string,
+    o: PostgresStoreOptions = {},
+  ) {
+    this.schema = schema;
+    this.st = new Statements(schema);
+    this.readonly = o.readonly ?? false;
+    this.lockTimeoutMs = o.lockTimeoutMs ?? 10_000;
+  }
+
+  /** The pool, for tests and tools that need raw access. */
+  get pool(): PgPool {
+    return this.db;
+  }
+
+  /** Gives an existing role the service's privileges on this schema (roles.ts); run as the owner. */
+  grantServiceRole(role: string): Promise<void> {
+    return grantServiceRole(this.db, this.schema, role);
+  }
+
+  private async q<R>(query: string | PgQuery, values: readonly unknown[] = []): Promise<R[]> {
+    if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
+    try {
+      return (await this.db.query<R>(query, typeof query === 'string' ? values : undefined)).rows;
+    } catch (e) {
+      throw pgError(e);
+    }
+  }
+
+  private writable(): void {
+    if (this.readonly) throw new EvidentError(ErrorCode.STORE_FAILED, 'the store was opened read-only');
+  }
+
+  async createLog(spec: Omit<LogInfo, 'id' | 'createdAt'>): Promise<LogInfo> {
+    this.writable();
+    const [r] = await this.q<LogRow>(
+      `INSERT INTO ${this.st.s}.logs (name, origin, vkey, erasable, created_at) VALUES ($1, $2, $3, $4, $5)
+         RETURNING *`,
+      [spec.name, spec.origin, spec.vkey, spec.erasable, new Date().toISOString()],
+    );
+    return toLogInfo(r!);
+  }
+
+  async getLog(name: string): Promise<LogInfo | undefined> {
+    const [r] = await this.q<LogRow>(`SELECT * FROM ${this.st.s}.logs WHERE name = $1`, [name]);
+    return r && toLogInfo(r);
+  }
+
+  async listLogs(): Promise<LogInfo[]> {
+    return (await this.q<LogRow>(`SELECT * FROM ${this.st.s}.logs ORDER BY log_id`)).map(toLogInfo);
+  }
+
+  write<T>(logId: number, fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed'));
+    try {
+      this.writable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const run = runWrite(this.db, this.st, logId, fn, { lockTimeoutMs: this.lockTimeoutMs });
+    this.inflight.add(run);
+    const forget = () => this.inflight.delete(run);
+    run.then(forget, forget);
+    return run;
+  }
+
+  async head(logId: number): Promise<LogHead> {
+    const [r] = await this.q<LogRow>(this.st.head.with([logId]));
+    if (!r) throw new EvidentError(ErrorCode.NOT_FOUND, `no log with id ${logId}`);
+    return toHead(r);
+  }
+
+  async entries(logId: number, from: number, to: number, limit: number): Promise<Entry[]> {
+    const rows = await this.q<HydratedRow>(this.st.entriesRange.with([logId, from, to, limit]));
+    return rows.map(toEntry);
+  }
+
+  async entryById(logId: number, id: string): Promise<Entry | undefined> {
+    const [r] = await this.q<HydratedRow>(this.st.entryById.with([logId, id]));
+    return r && toEntry(r);
+  }
+
+  async query(logId: number, f: EntryFilter): Promise<Entry[]> {
+    const where = ['log_id = $1'];
+    const args: unknown[] = [logId];
+    const arg = (v: unknown) => {
+      args.push(v);
+      return `$${args.length}`;
+    };
+    for (const k of EQUALITY_FILTERS) {
+      const v = f[k];
+      if (v !== undefined) where.push(`${k} = ${arg(v)}`);
+    }
+    if (f.result !== undefined) {
+      where.push(`result = ANY(${arg(Array.isArray(f.result) ? f.result : [f.result])}::text[])`);
+    }
+    // ts is generated from the hashed timestamp (migrations.ts); bounds are compared as instants.
+    if (f.since !== undefined) where.push(`ts >= to_timestamp(${arg(instant(f.since, 'since'))}::float8)`);
+    if (f.until !== undefined) where.push(`ts < to_timestamp(${arg(instant(f.until, 'until'))}::float8)`);
+    if (f.fromIndex !== undefined) where.push(`idx ${f.descending ? '<=' : '>='} ${arg(f.fromIndex)}`);
+    const limit = arg(Math.min(f.limit ?? 100, 10_000));
+    const rows = await this.q<HydratedRow>(
+      this.st.entries(where.join(' AND '), { order: f.descending ? 'DESC' : 'ASC', limit }),
+      args,
+    );
+    return rows.map(toEntry);
+  }
+
+  async failuresByActor(logId: number, since: string, minFailures: number): Promise<FailureCount[]> {
+    const rows = await this.q<{ actor_id: string; failures: number; last_s: number }>(this.st.failures, [
+      logId,
+      instant(since, 'since'),
+      minFailures,
+    ]);
+    return rows.map((r) => ({
+      actor_id: r.actor_id,
+      failures: r.failures,
+      last_timestamp: new Date(Math.round(r.last_s * 1000)).toISOString(),
+    }));
+  }
+
+  async nodes(logId: number, ids: NodeId[]): Promise<Uint8Array[]> {
+    if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
+    try {
+      return await readNodes(this.db, this.st, logId, ids);
+    } catch (e) {
+      throw pgError(e);
+    }
+  }
+
+  async checkpoints(logId: number): Promise<StoredCheckpoint[]> {
+    return (await this.q<CheckpointRow>(this.st.checkpoints.with([logId]))).map(toCheckpoint);
+  }
+
+  async checkpointAt(logId: number, size: number): Promise<StoredCheckpoint | undefined> {
+    const [r] = await this.q<CheckpointRow>(this.st.checkpointAt.with([logId, size]));
+    return r && toCheckpoint(r);
+  }
+
+  async latestCheckpoint(logId: number): Promise<StoredCheckpoint | undefined> {
+    const [r] = await this.q<CheckpointRow>(this.st.latestCheckpoint.with([logId]));
+    return r && toCheckpoint(r);
+  }
+
+  async erasures(logId: number, from: number, to: number): Promise<Erasure[]> {
+    const rows = await this.q<{ idx: number; field: ErasableField; erasure_idx: number }>(
+      `SELECT idx, field, erasure_idx FROM ${this.st.s}.erasures
+         WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx, field`,
+      [logId, from, to],
+    );
+    return rows.map((r) => ({ index: r.idx, field: r.field, erasureIndex: r.erasure_idx }));
+  }
+
+  async createApiKey(k: ApiKeyRecord): Promise<void> {
+    this.writable();
+    await this.q(
+      `INSERT INTO ${this.st.s}.api_keys (key_id, secret_hash, logs, scopes, description, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
+      [k.id, k.secretHash, k.logs, k.scopes, k.description ?? null, k.createdAt],
+    );
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    const [r] = await this.q<ApiKeyRow>(`SELECT * FROM ${this.st.s}.api_keys WHERE key_id = $1`, [id]);
+    return r && toApiKey(r);
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return (await this.q<ApiKeyRow>(`SELECT * FROM ${this.st.s}.api_keys ORDER BY created_at, key_id`)).map(
+      toApiKey,
+    );
+  }
+
+  async revokeApiKey(id: string, at: string): Promise<boolean> {
+    this.writable();
+    // One statement: revoke if not yet revoked; true whenever the key exists.
+    const [r] = await this.q<{ found: boolean }>(
+      `WITH u AS (UPDATE ${this.st.s}.api_keys SET revoked_at = $2 WHERE key_id = $1 AND revoked_at IS NULL
+                    RETURNING 1)
+       SELECT EXISTS (SELECT 1 FROM u) OR EXISTS (SELECT 1 FROM ${this.st.s}.api_keys WHERE key_id = $1) AS found`,
+      [id, at],
+    );
+    return r?.found ?? false;
+  }
+
+  /** Waits for the writes in flight, then closes the pool (every connection). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inflight]);
+    await this.db.end();
+  }
+}
+
+/** Seconds since the epoch of a time bound, as SQLite's store reads it (../rows.ts). */
+function instant(ts: string, field: string): number {
+  const s = timestampSeconds(ts);
+  if (!Number.isFinite(s)) {
+    throw new EvidentError(ErrorCode.USAGE, `${field} is not a date and time`, { field });
+  }
+  return s;
+}
