@@ -1,0 +1,90 @@
+/** `evident serve --tls-cert --tls-key`: HTTPS with a real certificate, and nothing in clear. */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { BIN, ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
+
+after(removeTempDirs);
+
+function get(
+  url: string,
+  ca: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, headers, servername: 'localhost' }, (res) => {
+      let body = '';
+      res.on('data', (d) => {
+        body += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+it('serves HTTPS with the given certificate and refuses plain HTTP', async () => {
+  ensureBuilt();
+  const dir = tempDir();
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  assert.equal((await run(['init', '--origin', 'tls.test/default'], { cwd: dir })).code, 0);
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('EVIDENT_')) delete env[k];
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--tls-cert', cert, '--tls-key', key], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 10_000);
+      child.stdout!.on('data', (d) => {
+        out += d;
+        const m = /Server listening at (https:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+    });
+    const ca = execFileSync('cat', [cert], { encoding: 'utf8' });
+    const health = await get(`${url}/healthz`, ca);
+    assert.equal(health.status, 200);
+    const vkey = await get(`${url}/v1/logs/default/key`, ca);
+    assert.equal(vkey.status, 401, 'the verifier key needs a key unless made public');
+    // the same port does not answer in clear text
+    await assert.rejects(fetch(url.replace('https:', 'http:') + '/healthz'));
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+  }
+});
