@@ -3,7 +3,9 @@
  * POST batches of `batch` events with fetch, one after another, for `seconds`; every event
  * counted was answered 201, that is durably committed. Needs `npm run build` first.
  *
- *   node --import tsx bench/http-ingest.ts [--seconds 8] [--concurrency 16] [--batch 100,1000]
+ *   node --import tsx bench/http-ingest.ts [--seconds 8] [--concurrency 16] [--batch 100,1000] [--db URL]
+ *
+ * --db postgres://...?schema=NAME runs it on PostgreSQL (use a fresh schema).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +18,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '8' },
     concurrency: { type: 'string', default: '16' },
     batch: { type: 'string', default: '100,1000' },
+    db: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -24,8 +27,9 @@ const batches = values.batch.split(',').map(Number);
 const BIN = join(import.meta.dirname, '..', 'bin', 'evident.js');
 
 const dir = mkdtempSync(join(tmpdir(), 'evident-http-bench-'));
+const dbArgs = values.db ? ['--db', values.db] : [];
 const cli = (args: string[]) =>
-  execFileSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
+  execFileSync(process.execPath, [BIN, ...args, ...dbArgs], { cwd: dir, encoding: 'utf8' });
 
 const event = (i: number) => ({
   actor_id: `user-${i % 100}`,
@@ -43,7 +47,7 @@ async function main(): Promise<void> {
   cli(['init', '--origin', 'bench.test/default']);
   const key = JSON.parse(cli(['keys', 'create', '--log', 'default', '--scope', 'ingest', '--json']))
     .key as string;
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--rate-limit', '0'], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--rate-limit', '0', ...dbArgs], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -101,7 +105,8 @@ async function main(): Promise<void> {
   }
   child.kill('SIGTERM');
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  console.log(JSON.stringify({ store: 'sqlite', shutdown_exit: code, results }, null, 2));
+  const store = values.db ? 'postgres' : 'sqlite';
+  console.log(JSON.stringify({ store, shutdown_exit: code, results }, null, 2));
 }
 
 try {
