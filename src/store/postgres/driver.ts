@@ -112,5 +112,8 @@ export async function createPool(settings: PoolSettings): Promise<PgPool> {
   // pool; without a listener Node would crash the process. The pool drops that client, and the
   // next checkout opens a new connection.
   pool.on('error', () => {});
+  // A new client can receive an error (a backend terminated as it started) in the same read
+  // that completes its startup, before withClient attaches its own listener: listen from birth.
+  pool.on('connect', (client: { on(event: 'error', fn: () => void): void }) => client.on('error', () => {}));
   return pool as unknown as PgPool;
 }
