@@ -14,7 +14,7 @@ export interface IngestResult {
 }
 
 /** Runs `events` appends from `concurrency` callers, each awaiting its append before the next. */
-async function drive(
+export async function drive(
   label: string,
   concurrency: number,
   events: number,

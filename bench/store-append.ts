@@ -2,7 +2,7 @@
  * Durable append throughput through the Ledger, SQLite against PostgreSQL, in one run: C
  * callers each awaiting their append before the next (bench/ingest.ts's shape). Not a test:
  *
- *   node --import tsx test/store/append-throughput.ts [events] [concurrency]
+ *   node --import tsx bench/store-append.ts [events] [concurrency]
  *
  * PostgreSQL is EVIDENT_TEST_PG (a throwaway schema, dropped after).
  */
@@ -16,6 +16,7 @@ import { openPostgresStore } from '../src/store/postgres/store.ts';
 import { openSqliteStore } from '../src/store/sqlite/store.ts';
 import type { Store } from '../src/store/types.ts';
 import { dropSchema, PG_URL, randomName } from '../test/store/pg-support.ts';
+import { drive } from './ingest.ts';
 import { percentile, sampleEvent } from './support.ts';
 
 const events = Number(process.argv[2] ?? 20_000);
@@ -25,28 +26,14 @@ async function run(name: string, store: Store): Promise<void> {
   const { signer } = generateSigner('bench.local/default');
   await createLog(store, { name: 'default', origin: signer.name, signer });
   const ledger = await Ledger.open({ store, signer });
-  const latencies: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < events) {
-        const i = next++;
-        const t = performance.now();
-        await ledger.append(sampleEvent(i));
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
+  const r = await drive(name, concurrency, events, (i) => ledger.append(sampleEvent(i)));
   const verifyStart = performance.now();
   const report = await ledger.verify();
   const verifySeconds = (performance.now() - verifyStart) / 1000;
   await ledger.close();
   console.log(
-    `${name.padEnd(10)} ${events} events, c=${concurrency}: ${Math.round(events / seconds)} events/s, ` +
-      `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms; ` +
+    `${name.padEnd(10)} ${events} events, c=${concurrency}: ${Math.round(events / r.seconds)} events/s, ` +
+      `p50 ${percentile(r.latencies, 50).toFixed(1)} ms, p99 ${percentile(r.latencies, 99).toFixed(1)} ms; ` +
       `verify ${report.ok ? 'ok' : 'FAILED'} in ${verifySeconds.toFixed(2)} s`,
   );
 }

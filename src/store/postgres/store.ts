@@ -8,6 +8,15 @@ import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
 import type { NodeId } from '../../core/merkle/index.ts';
 import { timestampSeconds } from '../rows.ts';
+import {
+  type ApiKeyRow,
+  type CheckpointRow,
+  type LogRow,
+  toApiKey,
+  toCheckpoint,
+  toHead,
+  toLogInfo,
+} from '../table-rows.ts';
 import type {
   ApiKeyRecord,
   EntryFilter,
@@ -21,17 +30,7 @@ import type {
 } from '../types.ts';
 import { createPool, type PgPool, type PgQuery } from './driver.ts';
 import { pgError } from './errors.ts';
-import {
-  type ApiKeyRow,
-  type CheckpointRow,
-  type HydratedRow,
-  type LogRow,
-  toApiKey,
-  toCheckpoint,
-  toEntry,
-  toHead,
-  toLogInfo,
-} from './log-rows.ts';
+import { type HydratedRow, toEntry } from './log-rows.ts';
 import { checkSchemaName, migrate } from './migrations.ts';
 import { grantServiceRole } from './roles.ts';
 import { Statements } from './sql.ts';

@@ -17,17 +17,11 @@ import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
 import type { NodeId } from '../../core/merkle/index.ts';
 import { ENTRY_COLUMNS, entryToRows } from '../rows.ts';
+import { type CheckpointRow, type LogRow, toCheckpoint, toHead } from '../table-rows.ts';
 import type { Erasure, LogHead, NodeHash, StoredCheckpoint, WriteTx } from '../types.ts';
 import { type PgPool, type PgQueryable, type PgResult, withClient } from './driver.ts';
 import { missingNode, pgError } from './errors.ts';
-import {
-  type CheckpointRow,
-  type HydratedRow,
-  type LogRow,
-  toCheckpoint,
-  toEntry,
-  toHead,
-} from './log-rows.ts';
+import { type HydratedRow, toEntry } from './log-rows.ts';
 import { CHUNK_ROWS, type Statements } from './sql.ts';
 
 export interface WriteSettings {

@@ -20,6 +20,15 @@ import {
   type SecretRow,
   timestampSeconds,
 } from '../rows.ts';
+import {
+  type ApiKeyRow,
+  type CheckpointRow,
+  type LogRow,
+  toApiKey,
+  toCheckpoint,
+  toHead,
+  toLogInfo,
+} from '../table-rows.ts';
 import type {
   ApiKeyRecord,
   EntryFilter,
@@ -33,15 +42,6 @@ import type {
   WriteTx,
 } from '../types.ts';
 import { missingNode, storeError } from './errors.ts';
-import {
-  type ApiKeyRow,
-  type CheckpointRow,
-  type LogRow,
-  toApiKey,
-  toCheckpoint,
-  toHead,
-  toLogInfo,
-} from './log-rows.ts';
 import { migrate } from './migrations.ts';
 
 type Db = BetterSqlite3.Database;

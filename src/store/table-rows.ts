@@ -1,13 +1,19 @@
-/** Rows of the small tables (logs, checkpoints, API keys) and their conversions. */
-import type { ErasableField } from '../../core/event/schema.ts';
-import type { ApiKeyRecord, LogHead, LogInfo, Scope, StoredCheckpoint } from '../types.ts';
+/**
+ * Rows of the small tables (logs, checkpoints, API keys) and their conversions, shared by the
+ * SQL drivers. A list column arrives as JSON text from SQLite and as an array from PostgreSQL.
+ */
+import type { ErasableField } from '../core/event/schema.ts';
+import type { ApiKeyRecord, LogHead, LogInfo, Scope, StoredCheckpoint } from './types.ts';
+
+type List = string | string[];
+const list = (v: List): string[] => (typeof v === 'string' ? (JSON.parse(v) as string[]) : v);
 
 export interface LogRow {
   log_id: number;
   name: string;
   origin: string;
   vkey: string;
-  erasable: string;
+  erasable: List;
   created_at: string;
   size: number;
   last_hash: string;
@@ -19,7 +25,7 @@ export const toLogInfo = (r: LogRow): LogInfo => ({
   name: r.name,
   origin: r.origin,
   vkey: r.vkey,
-  erasable: JSON.parse(r.erasable) as ErasableField[],
+  erasable: list(r.erasable) as ErasableField[],
   createdAt: r.created_at,
 });
 
@@ -35,6 +41,7 @@ export interface CheckpointRow {
   note: string;
   created_at: string;
 }
+
 export const toCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
   size: r.size,
   root: new Uint8Array(r.root),
@@ -45,8 +52,8 @@ export const toCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
 export interface ApiKeyRow {
   key_id: string;
   secret_hash: string;
-  logs: string;
-  scopes: string;
+  logs: List;
+  scopes: List;
   description: string | null;
   created_at: string;
   revoked_at: string | null;
@@ -55,8 +62,8 @@ export interface ApiKeyRow {
 export const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
   id: r.key_id,
   secretHash: r.secret_hash,
-  logs: JSON.parse(r.logs) as string[],
-  scopes: JSON.parse(r.scopes) as Scope[],
+  logs: list(r.logs),
+  scopes: list(r.scopes) as Scope[],
   ...(r.description === null ? {} : { description: r.description }),
   createdAt: r.created_at,
   ...(r.revoked_at === null ? {} : { revokedAt: r.revoked_at }),
