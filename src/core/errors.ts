@@ -32,6 +32,13 @@ export const ErrorCode = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   BAD_REQUEST: 'BAD_REQUEST',
+  // The client SDK and the middleware (src/client, src/integrations).
+  /** The client's spool holds its limit of undelivered events; nothing was written. */
+  SPOOL_FULL: 'SPOOL_FULL',
+  /** The client's spool cannot write or fsync (disk full, read-only, removed); nothing was acknowledged. */
+  SPOOL_FAILED: 'SPOOL_FAILED',
+  /** The server refused a spooled event for good (400, 409); it was set aside, never dropped. */
+  DELIVERY_REJECTED: 'DELIVERY_REJECTED',
   /** An unexpected failure (a bug, or the machine): never a client's fault. */
   INTERNAL: 'INTERNAL',
 } as const;

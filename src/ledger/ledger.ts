@@ -134,6 +134,22 @@ export class Ledger {
     });
   }
 
+  /**
+   * Resolves when an append made now would be accepted for commit; rejects with the code an
+   * append would get (`LEDGER_CLOSED`, `KEY_INVALID`, `STORE_BUSY`). The fail-closed preflight
+   * of the middleware: a protected route runs only after this resolves.
+   */
+  async ensureWritable(): Promise<void> {
+    if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'ledger is closed');
+    if (!this.signer) throw new EvidentError(ErrorCode.KEY_INVALID, 'ledger opened without a signing key');
+    if (this.pendingEvents >= this.maxPending) {
+      throw new EvidentError(ErrorCode.STORE_BUSY, 'too many events are waiting for a commit: retry later', {
+        pending: this.pendingEvents,
+        retry_after_ms: 100,
+      });
+    }
+  }
+
   /** Resolves once every append made before it has been committed or refused. */
   async flush(): Promise<void> {
     while (this.draining || this.pending.length > 0) {

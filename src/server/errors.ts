@@ -26,6 +26,10 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   STORE_BUSY: 503,
   LEDGER_CLOSED: 503,
+  // Client-side codes: the server never raises them, a middleware in fail-closed mode answers 503.
+  SPOOL_FULL: 503,
+  SPOOL_FAILED: 503,
+  DELIVERY_REJECTED: 500,
   // The server's own data or configuration is at fault: an operator must look.
   PROOF_ROOT_MISMATCH: 500,
   NOTE_MALFORMED: 500,
