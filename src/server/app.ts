@@ -65,7 +65,9 @@ export async function buildServer(options: ServerOptions): Promise<App> {
   const sendError = (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const h = toHttpError(err);
     metrics.errors.inc({ code: h.body.code });
-    if (h.status >= 500) req.log.error({ err }, 'request failed');
+    // A 503 is pushback the client retries (the store is busy or away): a warning, not a bug.
+    if (h.status === 503) req.log.warn({ code: h.body.code }, 'request refused: pushback');
+    else if (h.status >= 500) req.log.error({ err }, 'request failed');
     return reply.code(h.status).headers(h.headers).send(h.body);
   };
   const app = Fastify({

@@ -121,7 +121,9 @@ export class LogRegistry {
         const [size, cp] = await Promise.all([l.size(), l.latestCheckpoint()]);
         if (size > (cp?.size ?? -1)) await l.checkpoint();
       } catch (e) {
-        this.o.log?.error({ log: l.log.name, err: e }, 'background checkpoint failed');
+        // The database away (STORE_BUSY) is retried at the next tick; anything else is a fault.
+        const level = isEvidentError(e, ErrorCode.STORE_BUSY) ? 'warn' : 'error';
+        this.o.log?.[level]({ log: l.log.name, err: e }, 'background checkpoint failed');
       }
     }
   }

@@ -440,8 +440,8 @@ describe('faults: a PostgreSQL outage (a throwaway cluster stopped and restarted
     const ready = await Promise.all(
       servers.map((s) =>
         fetch(`${s.url}/readyz`).then(
-          (r) => r.status,
-          () => 0,
+          async (r) => `${r.status} ${((await r.json()) as { code?: string }).code}`,
+          () => 'no answer',
         ),
       ),
     );
@@ -471,7 +471,11 @@ describe('faults: a PostgreSQL outage (a throwaway cluster stopped and restarted
       outage.every((a) => a.status === 503),
       `only 503 while the database is down: ${JSON.stringify(tally(outage))}`,
     );
-    assert.deepEqual(ready, [503, 503, 503], '/readyz says not ready while the database is down');
+    assert.deepEqual(
+      ready,
+      ['503 STORE_BUSY', '503 STORE_BUSY', '503 STORE_BUSY'],
+      '/readyz says not ready while the database is down, with the code requests get',
+    );
     assert.deepEqual(readyAfter, [200, 200, 200], '/readyz ready again');
     assert.ok(
       recovered.every((a) => a !== undefined),

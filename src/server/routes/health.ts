@@ -1,6 +1,7 @@
 /** GET /healthz (the process answers), /readyz (the store answers), /metrics (Prometheus text). Open: no key. */
 import { Type } from '@sinclair/typebox';
-import { ErrorCode } from '../../core/errors.ts';
+import { ErrorCode, isEvidentError } from '../../core/errors.ts';
+import { HTTP_STATUS } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
 import { ErrorBody, Text } from '../schemas.ts';
 import type { App } from '../type-provider.ts';
@@ -33,11 +34,13 @@ export function healthRoutes(app: App, ctx: ServerContext): void {
       try {
         await ctx.store.listLogs();
       } catch (e) {
-        req.log.error({ err: e }, 'readiness check: the store did not answer');
+        // The same code a request would get now: STORE_BUSY while the database is away.
+        const code = isEvidentError(e) && HTTP_STATUS[e.code] === 503 ? e.code : ErrorCode.STORE_FAILED;
+        req.log.warn({ err: e, code }, 'readiness check: the store did not answer');
         return reply
           .code(503)
           .header('retry-after', '1')
-          .send({ code: ErrorCode.STORE_FAILED, message: 'the store does not answer' });
+          .send({ code, message: 'the store does not answer' });
       }
       return { status: 'ready' };
     },
