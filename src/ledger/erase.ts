@@ -19,8 +19,11 @@ export interface ErasureRequest {
   resource?: { type: string; id: string };
   /** Why (the request, its ticket): recorded in the erasure event. */
   reason: string;
-  /** Who erases; recorded as the erasure event's actor. */
-  by?: { id: string; type: 'admin' | 'system' | 'user' | 'service' };
+  /**
+   * Who erases, and from where; recorded as the erasure event's actor. An actor other than a
+   * system needs its address (the event schema's rule for every non-system actor).
+   */
+  by?: { id: string; type: 'admin' | 'system' | 'user' | 'service'; ip_address?: string };
 }
 
 export interface ErasureResult {
@@ -65,6 +68,7 @@ export async function eraseSubject(
     {
       actor_id: req.by?.id ?? 'evident',
       actor_type: req.by?.type ?? 'system',
+      ...(req.by?.ip_address !== undefined ? { ip_address: req.by.ip_address } : {}),
       action: ERASURE_ACTION,
       resource_type: 'data_subject',
       resource_id: req.actor_id ?? `${req.resource!.type}/${req.resource!.id}`,

@@ -123,7 +123,10 @@ describe('evident verify', { concurrency: 4 }, () => {
 
   it('erase, then verify: exit 0, and the values are gone', async () => {
     const cwd = copyLog(fx.dir);
-    const r = await run(['erase', '--actor-id', 'alice', '--reason', 'GDPR request #1', '--json'], { cwd });
+    const r = await run(
+      ['erase', '--actor-id', 'alice', '--reason', 'GDPR request #1', '--by', 'dpo@example.com', '--json'],
+      { cwd },
+    );
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout);
     assert.equal(result.entries, 5);
@@ -137,6 +140,18 @@ describe('evident verify', { concurrency: 4 }, () => {
       assert.equal(e['new_values'], undefined);
       assert.deepEqual(e['erased'], ['new_values']);
     }
+    const [erasure] = jsonLines<Record<string, unknown>>(
+      (await run(['query', '--action', 'evident.erasure', '--json'], { cwd })).stdout,
+    );
+    assert.equal(erasure?.['actor_id'], 'dpo@example.com', 'the erasure names who erased');
+    assert.equal(erasure?.['actor_type'], 'admin');
+    assert.equal(erasure?.['ip_address'], '127.0.0.1');
+    const badType = await run(
+      ['erase', '--actor-id', 'bob', '--reason', 'x', '--by', 'dpo', '--by-type', 'robot', '--json'],
+      { cwd },
+    );
+    assert.equal(badType.code, 2);
+    assert.equal(errorOf(badType).field, '--by-type');
     const usage = await run(['erase', '--resource-type', 'patient_record', '--reason', 'x', '--json'], {
       cwd,
     });

@@ -9,6 +9,27 @@ import { str } from '../globals.ts';
 import { openForWriting, withLedger } from '../open-log.ts';
 import { print, printJson } from '../output.ts';
 
+const ERASER_TYPES = ['admin', 'user', 'service', 'system'] as const;
+
+/** --by and --by-type: who erases, recorded as the erasure event's actor. */
+function eraser(ctx: Context): ErasureRequest['by'] {
+  const id = str(ctx, 'by');
+  const type = str(ctx, 'by-type');
+  const ip = str(ctx, 'by-ip');
+  if (id === undefined) {
+    if (type !== undefined) throw usageError('--by-type goes with --by', '--by-type');
+    if (ip !== undefined) throw usageError('--by-ip goes with --by', '--by-ip');
+    return undefined;
+  }
+  if (id === '') throw usageError('--by must name who erases', '--by');
+  const kind = type ?? 'admin';
+  if (!(ERASER_TYPES as readonly string[]).includes(kind)) {
+    throw usageError(`--by-type must be one of ${ERASER_TYPES.join(', ')}`, '--by-type');
+  }
+  // The command runs here: a person at this machine's console is at its loopback address.
+  return { id, type: kind as (typeof ERASER_TYPES)[number], ip_address: ip ?? '127.0.0.1' };
+}
+
 export async function run(ctx: Context): Promise<number> {
   const actorId = str(ctx, 'actor-id');
   const type = str(ctx, 'resource-type');
@@ -26,8 +47,10 @@ export async function run(ctx: Context): Promise<number> {
     );
   }
   if (reason === undefined || reason === '') throw usageError('--reason is required', '--reason');
-  const request: ErasureRequest =
+  const subject: ErasureRequest =
     actorId !== undefined ? { actor_id: actorId, reason } : { resource: { type: type!, id: id! }, reason };
+  const by = eraser(ctx);
+  const request: ErasureRequest = by ? { ...subject, by } : subject;
   const result = await withLedger(await openForWriting(ctx), (l) => l.erase(request));
   const r = result.receipt;
   if (ctx.json) {

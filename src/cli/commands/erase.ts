@@ -14,12 +14,29 @@ export const erase: Command = {
       description: 'with --resource-id: the entries about this resource',
     },
     'resource-id': { type: 'string', value: 'ID', description: 'with --resource-type' },
+    by: {
+      type: 'string',
+      value: 'ID',
+      description: 'who erases (recorded as the erasure event\'s actor; default evident, a system actor)',
+    },
+    'by-type': {
+      type: 'string',
+      value: 'TYPE',
+      description: 'the kind of actor --by is: admin (default), user, service or system',
+    },
+    'by-ip': {
+      type: 'string',
+      value: 'IP',
+      description: 'with --by: where the erasure was requested from (default 127.0.0.1, this machine)',
+    },
     reason: {
       type: 'string',
       value: 'TEXT',
       description: 'why: the request, its ticket (required; recorded)',
     },
   },
-  examples: ['evident erase --actor-id alice --reason "GDPR art. 17 request #123"'],
+  examples: [
+    'evident erase --actor-id alice --reason "GDPR art. 17 request #123" --by dpo@example.com',
+  ],
   run: lazy(async () => (await import('../actions/erase.ts')).run),
 };
