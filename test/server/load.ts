@@ -38,8 +38,10 @@ interface Batch {
 }
 
 export interface Answer {
-  /** ms since the load started */
+  /** ms since the load started, when the answer (or the failure) arrived */
   t: number;
+  /** ms since the load started, when the request was sent */
+  sent: number;
   server: number;
   /** 0: no HTTP answer (connection refused, reset, ...). */
   status: number;
@@ -178,6 +180,7 @@ export class Load {
       let status: number;
       let text: string;
       let retryAfter: string | null;
+      const sent = Date.now() - this.started;
       try {
         const res = await fetch(url, {
           method: 'POST',
@@ -189,7 +192,7 @@ export class Load {
         retryAfter = res.headers.get('retry-after');
         text = await res.text();
       } catch (e) {
-        this.answers.push({ t: Date.now() - this.started, server, status: 0, cause: causeOf(e) });
+        this.answers.push({ t: Date.now() - this.started, sent, server, status: 0, cause: causeOf(e) });
         await sleep(20 + this.rand() * 80);
         continue;
       }
@@ -201,6 +204,7 @@ export class Load {
       }
       this.answers.push({
         t: Date.now() - this.started,
+        sent,
         server,
         status,
         ...(json.code ? { code: json.code } : {}),
