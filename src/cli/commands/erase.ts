@@ -17,7 +17,7 @@ export const erase: Command = {
     by: {
       type: 'string',
       value: 'ID',
-      description: 'who erases (recorded as the erasure event\'s actor; default evident, a system actor)',
+      description: "who erases (recorded as the erasure event's actor; default evident, a system actor)",
     },
     'by-type': {
       type: 'string',
@@ -35,8 +35,6 @@ export const erase: Command = {
       description: 'why: the request, its ticket (required; recorded)',
     },
   },
-  examples: [
-    'evident erase --actor-id alice --reason "GDPR art. 17 request #123" --by dpo@example.com',
-  ],
+  examples: ['evident erase --actor-id alice --reason "GDPR art. 17 request #123" --by dpo@example.com'],
   run: lazy(async () => (await import('../actions/erase.ts')).run),
 };

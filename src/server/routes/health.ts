@@ -1,8 +1,8 @@
 /** GET /healthz (the process answers), /readyz (the store answers), /metrics (Prometheus text). Open: no key. */
 import { Type } from '@sinclair/typebox';
 import { ErrorCode, isEvidentError } from '../../core/errors.ts';
-import { HTTP_STATUS } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
+import { HTTP_STATUS } from '../errors.ts';
 import { ErrorBody, Text } from '../schemas.ts';
 import type { App } from '../type-provider.ts';
 
