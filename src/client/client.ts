@@ -1,0 +1,219 @@
+/**
+ * EvidentClient: record() makes an event durable in a local spool (validated, id and timestamp
+ * filled in, written and fsynced by group commit) and a background sender delivers the spool to
+ * `evident serve` in order, retrying until each event has a receipt. It is an AuditSink, so the
+ * Express and Fastify middleware can use it as their remote sink.
+ */
+import { ErrorCode, EvidentError } from '../core/errors.ts';
+import { validateEvent } from '../core/event/validate.ts';
+import type { AuditSink } from '../integrations/sink.ts';
+import { Transport } from './http.ts';
+import { type LogCheck, LogChecker } from './log-check.ts';
+import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { Sender } from './sender.ts';
+import { Spool } from './spool.ts';
+import { type ClientStats, emptyStats } from './stats.ts';
+
+/** What record() resolves with once the event is durable in the spool. */
+export interface Recorded {
+  id: string;
+  timestamp: string;
+}
+
+export interface FlushResult {
+  /** Every event spooled before the call was delivered (or set aside). */
+  drained: boolean;
+  /** Events still undelivered at the end of the wait. */
+  pending: number;
+}
+
+export const DEFAULT_FLUSH_TIMEOUT_MS = 30_000;
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+
+export class EvidentClient implements AuditSink {
+  private readonly counters: ClientStats = emptyStats();
+  private readonly sender: Sender;
+  private readonly checker: LogChecker | undefined;
+  private readonly abort = new AbortController();
+  private closing: Promise<FlushResult> | undefined;
+  private lastCheckAt = 0;
+
+  private constructor(
+    private readonly o: ResolvedOptions,
+    private readonly spool: Spool,
+  ) {
+    const transport = new Transport(o, this.abort.signal);
+    this.checker = o.verifierKey ? new LogChecker(o.verifierKey, o.origin, spool.dir, transport) : undefined;
+    this.counters.replayed = spool.replayed;
+    this.counters.tornBytes = spool.tornBytes;
+    this.sender = new Sender(spool, transport, o, {
+      report: (e) => this.report(e),
+      delivered: (n, dup) => {
+        this.counters.delivered += n;
+        this.counters.duplicates += dup;
+        this.counters.batches++;
+        this.counters.lastDeliveryAt = new Date().toISOString();
+      },
+      rejected: (event, error) => {
+        this.counters.rejected++;
+        this.safely(() => this.o.hooks.onRejected?.(event, error));
+      },
+      retried: () => {
+        this.counters.retries++;
+      },
+      afterDelivery: async () => {
+        if (!this.checker || o.checkIntervalMs === 0 || Date.now() - this.lastCheckAt < o.checkIntervalMs)
+          return;
+        this.lastCheckAt = Date.now();
+        await this.checkLog().catch(() => undefined); // reported by checkLog
+      },
+    });
+    spool.onCommitted = () => this.sender.wake();
+  }
+
+  /**
+   * Opens the spool (creating the directory, taking its lock, replaying what an earlier process
+   * left) and starts delivering. Rejects with USAGE for a bad option, SPOOL_FAILED when the spool
+   * cannot be used (`reason: 'locked'` while another live process holds it, `'corrupt_record'`
+   * for damage that is not a torn tail), KEY_INVALID for a bad verifier key.
+   */
+  static async open(options: ClientOptions): Promise<EvidentClient> {
+    const o = resolveOptions(options);
+    const spool = await Spool.open(o.spoolDir, o);
+    let client: EvidentClient;
+    try {
+      client = new EvidentClient(o, spool);
+      await client.checker?.stored();
+    } catch (e) {
+      await spool.close();
+      throw e;
+    }
+    if (o.deliver) client.sender.start();
+    return client;
+  }
+
+  /**
+   * Validates the event, fills in `id` (UUIDv7) and `timestamp` (now: when the event happened)
+   * if absent, and resolves once it is written and fsynced to the spool. Rejects, with nothing
+   * kept, with VALIDATION_FAILED (every field and rule at fault), SPOOL_FULL, SPOOL_FAILED or
+   * LEDGER_CLOSED.
+   */
+  async record(event: Readonly<Record<string, unknown>>): Promise<Recorded> {
+    try {
+      if (this.closing) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'the client is closed');
+      const valid = validateEvent(event);
+      await this.spool.append(Buffer.from(JSON.stringify(valid), 'utf8'), valid.id!);
+      this.counters.spooled++;
+      return { id: valid.id!, timestamp: valid.timestamp! };
+    } catch (e) {
+      this.counters.refused++;
+      throw e;
+    }
+  }
+
+  /**
+   * Resolves when a record() now could be made durable; rejects with the code it would get
+   * (SPOOL_FULL, SPOOL_FAILED, LEDGER_CLOSED). With `onFull: 'block'` it waits for room as
+   * record() would. Cheap: a recent successful write is trusted, else a probe file is written
+   * and fsynced.
+   */
+  async ensureWritable(): Promise<void> {
+    if (this.closing) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'the client is closed');
+    await this.spool.ensureWritable();
+  }
+
+  /** Waits until every event spooled before the call has been delivered or set aside. */
+  async flush(options: { timeoutMs?: number } = {}): Promise<FlushResult> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS;
+    await this.spool.settled();
+    const target = this.spool.lastSeq;
+    if (this.spool.deliveredThrough(target)) return { drained: true, pending: this.spool.size };
+    if (!this.o.deliver) return { drained: false, pending: this.spool.size };
+    this.sender.urgent++;
+    this.sender.wake();
+    try {
+      const drained = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          off();
+          resolve(false);
+        }, timeoutMs);
+        const off = this.sender.onProgress(() => {
+          if (this.spool.deliveredThrough(target)) {
+            clearTimeout(timer);
+            off();
+            resolve(true);
+          }
+        });
+      });
+      return { drained, pending: this.spool.size };
+    } finally {
+      this.sender.urgent--;
+    }
+  }
+
+  /**
+   * Stops taking events, delivers what it can within `timeoutMs` (default 5 s), then stops the
+   * sender and releases the spool's lock. Undelivered events stay in the spool for the next open.
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<FlushResult> {
+    this.closing ??= (async () => {
+      const result = await this.flush({ timeoutMs: options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS });
+      this.abort.abort();
+      await this.sender.stop();
+      await this.spool.close();
+      return { drained: result.drained, pending: this.spool.size };
+    })();
+    return this.closing;
+  }
+
+  /**
+   * Fetches the log's checkpoint and checks it against the last one verified: signature by the
+   * verifier key, then consistency. Rejects with CHECKPOINT_INCONSISTENT (rollback, fork, failed
+   * proof), NOTE_* or CHECKPOINT_MALFORMED (bad signature or note), or the HTTP failure; every
+   * failure is also reported through onError, and an inconsistency is kept in stats().logAlarm.
+   */
+  async checkLog(): Promise<LogCheck> {
+    if (!this.checker) throw new EvidentError(ErrorCode.USAGE, 'checkLog() needs the verifierKey option');
+    try {
+      const r = await this.checker.check();
+      this.counters.verifiedSize = r.size;
+      return r;
+    } catch (e) {
+      const err = e instanceof EvidentError ? e : new EvidentError(ErrorCode.INTERNAL, String(e));
+      if (err.code !== ErrorCode.INTERNAL && !('status' in err.details)) {
+        this.counters.logAlarm = { code: err.code, message: err.message, at: new Date().toISOString() };
+      }
+      this.report(err);
+      throw err;
+    }
+  }
+
+  /** A snapshot of the counters. */
+  stats(): ClientStats {
+    return {
+      ...this.counters,
+      commits: this.spool.commits,
+      pending: this.spool.size,
+      pendingBytes: this.spool.bytes,
+    };
+  }
+
+  private report(e: EvidentError): void {
+    const status = e.details['status'];
+    this.counters.lastError = {
+      code: e.code,
+      message: e.message,
+      ...(typeof status === 'number' ? { status } : {}),
+      at: new Date().toISOString(),
+    };
+    this.safely(() => this.o.hooks.onError?.(e));
+  }
+
+  private safely(f: () => void): void {
+    try {
+      f();
+    } catch {
+      // a hook's failure is the application's; it must not stop delivery
+    }
+  }
+}
