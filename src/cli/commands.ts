@@ -9,6 +9,7 @@ import { key } from './commands/key.ts';
 import { keys } from './commands/keys.ts';
 import { prove } from './commands/prove.ts';
 import { query } from './commands/query.ts';
+import { relay } from './commands/relay.ts';
 import { serve } from './commands/serve.ts';
 import { verify } from './commands/verify.ts';
 import { verifyBundle } from './commands/verify-bundle.ts';
@@ -25,5 +26,6 @@ export const COMMANDS: readonly Command[] = [
   verifyBundle,
   erase,
   serve,
+  relay,
   keys,
 ];
