@@ -36,10 +36,25 @@ CREATE INDEX idx_audit_timestamp ON audit_logs(timestamp DESC);
 CREATE INDEX idx_audit_action ON audit_logs(action);
 `;
 
-type Row = Record<string, string | null>;
+export type Row = Record<string, string | null>;
 
-function computeHash(e: Row): string {
-  // The brief's computeHash: 8 fields, in this order.
+export interface BriefCheck {
+  rows: number;
+  /** Links that fail when walked in timestamp order, as the brief's verify_chain walks them. */
+  broken: number;
+  /** Entries whose prev_hash another entry also claims. */
+  forks: number;
+}
+
+/** The brief's AuditLogger on one database: log() as the brief writes it, and its verify_chain. */
+export interface BriefLog {
+  log(ev: Record<string, unknown>): Promise<Row>;
+  verify(): Promise<BriefCheck>;
+  dispose(): Promise<void>;
+}
+
+/** The brief's computeHash: 8 fields, in this order. */
+export function computeHash(e: Row): string {
   const hashable = JSON.stringify({
     id: e.id,
     timestamp: e.timestamp,
@@ -53,7 +68,7 @@ function computeHash(e: Row): string {
   return createHash('sha256').update(hashable).digest('hex');
 }
 
-export class BriefLogger {
+export class BriefLogger implements BriefLog {
   readonly dir = mkdtempSync(join(tmpdir(), 'evident-baseline-'));
   private readonly db: Database.Database;
   private readonly last: Database.Statement;
@@ -76,41 +91,52 @@ export class BriefLogger {
   /** The brief's log(): await the last hash, then insert; each statement commits on its own. */
   async log(ev: Record<string, unknown>): Promise<Row> {
     const prevHash = (await Promise.resolve(this.last.get())) as string | undefined;
-    const entry: Row = {
-      id: randomUUID(),
-      timestamp: new Date().toISOString(),
-      actor_id: ev.actor_id as string,
-      actor_type: ev.actor_type as string,
-      action: ev.action as string,
-      resource_type: ev.resource_type as string,
-      resource_id: ev.resource_id as string,
-      result: ev.result as string,
-      ip_address: (ev.ip_address as string) ?? null,
-      session_id: (ev.session_id as string) ?? null,
-      reason: (ev.reason as string) ?? null,
-      changed_fields: null,
-      prev_hash: prevHash ?? 'GENESIS',
-      hash: '',
-    };
+    const entry = briefEntry(ev, prevHash);
     entry.hash = computeHash(entry);
     await Promise.resolve(this.insert.run(entry));
     return entry;
   }
 
   /** The brief's verify_chain: every row in memory, sorted by timestamp; counts broken links. */
-  verify(): { rows: number; broken: number } {
-    const rows = this.db.prepare('SELECT * FROM audit_logs ORDER BY timestamp ASC').all() as Row[];
-    let prev = 'GENESIS';
-    let broken = 0;
-    for (const e of rows) {
-      if (e.hash !== computeHash({ ...e, prev_hash: prev }) || e.prev_hash !== prev) broken++;
-      prev = e.hash!;
-    }
-    return { rows: rows.length, broken };
+  async verify(): Promise<BriefCheck> {
+    return verifyRows(this.db.prepare('SELECT * FROM audit_logs ORDER BY timestamp ASC').all() as Row[]);
   }
 
-  dispose(): void {
+  async dispose(): Promise<void> {
     this.db.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The entry the brief's log() builds, before its hash. */
+export function briefEntry(ev: Record<string, unknown>, prevHash: string | undefined): Row {
+  return {
+    id: randomUUID(),
+    timestamp: new Date().toISOString(),
+    actor_id: ev.actor_id as string,
+    actor_type: ev.actor_type as string,
+    action: ev.action as string,
+    resource_type: ev.resource_type as string,
+    resource_id: ev.resource_id as string,
+    result: ev.result as string,
+    ip_address: (ev.ip_address as string) ?? null,
+    session_id: (ev.session_id as string) ?? null,
+    reason: (ev.reason as string) ?? null,
+    changed_fields: null,
+    prev_hash: prevHash ?? 'GENESIS',
+    hash: '',
+  };
+}
+
+/** Walks rows in the order given, recomputing each hash over the previous row's. */
+export function verifyRows(rows: Row[]): BriefCheck {
+  let prev = 'GENESIS';
+  let broken = 0;
+  for (const e of rows) {
+    if (e.hash !== computeHash({ ...e, prev_hash: prev }) || e.prev_hash !== prev) broken++;
+    prev = e.hash!;
+  }
+  // Two entries naming the same predecessor: the chain forked when written, whatever the order read.
+  const forks = rows.length - new Set(rows.map((e) => e.prev_hash)).size;
+  return { rows: rows.length, broken, forks };
 }

@@ -1,8 +1,13 @@
-/** Durable ingest in library mode: C callers each awaiting their append before the next. */
-import { BriefLogger } from './baseline.ts';
-import { freshLog, percentile, progress, sampleEvent } from './support.ts';
+/**
+ * Durable ingest in library mode: C callers each awaiting their append before the next, on
+ * SQLite and PostgreSQL; evident against the brief's design on the same database.
+ */
+import { type BriefLog, BriefLogger } from './baseline.ts';
+import { BriefPgLogger } from './baseline-pg.ts';
+import { freshLog, latencySummary, progress, type StoreKind, sampleEvent } from './support.ts';
 
 export interface IngestResult {
+  store: StoreKind;
   system: 'evident' | 'brief';
   concurrency: number;
   events: number;
@@ -11,6 +16,10 @@ export interface IngestResult {
   p99_ms: number;
   /** Whether the written chain verifies afterwards. */
   chain_ok: boolean;
+  /** For the brief: links that fail its verify_chain (timestamp order: ties and races break it). */
+  broken_links?: number;
+  /** For the brief: entries whose predecessor another entry also claims (a forked chain). */
+  forks?: number;
 }
 
 /** Runs `events` appends from `concurrency` callers, each awaiting its append before the next. */
@@ -34,46 +43,50 @@ export async function drive(
       }
     }),
   );
-  latencies.sort((a, b) => a - b);
   return { seconds: (performance.now() - start) / 1000, latencies };
 }
 
 const summary = (
-  system: IngestResult['system'],
-  concurrency: number,
-  events: number,
+  base: Pick<IngestResult, 'store' | 'system' | 'concurrency' | 'events'>,
   r: { seconds: number; latencies: number[] },
-  chain_ok: boolean,
-): IngestResult => ({
-  system,
-  concurrency,
-  events,
-  events_per_s: Math.round(events / r.seconds),
-  p50_ms: round(percentile(r.latencies, 50)),
-  p99_ms: round(percentile(r.latencies, 99)),
-  chain_ok,
+): Omit<IngestResult, 'chain_ok'> => ({
+  ...base,
+  events_per_s: Math.round(base.events / r.seconds),
+  ...latencySummary(r.latencies),
 });
 
-/** The brief's design on the same file settings: its throughput, and whether its chain holds. */
-export async function benchBrief(concurrency: number, events: number): Promise<IngestResult> {
-  const brief = new BriefLogger();
+/** The brief's design on the same database: its throughput, and whether its chain holds. */
+export async function benchBrief(
+  store: StoreKind,
+  concurrency: number,
+  events: number,
+): Promise<IngestResult> {
+  const brief: BriefLog = store === 'postgres' ? await BriefPgLogger.open() : new BriefLogger();
   try {
-    const r = await drive('brief', concurrency, events, (i) => brief.log(sampleEvent(i)));
-    return summary('brief', concurrency, events, r, brief.verify().broken === 0);
+    const r = await drive(`${store} brief`, concurrency, events, (i) => brief.log(sampleEvent(i)));
+    const check = await brief.verify();
+    return {
+      ...summary({ store, system: 'brief', concurrency, events }, r),
+      chain_ok: check.broken === 0 && check.rows === events,
+      broken_links: check.broken,
+      forks: check.forks,
+    };
   } finally {
-    brief.dispose();
+    await brief.dispose();
   }
 }
 
-export async function benchIngest(concurrency: number, events: number): Promise<IngestResult> {
-  const log = await freshLog();
+export async function benchIngest(
+  store: StoreKind,
+  concurrency: number,
+  events: number,
+): Promise<IngestResult> {
+  const log = await freshLog({ store });
   try {
-    const r = await drive('evident', concurrency, events, (i) => log.ledger.append(sampleEvent(i)));
+    const r = await drive(`${store} evident`, concurrency, events, (i) => log.ledger.append(sampleEvent(i)));
     const report = await log.ledger.verify();
-    return summary('evident', concurrency, events, r, report.ok);
+    return { ...summary({ store, system: 'evident', concurrency, events }, r), chain_ok: report.ok };
   } finally {
     await log.dispose();
   }
 }
-
-const round = (x: number) => Math.round(x * 100) / 100;

@@ -1,97 +1,197 @@
 /**
- * `npm run bench [-- --quick] [-- --verify-entries N]`: measures durable ingest and
- * verification, prints a table, and writes JSON and Markdown to bench/results/.
+ * `npm run bench [-- options]`: durable ingest (library and HTTP), verification, proofs, the
+ * brief's queries and storage, on SQLite and PostgreSQL; prints progress and a table, writes
+ * JSON, Markdown and an SVG chart to bench/results/. Options:
+ *
+ *   --quick                     every section on tiny sizes (seconds; the smoke test runs it)
+ *   --only ingest,http,...      run these sections, keep the others' last results
+ *   --verify-sizes 100000,1000000   --proof-sizes 1000000,10000000   --log-size 1000000
+ *   --http-seconds 8            --no-postgres          --no-cache    --out DIR
+ *
+ * PostgreSQL: EVIDENT_BENCH_PG (else EVIDENT_TEST_PG, else postgres://postgres@127.0.0.1:5432/test),
+ * a fresh schema per log, dropped afterwards. Unreachable: its rows are skipped, and the report says so.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { lineChart } from './chart.ts';
-import { benchBrief, benchIngest, type IngestResult } from './ingest.ts';
-import { progress } from './support.ts';
-import { benchVerify, type VerifyResult } from './verify.ts';
+import { type BuiltLog, builtLog, fill } from './built-log.ts';
+import { benchHttp } from './http-ingest.ts';
+import { benchBrief, benchIngest } from './ingest.ts';
+import { machine } from './machine.ts';
+import { probePostgres } from './pg.ts';
+import { benchProofs } from './proofs.ts';
+import { benchQueries } from './queries.ts';
+import { ingestChart, markdown } from './report.ts';
+import { FORMAT, type Results, SECTIONS, type Section, targets } from './results.ts';
+import { postgresStorage, sqliteStorage } from './storage.ts';
+import { type FreshLog, freshLog, progress, type StoreKind } from './support.ts';
+import { benchVerify } from './verify.ts';
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    'verify-entries': { type: 'string' },
+    only: { type: 'string' },
+    'verify-sizes': { type: 'string' },
+    'proof-sizes': { type: 'string' },
+    'log-size': { type: 'string' },
+    'http-seconds': { type: 'string' },
+    'no-postgres': { type: 'boolean', default: false },
+    'no-cache': { type: 'boolean', default: false },
     out: { type: 'string', default: join(import.meta.dirname, 'results') },
   },
 });
 const quick = values.quick;
-const verifySizes = values['verify-entries']
-  ? [Number(values['verify-entries'])]
-  : quick
-    ? [2_000]
-    : [100_000, 1_000_000];
+const sizes = (s: string | undefined, quickSizes: number[], full: number[]) =>
+  s ? s.split(',').map(Number) : quick ? quickSizes : full;
+const only = values.only?.split(',') ?? [...SECTIONS];
+const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+if (unknown.length > 0)
+  throw new Error(`unknown section ${unknown.join(', ')}: one of ${SECTIONS.join(', ')}`);
+const run = new Set(only as Section[]);
+const verifySizes = sizes(values['verify-sizes'], [2_000], [100_000, 1_000_000]);
+const proofSizes = sizes(values['proof-sizes'], [2_000, 5_000], [1_000_000, 10_000_000]);
+const [logSize] = sizes(values['log-size'], [5_000], [1_000_000]) as [number];
+const httpSeconds = Number(values['http-seconds'] ?? (quick ? 0.5 : 8));
+const cache = !quick && !values['no-cache'];
 
-const ingest: IngestResult[] = [];
-const plan: [number, number][] = quick
-  ? [
-      [1, 100],
-      [64, 2_000],
-    ]
-  : [
-      [1, 3_000],
-      [8, 20_000],
-      [64, 60_000],
-      [256, 60_000],
-    ];
-for (const [c, n] of plan) {
-  ingest.push(await benchIngest(c, n));
-  ingest.push(await benchBrief(c, Math.min(n, quick ? n : 20_000)));
+const probe = values['no-postgres'] ? { error: '--no-postgres' } : await probePostgres();
+const pgServer = 'server' in probe ? probe.server : undefined;
+const stores: StoreKind[] = pgServer ? ['sqlite', 'postgres'] : ['sqlite'];
+if (!pgServer) console.error(`PostgreSQL rows skipped: ${'error' in probe ? probe.error : ''}`);
+
+// A run of some sections keeps the last results of the others (same kind of run, same format).
+const stem = quick ? 'latest-quick' : 'latest';
+const jsonFile = join(values.out, `${stem}.json`);
+const previous =
+  run.size < SECTIONS.length && existsSync(jsonFile)
+    ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Results)
+    : undefined;
+const results: Results = {
+  ...(previous?.format === FORMAT
+    ? previous
+    : {
+        ingest: [],
+        http: [],
+        verify: [],
+        proofs: [],
+        queries: [],
+        storage: [],
+        builds: [],
+        ran: {},
+        targets: [],
+      }),
+  format: FORMAT,
+  quick,
+  machine: machine(pgServer),
+};
+if (pgServer) delete results.postgres_skipped;
+else results.postgres_skipped = 'error' in probe ? probe.error : 'not reachable';
+
+const logs = new Map<number, BuiltLog>();
+async function sqliteLog(size: number): Promise<BuiltLog> {
+  let log = logs.get(size);
+  if (!log) {
+    log = await builtLog(size, { cache });
+    logs.set(size, log);
+    results.builds = results.builds.filter((b) => b.store !== 'sqlite' || b.entries !== size);
+    results.builds.push({ ...log.build, store: 'sqlite', cached: log.cached });
+  }
+  return log;
 }
-const verify: VerifyResult[] = [];
-for (const n of verifySizes) verify.push(await benchVerify(n));
+let pgLog: FreshLog | undefined;
+async function postgresLog(): Promise<FreshLog> {
+  if (!pgLog) {
+    pgLog = await freshLog({ store: 'postgres', checkpointIntervalMs: 3_600_000 });
+    const build = await fill(pgLog.ledger, logSize);
+    await pgLog.ledger.checkpoint();
+    results.builds = results.builds.filter((b) => b.store !== 'postgres');
+    results.builds.push({ ...build, store: 'postgres', cached: false });
+  }
+  return pgLog;
+}
+
+async function section(name: Section, fn: () => Promise<void>): Promise<void> {
+  if (!run.has(name)) return;
+  progress('');
+  console.error(`== ${name}`);
+  const t0 = performance.now();
+  await fn();
+  results.ran[name] = { at: new Date().toISOString(), seconds: Math.round((performance.now() - t0) / 1000) };
+}
+
+try {
+  await section('ingest', async () => {
+    results.ingest = [];
+    const plan: [number, number][] = quick
+      ? [
+          [1, 100],
+          [64, 2_000],
+        ]
+      : [
+          [1, 3_000],
+          [8, 20_000],
+          [64, 60_000],
+          [256, 60_000],
+        ];
+    for (const store of stores) {
+      for (const [c, n] of plan) {
+        results.ingest.push(await benchIngest(store, c, n));
+        // The brief's design is slower: fewer events keep its rows short and still steady.
+        results.ingest.push(await benchBrief(store, c, Math.min(n, 20_000)));
+      }
+    }
+  });
+  await section('http', async () => {
+    results.http = [];
+    for (const store of stores)
+      results.http.push(...(await benchHttp(store, [1, 100, 1000], 16, httpSeconds)));
+  });
+  await section('verify', async () => {
+    results.verify = [];
+    for (const size of verifySizes) results.verify.push(await benchVerify(await sqliteLog(size)));
+  });
+  await section('proofs', async () => {
+    results.proofs = [];
+    for (const size of proofSizes)
+      results.proofs.push(await benchProofs(await sqliteLog(size), quick ? 100 : 2_000));
+  });
+  await section('queries', async () => {
+    results.queries = [];
+    const samples = quick ? 30 : 500;
+    const log = await sqliteLog(logSize);
+    const ledger = await log.open();
+    try {
+      results.queries.push(...(await benchQueries('sqlite', ledger, logSize, samples)));
+    } finally {
+      await ledger.close();
+    }
+    if (pgServer)
+      results.queries.push(
+        ...(await benchQueries('postgres', (await postgresLog()).ledger, logSize, samples)),
+      );
+  });
+  await section('storage', async () => {
+    results.storage = [sqliteStorage((await sqliteLog(logSize)).db, logSize)];
+    if (pgServer) {
+      const schema = new URL((await postgresLog()).db).searchParams.get('schema')!;
+      results.storage.push(await postgresStorage(schema, logSize));
+    }
+  });
+} finally {
+  for (const log of logs.values()) log.dispose();
+  await pgLog?.dispose();
+}
 progress('');
 
-const machine = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
-  memory_gb: Math.round(totalmem() / 2 ** 30),
-  quick,
-};
-const md = [
-  `# evident benchmark (${machine.date}${quick ? ', quick' : ''})`,
-  '',
-  `Node ${machine.node}, ${machine.cpus}, ${machine.memory_gb} GiB; SQLite WAL, synchronous=FULL.`,
-  '',
-  '| durable ingest (library, SQLite) | events | events/s | p50 ms | p99 ms | chain verifies | vs brief |',
-  '| --- | ---: | ---: | ---: | ---: | --- | ---: |',
-  ...ingest.map((r) => {
-    const brief = ingest.find((x) => x.system === 'brief' && x.concurrency === r.concurrency);
-    const ratio =
-      r.system === 'evident' && brief ? `${(r.events_per_s / brief.events_per_s).toFixed(1)}x` : '';
-    const ok = r.chain_ok ? 'yes' : '**no**';
-    return `| ${r.system}, concurrency ${r.concurrency} | ${r.events} | ${r.events_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${ok} | ${ratio} |`;
-  }),
-  '',
-  '| verification (SQLite) | entries | entries/s | peak RSS MB | ok |',
-  '| --- | ---: | ---: | ---: | --- |',
-  ...verify.map(
-    (r) =>
-      `| full re-hash, chain, tree, checkpoints | ${r.entries} | ${r.entries_per_s} | ${r.peak_rss_mb} | ${r.ok} |`,
-  ),
-  '',
-].join('\n');
-process.stdout.write(`${md}\n`);
-mkdirSync(values.out!, { recursive: true });
-const stem = quick ? 'latest-quick' : 'latest';
-writeFileSync(join(values.out!, `${stem}.json`), `${JSON.stringify({ machine, ingest, verify }, null, 2)}\n`);
-writeFileSync(join(values.out!, `${stem}.md`), md);
-const line = (system: IngestResult['system']) =>
-  ingest.filter((r) => r.system === system).map((r) => ({ x: r.concurrency, y: r.events_per_s }));
-writeFileSync(
-  join(values.out!, `${stem}-ingest.svg`),
-  lineChart(
-    'Durable ingest on SQLite (WAL, synchronous=FULL)',
-    [
-      { name: 'evident', color: '#1f6feb', points: line('evident') },
-      { name: "the brief's design", color: '#d1242f', points: line('brief') },
-    ],
-    'concurrent callers',
-    'events per second',
-  ),
-);
-if (verify.some((r) => !r.ok)) process.exitCode = 1;
+results.targets = targets(results);
+const md = `${markdown(results)}\n`;
+process.stdout.write(md);
+mkdirSync(values.out, { recursive: true });
+writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(values.out, `${stem}.md`), md);
+writeFileSync(join(values.out, `${stem}-ingest.svg`), ingestChart(results));
+const broken =
+  results.ingest.some((x) => x.system === 'evident' && !x.chain_ok) ||
+  results.verify.some((x) => !x.ok) ||
+  results.proofs.some((x) => !x.ok);
+if (broken) process.exitCode = 1;

@@ -1,37 +1,67 @@
-/** Shared pieces of the benchmarks: a fresh log in a temp dir, events, timing, percentiles. */
+/** Shared pieces of the benchmarks: a fresh log (SQLite or PostgreSQL), events, timing, percentiles. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKeyFile, createLog, type Ledger, openLedger } from '../src/ledger/index.ts';
-import { openStore } from '../src/ledger/open.ts';
+import {
+  createKeyFile,
+  createLog,
+  type Ledger,
+  type OpenLedgerOptions,
+  openLedger,
+  openStore,
+} from '../src/ledger/index.ts';
+import { dropSchema, freshSchemaName, urlForSchema } from './pg.ts';
+
+export type StoreKind = 'sqlite' | 'postgres';
 
 export interface FreshLog {
   dir: string;
+  /** The SQLite file, or the postgres:// URL with its `?schema=`. */
   db: string;
   key: string;
   ledger: Ledger;
   dispose(): Promise<void>;
 }
 
-export async function freshLog(options: { checkpointIntervalMs?: number } = {}): Promise<FreshLog> {
+export interface FreshLogOptions extends Omit<OpenLedgerOptions, 'db' | 'key'> {
+  /** Where: a SQLite file in a temp dir (default), or a fresh PostgreSQL schema dropped by dispose(). */
+  store?: StoreKind;
+}
+
+/** A new empty log named `default`, opened for appending. */
+export async function freshLog(options: FreshLogOptions = {}): Promise<FreshLog> {
+  const { store: kind = 'sqlite', ...ledgerOptions } = options;
   const dir = mkdtempSync(join(tmpdir(), 'evident-bench-'));
-  const db = join(dir, 'bench.db');
+  const schema = kind === 'postgres' ? freshSchemaName('log') : undefined;
+  const db = schema ? urlForSchema(schema) : join(dir, 'bench.db');
   const key = join(dir, 'bench.key');
-  const signer = await createKeyFile(key, 'bench.local/default');
-  const store = await openStore(db);
-  await createLog(store, { name: 'default', origin: 'bench.local/default', signer });
-  await store.close();
-  const ledger = await openLedger({ db, key, ...options });
-  return {
-    dir,
-    db,
-    key,
-    ledger,
-    async dispose() {
-      await ledger.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const cleanup = async () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (schema) await dropSchema(schema);
   };
+  try {
+    const signer = await createKeyFile(key, 'bench.local/default');
+    const store = await openStore(db);
+    await createLog(store, { name: 'default', origin: 'bench.local/default', signer });
+    await store.close();
+    const ledger = await openLedger({ db, key, ...ledgerOptions });
+    return {
+      dir,
+      db,
+      key,
+      ledger,
+      async dispose() {
+        try {
+          await ledger.close();
+        } finally {
+          await cleanup();
+        }
+      },
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
 }
 
 /** A realistic request event (about 400 bytes as canonical JSON). */
@@ -55,10 +85,18 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+let lastProgress = 0;
+
+/** One status line: rewritten in place on a terminal, else at most one line a second. */
 export function progress(message: string): void {
-  process.stderr.write(
-    `${process.stderr.isTTY ? '\r\x1b[K' : ''}${message}${process.stderr.isTTY ? '' : '\n'}`,
-  );
+  if (process.stderr.isTTY) {
+    process.stderr.write(`\r\x1b[K${message}`);
+    return;
+  }
+  const now = performance.now();
+  if (message === '' || now - lastProgress < 1000) return;
+  lastProgress = now;
+  process.stderr.write(`${message}\n`);
 }
 
 /** Samples the process's resident memory while `fn` runs; returns the peak in MB. */
@@ -75,3 +113,11 @@ export async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T;
     clearInterval(timer);
   }
 }
+
+/** p50 and p99 of a list of latencies in ms (sorted here), rounded to 0.01 ms. */
+export function latencySummary(latencies: number[]): { p50_ms: number; p99_ms: number } {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { p50_ms: round2(percentile(sorted, 50)), p99_ms: round2(percentile(sorted, 99)) };
+}
+
+export const round2 = (x: number): number => Math.round(x * 100) / 100;

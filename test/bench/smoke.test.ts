@@ -1,34 +1,75 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { promisify } from 'node:util';
+import type { Results } from '../../bench/results.ts';
 
-// The benchmark is not a test, but it must not rot: a tiny run of it is.
-it('npm run bench -- --quick runs and writes its results', async () => {
+// The benchmark is not a test, but it must not rot: a tiny run of every section is.
+it('npm run bench -- --quick runs every section and writes plausible results', async () => {
   const out = mkdtempSync(join(tmpdir(), 'evident-bench-out-'));
-  const root = new URL('../../', import.meta.url).pathname;
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out],
-    { cwd: root, timeout: 120_000 },
-  );
-  assert.match(stdout, /events\/s/);
-  const results = JSON.parse(readFileSync(join(out, 'latest-quick.json'), 'utf8'));
-  assert.equal(results.ingest.length, 4);
-  for (const r of results.ingest) assert.ok(r.events_per_s > 0);
-  // evident's chain always holds; the brief's breaks under concurrency (its reads race its writes)
-  for (const r of results.ingest.filter((x: { system: string }) => x.system === 'evident'))
-    assert.equal(r.chain_ok, true);
-  assert.equal(
-    results.ingest.find(
-      (x: { system: string; concurrency: number }) => x.system === 'brief' && x.concurrency === 64,
-    ).chain_ok,
-    false,
-  );
-  assert.match(readFileSync(join(out, 'latest-quick-ingest.svg'), 'utf8'), /^<svg/);
-  assert.equal(results.verify[0].ok, true);
-  assert.ok(results.verify[0].entries_per_s > 0);
+  try {
+    const root = new URL('../../', import.meta.url).pathname;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out],
+      { cwd: root, timeout: 120_000 },
+    );
+    assert.match(stdout, /## Targets/);
+    assert.equal(readFileSync(join(out, 'latest-quick.md'), 'utf8'), stdout);
+    assert.match(readFileSync(join(out, 'latest-quick-ingest.svg'), 'utf8'), /^<svg[\s\S]*<path d="M/);
+    const r = JSON.parse(readFileSync(join(out, 'latest-quick.json'), 'utf8')) as Results;
+
+    // PostgreSQL may be absent on a laptop, never in CI; when absent the results say why.
+    if (process.env['CI'] === 'true') assert.equal(r.postgres_skipped, undefined);
+    const stores = r.postgres_skipped === undefined ? ['sqlite', 'postgres'] : ['sqlite'];
+    if (r.postgres_skipped === undefined) assert.match(r.machine.postgres?.version ?? '', /^\d+/);
+    assert.match(r.machine.sqlite, /^3\.\d+/);
+    assert.deepEqual(Object.keys(r.ran).sort(), ['http', 'ingest', 'proofs', 'queries', 'storage', 'verify']);
+
+    assert.equal(r.ingest.length, stores.length * 4);
+    for (const x of r.ingest) {
+      assert.ok(x.events_per_s > 0 && x.p50_ms > 0 && x.p50_ms <= x.p99_ms, JSON.stringify(x));
+      // evident's chain always holds; the brief's forks under concurrency (its reads race its writes)
+      if (x.system === 'evident') assert.equal(x.chain_ok, true);
+      if (x.system === 'brief' && x.concurrency === 64)
+        assert.ok(x.forks! > 0 && !x.chain_ok, JSON.stringify(x));
+    }
+    assert.deepEqual(
+      r.http.map((x) => `${x.store} ${x.batch}`),
+      stores.flatMap((s) => [`${s} 1`, `${s} 100`, `${s} 1000`]),
+    );
+    for (const x of r.http) assert.ok(x.events >= x.batch && x.refused === 0, JSON.stringify(x));
+
+    assert.ok(r.verify.length === 1 && r.verify[0]!.ok && r.verify[0]!.entries_per_s > 0);
+    assert.equal(r.proofs.length, 2);
+    for (const p of r.proofs) {
+      assert.ok(
+        p.ok && p.inclusion.p50_ms > 0 && p.inclusion.p50_ms <= p.inclusion.p99_ms,
+        JSON.stringify(p),
+      );
+      assert.ok(p.consistency.p50_ms > 0 && p.consistency.p50_ms < 1000, JSON.stringify(p));
+    }
+    assert.equal(r.queries.length, stores.length * 3);
+    for (const q of r.queries) assert.ok(q.p50_ms > 0 && q.p50_ms <= q.p99_ms, JSON.stringify(q));
+    // 5,000 entries, all within the last 30 days: every actor and every patient record appears exactly once.
+    for (const q of r.queries.filter((x) => x.query !== 'failures_24h'))
+      assert.equal(q.mean_rows, 1, q.query);
+    assert.deepEqual(
+      r.storage.map((s) => s.store),
+      stores,
+    );
+    // A leaf of about 400 bytes of JSON, its hash, its tree nodes and indexes: some hundreds of bytes, not megabytes.
+    for (const s of r.storage)
+      assert.ok(s.bytes_per_entry > 300 && s.bytes_per_entry < 10_000, JSON.stringify(s));
+
+    // The targets table names every target; tiny sizes leave the 10M and 1M ones unjudged.
+    assert.equal(r.targets.length, 7);
+    assert.equal(r.targets.find((t) => t.target.startsWith('proofs at 10M'))!.met, undefined);
+    assert.equal(typeof r.targets[0]!.met, 'boolean');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });

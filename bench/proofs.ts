@@ -1,0 +1,71 @@
+/**
+ * Inclusion and consistency proofs in library mode (Ledger.proveInclusion, proveConsistency) at
+ * random indexes and sizes of a large log; the first inclusion proofs are checked against the
+ * signed checkpoint's root, so that a fast wrong answer cannot pass.
+ */
+import { fromBase64, leafHash, verifyInclusion } from '../src/core/index.ts';
+import type { BuiltLog } from './built-log.ts';
+import { latencySummary, progress } from './support.ts';
+
+export interface ProofResult {
+  entries: number;
+  build_events_per_s: number;
+  samples: number;
+  inclusion: { p50_ms: number; p99_ms: number };
+  consistency: { p50_ms: number; p99_ms: number };
+  /** Inclusion proofs checked against the checkpoint root: all verified. */
+  ok: boolean;
+}
+
+const CHECKED = 50;
+
+export async function benchProofs(log: BuiltLog, samples: number): Promise<ProofResult> {
+  const n = log.build.entries;
+  const ledger = await log.open();
+  try {
+    const cp = await ledger.latestCheckpoint();
+    if (cp?.size !== n) throw new Error(`the built log's checkpoint covers ${cp?.size}, not ${n}`);
+    const rand = (below: number) => Math.floor(Math.random() * below);
+    const inclusion: number[] = [];
+    let ok = true;
+    for (let s = 0; s < samples; s++) {
+      const index = rand(n);
+      const t = performance.now();
+      const proof = await ledger.proveInclusion(index, n);
+      inclusion.push(performance.now() - t);
+      if (s < CHECKED) {
+        try {
+          verifyInclusion(
+            leafHash(fromBase64(proof.leaf)),
+            index,
+            n,
+            proof.hashes.map((h) => fromBase64(h)),
+            cp.root,
+          );
+        } catch {
+          ok = false;
+        }
+      }
+      if (s % 500 === 0) progress(`inclusion proofs at ${n}: ${s}/${samples}`);
+    }
+    const consistency: number[] = [];
+    for (let s = 0; s < samples; s++) {
+      const to = 2 + rand(n - 1);
+      const from = 1 + rand(to - 1);
+      const t = performance.now();
+      await ledger.proveConsistency(from, to);
+      consistency.push(performance.now() - t);
+      if (s % 500 === 0) progress(`consistency proofs at ${n}: ${s}/${samples}`);
+    }
+    return {
+      entries: n,
+      build_events_per_s: log.build.events_per_s,
+      samples,
+      inclusion: latencySummary(inclusion),
+      consistency: latencySummary(consistency),
+      ok,
+    };
+  } finally {
+    await ledger.close();
+  }
+}

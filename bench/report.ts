@@ -1,0 +1,191 @@
+/** The results as Markdown tables, and the ingest chart (SVG). */
+import { lineChart } from './chart.ts';
+import type { IngestResult } from './ingest.ts';
+import type { Results } from './results.ts';
+
+const n = (x: number) => Math.round(x).toLocaleString('en-US');
+const table = (head: string[], rows: (string | number)[][]) =>
+  rows.length === 0
+    ? []
+    : [
+        `| ${head.join(' | ')} |`,
+        `| ${head.map((h, i) => (i === 0 || h.endsWith('?') ? '---' : '---:')).join(' | ')} |`,
+        ...rows.map((r) => `| ${r.join(' | ')} |`),
+        '',
+      ];
+const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
+const briefCheck = (x: IngestResult) =>
+  x.chain_ok ? 'yes' : `**no**: ${n(x.broken_links ?? 0)} broken links, ${n(x.forks ?? 0)} forks`;
+
+export function markdown(r: Results): string {
+  const m = r.machine;
+  const pg = m.postgres
+    ? `PostgreSQL ${m.postgres.version} (fsync ${m.postgres.fsync}, synchronous_commit ${m.postgres.synchronous_commit})`
+    : `PostgreSQL not measured${r.postgres_skipped ? `: ${r.postgres_skipped}` : ''}`;
+  const ratio = (x: IngestResult) => {
+    const b = r.ingest.find(
+      (y) => y.system === 'brief' && y.store === x.store && y.concurrency === x.concurrency,
+    );
+    return x.system === 'evident' && b ? `${(x.events_per_s / b.events_per_s).toFixed(1)}x` : '';
+  };
+  return [
+    `# evident benchmark (${m.date}${r.quick ? ', quick: tiny sizes, not figures to quote' : ''})`,
+    '',
+    `evident ${m.evident} (${m.commit}); Node ${m.node}; SQLite ${m.sqlite} (WAL, synchronous=FULL); ${pg}.`,
+    `${m.cpus}, ${m.memory_gb} GiB, load average ${m.load_at_start} at the start; client, server and database share the machine.`,
+    `Sections last run: ${Object.entries(r.ran)
+      .map(([s, d]) => `${s} ${d.at} (${d.seconds} s)`)
+      .join(', ')}.`,
+    '',
+    '## Targets',
+    '',
+    ...table(
+      ['target', 'measured', 'met?'],
+      r.targets.map((t) => [
+        t.target,
+        t.measured,
+        t.met === undefined ? 'not measured' : t.met ? 'met' : '**missed**',
+      ]),
+    ),
+    '## Durable ingest, library mode',
+    '',
+    'Each of C callers awaits its append before the next; an append resolves once committed and fsynced.',
+    "The brief's design: read the last hash (ORDER BY timestamp DESC LIMIT 1), hash 8 fields, INSERT.",
+    'Its check is its verify_chain (rows in timestamp order): millisecond timestamps tie, and ties break it',
+    'even with one caller; forks count entries whose predecessor another entry also claims (concurrent writers).',
+    '',
+    ...table(
+      [
+        'store, system, concurrency',
+        'events',
+        'events/s',
+        'p50 ms',
+        'p99 ms',
+        'chain verifies?',
+        'evident / brief',
+      ],
+      r.ingest.map((x) => [
+        `${x.store}, ${x.system}, ${x.concurrency}`,
+        x.events,
+        n(x.events_per_s),
+        x.p50_ms,
+        x.p99_ms,
+        x.system === 'brief' ? briefCheck(x) : yes(x.chain_ok),
+        ratio(x),
+      ]),
+    ),
+    '## Durable ingest over HTTP',
+    '',
+    'A child `evident serve` process (from source), fetch clients in the bench process; counted events were answered 201.',
+    '',
+    ...table(
+      [
+        'store, batch, concurrency',
+        'events',
+        'seconds',
+        'events/s',
+        'request p50 ms',
+        'request p99 ms',
+        'refused',
+      ],
+      r.http.map((x) => [
+        `${x.store}, ${x.batch}, ${x.concurrency}`,
+        x.events,
+        x.seconds,
+        n(x.events_per_s),
+        x.p50_ms,
+        x.p99_ms,
+        x.refused,
+      ]),
+    ),
+    '## Verification (SQLite)',
+    '',
+    'Full re-hash of every entry, chain, tree, every checkpoint signature and root; streaming.',
+    '',
+    ...table(
+      ['entries', 'entries/s', 'seconds', 'peak RSS MB (process)', 'ok?'],
+      r.verify.map((x) => [n(x.entries), n(x.entries_per_s), x.seconds, x.peak_rss_mb, yes(x.ok)]),
+    ),
+    '## Proofs, library mode (SQLite)',
+    '',
+    ...table(
+      [
+        'entries',
+        'samples',
+        'inclusion p50 ms',
+        'inclusion p99 ms',
+        'consistency p50 ms',
+        'consistency p99 ms',
+        'checked?',
+      ],
+      r.proofs.map((x) => [
+        n(x.entries),
+        x.samples,
+        x.inclusion.p50_ms,
+        x.inclusion.p99_ms,
+        x.consistency.p50_ms,
+        x.consistency.p99_ms,
+        yes(x.ok),
+      ]),
+    ),
+    "## The brief's queries",
+    '',
+    'actor_30_days: one actor, last 30 days, newest first; resource: one patient record, newest first;',
+    'failures_24h: actors with more than 5 failures or denials in the last 24 hours. The log spans 30 days.',
+    '',
+    ...table(
+      ['store, query', 'entries', 'samples', 'p50 ms', 'p99 ms', 'mean rows'],
+      r.queries.map((x) => [
+        `${x.store}, ${x.query}`,
+        n(x.entries),
+        x.samples,
+        x.p50_ms,
+        x.p99_ms,
+        x.mean_rows,
+      ]),
+    ),
+    '## Storage',
+    '',
+    ...table(
+      ['store', 'entries', 'bytes', 'bytes per entry', 'parts'],
+      r.storage.map((x) => [
+        x.store,
+        n(x.entries),
+        n(x.bytes),
+        n(x.bytes_per_entry),
+        Object.entries(x.parts)
+          .map(([k, v]) => `${k} ${n(v)}`)
+          .join(', '),
+      ]),
+    ),
+    '## How the large logs were built',
+    '',
+    'appendMany in chunks through the public API, one commit per chunk; SQLite logs are cached in bench/.cache/.',
+    '',
+    ...table(
+      ['store', 'entries', 'chunk', 'seconds', 'events/s', 'built'],
+      r.builds.map((b) => [
+        b.store,
+        n(b.entries),
+        n(b.chunk),
+        b.seconds,
+        n(b.events_per_s),
+        `${b.built_at}${b.cached ? ' (cached)' : ''}`,
+      ]),
+    ),
+  ].join('\n');
+}
+
+export function ingestChart(r: Results): string {
+  const line = (store: string, system: string) =>
+    r.ingest
+      .filter((x) => x.store === store && x.system === system)
+      .map((x) => ({ x: x.concurrency, y: x.events_per_s }));
+  const series = [
+    { name: 'evident, SQLite', color: '#1f6feb', points: line('sqlite', 'evident') },
+    { name: 'brief, SQLite', color: '#d1242f', points: line('sqlite', 'brief') },
+    { name: 'evident, PostgreSQL', color: '#1a7f37', points: line('postgres', 'evident') },
+    { name: 'brief, PostgreSQL', color: '#bf8700', points: line('postgres', 'brief') },
+  ].filter((s) => s.points.length > 0);
+  return lineChart('Durable ingest, library mode', series, 'concurrent callers', 'events per second');
+}
