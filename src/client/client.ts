@@ -180,7 +180,8 @@ export class EvidentClient implements AuditSink {
       return r;
     } catch (e) {
       const err = e instanceof EvidentError ? e : new EvidentError(ErrorCode.INTERNAL, String(e));
-      if (err.code !== ErrorCode.INTERNAL && !('status' in err.details)) {
+      const transport = err.code === ErrorCode.INTERNAL || err.code === ErrorCode.DELIVERY_FAILED;
+      if (!transport && !('status' in err.details)) {
         this.counters.logAlarm = { code: err.code, message: err.message, at: new Date().toISOString() };
       }
       this.report(err);

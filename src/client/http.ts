@@ -83,7 +83,7 @@ export class Transport {
       const cause = (e as { cause?: { code?: unknown; message?: unknown } }).cause;
       return Promise.reject(
         new EvidentError(
-          ErrorCode.INTERNAL,
+          ErrorCode.DELIVERY_FAILED,
           timeout
             ? `no answer within ${this.o.requestTimeoutMs} ms`
             : `cannot reach the server: ${cause?.code ?? (e as Error).message}`,
@@ -113,7 +113,7 @@ export class Transport {
     });
     const body = (await res.json()) as { receipts?: unknown };
     if (!Array.isArray(body.receipts)) {
-      throw new EvidentError(ErrorCode.INTERNAL, 'the server answered without receipts', {
+      throw new EvidentError(ErrorCode.DELIVERY_FAILED, 'the server answered without receipts', {
         reason: 'protocol',
       });
     }
@@ -130,7 +130,7 @@ export class Transport {
     const res = await this.request(`/proof/consistency?from=${from}&to=${to}`, this.o.verifyApiKey);
     const body = (await res.json()) as { hashes?: unknown };
     if (!Array.isArray(body.hashes) || !body.hashes.every((h) => typeof h === 'string')) {
-      throw new EvidentError(ErrorCode.INTERNAL, 'the consistency proof is not a list of hashes', {
+      throw new EvidentError(ErrorCode.DELIVERY_FAILED, 'the consistency proof is not a list of hashes', {
         reason: 'protocol',
       });
     }

@@ -123,7 +123,7 @@ export class Sender {
     try {
       const receipts = await this.transport.postEvents(batch.map((r) => r.payload));
       if (receipts.length !== batch.length || receipts.some((r, i) => r?.id !== ids[i])) {
-        throw new EvidentError(ErrorCode.INTERNAL, 'the receipts do not match the events sent', {
+        throw new EvidentError(ErrorCode.DELIVERY_FAILED, 'the receipts do not match the events sent', {
           reason: 'protocol',
           sent: batch.length,
           receipts: receipts.length,
@@ -136,7 +136,7 @@ export class Sender {
       await this.on.afterDelivery();
       return true;
     } catch (e) {
-      if (this.stopped && (e as { code?: string }).code === ErrorCode.INTERNAL) return false; // aborted by close()
+      if (this.stopped && (e as { code?: string }).code === ErrorCode.DELIVERY_FAILED) return false; // aborted by close()
       const err = e instanceof EvidentError ? e : new EvidentError(ErrorCode.INTERNAL, String(e));
       const verdict = judge(err, ids);
       if (verdict.kind === 'isolate') {

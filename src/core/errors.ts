@@ -39,6 +39,8 @@ export const ErrorCode = {
   SPOOL_FAILED: 'SPOOL_FAILED',
   /** The server refused a spooled event for good (400, 409); it was set aside, never dropped. */
   DELIVERY_REJECTED: 'DELIVERY_REJECTED',
+  /** The client could not deliver a batch (no answer, network, a malformed answer); it stays spooled and is retried. */
+  DELIVERY_FAILED: 'DELIVERY_FAILED',
   /** An unexpected failure (a bug, or the machine): never a client's fault. */
   INTERNAL: 'INTERNAL',
 } as const;

@@ -30,6 +30,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   SPOOL_FULL: 503,
   SPOOL_FAILED: 503,
   DELIVERY_REJECTED: 500,
+  DELIVERY_FAILED: 503,
   // The server's own data or configuration is at fault: an operator must look.
   PROOF_ROOT_MISMATCH: 500,
   NOTE_MALFORMED: 500,

@@ -62,7 +62,7 @@ describe('delivery', () => {
     assert.equal(st.pending, 500);
     assert.equal(st.delivered, 0);
     assert.ok(st.retries > 0 && errors.length > 0);
-    assert.equal(st.lastError?.code, 'INTERNAL');
+    assert.equal(st.lastError?.code, 'DELIVERY_FAILED');
     assert.equal(errors[0]!.details['reason'], 'network');
     assert.deepEqual(await c.flush({ timeoutMs: 200 }), { drained: false, pending: 500 });
 
