@@ -55,7 +55,9 @@ describe('which refusals are permanent', () => {
       assert.deepEqual(judge(refused(code, status), ids), { kind: 'retry' }, code);
     }
     // no answer at all
-    assert.deepEqual(judge(new EvidentError('DELIVERY_FAILED', 'x', { reason: 'network' }), ids), { kind: 'retry' });
+    assert.deepEqual(judge(new EvidentError('DELIVERY_FAILED', 'x', { reason: 'network' }), ids), {
+      kind: 'retry',
+    });
     // a 400 whose issues concern the request (no item), e.g. a bad log name
     assert.deepEqual(
       judge(
