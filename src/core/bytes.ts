@@ -12,6 +12,26 @@ export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
 }
 
+/**
+ * utf8(s).length without encoding: 1 byte per code unit below U+0080, 2 below U+0800, 4 per
+ * surrogate pair, 3 for the rest (a lone surrogate too: the encoder writes U+FFFD for it).
+ */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) {
+      n += 1;
+      continue;
+    }
+    n += 2; // 3 bytes for one code unit, or 4 for a pair of two
+    const next = s.charCodeAt(i + 1); // NaN past the end
+    if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) i++;
+  }
+  return n;
+}
+
 /** Decodes UTF-8, rejecting malformed sequences (no silent U+FFFD). */
 export function fromUtf8(b: Uint8Array): string {
   try {
@@ -27,6 +47,20 @@ export function toHex(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i < b.length; i++) s += BYTE_HEX[b[i]!]!;
   return s;
+}
+
+const HEX_CODES = Array.from(HEX, (c) => c.charCodeAt(0));
+
+/** Whether `s` is exactly toHex(b), without building that string. */
+export function hexEquals(b: Uint8Array, s: unknown): boolean {
+  if (typeof s !== 'string' || s.length !== b.length * 2) return false;
+  for (let i = 0; i < b.length; i++) {
+    const v = b[i]!;
+    if (s.charCodeAt(2 * i) !== HEX_CODES[v >> 4] || s.charCodeAt(2 * i + 1) !== HEX_CODES[v & 15]) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Lowercase hex only, even length. */

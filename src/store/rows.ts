@@ -75,9 +75,34 @@ export function entryToRows(e: Entry): { row: EntryRow; secrets: SecretRow[] } {
 
 /** Rebuilds an entry from its row, its side rows and the erasures recorded for it. */
 export function rowToEntry(row: EntryRow, secrets: SecretRow[], erased: ErasureRow[]): Entry {
-  const e: Record<string, unknown> = { index: row.idx };
-  for (const f of TEXT_FIELDS) if (row[f] !== null) e[f] = row[f];
-  for (const f of JSON_COLUMNS) if (row[f] !== null) e[f] = parseOrRaw(row[f] as string);
+  return valuesToEntry(
+    ENTRY_COLUMNS.map((c) => row[c]),
+    secrets,
+    erased,
+  );
+}
+
+const FIRST_TEXT = 1;
+const FIRST_JSON = FIRST_TEXT + TEXT_FIELDS.length;
+
+/**
+ * rowToEntry for a row read as an array of values in ENTRY_COLUMNS order (a driver's raw
+ * mode, which skips building one object per row): the one implementation of the mapping.
+ */
+export function valuesToEntry(
+  values: readonly unknown[],
+  secrets: readonly SecretRow[],
+  erased: readonly ErasureRow[],
+): Entry {
+  const e: Record<string, unknown> = { index: values[0] };
+  for (let i = 0; i < TEXT_FIELDS.length; i++) {
+    const v = values[FIRST_TEXT + i];
+    if (v !== null) e[TEXT_FIELDS[i]!] = v;
+  }
+  for (let i = 0; i < JSON_COLUMNS.length; i++) {
+    const v = values[FIRST_JSON + i];
+    if (v !== null) e[JSON_COLUMNS[i]!] = parseOrRaw(v as string);
+  }
   for (const s of secrets) {
     e[s.field] = parseOrRaw(s.value);
     e.salts ??= {};
@@ -89,6 +114,12 @@ export function rowToEntry(row: EntryRow, secrets: SecretRow[], erased: ErasureR
   }
   return e as unknown as Entry;
 }
+
+/** Where a column sits in a row read as values. */
+export const COLUMN_AT = Object.fromEntries(ENTRY_COLUMNS.map((c, i) => [c, i])) as Record<
+  (typeof ENTRY_COLUMNS)[number],
+  number
+>;
 
 function parseOrRaw(text: string): unknown {
   try {

@@ -72,6 +72,9 @@ export function entryLeafHash(entry: Omit<Entry, 'hash'> | Entry): Uint8Array {
 /** Every key an entry may have, and those of them that enter the leaf, in RFC 8785 §3.2.3 order. */
 const ENTRY_KEYS = new Set<string>([...EVENT_FIELDS, ...SERVER_KEYS]);
 const LEAF_KEYS = [...ENTRY_KEYS].filter((k) => !NOT_IN_LEAF.has(k)).sort();
+/** `{"key":` for the first member written, `,"key":` for the others (keys are plain ASCII names). */
+const KEY_OPENERS = LEAF_KEYS.map((k) => `{${JSON.stringify(k)}:`);
+const KEY_SEPARATORS = LEAF_KEYS.map((k) => `,${JSON.stringify(k)}:`);
 
 /**
  * The leaf's canonical JSON, written field by field in the known key order: the same text as
@@ -82,15 +85,15 @@ export function leafText(entry: Omit<Entry, 'hash'> | Entry): string {
   const e = entry as Record<string, unknown>;
   for (const k in e) if (!ENTRY_KEYS.has(k)) return canonicalize(leafObject(entry));
   const committed = entry.commitments;
-  let out = '{';
-  for (const k of LEAF_KEYS) {
+  let out = '';
+  for (let i = 0; i < LEAF_KEYS.length; i++) {
+    const k = LEAF_KEYS[i]!;
     const v = e[k];
     if (v === undefined || (committed !== undefined && k in committed)) continue;
-    if (out.length > 1) out += ',';
-    out += `"${k}":`;
+    out += out === '' ? KEY_OPENERS[i]! : KEY_SEPARATORS[i]!;
     out += typeof v === 'string' && !hasLoneSurrogate(v) ? JSON.stringify(v) : canonicalize(v);
   }
-  return `${out}}`;
+  return out === '' ? '{}' : `${out}}`;
 }
 
 /** Commitment to an erasable value: SHA-256(salt || canonical bytes of the value). */

@@ -6,7 +6,7 @@
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
-import { utf8 } from '../bytes.ts';
+import { utf8Length } from '../bytes.ts';
 import { canonicalize, hasLoneSurrogate } from '../canonical.ts';
 import { type FieldIssue, ValidationError } from '../errors.ts';
 import { normaliseIp } from './ip.ts';
@@ -107,19 +107,57 @@ function collectIssues(input: unknown): FieldIssue[] {
   ) {
     add('ip_address', 'format', 'must be an IPv4 (dotted quad) or IPv6 address');
   }
+  const jsonSizes = new Map<string, number>();
   for (const f of JSON_FIELDS) {
     const v = ev[f];
     if (!isPlainObject(v) || !clean(f)) continue;
-    const size = utf8(canonicalize(v)).length;
+    const size = utf8Length(canonicalize(v));
+    jsonSizes.set(f, size);
     if (size > LIMITS.jsonBytes)
       add(f, 'max_bytes', `is ${size} bytes as canonical JSON; at most ${LIMITS.jsonBytes}`);
   }
   if (issues.length === 0) {
-    const size = utf8(canonicalize(ev)).length;
-    if (size > LIMITS.eventBytes)
-      add('(event)', 'max_bytes', `is ${size} bytes; at most ${LIMITS.eventBytes}`);
+    // The exact size is needed only when the event might be over the limit.
+    const bound = eventSizeBound(ev, jsonSizes);
+    if (bound === undefined || bound > LIMITS.eventBytes) {
+      const size = utf8Length(canonicalize(ev));
+      if (size > LIMITS.eventBytes)
+        add('(event)', 'max_bytes', `is ${size} bytes; at most ${LIMITS.eventBytes}`);
+    }
   }
   return issues;
+}
+
+/**
+ * An upper bound on the UTF-8 size of canonicalize(ev), from lengths alone, for an event that
+ * passed every other check: a well-formed string's canonical form takes at most 6 bytes per
+ * code unit (a \u00xx escape; UTF-8 needs at most 3) plus its quotes, and the JSON fields'
+ * exact sizes are known. Undefined when it cannot tell (then the exact size is computed).
+ */
+export function eventSizeBound(
+  ev: Record<string, unknown>,
+  jsonSizes: ReadonlyMap<string, number>,
+): number | undefined {
+  // canonicalize refuses symbol-keyed properties: leave such an event to it.
+  if (Object.getOwnPropertySymbols(ev).length > 0) return undefined;
+  let n = 1; // '{'
+  for (const [k, v] of Object.entries(ev)) {
+    n += 6 * k.length + 4; // the key, its quotes, ':' and ',' (or '}')
+    if (typeof v === 'string') {
+      n += 6 * v.length + 2;
+    } else if (Array.isArray(v)) {
+      n += 2;
+      for (const x of v) {
+        if (typeof x !== 'string') return undefined;
+        n += 6 * x.length + 3;
+      }
+    } else {
+      const size = jsonSizes.get(k);
+      if (size === undefined) return undefined;
+      n += size;
+    }
+  }
+  return n;
 }
 
 /** The top-level field a path is in: `metadata.a[2]` → `metadata`. */

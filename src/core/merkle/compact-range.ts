@@ -35,6 +35,17 @@ export class CompactRange {
    * append completes, the leaf itself (level 0) first, then upward: what a store must save.
    */
   append(leafHash: Uint8Array): NodeHash[] {
+    const completed: NodeHash[] = [];
+    this.#add(leafHash, completed);
+    return completed;
+  }
+
+  /** append() for a caller that needs only the frontier (a verifier): no list of completed nodes. */
+  push(leafHash: Uint8Array): void {
+    this.#add(leafHash, undefined);
+  }
+
+  #add(leafHash: Uint8Array, completed: NodeHash[] | undefined): void {
     if (!(leafHash instanceof Uint8Array) || leafHash.length !== HASH_SIZE) {
       throw new ValidationError([{ field: 'leafHash', rule: 'length', message: 'must be 32 bytes' }]);
     }
@@ -44,18 +55,18 @@ export class CompactRange {
     let hash: Uint8Array = leafHash.slice();
     let level = 0;
     let index = this.#size;
-    const completed: NodeHash[] = [{ level, index, hash }];
+    completed?.push({ level, index, hash });
     // Each trailing 1 bit of the old size is a same-level left sibling now completed on its right.
     while (index % 2 === 1) {
       hash = nodeHash(this.#hashes.pop()!, hash);
       level += 1;
       index = (index - 1) / 2;
-      completed.push({ level, index, hash });
+      completed?.push({ level, index, hash });
     }
-    // A copy, so that a caller mutating what it was handed cannot corrupt the frontier.
-    this.#hashes.push(hash.slice());
+    // A copy when the nodes were handed out, so that a caller mutating them cannot corrupt the
+    // frontier; otherwise `hash` is already this range's own (a copy, or a fresh node hash).
+    this.#hashes.push(completed ? hash.slice() : hash);
     this.#size += 1;
-    return completed;
   }
 
   /**

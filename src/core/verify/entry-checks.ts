@@ -1,5 +1,5 @@
 /** Checks on single entries: re-hashing, finding where an entry belongs, erasable values. */
-import { toHex } from '../bytes.ts';
+import { hexEquals } from '../bytes.ts';
 import { checkCommitment, type Entry, entryLeafHash } from '../event/entry.ts';
 import { type Fault, FaultKind } from './report.ts';
 
@@ -15,9 +15,10 @@ export function leafHashOf(e: Entry, index: number): Uint8Array | undefined {
   }
 }
 
-export function hashOf(e: Entry, index: number): string {
+/** Whether the entry, standing at `index`, hashes to `stored` (one without a canonical form never does). */
+export function hashesTo(e: Entry, index: number, stored: unknown): boolean {
   const h = leafHashOf(e, index);
-  return h ? toHex(h) : 'unhashable';
+  return h !== undefined && hexEquals(h, stored);
 }
 
 /** Stands in the rebuilt tree for an entry that has no canonical form (its root cannot match). */
@@ -26,8 +27,8 @@ export const UNHASHABLE = new Uint8Array(32);
 /** The offset at which the entry's fields hash to its stored hash, 0 if none near. */
 export function findShift(e: Entry, index: number, stored: string): number {
   for (let d = 1; d <= SHIFT_WINDOW; d++) {
-    if (hashOf(e, index + d) === stored) return d;
-    if (index - d >= 0 && hashOf(e, index - d) === stored) return -d;
+    if (hashesTo(e, index + d, stored)) return d;
+    if (index - d >= 0 && hashesTo(e, index - d, stored)) return -d;
   }
   return 0;
 }
@@ -46,6 +47,9 @@ export function checkValues(e: Entry, pos: number, add: (f: Fault) => void): voi
         ok = false;
       }
       if (!ok) bad.push(field);
+    } else if (value !== undefined && e.erased?.includes(field as never)) {
+      // A value beside an erasure record has no salt to check it by: it was put there since.
+      bad.push(field);
     } else if (!e.erased?.includes(field as never)) {
       add({
         kind: FaultKind.VALUE_MISSING,

@@ -21,6 +21,18 @@ export class Lookahead {
     return e;
   }
 
+  /**
+   * next() without awaiting, when the page in hand holds the next entry and the one after it
+   * (what next() would return and leave for peek()); undefined otherwise: then call next().
+   */
+  nextInPage(): Entry | undefined {
+    const e = this.page[this.at];
+    if (e === undefined || this.at + 1 >= this.page.length) return undefined;
+    this.at++;
+    this.buffered = this.page[this.at];
+    return e;
+  }
+
   peek(): Entry | undefined {
     return this.buffered;
   }
