@@ -135,8 +135,8 @@ export async function startServe(o: ServeOptions): Promise<Served> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${o.name} did not start within 15 s:\n${tail}`));
-    }, 15_000);
+      reject(new Error(`${o.name} did not start within 60 s:\n${tail}`));
+    }, 60_000);
     listening = () => {
       clearTimeout(timer);
       resolve();
