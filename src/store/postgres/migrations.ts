@@ -5,7 +5,7 @@
  * Append-only is enforced by the database itself: triggers refuse UPDATE, DELETE and TRUNCATE
  * on every table of record, outside the one erasure path (roles.ts adds revoked privileges).
  * No foreign keys and no cross-log statements: every key starts with log_id, the distribution
- * column a Citus deployment would use (DESIGN.md, Scale).
+ * column a Citus deployment would use (docs/design.md, Scale).
  */
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { ERASURE_ACTION } from '../../core/event/entry.ts';
