@@ -1,7 +1,7 @@
 /**
  * What only PostgreSQL has: append-only rules in the database (triggers, a generated time
  * column, the service role's privileges), tampering by the owner with the triggers disabled
- * (which verification must name), and the plans of the brief's three queries.
+ * (which verification must name), and the plans of the three compliance queries.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -313,7 +313,7 @@ function suite(): void {
     });
   });
 
-  describe("the brief's three queries use their indexes", () => {
+  describe('the three compliance queries use their indexes', () => {
     const statements: { text: string; values: unknown[] }[] = [];
     let logId: number;
     const DAY = 86_400_000;

@@ -111,7 +111,7 @@ CREATE TABLE ${s}.entries (
   PRIMARY KEY (log_id, idx)
 );
 CREATE UNIQUE INDEX entries_id ON ${s}.entries (log_id, id);
--- the brief's queries: one actor's actions over time; all access to one resource;
+-- the three compliance queries: one actor's actions over time; all access to one resource;
 -- failures and denials per actor in a recent window
 CREATE INDEX entries_actor ON ${s}.entries (log_id, actor_id, ts);
 CREATE INDEX entries_resource ON ${s}.entries (log_id, resource_type, resource_id, ts);
