@@ -1,12 +1,12 @@
 /**
- * The brief's design on PostgreSQL, for comparison (not part of evident): its table, trigger and
+ * The naive hash-chain design on PostgreSQL, for comparison (not part of evident): its table, trigger and
  * four indexes, in a schema of its own; log() reads "the last hash" (ORDER BY timestamp DESC
  * LIMIT 1), then INSERTs, each statement its own transaction (autocommit, fsync on as the server
- * is configured); a pool of 10 connections, evident's default. verify() is the brief's
+ * is configured); a pool of 10 connections, evident's default. verify() is its
  * verify_chain: every row, in timestamp order.
  */
 import pg from 'pg';
-import { type BriefCheck, type BriefLog, briefEntry, computeHash, type Row, verifyRows } from './baseline.ts';
+import { computeHash, type NaiveCheck, type NaiveLog, naiveEntry, type Row, verifyRows } from './baseline.ts';
 import { dropSchema, freshSchemaName, PG_URL, withClient } from './pg.ts';
 
 const schemaSql = (s: string) => `
@@ -57,24 +57,24 @@ const COLUMNS = [
   'hash',
 ] as const;
 
-export class BriefPgLogger implements BriefLog {
+export class NaivePgLogger implements NaiveLog {
   private constructor(
     readonly schema: string,
     private readonly pool: pg.Pool,
   ) {}
 
-  static async open(): Promise<BriefPgLogger> {
-    const schema = freshSchemaName('brief');
+  static async open(): Promise<NaivePgLogger> {
+    const schema = freshSchemaName('naive');
     await withClient((c) => c.query(schemaSql(`"${schema}"`)));
-    return new BriefPgLogger(schema, new pg.Pool({ connectionString: PG_URL, max: 10 }));
+    return new NaivePgLogger(schema, new pg.Pool({ connectionString: PG_URL, max: 10 }));
   }
 
-  /** The brief's log(): await the last hash, then insert; two statements, two transactions. */
+  /** The naive log(): await the last hash, then insert; two statements, two transactions. */
   async log(ev: Record<string, unknown>): Promise<Row> {
     const last = await this.pool.query(
       `SELECT hash FROM "${this.schema}".audit_logs ORDER BY timestamp DESC LIMIT 1`,
     );
-    const entry = briefEntry(ev, (last.rows[0] as { hash: string } | undefined)?.hash);
+    const entry = naiveEntry(ev, (last.rows[0] as { hash: string } | undefined)?.hash);
     entry.hash = computeHash(entry);
     await this.pool.query(
       `INSERT INTO "${this.schema}".audit_logs (${COLUMNS.join(', ')})
@@ -84,9 +84,9 @@ export class BriefPgLogger implements BriefLog {
     return entry;
   }
 
-  async verify(): Promise<BriefCheck> {
+  async verify(): Promise<NaiveCheck> {
     const r = await this.pool.query(`SELECT * FROM "${this.schema}".audit_logs ORDER BY timestamp ASC`);
-    // The hash was computed over the ISO string the brief's code wrote; TIMESTAMPTZ gives it back as a Date.
+    // The hash was computed over the ISO string the naive log() wrote; TIMESTAMPTZ gives it back as a Date.
     const rows = (r.rows as Record<string, unknown>[]).map(
       (x): Row => ({ ...(x as Row), timestamp: (x.timestamp as Date).toISOString() }),
     );

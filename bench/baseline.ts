@@ -1,9 +1,9 @@
 /**
- * The brief's design, implemented faithfully for comparison (not part of evident): for each
- * event read "the last hash" (ORDER BY timestamp DESC LIMIT 1), build the entry, SHA-256 over
- * its 8 chosen fields, INSERT; the brief's table and its four indexes; the same SQLite file
- * settings as evident (WAL, synchronous=FULL). Its verification loads every row, as the
- * brief's verify_chain does, and walks them in timestamp order.
+ * The naive hash-chain design, implemented faithfully for comparison (not part of evident): one
+ * row per event, whose prev_hash is "the last hash" read by ORDER BY timestamp DESC LIMIT 1;
+ * SHA-256 over 8 chosen fields; INSERT. Its table and four indexes, with the same SQLite file
+ * settings as evident (WAL, synchronous=FULL). Its verify_chain loads every row and walks them
+ * in timestamp order.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,22 +38,22 @@ CREATE INDEX idx_audit_action ON audit_logs(action);
 
 export type Row = Record<string, string | null>;
 
-export interface BriefCheck {
+export interface NaiveCheck {
   rows: number;
-  /** Links that fail when walked in timestamp order, as the brief's verify_chain walks them. */
+  /** Links that fail when walked in timestamp order, as the naive design's verify_chain walks them. */
   broken: number;
   /** Entries whose prev_hash another entry also claims. */
   forks: number;
 }
 
-/** The brief's AuditLogger on one database: log() as the brief writes it, and its verify_chain. */
-export interface BriefLog {
+/** The naive design's logger on one database: its log() and its verify_chain. */
+export interface NaiveLog {
   log(ev: Record<string, unknown>): Promise<Row>;
-  verify(): Promise<BriefCheck>;
+  verify(): Promise<NaiveCheck>;
   dispose(): Promise<void>;
 }
 
-/** The brief's computeHash: 8 fields, in this order. */
+/** The naive design's hash: 8 fields, in this order. */
 export function computeHash(e: Row): string {
   const hashable = JSON.stringify({
     id: e.id,
@@ -68,14 +68,14 @@ export function computeHash(e: Row): string {
   return createHash('sha256').update(hashable).digest('hex');
 }
 
-export class BriefLogger implements BriefLog {
+export class NaiveLogger implements NaiveLog {
   readonly dir = mkdtempSync(join(tmpdir(), 'evident-baseline-'));
   private readonly db: Database.Database;
   private readonly last: Database.Statement;
   private readonly insert: Database.Statement;
 
   constructor() {
-    this.db = new Database(join(this.dir, 'brief.db'));
+    this.db = new Database(join(this.dir, 'naive.db'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
@@ -88,17 +88,17 @@ export class BriefLogger implements BriefLog {
     );
   }
 
-  /** The brief's log(): await the last hash, then insert; each statement commits on its own. */
+  /** The naive log(): await the last hash, then insert; each statement commits on its own. */
   async log(ev: Record<string, unknown>): Promise<Row> {
     const prevHash = (await Promise.resolve(this.last.get())) as string | undefined;
-    const entry = briefEntry(ev, prevHash);
+    const entry = naiveEntry(ev, prevHash);
     entry.hash = computeHash(entry);
     await Promise.resolve(this.insert.run(entry));
     return entry;
   }
 
-  /** The brief's verify_chain: every row in memory, sorted by timestamp; counts broken links. */
-  async verify(): Promise<BriefCheck> {
+  /** The naive verify_chain: every row in memory, sorted by timestamp; counts broken links. */
+  async verify(): Promise<NaiveCheck> {
     return verifyRows(this.db.prepare('SELECT * FROM audit_logs ORDER BY timestamp ASC').all() as Row[]);
   }
 
@@ -108,8 +108,8 @@ export class BriefLogger implements BriefLog {
   }
 }
 
-/** The entry the brief's log() builds, before its hash. */
-export function briefEntry(ev: Record<string, unknown>, prevHash: string | undefined): Row {
+/** The entry the naive log() builds, before its hash. */
+export function naiveEntry(ev: Record<string, unknown>, prevHash: string | undefined): Row {
   return {
     id: randomUUID(),
     timestamp: new Date().toISOString(),
@@ -129,7 +129,7 @@ export function briefEntry(ev: Record<string, unknown>, prevHash: string | undef
 }
 
 /** Walks rows in the order given, recomputing each hash over the previous row's. */
-export function verifyRows(rows: Row[]): BriefCheck {
+export function verifyRows(rows: Row[]): NaiveCheck {
   let prev = 'GENESIS';
   let broken = 0;
   for (const e of rows) {

@@ -1,14 +1,14 @@
 /**
  * Durable ingest in library mode: C callers each awaiting their append before the next, on
- * SQLite and PostgreSQL; evident against the brief's design on the same database.
+ * SQLite and PostgreSQL; evident against the naive hash-chain design on the same database.
  */
-import { type BriefLog, BriefLogger } from './baseline.ts';
-import { BriefPgLogger } from './baseline-pg.ts';
+import { type NaiveLog, NaiveLogger } from './baseline.ts';
+import { NaivePgLogger } from './baseline-pg.ts';
 import { freshLog, latencySummary, progress, type StoreKind, sampleEvent } from './support.ts';
 
 export interface IngestResult {
   store: StoreKind;
-  system: 'evident' | 'brief';
+  system: 'evident' | 'naive';
   concurrency: number;
   events: number;
   events_per_s: number;
@@ -16,9 +16,9 @@ export interface IngestResult {
   p99_ms: number;
   /** Whether the written chain verifies afterwards. */
   chain_ok: boolean;
-  /** For the brief: links that fail its verify_chain (timestamp order: ties and races break it). */
+  /** For the naive design: links that fail its verify_chain (timestamp order: ties and races break it). */
   broken_links?: number;
-  /** For the brief: entries whose predecessor another entry also claims (a forked chain). */
+  /** For the naive design: entries whose predecessor another entry also claims (a forked chain). */
   forks?: number;
 }
 
@@ -55,24 +55,24 @@ const summary = (
   ...latencySummary(r.latencies),
 });
 
-/** The brief's design on the same database: its throughput, and whether its chain holds. */
-export async function benchBrief(
+/** The naive hash-chain design on the same database: its throughput, and whether its chain holds. */
+export async function benchNaive(
   store: StoreKind,
   concurrency: number,
   events: number,
 ): Promise<IngestResult> {
-  const brief: BriefLog = store === 'postgres' ? await BriefPgLogger.open() : new BriefLogger();
+  const naive: NaiveLog = store === 'postgres' ? await NaivePgLogger.open() : new NaiveLogger();
   try {
-    const r = await drive(`${store} brief`, concurrency, events, (i) => brief.log(sampleEvent(i)));
-    const check = await brief.verify();
+    const r = await drive(`${store} naive`, concurrency, events, (i) => naive.log(sampleEvent(i)));
+    const check = await naive.verify();
     return {
-      ...summary({ store, system: 'brief', concurrency, events }, r),
+      ...summary({ store, system: 'naive', concurrency, events }, r),
       chain_ok: check.broken === 0 && check.rows === events,
       broken_links: check.broken,
       forks: check.forks,
     };
   } finally {
-    await brief.dispose();
+    await naive.dispose();
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The brief's three queries on a large log, through Ledger.query and failuresByActor: all
+ * The three standard compliance queries on a large log, through Ledger.query and failuresByActor: all
  * actions by one actor in the last 30 days, all access to one patient record, and actors with
  * more than 5 failures or denials in the last 24 hours. "Now" is the log's last timestamp.
  */
@@ -34,7 +34,7 @@ export async function benchQueries(
   const runs: [QueryResult['query'], () => Promise<unknown[]>][] = [
     [
       'actor_30_days',
-      // The brief's query has no limit; 10 000 is the store's ceiling and above any actor's rows here.
+      // The naive design's query has no limit; 10 000 is the store's ceiling and above any actor's rows here.
       () =>
         ledger.query({
           actor_id: `user-${rand(actors)}`,

@@ -14,7 +14,7 @@ const table = (head: string[], rows: (string | number)[][]) =>
         '',
       ];
 const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
-const briefCheck = (x: IngestResult) =>
+const naiveCheck = (x: IngestResult) =>
   x.chain_ok ? 'yes' : `**no**: ${n(x.broken_links ?? 0)} broken links, ${n(x.forks ?? 0)} forks`;
 
 export function markdown(r: Results): string {
@@ -24,7 +24,7 @@ export function markdown(r: Results): string {
     : `PostgreSQL not measured${r.postgres_skipped ? `: ${r.postgres_skipped}` : ''}`;
   const ratio = (x: IngestResult) => {
     const b = r.ingest.find(
-      (y) => y.system === 'brief' && y.store === x.store && y.concurrency === x.concurrency,
+      (y) => y.system === 'naive' && y.store === x.store && y.concurrency === x.concurrency,
     );
     return x.system === 'evident' && b ? `${(x.events_per_s / b.events_per_s).toFixed(1)}x` : '';
   };
@@ -50,7 +50,7 @@ export function markdown(r: Results): string {
     '## Durable ingest, library mode',
     '',
     'Each of C callers awaits its append before the next; an append resolves once committed and fsynced.',
-    "The brief's design: read the last hash (ORDER BY timestamp DESC LIMIT 1), hash 8 fields, INSERT.",
+    'The naive hash-chain design: one row per event, prev_hash read by ORDER BY timestamp DESC LIMIT 1, 8 fields hashed, INSERT.',
     'Its check is its verify_chain (rows in timestamp order): millisecond timestamps tie, and ties break it',
     'even with one caller; forks count entries whose predecessor another entry also claims (concurrent writers).',
     '',
@@ -62,7 +62,7 @@ export function markdown(r: Results): string {
         'p50 ms',
         'p99 ms',
         'chain verifies?',
-        'evident / brief',
+        'evident / naive',
       ],
       r.ingest.map((x) => [
         `${x.store}, ${x.system}, ${x.concurrency}`,
@@ -70,7 +70,7 @@ export function markdown(r: Results): string {
         n(x.events_per_s),
         x.p50_ms,
         x.p99_ms,
-        x.system === 'brief' ? briefCheck(x) : yes(x.chain_ok),
+        x.system === 'naive' ? naiveCheck(x) : yes(x.chain_ok),
         ratio(x),
       ]),
     ),
@@ -128,7 +128,7 @@ export function markdown(r: Results): string {
         yes(x.ok),
       ]),
     ),
-    "## The brief's queries",
+    '## The three compliance queries',
     '',
     'actor_30_days: one actor, last 30 days, newest first; resource: one patient record, newest first;',
     'failures_24h: actors with more than 5 failures or denials in the last 24 hours. The log spans 30 days.',
@@ -183,9 +183,9 @@ export function ingestChart(r: Results): string {
       .map((x) => ({ x: x.concurrency, y: x.events_per_s }));
   const series = [
     { name: 'evident, SQLite', color: '#1f6feb', points: line('sqlite', 'evident') },
-    { name: 'brief, SQLite', color: '#d1242f', points: line('sqlite', 'brief') },
+    { name: 'naive, SQLite', color: '#d1242f', points: line('sqlite', 'naive') },
     { name: 'evident, PostgreSQL', color: '#1a7f37', points: line('postgres', 'evident') },
-    { name: 'brief, PostgreSQL', color: '#bf8700', points: line('postgres', 'brief') },
+    { name: 'naive, PostgreSQL', color: '#bf8700', points: line('postgres', 'naive') },
   ].filter((s) => s.points.length > 0);
   return lineChart('Durable ingest, library mode', series, 'concurrent callers', 'events per second');
 }

@@ -1,4 +1,4 @@
-/** The benchmark's results document (bench/results/latest.json) and the issue's targets. */
+/** The benchmark's results document (bench/results/latest.json) and the project's targets. */
 import type { BuildInfo } from './built-log.ts';
 import type { HttpResult } from './http-ingest.ts';
 import type { IngestResult } from './ingest.ts';
@@ -82,7 +82,7 @@ export function targets(r: Results): Target[] {
     const worst = q.reduce<QueryResult | undefined>((a, b) => (a && a.p99_ms >= b.p99_ms ? a : b), undefined);
     const at1m = worst !== undefined && worst.entries >= 1_000_000;
     out.push({
-      target: `the brief's queries at 1M entries, ${store}: p99 < 20 ms`,
+      target: `the compliance queries at 1M entries, ${store}: p99 < 20 ms`,
       measured: worst
         ? `worst p99 ${worst.p99_ms} ms (${worst.query}) at ${fmt(worst.entries)}`
         : 'not measured',

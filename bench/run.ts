@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- options]`: durable ingest (library and HTTP), verification, proofs, the
- * brief's queries and storage, on SQLite and PostgreSQL; prints progress and a table, writes
+ * three compliance queries and storage, on SQLite and PostgreSQL; prints progress and a table, writes
  * JSON, Markdown and an SVG chart to bench/results/. Options:
  *
  *   --quick                     every section on tiny sizes (seconds; the smoke test runs it)
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BuiltLog, builtLog, fill } from './built-log.ts';
 import { benchHttp } from './http-ingest.ts';
-import { benchBrief, benchIngest } from './ingest.ts';
+import { benchIngest, benchNaive } from './ingest.ts';
 import { machine } from './machine.ts';
 import { probePostgres } from './pg.ts';
 import { benchProofs } from './proofs.ts';
@@ -136,8 +136,8 @@ try {
     for (const store of stores) {
       for (const [c, n] of plan) {
         results.ingest.push(await benchIngest(store, c, n));
-        // The brief's design is slower: fewer events keep its rows short and still steady.
-        results.ingest.push(await benchBrief(store, c, Math.min(n, 20_000)));
+        // The naive design is slower: fewer events keep its rows short and still steady.
+        results.ingest.push(await benchNaive(store, c, Math.min(n, 20_000)));
       }
     }
   });

@@ -8,7 +8,7 @@ import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
 import type { NoteSigner } from '../core/note-keys.ts';
 import { type KeyRing, loadKeyRing } from '../ledger/keyfile.ts';
 import { Ledger, type LedgerOptions } from '../ledger/ledger.ts';
-import { openStore } from '../ledger/open.ts';
+import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import type { Context } from './command.ts';
 import { dbPath, keyPath, logName } from './globals.ts';

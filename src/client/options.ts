@@ -1,5 +1,6 @@
 /** EvidentClient's options, their defaults, and the checks that refuse a bad configuration at open. */
 import { ErrorCode, EvidentError } from '../core/errors.ts';
+import { isValidLogName, LOG_NAME_RULE } from '../core/log-name.ts';
 
 export type OnFull = 'reject' | 'block';
 
@@ -118,8 +119,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     throw usage('url', 'must be an http or https URL');
   }
   // The server's rule for log names: a bad one would be a 400 for every request.
-  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(o.log))
-    throw usage('log', 'must be 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit');
+  if (!isValidLogName(o.log)) throw usage('log', `must be ${LOG_NAME_RULE}`);
   const onFull = o.onFull ?? DEFAULTS.onFull;
   if (onFull !== 'reject' && onFull !== 'block') throw usage('onFull', "must be 'reject' or 'block'");
   return {

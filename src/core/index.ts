@@ -1,19 +1,102 @@
-/** evident's browser-safe core: formats, proofs, checkpoints and verification. No I/O. */
-export * from './bundle.ts';
-export * from './bytes.ts';
-export * from './canonical.ts';
-export * from './checkpoint.ts';
-export * from './cosignature.ts';
-export * from './errors.ts';
-export * from './event/entry.ts';
-export * from './event/ip.ts';
-export * from './event/schema.ts';
-export * from './event/uuid.ts';
-export * from './event/validate.ts';
-export * from './hash.ts';
-export * from './json.ts';
-export * from './merkle/index.ts';
-export * from './note.ts';
-export * from './note-keys.ts';
-export * from './verify/log-verifier.ts';
-export * from './verify/report.ts';
+/**
+ * `evident`, the browser-safe core: what an auditor, a verifier or a viewer needs to check an
+ * evident log, its checkpoints and its proofs, with no I/O. This list is the public surface,
+ * chosen name by name (test/core/public-surface.test.ts holds it): the building blocks behind
+ * it (proof plans, tree arithmetic, reference implementations, the SHA-256 hook) stay internal.
+ */
+
+export {
+  BUNDLE_FORMAT,
+  type BundleHeader,
+  parseBundleHeader,
+  type VerifyBundleOptions,
+  verifyBundle,
+} from './bundle.ts';
+
+// Bytes as text, for hashes, roots and keys.
+export { fromBase64, fromHex, toBase64, toHex } from './bytes.ts';
+export { type CanonicalOptions, canonicalBytes, canonicalize } from './canonical.ts';
+export {
+  type Checkpoint,
+  type CheckpointInput,
+  type CheckpointWarning,
+  formatCheckpoint,
+  type OpenedCheckpoint,
+  openCheckpoint,
+  parseCheckpoint,
+  signCheckpoint,
+} from './checkpoint.ts';
+export {
+  type CosignerPublicKey,
+  cosign,
+  cosignatureVerifier,
+  cosignerFromSeed,
+  formatCosignerKey,
+  parseCosignerKey,
+  verifyCosignature,
+} from './cosignature.ts';
+// Errors: every failure is a coded EvidentError (docs/errors.md).
+export { ErrorCode, EvidentError, type FieldIssue, isEvidentError, ValidationError } from './errors.ts';
+export {
+  checkCommitment,
+  type Entry,
+  ERASURE_ACTION,
+  entryLeafHash,
+  GENESIS,
+  leafBytes,
+  leafText,
+  type ServerFields,
+} from './event/entry.ts';
+// The event, the stored entry and its leaf (docs/formats.md §1-3).
+export {
+  type AuditEvent,
+  EVENT_FIELDS,
+  type EventInput,
+  EventSchema,
+  LIMITS,
+  REQUIRED_FIELDS,
+} from './event/schema.ts';
+export { uuidv7 } from './event/uuid.ts';
+export { type ValidateOptions, validateEvent } from './event/validate.ts';
+export {
+  ACTOR_TYPES,
+  DEFAULT_ERASABLE,
+  ERASABLE_CANDIDATES,
+  type ErasableField,
+  RESULTS,
+} from './event/vocabulary.ts';
+// RFC 9162 hashes and proofs.
+export { emptyRoot, HASH_SIZE, leafHash, nodeHash } from './hash.ts';
+export { isValidLogName, LOG_NAME_PATTERN } from './log-name.ts';
+export { rootFromInclusionProof, verifyConsistency, verifyInclusion } from './merkle/verify.ts';
+// C2SP signed notes, keys, checkpoints and cosignatures.
+export {
+  formatNote,
+  type NoteSignature,
+  type ParsedNote,
+  parseNote,
+  signNote,
+  type VerifiedNote,
+  verifyNote,
+} from './note.ts';
+export {
+  formatSignerKey,
+  formatVerifierKey,
+  type GeneratedSigner,
+  generateSigner,
+  isValidKeyName,
+  keyId,
+  type NoteSigner,
+  type NoteVerifier,
+  parseSignerKey,
+  parseVerifierKey,
+  type SignerKey,
+  signerFromKey,
+  signerFromSeed,
+  type VerifierKey,
+  verifierFromKey,
+  verifierFromPublicKey,
+} from './note-keys.ts';
+// Verifying a whole log or an export bundle.
+export { type CheckpointSource, type VerifyLogInput, verifyLog } from './verify/log-verifier.ts';
+export { describeReport, type Fault, FaultKind, type VerifyReport } from './verify/report.ts';

@@ -2,7 +2,15 @@
  * Where a middleware's events go: an embedded ledger (`ledgerSink`) or the remote client
  * (`EvidentClient` from evident/client), chosen by configuration. Both meet this contract.
  */
-import type { Ledger } from '../ledger/ledger.ts';
+
+/**
+ * What `ledgerSink` uses of an embedded ledger; evident/ledger's `Ledger` meets it. Written as a
+ * shape rather than imported, so the middleware stays below the ledger layer (docs/design.md).
+ */
+export interface EmbeddedLedger {
+  append(event: unknown): Promise<unknown>;
+  ensureWritable(): Promise<void>;
+}
 
 export interface AuditSink {
   /**
@@ -21,7 +29,7 @@ export interface AuditSink {
 }
 
 /** An embedded ledger as a sink: `record` resolves once the event is committed. */
-export function ledgerSink(ledger: Ledger): AuditSink {
+export function ledgerSink(ledger: EmbeddedLedger): AuditSink {
   return {
     record: (event) => ledger.append(event),
     ensureWritable: () => ledger.ensureWritable(),

@@ -1,4 +1,6 @@
 export { ERASURE_ACTION } from '../core/event/entry.ts';
+// openStore lives in the store layer; re-exported here, where it has always been imported from.
+export { openStore } from '../store/open.ts';
 export type { ErasureRequest, ErasureResult } from './erase.ts';
 export { type ExportOptions, exportBundle, verifyBundleFile } from './export.ts';
 export type { Receipt } from './integrate.ts';
@@ -12,5 +14,5 @@ export {
   loadSigner,
 } from './keyfile.ts';
 export { type InclusionProof, Ledger, type LedgerOptions } from './ledger.ts';
-export { createLog, type OpenLedgerOptions, openLedger, openStore } from './open.ts';
+export { createLog, type OpenLedgerOptions, openLedger } from './open.ts';
 export type { VerifyOptions } from './verify.ts';

@@ -2,9 +2,9 @@
 
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { DEFAULT_ERASABLE, ERASABLE_CANDIDATES, type ErasableField } from '../core/event/schema.ts';
+import { isValidLogName, LOG_NAME_RULE } from '../core/log-name.ts';
 import { assertKeyName, formatVerifierKey, type NoteSigner } from '../core/note-keys.ts';
-import { openPostgresStore } from '../store/postgres/store.ts';
-import { openSqliteStore } from '../store/sqlite/store.ts';
+import { openStore } from '../store/open.ts';
 import type { LogInfo, Store } from '../store/types.ts';
 import { isKeyRing, type KeyRing, loadKeyRing } from './keyfile.ts';
 import { Ledger, type LedgerOptions } from './ledger.ts';
@@ -16,12 +16,6 @@ export interface OpenLedgerOptions extends Omit<LedgerOptions, 'store' | 'signer
   key?: NoteSigner | KeyRing | string;
   /** Open the database read-only: the file must exist and nothing is written to it. */
   readonly?: boolean;
-}
-
-export async function openStore(db: string, options: { readonly?: boolean } = {}): Promise<Store> {
-  // The driver (npm pg) is loaded by openPostgresStore itself, only for a postgres:// URL.
-  if (/^postgres(ql)?:\/\//.test(db)) return openPostgresStore(db, options);
-  return openSqliteStore(db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db, options);
 }
 
 export async function openLedger(o: OpenLedgerOptions): Promise<Ledger> {
@@ -43,23 +37,9 @@ export interface CreateLogOptions {
   erasable?: readonly ErasableField[];
 }
 
-/** What a log name may be: it appears in origins and URLs (the HTTP API validates with it too). */
-export const LOG_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
-const LOG_NAME = new RegExp(LOG_NAME_PATTERN);
-
-export function isValidLogName(name: string): boolean {
-  return LOG_NAME.test(name);
-}
-
 export async function createLog(store: Store, o: CreateLogOptions): Promise<LogInfo> {
   if (!isValidLogName(o.name)) {
-    throw new EvidentError(
-      ErrorCode.USAGE,
-      'a log name is 1 to 64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit',
-      {
-        field: 'log',
-      },
-    );
+    throw new EvidentError(ErrorCode.USAGE, `a log name is ${LOG_NAME_RULE}`, { field: 'log' });
   }
   assertKeyName(o.origin);
   const signer = isKeyRing(o.signer) ? o.signer.forOrigin(o.origin) : o.signer;

@@ -7,7 +7,7 @@
  */
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { validateEvent } from '../core/event/validate.ts';
-import { isValidLogName } from '../ledger/open.ts';
+import { isValidLogName, LOG_NAME_RULE } from '../core/log-name.ts';
 import type { OutboxQueryable } from './pg.ts';
 import { DEFAULT_OUTBOX_SCHEMA, OutboxStatements } from './sql.ts';
 
@@ -52,11 +52,7 @@ export async function recordInTransaction(
   options: RecordOptions,
 ): Promise<Recorded> {
   if (typeof options?.log !== 'string' || !isValidLogName(options.log)) {
-    throw new EvidentError(
-      ErrorCode.USAGE,
-      'a log name is 1 to 64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit',
-      { field: 'log' },
-    );
+    throw new EvidentError(ErrorCode.USAGE, `a log name is ${LOG_NAME_RULE}`, { field: 'log' });
   }
   const st = statementsFor(options.schema ?? DEFAULT_OUTBOX_SCHEMA);
   const valid = validateEvent(event, options.now ? { now: options.now } : {});

@@ -11,7 +11,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, EvidentError, ValidationError } from '../core/errors.ts';
-import { isValidLogName } from '../ledger/open.ts';
+import { isValidLogName, LOG_NAME_RULE } from '../core/log-name.ts';
 import type { ApiKeyRecord } from '../store/types.ts';
 import { recordAccess } from './access-audit.ts';
 import { keyHasScope, keyReaches, parseApiKey, secretMatches } from './api-keys.ts';
@@ -45,7 +45,7 @@ export function accessGuard(ctx: ServerContext, limiter: Limiter | undefined) {
         {
           field: 'log',
           rule: 'format',
-          message: 'a log name is 1 to 64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit',
+          message: `a log name is ${LOG_NAME_RULE}`,
         },
       ]);
     }

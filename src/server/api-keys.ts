@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
-import { isValidLogName } from '../ledger/open.ts';
+import { isValidLogName } from '../core/log-name.ts';
 import type { ApiKeyRecord, Scope, Store } from '../store/types.ts';
 
 export const SCOPES: readonly Scope[] = ['ingest', 'read', 'verify', 'admin'];

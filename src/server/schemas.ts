@@ -7,7 +7,7 @@ import { type TSchema, Type } from '@sinclair/typebox';
 import { EventSchema, LIMITS } from '../core/event/schema.ts';
 import { UUID_PATTERN } from '../core/event/uuid.ts';
 import { ACTOR_TYPES, RESULTS } from '../core/event/vocabulary.ts';
-import { LOG_NAME_PATTERN } from '../ledger/open.ts';
+import { LOG_NAME_PATTERN, LOG_NAME_RULE } from '../core/log-name.ts';
 import { LEDGER_VALIDATES } from './validation.ts';
 
 const SINGLE_LINE = '^[^\\u0000-\\u001f\\u007f]*$';
@@ -22,7 +22,7 @@ const time = (description: string) =>
 
 const LogName = Type.String({
   pattern: LOG_NAME_PATTERN,
-  description: 'Log name: 1 to 64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit.',
+  description: `Log name: ${LOG_NAME_RULE}.`,
 });
 
 export const LogParams = Type.Object({ log: LogName }, { additionalProperties: false });

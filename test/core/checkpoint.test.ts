@@ -50,7 +50,7 @@ interface Vectors {
 }
 
 const read = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`../../../shared/vectors/${name}`, import.meta.url), 'utf8'));
+  JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
 const vectors = read('signed-notes.json') as Vectors;
 const rfc6962 = read('rfc6962.json') as { leaves: { hex: string }[]; roots: { size: number; b64: string }[] };
 const golden = vectors.golden_checkpoint;

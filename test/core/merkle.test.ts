@@ -1,6 +1,6 @@
 /**
  * Known answers: the Certificate Transparency 8-leaf test tree and the RFC 6962 §2.1.3 example
- * (shared/vectors/rfc6962.json), reproduced by the plans, the reference and CompactRange, and
+ * (test/vectors/rfc6962.json), reproduced by the plans, the reference and CompactRange, and
  * accepted by the verifiers. Plus unit tests of tree-math and of every coded error path.
  */
 import assert from 'node:assert/strict';
@@ -47,10 +47,8 @@ interface Vectors {
   };
 }
 
-// Relative to this file, so it works wherever the repo is cloned (shared/ sits beside it).
-const V: Vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/rfc6962.json', import.meta.url), 'utf8'),
-);
+// Relative to this file, so it works wherever the repository is cloned.
+const V: Vectors = JSON.parse(readFileSync(new URL('../vectors/rfc6962.json', import.meta.url), 'utf8'));
 
 /** Decodes a vector's base64 hashes and checks them against its hex twin. */
 function hashesOf(b64: string[], hex: string[]): Uint8Array[] {

@@ -44,7 +44,7 @@ interface Vectors {
 }
 
 const vectors: Vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/signed-notes.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../vectors/signed-notes.json', import.meta.url), 'utf8'),
 );
 const golden = vectors.golden_checkpoint;
 const sumdb = vectors.notes[0]!;

@@ -6,9 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 
 const coreDir = new URL('../../src/core/', import.meta.url).pathname;
-const vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/signed-notes.json', import.meta.url), 'utf8'),
-);
+const vectors = JSON.parse(readFileSync(new URL('../vectors/signed-notes.json', import.meta.url), 'utf8'));
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
@@ -16,7 +14,7 @@ function sources(dir: string): string[] {
   );
 }
 
-// STYLE habit 1: the core runs in browsers, so it imports only itself and small portable libraries.
+// The core runs in browsers (docs/design.md), so it imports only itself and small portable libraries.
 describe('the core is platform-neutral', () => {
   it('imports nothing but relative modules, @noble/* and TypeBox', () => {
     const allowed = /^(\.{1,2}\/|@noble\/(hashes|curves)\/|@sinclair\/typebox(\/|$))/;

@@ -93,8 +93,8 @@ for (const name of ['express', 'fastify']) {
       const q = await run(['query', '--json', '--limit', '100'], { cwd: dir });
       assert.equal(q.code, 0, q.stderr);
       const rows = jsonLines<Row>(q.stdout);
-      const brief = rows.map((r) => [r.actor_id, r.action, r.resource_type, r.resource_id, r.result]);
-      assert.deepEqual(brief, [
+      const summary = rows.map((r) => [r.actor_id, r.action, r.resource_type, r.resource_id, r.result]);
+      assert.deepEqual(summary, [
         ['anonymous', 'login', 'session', 'new', 'denied'],
         ['anonymous', 'login', 'session', 'new', 'success'],
         ['nurse-7', 'patient.read', 'patients', 'p1', 'success'],

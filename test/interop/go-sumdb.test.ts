@@ -27,7 +27,7 @@ import {
   loadSigner,
   openLedger,
 } from '../../src/ledger/index.ts';
-import { openStore } from '../../src/ledger/open.ts';
+import { openStore } from '../../src/store/open.ts';
 import type { StoredCheckpoint } from '../../src/store/types.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,8 +35,8 @@ const GO_DIR = fileURLToPath(new URL('./go/', import.meta.url));
 const VERIFY_GO = join(GO_DIR, 'verify.go');
 const CLI_MAIN = join(REPO, 'dist', 'cli', 'main.js');
 const CLI_BIN = join(REPO, 'bin', 'evident.js');
-const SIGNED_NOTES = new URL('../../../shared/vectors/signed-notes.json', import.meta.url);
-const RFC6962 = new URL('../../../shared/vectors/rfc6962.json', import.meta.url);
+const SIGNED_NOTES = new URL('../vectors/signed-notes.json', import.meta.url);
+const RFC6962 = new URL('../vectors/rfc6962.json', import.meta.url);
 
 const ORIGIN = 'interop.example/default';
 /** Cumulative log sizes at which a checkpoint is signed: powers of two and not. */

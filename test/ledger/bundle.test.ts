@@ -14,7 +14,7 @@ import {
   openLedger,
   verifyBundleFile,
 } from '../../src/ledger/index.ts';
-import { openStore } from '../../src/ledger/open.ts';
+import { openStore } from '../../src/store/open.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'evident-bundle-'));
 let ledger: Ledger;

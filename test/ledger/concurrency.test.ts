@@ -1,5 +1,5 @@
 /**
- * Sequencing under concurrency: the brief's "read the last hash, then insert" forks the chain
+ * Sequencing under concurrency: the naive "read the last hash, then insert" design forks the chain
  * when two writers race. Here many appends in one process, and two processes on one file,
  * must give one chain: every index exactly once, each holding the event it was promised.
  */

@@ -195,8 +195,8 @@ describe('idempotency', () => {
 });
 
 describe('idempotency without a client timestamp', () => {
-  // A client that supplies only an id (DESIGN: "the client may supply it, which makes retries
-  // idempotent") and lets the server stamp the time must be able to retry the very same request.
+  // A client that supplies only an id (docs/design.md: a client-supplied id makes retries
+  // idempotent) and lets the server stamp the time must be able to retry the very same request.
   let clock = Date.parse('2026-05-01T00:00:00.000Z');
   const ctx = withLedger({
     now: () => {

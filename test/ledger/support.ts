@@ -16,7 +16,8 @@ import {
 import type { Fault, VerifyReport } from '../../src/core/verify/report.ts';
 import { createKeyFile } from '../../src/ledger/keyfile.ts';
 import type { Ledger } from '../../src/ledger/ledger.ts';
-import { createLog, type OpenLedgerOptions, openLedger, openStore } from '../../src/ledger/open.ts';
+import { createLog, type OpenLedgerOptions, openLedger } from '../../src/ledger/open.ts';
+import { openStore } from '../../src/store/open.ts';
 
 export const ORIGIN = 'test.example/default';
 

@@ -1,5 +1,5 @@
 /**
- * The threat model of DESIGN.md, played by an attacker who can write the SQLite file but does
+ * The threat model of docs/design.md, played by an attacker who can write the SQLite file but does
  * not hold the signing key: each attack runs on a fresh copy of one log of 50 entries with
  * signed checkpoints at 10, 20, 30, 40 and 50, and the ledger's verify() must name it.
  */
@@ -255,7 +255,7 @@ describe('truncation and rollback', () => {
   });
 
   test('a clean cut with nothing kept outside passes, but the report says it cannot rule one out', async () => {
-    // DESIGN.md: truncation is caught by "a signed checkpoint held outside the database".
+    // docs/design.md: truncation is caught by a signed checkpoint held outside the database.
     const r = await attack((db) => truncate(db, true));
     assert.equal(r.ok, true, summary(r));
     assert.equal(r.entries, 40);

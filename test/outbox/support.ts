@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createKeyFile, type KeyRing, loadKeyRing } from '../../src/ledger/keyfile.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
-import { createLog, openStore } from '../../src/ledger/open.ts';
+import { createLog } from '../../src/ledger/open.ts';
 import { installOutbox } from '../../src/outbox/install.ts';
 import { recordInTransaction } from '../../src/outbox/record.ts';
+import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
 import { dropSchema, PG_URL, randomName } from '../store/pg-support.ts';
 

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry } from '../../src/core/event/entry.ts';
 import { createKeyFile, type KeyRing, loadKeyRing } from '../../src/ledger/keyfile.ts';
-import { createLog, openStore } from '../../src/ledger/open.ts';
+import { createLog } from '../../src/ledger/open.ts';
 import { createApiKey } from '../../src/server/api-keys.ts';
 import { buildServer } from '../../src/server/app.ts';
 import type { ServerOptions } from '../../src/server/options.ts';
 import type { App } from '../../src/server/type-provider.ts';
+import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
 
 export const HOST = 'audit.test';

@@ -12,7 +12,7 @@
  * `checkLogs`: reads every log back from the database and checks what was acknowledged.
  */
 import { uuidv7 } from '../../src/core/event/uuid.ts';
-import { openStore } from '../../src/ledger/open.ts';
+import { openStore } from '../../src/store/open.ts';
 
 export interface Ack {
   log: string;

@@ -17,7 +17,7 @@ import type { ContractFixture } from './contract.ts';
 const b64 = (s: string) => fromBase64(s);
 
 export function readTests(fx: ContractFixture): void {
-  test("queries: filters, time ranges, cursors, and the brief's three queries", async () => {
+  test('queries: filters, time ranges, cursors, and the three compliance queries', async () => {
     const l = await fx.newLog('queries');
     const at = (minute: number) => new Date(Date.UTC(2026, 2, 1, 12, minute)).toISOString();
     const ev = (i: number, o: Record<string, unknown>) => event(i, { resource_id: 'p-1', ...o });

@@ -1,6 +1,6 @@
 /**
- * The store contract (src/store/types.ts) as one suite, run against every store (STYLE.md,
- * habit 6): contract.test.ts runs it on SQLite and PostgreSQL. It drives the real Ledger on
+ * The store contract (src/store/types.ts) as one suite, run against every store
+ * (docs/design.md, Store): contract.test.ts runs it on SQLite and PostgreSQL. It drives the real Ledger on
  * the store, and the raw Store and WriteTx where the ledger cannot reach (rollback, a corrupt
  * tree node). A harness gives fresh stores on one database; a second store stands for a
  * second process (its own connections).

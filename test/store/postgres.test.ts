@@ -1,7 +1,7 @@
 /**
  * What only PostgreSQL has: append-only rules in the database (triggers, a generated time
  * column, the service role's privileges), tampering by the owner with the triggers disabled
- * (which verification must name), and the plans of the brief's three queries.
+ * (which verification must name), and the plans of the three compliance queries.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +12,8 @@ import type pg from 'pg';
 import { FaultKind, type VerifyReport } from '../../src/core/verify/report.ts';
 import { createKeyFile, type KeyRing, loadKeyRing } from '../../src/ledger/keyfile.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
-import { createLog, openStore } from '../../src/ledger/open.ts';
+import { createLog } from '../../src/ledger/open.ts';
+import { openStore } from '../../src/store/open.ts';
 import { RuleViolation } from '../../src/store/postgres/errors.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.ts';
 import { fullEvent, summary } from '../ledger/support.ts';
@@ -312,7 +313,7 @@ function suite(): void {
     });
   });
 
-  describe("the brief's three queries use their indexes", () => {
+  describe('the three compliance queries use their indexes', () => {
     const statements: { text: string; values: unknown[] }[] = [];
     let logId: number;
     const DAY = 86_400_000;

@@ -1,6 +1,6 @@
 /** What evident/express and evident/fastify both export: the defaults, counters, types and sinks. */
 
-export { type AuditSink, ledgerSink } from '../sink.ts';
+export { type AuditSink, type EmbeddedLedger, ledgerSink } from '../sink.ts';
 export {
   ANONYMOUS,
   defaultActor,

@@ -5,7 +5,7 @@
  * Append-only is enforced by the database itself: triggers refuse UPDATE, DELETE and TRUNCATE
  * on every table of record, outside the one erasure path (roles.ts adds revoked privileges).
  * No foreign keys and no cross-log statements: every key starts with log_id, the distribution
- * column a Citus deployment would use (DESIGN.md, Scale).
+ * column a Citus deployment would use (docs/design.md, Scale).
  */
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { ERASURE_ACTION } from '../../core/event/entry.ts';
@@ -111,7 +111,7 @@ CREATE TABLE ${s}.entries (
   PRIMARY KEY (log_id, idx)
 );
 CREATE UNIQUE INDEX entries_id ON ${s}.entries (log_id, id);
--- the brief's queries: one actor's actions over time; all access to one resource;
+-- the three compliance queries: one actor's actions over time; all access to one resource;
 -- failures and denials per actor in a recent window
 CREATE INDEX entries_actor ON ${s}.entries (log_id, actor_id, ts);
 CREATE INDEX entries_resource ON ${s}.entries (log_id, resource_type, resource_id, ts);

@@ -115,7 +115,7 @@ UNION ALL
 SELECT t.level, t.idx, NULL, t.hash FROM ${s}.tree_nodes t
   JOIN unnest($3::int[], $4::bigint[]) AS q(level, idx) ON t.level = q.level AND t.idx = q.idx
   WHERE t.log_id = $1`);
-    // The brief's third query; `result <> 'success'` verbatim, so the partial index applies.
+    // The third compliance query (actors with many failures); `result <> 'success'` verbatim, so the partial index applies.
     this.failures = `SELECT actor_id, count(*) AS failures, extract(epoch FROM max(ts))::float8 AS last_s
   FROM ${s}.entries
   WHERE log_id = $1 AND result <> 'success' AND ts >= to_timestamp($2::float8)

@@ -59,7 +59,7 @@ CREATE TABLE entries (
 );
 CREATE UNIQUE INDEX entries_position ON entries (log_id, idx);
 CREATE UNIQUE INDEX entries_id ON entries (log_id, id);
--- the brief's queries: one actor's actions over time; all access to one resource;
+-- the three compliance queries: one actor's actions over time; all access to one resource;
 -- failures and denials per actor in a recent window. Time is indexed as an expression of the
 -- hashed timestamp itself (RFC 3339 text does not sort by time when fraction digits vary), so
 -- no derived column exists that could be edited apart from what verification checks.
