@@ -22,6 +22,11 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** A request body must arrive within this many ms (408 beyond): a trickling client is cut off. */
   bodyTimeoutMs?: number;
+  /**
+   * Most bytes of entries in one page of a query (a page stops before the entry that would pass
+   * it, with a cursor); it always holds at least one entry.
+   */
+  maxPageBytes?: number;
   /** Requests per API key (or per address, without a key) per window; false turns the limit off. */
   rateLimit?: { max: number; timeWindowMs: number } | false;
   /** The ledgers' group commit and pushback settings. */
@@ -41,13 +46,17 @@ export const DEFAULTS = {
   maxBatch: 1000,
   maxBodyBytes: 1 << 20,
   bodyTimeoutMs: 10_000,
+  maxPageBytes: 8 << 20,
   rateLimit: { max: 6000, timeWindowMs: 60_000 },
   checkpointIntervalMs: 1000,
   maxPending: 100_000,
 } as const;
 
 export type ResolvedOptions = Required<
-  Pick<ServerOptions, 'publicVerify' | 'maxBatch' | 'maxBodyBytes' | 'bodyTimeoutMs' | 'checkpointIntervalMs'>
+  Pick<
+    ServerOptions,
+    'publicVerify' | 'maxBatch' | 'maxBodyBytes' | 'bodyTimeoutMs' | 'maxPageBytes' | 'checkpointIntervalMs'
+  >
 > &
   ServerOptions & { rateLimit: { max: number; timeWindowMs: number } | false };
 
@@ -62,6 +71,7 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     maxBatch: positive('maxBatch', o.maxBatch ?? DEFAULTS.maxBatch),
     maxBodyBytes: positive('maxBodyBytes', o.maxBodyBytes ?? DEFAULTS.maxBodyBytes),
     bodyTimeoutMs: positive('bodyTimeoutMs', o.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs),
+    maxPageBytes: positive('maxPageBytes', o.maxPageBytes ?? DEFAULTS.maxPageBytes),
     checkpointIntervalMs: o.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
     rateLimit: o.rateLimit === undefined ? { ...DEFAULTS.rateLimit } : o.rateLimit,
   };

@@ -3,7 +3,8 @@ import type { Static } from '@sinclair/typebox';
 import type { EntryFilter } from '../../store/types.ts';
 import { auditedRead } from '../access-audit.ts';
 import { ledgerOf, type ServerContext } from '../context.ts';
-import { decodeCursor, encodeCursor, parseIp, parseTime } from '../query-values.ts';
+import { readPage } from '../page.ts';
+import { decodeCursor, parseIp, parseTime } from '../query-values.ts';
 import { EntriesPage, EventsQuery, errors, FailuresQuery, FailuresResponse, LogParams } from '../schemas.ts';
 import type { App } from '../type-provider.ts';
 
@@ -38,7 +39,9 @@ export function queryRoutes(app: App, ctx: ServerContext): void {
         summary: 'Query entries',
         description:
           'Entries matching every filter given, in index order, a page at a time: pass next_cursor as ' +
-          'cursor for the next page. Each entry carries index, hash, prev_hash and every stored field. ' +
+          'cursor for the next page. A page stops at `limit` entries or at the byte budget of the server ' +
+          '(default 8 MiB of entries), whichever comes first, so next_cursor may come with fewer than ' +
+          '`limit` entries. Each entry carries index, hash, prev_hash and every stored field. ' +
           'Scope: read. The query is recorded in the log as an audit_log.query event.',
         tags: ['read'],
         params: LogParams,
@@ -54,23 +57,19 @@ export function queryRoutes(app: App, ctx: ServerContext): void {
       const limit = q.limit ?? DEFAULT_LIMIT;
       const ledger = ledgerOf(req);
       const { cursor: _cursor, ...filters } = q;
-      return auditedRead(
+      const { bytes: _bytes, ...answer } = await auditedRead(
         ctx,
         req,
         ledger,
         'audit_log.query',
         { filters: { ...filters }, from_index: from },
         async () => {
-          // One more than asked: whether it exists decides next_cursor, without an empty last page.
-          const rows = await ledger.query({ ...filter, fromIndex: from, limit: limit + 1 });
-          const more = rows.length > limit;
-          return {
-            entries: more ? rows.slice(0, limit) : rows,
-            next_cursor: more ? encodeCursor(rows[limit]!.index) : null,
-          };
+          const page = await readPage(ledger, filter, from, limit, ctx.options.maxPageBytes);
+          return { entries: page.entries, next_cursor: page.next_cursor, bytes: page.bytes };
         },
-        (r) => ({ returned: r.entries.length }),
+        (r) => ({ returned: r.entries.length, bytes: r.bytes }),
       );
+      return answer;
     },
   );
 
