@@ -40,7 +40,7 @@ describe('query pages stop at a byte budget (issue 11, item 4)', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r = await f.app.inject({
+      const r: { statusCode: number; body: string; rawPayload: Buffer } = await f.app.inject({
         method: 'GET',
         url: `/v1/logs/default/events?action=large.update&limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
         headers: f.auth(f.keys.read),
