@@ -51,7 +51,7 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     logger: o.logger ?? false,
     // One line per request (the onResponse hook below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: o.trustProxy ?? false,
+    trustProxy: o.trustProxy,
     bodyLimit: o.maxBodyBytes,
     // A backstop behind the body deadline (./body.ts): Node cuts off a request that takes longer.
     requestTimeout: o.bodyTimeoutMs + 30_000,

@@ -3,6 +3,7 @@ import type { FastifyServerOptions } from 'fastify';
 import type { KeyRing } from '../ledger/keyfile.ts';
 import type { Store } from '../store/types.ts';
 import type { LedgerTuning } from './logs.ts';
+import { resolveTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
 export interface ServerOptions {
   /** Any Store (SQLite, PostgreSQL); the server closes it on close unless `ownsStore` is false. */
@@ -14,8 +15,12 @@ export interface ServerOptions {
   originHost: string;
   /** Checkpoints, proofs and the verifier key without an API key. */
   publicVerify?: boolean;
-  /** Whose address is the client's: Fastify's trustProxy (true, or the trusted proxy addresses/CIDRs). */
-  trustProxy?: boolean | string | string[];
+  /**
+   * Which X-Forwarded-For hops to believe (./trust-proxy.ts): the trusted proxies' addresses or
+   * CIDRs (a list, or one comma-separated string). `true` is refused: it would believe the
+   * leftmost value, which the client writes; so is a hop count.
+   */
+  trustProxy?: false | string | string[];
   /** Most events in one ingest request (413 beyond). */
   maxBatch?: number;
   /** Largest request body in bytes (413 beyond). */
@@ -58,7 +63,10 @@ export type ResolvedOptions = Required<
     'publicVerify' | 'maxBatch' | 'maxBodyBytes' | 'bodyTimeoutMs' | 'maxPageBytes' | 'checkpointIntervalMs'
   >
 > &
-  ServerOptions & { rateLimit: { max: number; timeWindowMs: number } | false };
+  Omit<ServerOptions, 'trustProxy'> & {
+    trustProxy: TrustProxy;
+    rateLimit: { max: number; timeWindowMs: number } | false;
+  };
 
 export function resolveOptions(o: ServerOptions): ResolvedOptions {
   const positive = (name: string, v: number) => {
@@ -73,6 +81,7 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     bodyTimeoutMs: positive('bodyTimeoutMs', o.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs),
     maxPageBytes: positive('maxPageBytes', o.maxPageBytes ?? DEFAULTS.maxPageBytes),
     checkpointIntervalMs: o.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
+    trustProxy: resolveTrustProxy(o.trustProxy),
     rateLimit: o.rateLimit === undefined ? { ...DEFAULTS.rateLimit } : o.rateLimit,
   };
 }

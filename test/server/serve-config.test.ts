@@ -48,6 +48,9 @@ describe('evident serve settings', () => {
     assert.equal(c.maxBodyBytes, 2048);
     assert.equal(c.publicVerify, true);
     assert.deepEqual(c.trustProxy, ['10.0.0.0/8']);
+    const flag = await resolveServeConfig(ctx({ 'trust-proxy': '127.0.0.1, 10.0.0.0/8,::1' }));
+    assert.deepEqual(flag.trustProxy, ['127.0.0.1', '10.0.0.0/8', '::1']);
+    assert.equal((await resolveServeConfig(ctx({}))).trustProxy, false, 'default: no proxy trusted');
     assert.equal(c.rateLimit, 6000, 'default');
     assert.equal(c.db, './evident.db');
     const fromEnvFile = await resolveServeConfig(ctx({}, { EVIDENT_CONFIG: file }));
@@ -66,6 +69,14 @@ describe('evident serve settings', () => {
       [{ config: bad }, {}, '{"prot": 1}'],
       [{ config: bad }, {}, '{"port": "80"}'],
       [{ config: bad }, {}, '{"port": 1, "port": 2}'],
+      // Issue 11, item 3: believing any X-Forwarded-For (true) or a hop count is refused.
+      [{ 'trust-proxy': 'true' }, {}],
+      [{}, { EVIDENT_TRUST_PROXY: '1' }],
+      [{ 'trust-proxy': '10.0.0.300' }, {}],
+      [{ 'trust-proxy': '10.0.0.0/33' }, {}],
+      [{ config: bad }, {}, '{"trustProxy": true}'],
+      [{ config: bad }, {}, '{"trustProxy": 2}'],
+      [{ config: bad }, {}, '{"trustProxy": []}'],
     ];
     for (const [values, env, text] of cases) {
       if (text !== undefined) writeFileSync(bad, text);

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { parseJson } from '../../core/json.ts';
 import { isValidKeyName } from '../../core/note-keys.ts';
+import { resolveTrustProxy, type TrustProxy } from '../../server/trust-proxy.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
 import { readUserFile } from '../files.ts';
@@ -19,7 +20,7 @@ export interface ServeConfig {
   originHost: string;
   tlsCert?: string;
   tlsKey?: string;
-  trustProxy: boolean | string | string[];
+  trustProxy: TrustProxy;
   publicVerify: boolean;
   maxBatch: number;
   maxBodyBytes: number;
@@ -53,10 +54,11 @@ export async function resolveServeConfig(ctx: Context): Promise<ServeConfig> {
       out[s.config] = fromJson(s, file[s.config], `${configPath}: ${s.config}`);
       continue;
     }
-    if (!['tlsCert', 'tlsKey', 'originHost'].includes(s.config))
+    if (!['tlsCert', 'tlsKey', 'originHost', 'trustProxy'].includes(s.config))
       out[s.config] = fromText(s, s.default, 'default');
   }
   out['originHost'] ??= defaultOriginHost();
+  out['trustProxy'] ??= false;
   const c = out as unknown as ServeConfig;
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw usageError(
@@ -84,6 +86,8 @@ function envValue(ctx: Context, name: string): string | undefined {
 }
 
 function fromText(s: ServeSetting, text: string, source: string): unknown {
+  if (s.config === 'trustProxy')
+    return trustProxyFrom(/^(none|false|no)$/i.test(text) ? false : text, source);
   switch (s.kind) {
     case 'string':
       if (text === '') throw usageError(`${source} must not be empty`, `--${s.flag}`);
@@ -98,18 +102,24 @@ function fromText(s: ServeSetting, text: string, source: string): unknown {
 }
 
 function fromJson(s: ServeSetting, v: unknown, source: string): unknown {
+  if (s.config === 'trustProxy') return trustProxyFrom(v, source);
   if (s.kind === 'bool' && typeof v === 'boolean') return v;
-  if (
-    s.config === 'trustProxy' &&
-    (typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')))
-  ) {
-    return v;
-  }
   if (s.kind === 'string' && typeof v === 'string' && v !== '') return v;
   if (s.kind === 'count' && typeof v === 'number') return checkCount(s, v, String(v), source);
   const want =
     s.kind === 'count' ? 'a whole number' : s.kind === 'bool' ? 'true or false' : 'a non-empty string';
   throw usageError(`${source} must be ${want}`, `--${s.flag}`, { rule: 'type' });
+}
+
+/** --trust-proxy: the proxies' addresses or CIDRs; `true` (believe any X-Forwarded-For) is refused. */
+function trustProxyFrom(v: unknown, source: string): TrustProxy {
+  try {
+    return resolveTrustProxy(/^(true|yes|1)$/i.test(String(v)) ? true : v);
+  } catch (e) {
+    throw usageError(`${source}: ${(e as Error).message.replace(/^trustProxy: /, '')}`, '--trust-proxy', {
+      rule: 'format',
+    });
+  }
 }
 
 function checkCount(s: ServeSetting, n: number, text: string, source: string): number {

@@ -84,9 +84,11 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     flag: 'trust-proxy',
     env: 'EVIDENT_TRUST_PROXY',
     config: 'trustProxy',
-    kind: 'bool',
-    description: 'take the client address from X-Forwarded-For (only behind a proxy you run)',
-    default: 'false',
+    kind: 'string',
+    value: 'ADDRS',
+    description:
+      'the proxies in front, by address or CIDR (comma-separated): X-Forwarded-For is read from the right, past them',
+    default: 'none',
   },
   {
     flag: 'public-verify',
