@@ -2,6 +2,7 @@
 import type { FastifyServerOptions } from 'fastify';
 import type { KeyRing } from '../ledger/keyfile.ts';
 import type { Store } from '../store/types.ts';
+import { TALLY_DEFAULTS, type TallyOptions } from './access-tally.ts';
 import type { LedgerTuning } from './logs.ts';
 import { resolveTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
@@ -32,8 +33,13 @@ export interface ServerOptions {
    * it, with a cursor); it always holds at least one entry.
    */
   maxPageBytes?: number;
-  /** Requests per API key (or per address, without a key) per window; false turns the limit off. */
-  rateLimit?: { max: number; timeWindowMs: number } | false;
+  /**
+   * Requests per API key per window, and per address for requests without a valid key
+   * (`anonymousMax`, default 600 a minute); false turns the limit off.
+   */
+  rateLimit?: { max: number; timeWindowMs: number; anonymousMax?: number } | false;
+  /** How access without a valid key is counted and written (./access-tally.ts). */
+  anonymousAudit?: Partial<TallyOptions>;
   /** The ledgers' group commit and pushback settings. */
   ledger?: LedgerTuning;
   /** How often grown logs get a new signed checkpoint, in ms (0: only on demand). */
@@ -52,7 +58,7 @@ export const DEFAULTS = {
   maxBodyBytes: 1 << 20,
   bodyTimeoutMs: 10_000,
   maxPageBytes: 8 << 20,
-  rateLimit: { max: 6000, timeWindowMs: 60_000 },
+  rateLimit: { max: 6000, timeWindowMs: 60_000, anonymousMax: 600 },
   checkpointIntervalMs: 1000,
   maxPending: 100_000,
 } as const;
@@ -65,7 +71,8 @@ export type ResolvedOptions = Required<
 > &
   Omit<ServerOptions, 'trustProxy'> & {
     trustProxy: TrustProxy;
-    rateLimit: { max: number; timeWindowMs: number } | false;
+    rateLimit: { max: number; timeWindowMs: number; anonymousMax: number } | false;
+    anonymousAudit: TallyOptions;
   };
 
 export function resolveOptions(o: ServerOptions): ResolvedOptions {
@@ -82,6 +89,22 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     maxPageBytes: positive('maxPageBytes', o.maxPageBytes ?? DEFAULTS.maxPageBytes),
     checkpointIntervalMs: o.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
     trustProxy: resolveTrustProxy(o.trustProxy),
-    rateLimit: o.rateLimit === undefined ? { ...DEFAULTS.rateLimit } : o.rateLimit,
+    rateLimit:
+      o.rateLimit === undefined
+        ? { ...DEFAULTS.rateLimit }
+        : o.rateLimit && {
+            ...o.rateLimit,
+            anonymousMax: positive(
+              'rateLimit.anonymousMax',
+              o.rateLimit.anonymousMax ?? Math.min(o.rateLimit.max, DEFAULTS.rateLimit.anonymousMax),
+            ),
+          },
+    anonymousAudit: {
+      windowMs: positive('anonymousAudit.windowMs', o.anonymousAudit?.windowMs ?? TALLY_DEFAULTS.windowMs),
+      maxAddresses: positive(
+        'anonymousAudit.maxAddresses',
+        o.anonymousAudit?.maxAddresses ?? TALLY_DEFAULTS.maxAddresses,
+      ),
+    },
   };
 }

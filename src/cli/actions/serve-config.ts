@@ -26,6 +26,8 @@ export interface ServeConfig {
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   rateLimit: number;
+  anonymousRateLimit: number;
+  maxPageBytes: number;
   maxPending: number;
   checkpointIntervalMs: number;
   logLevel: string;
@@ -33,7 +35,13 @@ export interface ServeConfig {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MAX = { port: 65535 } as Record<string, number>;
-const MIN = { maxBatch: 1, maxBodyBytes: 1, bodyTimeoutMs: 1 } as Record<string, number>;
+const MIN = {
+  maxBatch: 1,
+  maxBodyBytes: 1,
+  bodyTimeoutMs: 1,
+  maxPageBytes: 1,
+  anonymousRateLimit: 1,
+} as Record<string, number>;
 
 export async function resolveServeConfig(ctx: Context): Promise<ServeConfig> {
   const configPath = flagValue(ctx, 'config') ?? envValue(ctx, CONFIG_ENV);
