@@ -95,7 +95,8 @@ function decide(
   if (auth.failure) return auth.failure;
   const key = auth.key;
   if (!key) {
-    if (rule.scope === 'verify' && ctx.options.publicVerify) return undefined;
+    // Only the logs named public: any other name gets the same 401, whether it exists or not.
+    if (rule.scope === 'verify' && ctx.options.publicVerify.includes(log)) return undefined;
     return unauthenticated('an API key is required: Authorization: Bearer evk_...', 'missing_key');
   }
   if (!keyReaches(key, log)) return forbidden(`this API key is not bound to log "${log}"`, 'log_not_allowed');

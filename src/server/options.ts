@@ -1,6 +1,7 @@
 /** What buildServer takes, with every default in one place (docs/http-api.md repeats them). */
 import type { FastifyServerOptions } from 'fastify';
 import type { KeyRing } from '../ledger/keyfile.ts';
+import { isValidLogName } from '../ledger/open.ts';
 import type { Store } from '../store/types.ts';
 import { TALLY_DEFAULTS, type TallyOptions } from './access-tally.ts';
 import type { LedgerTuning } from './logs.ts';
@@ -14,8 +15,13 @@ export interface ServerOptions {
   keyRing: KeyRing;
   /** Logs created on first use (by an admin key) get the origin `<originHost>/<log>`. */
   originHost: string;
-  /** Checkpoints, proofs and the verifier key without an API key. */
-  publicVerify?: boolean;
+  /**
+   * The logs whose checkpoints, proofs and verifier key are served without an API key, by name.
+   * Every other log answers a caller without a key 401, whether it exists or not, so that log
+   * names cannot be probed. `true` (every log) is refused: it would tell existing names (200)
+   * from the rest (404).
+   */
+  publicVerify?: false | readonly string[];
   /**
    * Which X-Forwarded-For hops to believe (./trust-proxy.ts): the trusted proxies' addresses or
    * CIDRs (a list, or one comma-separated string). `true` is refused: it would believe the
@@ -52,7 +58,7 @@ export interface ServerOptions {
 }
 
 export const DEFAULTS = {
-  publicVerify: false,
+  publicVerify: [] as readonly string[],
   trustProxy: false,
   maxBatch: 1000,
   maxBodyBytes: 1 << 20,
@@ -64,12 +70,11 @@ export const DEFAULTS = {
 } as const;
 
 export type ResolvedOptions = Required<
-  Pick<
-    ServerOptions,
-    'publicVerify' | 'maxBatch' | 'maxBodyBytes' | 'bodyTimeoutMs' | 'maxPageBytes' | 'checkpointIntervalMs'
-  >
+  Pick<ServerOptions, 'maxBatch' | 'maxBodyBytes' | 'bodyTimeoutMs' | 'maxPageBytes' | 'checkpointIntervalMs'>
 > &
-  Omit<ServerOptions, 'trustProxy'> & {
+  Omit<ServerOptions, 'trustProxy' | 'publicVerify'> & {
+    /** The public logs' names (empty: none). */
+    publicVerify: readonly string[];
     trustProxy: TrustProxy;
     rateLimit: { max: number; timeWindowMs: number; anonymousMax: number } | false;
     anonymousAudit: TallyOptions;
@@ -82,7 +87,7 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
   };
   return {
     ...o,
-    publicVerify: o.publicVerify ?? DEFAULTS.publicVerify,
+    publicVerify: resolvePublicLogs(o.publicVerify),
     maxBatch: positive('maxBatch', o.maxBatch ?? DEFAULTS.maxBatch),
     maxBodyBytes: positive('maxBodyBytes', o.maxBodyBytes ?? DEFAULTS.maxBodyBytes),
     bodyTimeoutMs: positive('bodyTimeoutMs', o.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs),
@@ -107,4 +112,14 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
       ),
     },
   };
+}
+
+function resolvePublicLogs(v: unknown): readonly string[] {
+  if (v === undefined || v === false) return [];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && isValidLogName(x))) {
+    throw new RangeError(
+      'publicVerify: the names of the public logs (true is refused: it would let anyone tell which log names exist)',
+    );
+  }
+  return [...v];
 }

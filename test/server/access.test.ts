@@ -206,7 +206,7 @@ describe('API keys, tenants and the access audit', () => {
   it('serves verifier endpoints without a key only when publicVerify is on', async () => {
     const closed = await f.app.inject({ method: 'GET', url: '/v1/logs/default/key' });
     assert.equal(closed.statusCode, 401);
-    const pub = await setup({ publicVerify: true });
+    const pub = await setup({ publicVerify: ['default'] });
     try {
       // Only a key makes the server sign (issue 11, item 2): the first checkpoint is signed so.
       const signed = await pub.app.inject({

@@ -73,7 +73,7 @@ describe('a flood without a key does not grow the log without bound (issue 11, i
 
   it('counts anonymous proof reads with publicVerify, and an anonymous checkpoint fetch signs nothing', async () => {
     // The ledger signs at most once an hour while appending: only a request could sign sooner.
-    const f = await setup({ publicVerify: true, ledger: { checkpointIntervalMs: 3_600_000 } });
+    const f = await setup({ publicVerify: ['default'], ledger: { checkpointIntervalMs: 3_600_000 } });
     try {
       const ingest = () =>
         f.app.inject({

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { parseJson } from '../../core/json.ts';
 import { isValidKeyName } from '../../core/note-keys.ts';
+import { isValidLogName } from '../../ledger/open.ts';
 import { resolveTrustProxy, type TrustProxy } from '../../server/trust-proxy.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
@@ -21,7 +22,7 @@ export interface ServeConfig {
   tlsCert?: string;
   tlsKey?: string;
   trustProxy: TrustProxy;
-  publicVerify: boolean;
+  publicVerify: string[];
   maxBatch: number;
   maxBodyBytes: number;
   bodyTimeoutMs: number;
@@ -62,11 +63,12 @@ export async function resolveServeConfig(ctx: Context): Promise<ServeConfig> {
       out[s.config] = fromJson(s, file[s.config], `${configPath}: ${s.config}`);
       continue;
     }
-    if (!['tlsCert', 'tlsKey', 'originHost', 'trustProxy'].includes(s.config))
+    if (!['tlsCert', 'tlsKey', 'originHost', 'trustProxy', 'publicVerify'].includes(s.config))
       out[s.config] = fromText(s, s.default, 'default');
   }
   out['originHost'] ??= defaultOriginHost();
   out['trustProxy'] ??= false;
+  out['publicVerify'] ??= [];
   const c = out as unknown as ServeConfig;
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw usageError(
@@ -96,6 +98,11 @@ function envValue(ctx: Context, name: string): string | undefined {
 function fromText(s: ServeSetting, text: string, source: string): unknown {
   if (s.config === 'trustProxy')
     return trustProxyFrom(/^(none|false|no)$/i.test(text) ? false : text, source);
+  if (s.config === 'publicVerify') {
+    if (/^(none|false|no)$/i.test(text)) return [];
+    // The old boolean flag: refused, not read as a log named "true".
+    return publicLogsFrom(/^(true|yes|1)$/i.test(text) ? true : text.split(',').map((x) => x.trim()), source);
+  }
   switch (s.kind) {
     case 'string':
       if (text === '') throw usageError(`${source} must not be empty`, `--${s.flag}`);
@@ -111,6 +118,7 @@ function fromText(s: ServeSetting, text: string, source: string): unknown {
 
 function fromJson(s: ServeSetting, v: unknown, source: string): unknown {
   if (s.config === 'trustProxy') return trustProxyFrom(v, source);
+  if (s.config === 'publicVerify') return publicLogsFrom(v === false ? [] : v, source);
   if (s.kind === 'bool' && typeof v === 'boolean') return v;
   if (s.kind === 'string' && typeof v === 'string' && v !== '') return v;
   if (s.kind === 'count' && typeof v === 'number') return checkCount(s, v, String(v), source);
@@ -128,6 +136,19 @@ function trustProxyFrom(v: unknown, source: string): TrustProxy {
       rule: 'format',
     });
   }
+}
+
+/**
+ * --public-verify: the public logs by name. `true` (every log) is refused: anyone could then
+ * tell the names that exist (200) from the rest (404).
+ */
+function publicLogsFrom(v: unknown, source: string): string[] {
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string' && isValidLogName(x))) return v as string[];
+  throw usageError(
+    `${source}: name the public logs (comma-separated); "true" would let anyone tell which log names exist`,
+    '--public-verify',
+    { rule: 'format' },
+  );
 }
 
 function checkCount(s: ServeSetting, n: number, text: string, source: string): number {

@@ -94,9 +94,11 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     flag: 'public-verify',
     env: 'EVIDENT_PUBLIC_VERIFY',
     config: 'publicVerify',
-    kind: 'bool',
-    description: 'serve checkpoints, proofs and verifier keys without an API key',
-    default: 'false',
+    kind: 'string',
+    value: 'LOGS',
+    description:
+      "serve these logs' checkpoints, proofs and verifier keys without an API key (comma-separated names)",
+    default: 'none',
   },
   {
     flag: 'max-batch',

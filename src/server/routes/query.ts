@@ -4,7 +4,13 @@ import type { EntryFilter } from '../../store/types.ts';
 import { auditedRead } from '../access-audit.ts';
 import { ledgerOf, type ServerContext } from '../context.ts';
 import { readPage } from '../page.ts';
-import { decodeCursor, parseIp, parseTime } from '../query-values.ts';
+import {
+  decodeCursor,
+  decodeFailuresCursor,
+  encodeFailuresCursor,
+  parseIp,
+  parseTime,
+} from '../query-values.ts';
 import { EntriesPage, EventsQuery, errors, FailuresQuery, FailuresResponse, LogParams } from '../schemas.ts';
 import type { App } from '../type-provider.ts';
 
@@ -80,7 +86,8 @@ export function queryRoutes(app: App, ctx: ServerContext): void {
         summary: 'Actors with repeated failures',
         description:
           'Actors with more than `min` events whose result is failure or denied in the last `hours` hours, ' +
-          'most first. Scope: read. Recorded as an audit_log.query event.',
+          'most first (then by actor_id), `limit` at a time: pass next_cursor as cursor for the next page. ' +
+          'Scope: read. Recorded as an audit_log.query event.',
         tags: ['read'],
         params: LogParams,
         querystring: FailuresQuery,
@@ -91,6 +98,8 @@ export function queryRoutes(app: App, ctx: ServerContext): void {
     async (req) => {
       const hours = req.query.hours ?? 24;
       const min = req.query.min ?? 5;
+      const limit = req.query.limit ?? DEFAULT_LIMIT;
+      const after = req.query.cursor !== undefined ? decodeFailuresCursor(req.query.cursor) : undefined;
       const now = ctx.options.now?.() ?? new Date();
       const since = new Date(now.getTime() - hours * 3_600_000).toISOString();
       const ledger = ledgerOf(req);
@@ -99,8 +108,30 @@ export function queryRoutes(app: App, ctx: ServerContext): void {
         req,
         ledger,
         'audit_log.query',
-        { query: 'failures', hours, min },
-        async () => ({ since, actors: await ledger.failuresByActor(since, min) }),
+        { query: 'failures', hours, min, limit, ...(after ? { after_actor: after.actorId } : {}) },
+        async () => {
+          // The store counts every actor in the window; the answer holds one page of them. Sorted
+          // here again, by code units, so that the cursor means the same on every store.
+          const all = (await ledger.failuresByActor(since, min)).sort(
+            (a, b) =>
+              b.failures - a.failures || (a.actor_id < b.actor_id ? -1 : a.actor_id > b.actor_id ? 1 : 0),
+          );
+          const start = after
+            ? all.findIndex(
+                (a) =>
+                  a.failures < after.failures ||
+                  (a.failures === after.failures && a.actor_id > after.actorId),
+              )
+            : 0;
+          const actors = start < 0 ? [] : all.slice(start, start + limit);
+          const last = actors.at(-1);
+          const more = start >= 0 && start + limit < all.length;
+          return {
+            since,
+            actors,
+            next_cursor: more && last ? encodeFailuresCursor(last.failures, last.actor_id) : null,
+          };
+        },
         (r) => ({ returned: r.actors.length }),
       );
     },
