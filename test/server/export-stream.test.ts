@@ -208,6 +208,55 @@ describe('an export that fails midway (issue 11, item 1)', () => {
     }
   });
 
+  it('records an export the client abandoned midway as a failure', async () => {
+    const f = await setup();
+    try {
+      for (let i = 0; i < 200; i += 10) {
+        await f.app.inject({
+          method: 'POST',
+          url: '/v1/logs/default/events',
+          headers: f.auth(f.keys.admin),
+          payload: Array.from({ length: 10 }, (_, j) => {
+            const { old_values: _o, new_values: _n, ...e } = largeEvent(i + j); // about 60 KB each
+            return e;
+          }),
+        });
+      }
+      await f.app.listen({ port: 0, host: '127.0.0.1' });
+      const port = (f.app.server.address() as { port: number }).port;
+      await new Promise<void>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port, path: '/v1/logs/default/export', headers: f.auth(f.keys.read) },
+          (res) => {
+            res.once('data', () => {
+              req.destroy(); // read the first bytes of a 12 MB bundle, then go away
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {});
+        req.on('close', () => resolve());
+        req.end();
+      }).catch(() => {});
+      const deadline = Date.now() + 10_000;
+      let access: Entry[] = [];
+      while (Date.now() < deadline) {
+        access = (await f.entries()).filter((e: Entry) => e.action === 'audit_log.export');
+        if (access.length === 2) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(
+        access.map((e) => e.result),
+        ['success', 'failure'],
+      );
+      const meta = access[1]!.metadata as Record<string, unknown>;
+      assert.equal(meta['aborted_by_client'], true);
+      assert.ok(Number(meta['entries_sent']) < 200, `sent ${meta['entries_sent']} of 200`);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('evident export exits 1 (TAMPER_DETECTED) and leaves no partial file', async () => {
     const dir = tempDir();
     const db = join(dir, 'audit.db');

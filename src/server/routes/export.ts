@@ -9,7 +9,8 @@
  * is sent cannot change its status: it ends with one error line `{"error":{"code","message"}}`
  * and then the connection is cut without the final chunk, so every HTTP client reports an
  * incomplete body and no reader can take the bundle for whole; a second access event, result
- * failure, records the code and how many entries were sent (docs/http-api.md, Export).
+ * failure, records the code and how many entries were sent (docs/http-api.md, Export). A
+ * client that goes away midway gets such a record too (`aborted_by_client`).
  */
 import type { ServerResponse } from 'node:http';
 import { exportBundle } from '../../ledger/export.ts';
@@ -70,7 +71,14 @@ export function exportRoutes(app: App, ctx: ServerContext): void {
         for (let r = first; !r.done; r = await lines.next()) {
           if (!(await send(res, r.value))) {
             await lines.return?.(undefined);
-            return; // the client went away: nothing more to tell it
+            // The client went away: nothing more to tell it, but the record says the export is partial.
+            await recordAccess(ctx, req, ledger, {
+              action: 'audit_log.export',
+              result: 'failure',
+              reason: 'the client closed the connection before the export ended',
+              metadata: { filters, aborted_by_client: true, entries_sent: entries },
+            }).catch(() => {});
+            return;
           }
           if (r !== first) entries++;
         }
