@@ -224,7 +224,7 @@ describe('an export that fails midway (issue 11, item 1)', () => {
       }
       await f.app.listen({ port: 0, host: '127.0.0.1' });
       const port = (f.app.server.address() as { port: number }).port;
-      await new Promise<void>((resolve, reject) => {
+      await new Promise<void>((resolve) => {
         const req = request(
           { host: '127.0.0.1', port, path: '/v1/logs/default/export', headers: f.auth(f.keys.read) },
           (res) => {
