@@ -1,6 +1,10 @@
 /**
  * Writing and reading export bundles (../core/bundle.ts): header line, then entries, streamed
  * page by page so that neither side holds the log in memory.
+ *
+ * A page is bounded by bytes, not only by count: an event may hold 256 KiB, so a page of
+ * EXPORT_PAGE_ENTRIES entries holds at most about 16 MiB, and each entry is handed out as its
+ * own line (one string per entry, never one string per page: V8 strings stop at about 512 MiB).
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -14,6 +18,7 @@ import {
 import { toBase64 } from '../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import type { Entry } from '../core/event/entry.ts';
+import { LIMITS } from '../core/event/schema.ts';
 import { parseJson } from '../core/json.ts';
 import { perfectSubtrees } from '../core/merkle/index.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
@@ -30,7 +35,14 @@ export interface ExportOptions {
   pageSize?: number;
 }
 
-/** The bundle as lines of text, each ending in "\n". Signs a fresh checkpoint first when it can. */
+/** Entries read from the store at a time: 64 events of at most 256 KiB each, about 16 MiB. */
+export const EXPORT_PAGE_ENTRIES = Math.max(1, Math.floor((16 << 20) / LIMITS.eventBytes));
+
+/**
+ * The bundle as lines of text, each ending in "\n": the header, then one line per entry. Signs
+ * a fresh checkpoint first when it can. A missing entry inside the range is TAMPER_DETECTED
+ * (the signed tree holds it; the store lost it), thrown when the export reaches it.
+ */
 export async function* exportBundle(ledger: Ledger, o: ExportOptions = {}): AsyncIterable<string> {
   const cp = ledger.canSign ? await ledger.checkpoint() : await ledger.latestCheckpoint();
   if (!cp) throw new EvidentError(ErrorCode.NOT_FOUND, 'the log has no signed checkpoint to export against');
@@ -65,13 +77,24 @@ export async function* exportBundle(ledger: Ledger, o: ExportOptions = {}): Asyn
       : {}),
   };
   yield `${JSON.stringify(header)}\n`;
-  const pageSize = o.pageSize ?? 5000;
+  const pageSize = o.pageSize ?? EXPORT_PAGE_ENTRIES;
   for (let at = from; at < to; ) {
     const page = await ledger.store.entries(ledger.log.id, at, to, pageSize);
-    if (page.length === 0) break;
-    yield page.map((e) => `${JSON.stringify(e)}\n`).join('');
-    at = page[page.length - 1]!.index + 1;
+    if (page.length === 0) throw missingEntry(ledger, at);
+    for (const e of page) {
+      if (e.index !== at) throw missingEntry(ledger, at);
+      yield `${JSON.stringify(e)}\n`;
+      at++;
+    }
   }
+}
+
+function missingEntry(ledger: Ledger, index: number): EvidentError {
+  return new EvidentError(
+    ErrorCode.TAMPER_DETECTED,
+    `entry ${index} of log "${ledger.log.name}" is missing from the store, inside the signed tree`,
+    { index },
+  );
 }
 
 /** Verifies a bundle file offline: no database, only the verifier keys the caller trusts. */

@@ -7,6 +7,10 @@
  * A read waits for its own access event to be durable before it answers, and is refused if the
  * event cannot be written (fail closed): an unrecorded read of audit data is worse than a
  * refused one. The wait is one group commit, shared with whatever else is being appended.
+ *
+ * Anonymous reads (public verification data, with publicVerify) are counted per address and
+ * window instead (./access-tally.ts): they reveal no entry, and one permanent entry per free
+ * request would let anyone grow the log without bound.
  */
 import type { FastifyRequest } from 'fastify';
 import { isEvidentError } from '../core/errors.ts';
@@ -88,6 +92,18 @@ export async function auditedRead<T>(
   summary: (result: T) => Record<string, unknown> = () => ({}),
 ): Promise<T> {
   let result: T;
+  if (!req.evident?.key) {
+    try {
+      result = await work();
+    } catch (e) {
+      const code = isEvidentError(e) ? e.code : 'INTERNAL';
+      ctx.tally.count(req, ledger, { action, result: 'failure', metadata: { code } });
+      throw e;
+    }
+    // Per-request details (an index, a size) would split the count: only the route is kept.
+    ctx.tally.count(req, ledger, { action, result: 'success' });
+    return result;
+  }
   try {
     result = await work();
   } catch (e) {

@@ -3,7 +3,10 @@
  * read: authenticate the key, apply the rate limit (per key; per address without one), check the
  * log name, then the key's logs and scopes, then find the log. A key never reaches a log it is
  * not bound to, whatever the URL says: the log comes from the path, and the path's log must be
- * one of the key's. Refusals on a known log are recorded as `denied` access events.
+ * one of the key's. Refusals on a known log are recorded as `denied` access events: one by one
+ * for a valid key; without one (no key, a malformed, unknown or revoked one) counted per
+ * address and window and written once per window (./access-tally.ts), so that requests that
+ * cost nothing cannot grow the log without bound.
  *
  * Order matters: the rate limit comes before the denial is recorded, so a flood of bad keys
  * cannot flood the log; a key that does not reach a log gets 403 whether the log exists or not,
@@ -54,12 +57,22 @@ export function accessGuard(ctx: ServerContext, limiter: Limiter | undefined) {
     if (refusal) {
       const ledger = await ctx.registry.get(name).catch(() => undefined);
       if (ledger) {
-        await recordAccess(ctx, req, ledger, {
+        const record = {
           action: rule.action,
-          result: 'denied',
+          result: 'denied' as const,
           reason: refusal.message,
-          metadata: { code: refusal.code, required_scope: rule.scope },
-        }).catch(() => {}); // the refusal stands even if it could not be recorded (logged, counted)
+          metadata: {
+            code: refusal.code,
+            required_scope: rule.scope,
+            ...(typeof refusal.details?.['rule'] === 'string' ? { rule: refusal.details['rule'] } : {}),
+          },
+        };
+        if (auth.key && !auth.failure) {
+          // the refusal stands even if it could not be recorded (logged, counted)
+          await recordAccess(ctx, req, ledger, record).catch(() => {});
+        } else {
+          ctx.tally.count(req, ledger, record);
+        }
       }
       throw refusal;
     }
@@ -82,7 +95,8 @@ function decide(
   if (auth.failure) return auth.failure;
   const key = auth.key;
   if (!key) {
-    if (rule.scope === 'verify' && ctx.options.publicVerify) return undefined;
+    // Only the logs named public: any other name gets the same 401, whether it exists or not.
+    if (rule.scope === 'verify' && ctx.options.publicVerify.includes(log)) return undefined;
     return unauthenticated('an API key is required: Authorization: Bearer evk_...', 'missing_key');
   }
   if (!keyReaches(key, log)) return forbidden(`this API key is not bound to log "${log}"`, 'log_not_allowed');

@@ -15,6 +15,7 @@ import Fastify, {
 } from 'fastify';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { accessGuard, rateLimitKey } from './access.ts';
+import { AccessTally } from './access-tally.ts';
 import { registerJsonBody } from './body.ts';
 import type { ServerContext } from './context.ts';
 import { type OpenApiDoc, renderDocsPage } from './docs-page.ts';
@@ -51,7 +52,7 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     logger: o.logger ?? false,
     // One line per request (the onResponse hook below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: o.trustProxy ?? false,
+    trustProxy: o.trustProxy,
     bodyLimit: o.maxBodyBytes,
     // A backstop behind the body deadline (./body.ts): Node cuts off a request that takes longer.
     requestTimeout: o.bodyTimeoutMs + 30_000,
@@ -89,7 +90,9 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     log: app.log,
     ...(o.now ? { now: o.now } : {}),
   });
-  const ctx: ServerContext = { options: o, store, registry, metrics, lifecycle: { closing: false } };
+  const tally = new AccessTally(o.anonymousAudit, metrics, app.log, o.now);
+  const ctx: ServerContext = { options: o, store, registry, metrics, tally, lifecycle: { closing: false } };
+  app.decorate('flushAccessTally', () => tally.flush());
 
   app.decorateRequest('evident', null as never);
   await app.register(swagger, {
@@ -120,8 +123,10 @@ export async function buildServer(options: ServerOptions): Promise<App> {
   let limiter: Parameters<typeof accessGuard>[1];
   if (o.rateLimit) {
     await app.register(rateLimit, { global: false });
+    const { max, anonymousMax } = o.rateLimit;
     limiter = app.createRateLimit({
-      max: o.rateLimit.max,
+      // Without a valid key a request costs nothing to send: a much lower limit per address.
+      max: (_req, key) => (key.startsWith('ip:') ? anonymousMax : max),
       timeWindow: o.rateLimit.timeWindowMs,
       keyGenerator: rateLimitKey,
     });
@@ -185,6 +190,7 @@ export async function buildServer(options: ServerOptions): Promise<App> {
   // Runs once in-flight requests are done: commit what is pending, sign, close.
   app.addHook('onClose', async () => {
     ctx.lifecycle.closing = true;
+    await tally.close();
     await registry.close();
     if (o.ownsStore ?? true) await o.store.close();
   });

@@ -1,6 +1,7 @@
 /** What every route shares, and what the access guard leaves on each request. */
 import type { Ledger } from '../ledger/ledger.ts';
 import type { ApiKeyRecord, Scope, Store } from '../store/types.ts';
+import type { AccessTally } from './access-tally.ts';
 import type { LogRegistry } from './logs.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -11,6 +12,8 @@ export interface ServerContext {
   store: Store;
   registry: LogRegistry;
   metrics: ServerMetrics;
+  /** Access without a valid key: counted per address and window, written once per window. */
+  tally: AccessTally;
   /** Set once shutdown begins: /readyz answers 503 from then on. */
   lifecycle: { closing: boolean };
 }
@@ -37,6 +40,10 @@ export interface RequestState {
 declare module 'fastify' {
   interface FastifyRequest {
     evident: RequestState;
+  }
+  interface FastifyInstance {
+    /** Writes the counted access of callers without a valid key now, instead of at the window's end. */
+    flushAccessTally(): Promise<void>;
   }
   interface FastifyContextConfig {
     access?: AccessRule;

@@ -1,8 +1,11 @@
 /** What buildServer takes, with every default in one place (docs/http-api.md repeats them). */
 import type { FastifyServerOptions } from 'fastify';
 import type { KeyRing } from '../ledger/keyfile.ts';
+import { isValidLogName } from '../ledger/open.ts';
 import type { Store } from '../store/types.ts';
+import { TALLY_DEFAULTS, type TallyOptions } from './access-tally.ts';
 import type { LedgerTuning } from './logs.ts';
+import { resolveTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
 export interface ServerOptions {
   /** Any Store (SQLite, PostgreSQL); the server closes it on close unless `ownsStore` is false. */
@@ -12,18 +15,37 @@ export interface ServerOptions {
   keyRing: KeyRing;
   /** Logs created on first use (by an admin key) get the origin `<originHost>/<log>`. */
   originHost: string;
-  /** Checkpoints, proofs and the verifier key without an API key. */
-  publicVerify?: boolean;
-  /** Whose address is the client's: Fastify's trustProxy (true, or the trusted proxy addresses/CIDRs). */
-  trustProxy?: boolean | string | string[];
+  /**
+   * The logs whose checkpoints, proofs and verifier key are served without an API key, by name.
+   * Every other log answers a caller without a key 401, whether it exists or not, so that log
+   * names cannot be probed. `true` (every log) is refused: it would tell existing names (200)
+   * from the rest (404).
+   */
+  publicVerify?: false | readonly string[];
+  /**
+   * Which X-Forwarded-For hops to believe (./trust-proxy.ts): the trusted proxies' addresses or
+   * CIDRs (a list, or one comma-separated string). `true` is refused: it would believe the
+   * leftmost value, which the client writes; so is a hop count.
+   */
+  trustProxy?: false | string | string[];
   /** Most events in one ingest request (413 beyond). */
   maxBatch?: number;
   /** Largest request body in bytes (413 beyond). */
   maxBodyBytes?: number;
   /** A request body must arrive within this many ms (408 beyond): a trickling client is cut off. */
   bodyTimeoutMs?: number;
-  /** Requests per API key (or per address, without a key) per window; false turns the limit off. */
-  rateLimit?: { max: number; timeWindowMs: number } | false;
+  /**
+   * Most bytes of entries in one page of a query (a page stops before the entry that would pass
+   * it, with a cursor); it always holds at least one entry.
+   */
+  maxPageBytes?: number;
+  /**
+   * Requests per API key per window, and per address for requests without a valid key
+   * (`anonymousMax`, default 600 a minute); false turns the limit off.
+   */
+  rateLimit?: { max: number; timeWindowMs: number; anonymousMax?: number } | false;
+  /** How access without a valid key is counted and written (./access-tally.ts). */
+  anonymousAudit?: Partial<TallyOptions>;
   /** The ledgers' group commit and pushback settings. */
   ledger?: LedgerTuning;
   /** How often grown logs get a new signed checkpoint, in ms (0: only on demand). */
@@ -36,20 +58,27 @@ export interface ServerOptions {
 }
 
 export const DEFAULTS = {
-  publicVerify: false,
+  publicVerify: [] as readonly string[],
   trustProxy: false,
   maxBatch: 1000,
   maxBodyBytes: 1 << 20,
   bodyTimeoutMs: 10_000,
-  rateLimit: { max: 6000, timeWindowMs: 60_000 },
+  maxPageBytes: 8 << 20,
+  rateLimit: { max: 6000, timeWindowMs: 60_000, anonymousMax: 600 },
   checkpointIntervalMs: 1000,
   maxPending: 100_000,
 } as const;
 
 export type ResolvedOptions = Required<
-  Pick<ServerOptions, 'publicVerify' | 'maxBatch' | 'maxBodyBytes' | 'bodyTimeoutMs' | 'checkpointIntervalMs'>
+  Pick<ServerOptions, 'maxBatch' | 'maxBodyBytes' | 'bodyTimeoutMs' | 'maxPageBytes' | 'checkpointIntervalMs'>
 > &
-  ServerOptions & { rateLimit: { max: number; timeWindowMs: number } | false };
+  Omit<ServerOptions, 'trustProxy' | 'publicVerify'> & {
+    /** The public logs' names (empty: none). */
+    publicVerify: readonly string[];
+    trustProxy: TrustProxy;
+    rateLimit: { max: number; timeWindowMs: number; anonymousMax: number } | false;
+    anonymousAudit: TallyOptions;
+  };
 
 export function resolveOptions(o: ServerOptions): ResolvedOptions {
   const positive = (name: string, v: number) => {
@@ -58,11 +87,39 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
   };
   return {
     ...o,
-    publicVerify: o.publicVerify ?? DEFAULTS.publicVerify,
+    publicVerify: resolvePublicLogs(o.publicVerify),
     maxBatch: positive('maxBatch', o.maxBatch ?? DEFAULTS.maxBatch),
     maxBodyBytes: positive('maxBodyBytes', o.maxBodyBytes ?? DEFAULTS.maxBodyBytes),
     bodyTimeoutMs: positive('bodyTimeoutMs', o.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs),
+    maxPageBytes: positive('maxPageBytes', o.maxPageBytes ?? DEFAULTS.maxPageBytes),
     checkpointIntervalMs: o.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
-    rateLimit: o.rateLimit === undefined ? { ...DEFAULTS.rateLimit } : o.rateLimit,
+    trustProxy: resolveTrustProxy(o.trustProxy),
+    rateLimit:
+      o.rateLimit === undefined
+        ? { ...DEFAULTS.rateLimit }
+        : o.rateLimit && {
+            ...o.rateLimit,
+            anonymousMax: positive(
+              'rateLimit.anonymousMax',
+              o.rateLimit.anonymousMax ?? Math.min(o.rateLimit.max, DEFAULTS.rateLimit.anonymousMax),
+            ),
+          },
+    anonymousAudit: {
+      windowMs: positive('anonymousAudit.windowMs', o.anonymousAudit?.windowMs ?? TALLY_DEFAULTS.windowMs),
+      maxAddresses: positive(
+        'anonymousAudit.maxAddresses',
+        o.anonymousAudit?.maxAddresses ?? TALLY_DEFAULTS.maxAddresses,
+      ),
+    },
   };
+}
+
+function resolvePublicLogs(v: unknown): readonly string[] {
+  if (v === undefined || v === false) return [];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && isValidLogName(x))) {
+    throw new RangeError(
+      'publicVerify: the names of the public logs (true is refused: it would let anyone tell which log names exist)',
+    );
+  }
+  return [...v];
 }

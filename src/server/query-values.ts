@@ -47,6 +47,24 @@ export function encodeCursor(nextIndex: number): string {
   return Buffer.from(`i${nextIndex}`, 'utf8').toString('base64url');
 }
 
+/**
+ * The cursor of /failures: the position after the last actor of a page, in the page order
+ * (failures descending, then actor_id): base64url of `f<failures>:<actor_id>`.
+ */
+export function encodeFailuresCursor(failures: number, actorId: string): string {
+  return Buffer.from(`f${failures}:${actorId}`, 'utf8').toString('base64url');
+}
+
+export function decodeFailuresCursor(cursor: string): { failures: number; actorId: string } {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const m = /^f(0|[1-9][0-9]{0,15}):([\s\S]+)$/.exec(text);
+  const failures = m ? Number(m[1]) : Number.NaN;
+  if (!m || !Number.isSafeInteger(failures) || encodeFailuresCursor(failures, m[2]!) !== cursor) {
+    throw invalid('cursor', 'format', 'is not a cursor this server gave out (pass next_cursor as is)');
+  }
+  return { failures, actorId: m[2]! };
+}
+
 export function decodeCursor(cursor: string): number {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const m = /^i(0|[1-9][0-9]{0,15})$/.exec(text);

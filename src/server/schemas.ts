@@ -81,6 +81,10 @@ export const FailuresQuery = Type.Object(
       count('The window, in hours back from now (default 24).', { minimum: 1, maximum: 2_400_000 }),
     ),
     min: Type.Optional(count('List actors with more than this many failures or denials (default 5).')),
+    limit: Type.Optional(count('Most actors on the page (default 100).', { minimum: 1, maximum: 1000 })),
+    cursor: Type.Optional(
+      Type.String({ maxLength: 512, description: 'next_cursor of the previous page, as given.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -168,6 +172,9 @@ export const FailuresResponse = Type.Object({
   actors: Type.Array(
     Type.Object({ actor_id: Type.String(), failures: Type.Integer(), last_timestamp: Type.String() }),
   ),
+  next_cursor: Type.Union([Type.String(), Type.Null()], {
+    description: 'Pass as cursor for the next page; null at the end.',
+  }),
 });
 
 export const InclusionProof = Type.Object({

@@ -71,7 +71,9 @@ describe('API keys, tenants and the access audit', () => {
     const r = await f.app.inject({ method: 'GET', url: '/v1/logs/default/events' });
     assert.equal(r.statusCode, 401);
     assert.equal(r.json().code, 'UNAUTHENTICATED');
+    await f.app.flushAccessTally(); // counted per address and window (issue 11, item 2)
     const e = await lastEntry();
+    assert.equal((e.metadata as Record<string, unknown>)['count'], 1);
     assert.equal(e.action, 'audit_log.query');
     assert.equal(e.result, 'denied');
     assert.equal(e.actor_id, 'anonymous');
@@ -94,6 +96,7 @@ describe('API keys, tenants and the access audit', () => {
       assert.equal(r.statusCode, 401, header);
       assert.equal(r.json().code, 'UNAUTHENTICATED');
     }
+    await f.app.flushAccessTally();
     const e = await lastEntry();
     assert.equal(e.result, 'denied');
     assert.equal(e.actor_id, keyId(f.keys.revoked), 'a revoked key is named in its denial');
@@ -203,8 +206,15 @@ describe('API keys, tenants and the access audit', () => {
   it('serves verifier endpoints without a key only when publicVerify is on', async () => {
     const closed = await f.app.inject({ method: 'GET', url: '/v1/logs/default/key' });
     assert.equal(closed.statusCode, 401);
-    const pub = await setup({ publicVerify: true });
+    const pub = await setup({ publicVerify: ['default'] });
     try {
+      // Only a key makes the server sign (issue 11, item 2): the first checkpoint is signed so.
+      const signed = await pub.app.inject({
+        method: 'GET',
+        url: '/v1/logs/default/checkpoint',
+        headers: pub.auth(pub.keys.verify),
+      });
+      assert.equal(signed.statusCode, 200);
       for (const url of ['/v1/logs/default/key', '/v1/logs/default/checkpoint']) {
         const r = await pub.app.inject({ method: 'GET', url });
         assert.equal(r.statusCode, 200, url);
@@ -222,6 +232,7 @@ describe('API keys, tenants and the access audit', () => {
       });
       assert.equal(proof.statusCode, 200);
       assert.equal(proof.json().leaf, undefined);
+      await pub.app.flushAccessTally();
       const last = (await pub.entries()).pop()!;
       assert.equal(last.action, 'audit_log.proof');
       assert.equal(last.actor_type, 'anonymous');
@@ -239,11 +250,11 @@ describe('API keys, tenants and the access audit', () => {
     }
   });
 
-  it('records the client address, from X-Forwarded-For only with trustProxy', async () => {
+  it('records the client address, from X-Forwarded-For only behind a trusted proxy', async () => {
     const headers = { ...f.auth(f.keys.read), 'x-forwarded-for': '203.0.113.9' };
     await f.app.inject({ method: 'GET', url: '/v1/logs/default/events?limit=1', headers });
     assert.equal((await lastEntry()).ip_address, '127.0.0.1', 'a forwarded header is not trusted by default');
-    const proxied = await setup({ trustProxy: true });
+    const proxied = await setup({ trustProxy: ['127.0.0.1'] });
     try {
       await proxied.app.inject({
         method: 'GET',

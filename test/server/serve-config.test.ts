@@ -32,7 +32,7 @@ describe('evident serve settings', () => {
         port: 9001,
         host: '0.0.0.0',
         maxBatch: 10,
-        publicVerify: true,
+        publicVerify: ['default', 'payments'],
         trustProxy: ['10.0.0.0/8'],
       }),
     );
@@ -46,8 +46,11 @@ describe('evident serve settings', () => {
     assert.equal(c.host, '::1', 'environment beats file');
     assert.equal(c.maxBatch, 10, 'file beats default');
     assert.equal(c.maxBodyBytes, 2048);
-    assert.equal(c.publicVerify, true);
+    assert.deepEqual(c.publicVerify, ['default', 'payments']);
     assert.deepEqual(c.trustProxy, ['10.0.0.0/8']);
+    const flag = await resolveServeConfig(ctx({ 'trust-proxy': '127.0.0.1, 10.0.0.0/8,::1' }));
+    assert.deepEqual(flag.trustProxy, ['127.0.0.1', '10.0.0.0/8', '::1']);
+    assert.equal((await resolveServeConfig(ctx({}))).trustProxy, false, 'default: no proxy trusted');
     assert.equal(c.rateLimit, 6000, 'default');
     assert.equal(c.db, './evident.db');
     const fromEnvFile = await resolveServeConfig(ctx({}, { EVIDENT_CONFIG: file }));
@@ -59,13 +62,24 @@ describe('evident serve settings', () => {
     const cases: [Record<string, OptionValue>, Record<string, string>, string?][] = [
       [{ port: '70000' }, {}],
       [{ port: '8o80' }, {}],
-      [{}, { EVIDENT_PUBLIC_VERIFY: 'perhaps' }],
+      // Issue 11, item 5: every log public would let anyone tell which log names exist.
+      [{}, { EVIDENT_PUBLIC_VERIFY: 'true' }],
+      [{ 'public-verify': 'default,../x' }, {}],
+      [{ config: bad }, {}, '{"publicVerify": true}'],
       [{ 'tls-cert': 'c.pem' }, {}],
       [{ 'log-level': 'loud' }, {}],
       [{ 'max-batch': '0' }, {}],
       [{ config: bad }, {}, '{"prot": 1}'],
       [{ config: bad }, {}, '{"port": "80"}'],
       [{ config: bad }, {}, '{"port": 1, "port": 2}'],
+      // Issue 11, item 3: believing any X-Forwarded-For (true) or a hop count is refused.
+      [{ 'trust-proxy': 'true' }, {}],
+      [{}, { EVIDENT_TRUST_PROXY: '1' }],
+      [{ 'trust-proxy': '10.0.0.300' }, {}],
+      [{ 'trust-proxy': '10.0.0.0/33' }, {}],
+      [{ config: bad }, {}, '{"trustProxy": true}'],
+      [{ config: bad }, {}, '{"trustProxy": 2}'],
+      [{ config: bad }, {}, '{"trustProxy": []}'],
     ];
     for (const [values, env, text] of cases) {
       if (text !== undefined) writeFileSync(bad, text);

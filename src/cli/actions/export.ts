@@ -3,6 +3,7 @@
  * offline with evident verify-bundle and the published verifier key. With the signing key at
  * hand, a fresh checkpoint is signed first so that the bundle covers every entry.
  */
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { BundleHeader } from '../../core/bundle.ts';
 import { parseJson } from '../../core/json.ts';
@@ -11,6 +12,7 @@ import { KEY_ENV } from '../../ledger/keyfile.ts';
 import type { Context } from '../command.ts';
 import { createNewFile } from '../files.ts';
 import { keyPath, str } from '../globals.ts';
+import type { OutStream } from '../io.ts';
 import { openForWriting, openReadOnly, withLedger } from '../open-log.ts';
 import { note, printJson } from '../output.ts';
 import { parseTime } from '../values.ts';
@@ -34,7 +36,7 @@ export async function run(ctx: Context): Promise<number> {
         header ??= parseJson(chunk) as BundleHeader;
         bytes += Buffer.byteLength(chunk);
         if (file) await file.write(chunk);
-        else ctx.io.stdout.write(chunk);
+        else await write(ctx.io.stdout, chunk);
       }
     });
     await file?.finish();
@@ -54,4 +56,12 @@ export async function run(ctx: Context): Promise<number> {
     }
   }
   return 0;
+}
+
+/** Writes a line to stdout and waits while the pipe is full: the export never outruns its reader. */
+async function write(out: OutStream, chunk: string): Promise<void> {
+  const stream = out as OutStream & Partial<NodeJS.EventEmitter>;
+  if (out.write(chunk) === false && typeof stream.once === 'function') {
+    await once(stream as NodeJS.EventEmitter, 'drain');
+  }
 }

@@ -6,6 +6,8 @@
 import { hostname } from 'node:os';
 import { parseJson } from '../../core/json.ts';
 import { isValidKeyName } from '../../core/note-keys.ts';
+import { isValidLogName } from '../../ledger/open.ts';
+import { resolveTrustProxy, type TrustProxy } from '../../server/trust-proxy.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
 import { readUserFile } from '../files.ts';
@@ -19,12 +21,14 @@ export interface ServeConfig {
   originHost: string;
   tlsCert?: string;
   tlsKey?: string;
-  trustProxy: boolean | string | string[];
-  publicVerify: boolean;
+  trustProxy: TrustProxy;
+  publicVerify: string[];
   maxBatch: number;
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   rateLimit: number;
+  anonymousRateLimit: number;
+  maxPageBytes: number;
   maxPending: number;
   checkpointIntervalMs: number;
   logLevel: string;
@@ -32,7 +36,13 @@ export interface ServeConfig {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MAX = { port: 65535 } as Record<string, number>;
-const MIN = { maxBatch: 1, maxBodyBytes: 1, bodyTimeoutMs: 1 } as Record<string, number>;
+const MIN = {
+  maxBatch: 1,
+  maxBodyBytes: 1,
+  bodyTimeoutMs: 1,
+  maxPageBytes: 1,
+  anonymousRateLimit: 1,
+} as Record<string, number>;
 
 export async function resolveServeConfig(ctx: Context): Promise<ServeConfig> {
   const configPath = flagValue(ctx, 'config') ?? envValue(ctx, CONFIG_ENV);
@@ -53,10 +63,12 @@ export async function resolveServeConfig(ctx: Context): Promise<ServeConfig> {
       out[s.config] = fromJson(s, file[s.config], `${configPath}: ${s.config}`);
       continue;
     }
-    if (!['tlsCert', 'tlsKey', 'originHost'].includes(s.config))
+    if (!['tlsCert', 'tlsKey', 'originHost', 'trustProxy', 'publicVerify'].includes(s.config))
       out[s.config] = fromText(s, s.default, 'default');
   }
   out['originHost'] ??= defaultOriginHost();
+  out['trustProxy'] ??= false;
+  out['publicVerify'] ??= [];
   const c = out as unknown as ServeConfig;
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw usageError(
@@ -84,6 +96,13 @@ function envValue(ctx: Context, name: string): string | undefined {
 }
 
 function fromText(s: ServeSetting, text: string, source: string): unknown {
+  if (s.config === 'trustProxy')
+    return trustProxyFrom(/^(none|false|no)$/i.test(text) ? false : text, source);
+  if (s.config === 'publicVerify') {
+    if (/^(none|false|no)$/i.test(text)) return [];
+    // The old boolean flag: refused, not read as a log named "true".
+    return publicLogsFrom(/^(true|yes|1)$/i.test(text) ? true : text.split(',').map((x) => x.trim()), source);
+  }
   switch (s.kind) {
     case 'string':
       if (text === '') throw usageError(`${source} must not be empty`, `--${s.flag}`);
@@ -98,18 +117,38 @@ function fromText(s: ServeSetting, text: string, source: string): unknown {
 }
 
 function fromJson(s: ServeSetting, v: unknown, source: string): unknown {
+  if (s.config === 'trustProxy') return trustProxyFrom(v, source);
+  if (s.config === 'publicVerify') return publicLogsFrom(v === false ? [] : v, source);
   if (s.kind === 'bool' && typeof v === 'boolean') return v;
-  if (
-    s.config === 'trustProxy' &&
-    (typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')))
-  ) {
-    return v;
-  }
   if (s.kind === 'string' && typeof v === 'string' && v !== '') return v;
   if (s.kind === 'count' && typeof v === 'number') return checkCount(s, v, String(v), source);
   const want =
     s.kind === 'count' ? 'a whole number' : s.kind === 'bool' ? 'true or false' : 'a non-empty string';
   throw usageError(`${source} must be ${want}`, `--${s.flag}`, { rule: 'type' });
+}
+
+/** --trust-proxy: the proxies' addresses or CIDRs; `true` (believe any X-Forwarded-For) is refused. */
+function trustProxyFrom(v: unknown, source: string): TrustProxy {
+  try {
+    return resolveTrustProxy(/^(true|yes|1)$/i.test(String(v)) ? true : v);
+  } catch (e) {
+    throw usageError(`${source}: ${(e as Error).message.replace(/^trustProxy: /, '')}`, '--trust-proxy', {
+      rule: 'format',
+    });
+  }
+}
+
+/**
+ * --public-verify: the public logs by name. `true` (every log) is refused: anyone could then
+ * tell the names that exist (200) from the rest (404).
+ */
+function publicLogsFrom(v: unknown, source: string): string[] {
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string' && isValidLogName(x))) return v as string[];
+  throw usageError(
+    `${source}: name the public logs (comma-separated); "true" would let anyone tell which log names exist`,
+    '--public-verify',
+    { rule: 'format' },
+  );
 }
 
 function checkCount(s: ServeSetting, n: number, text: string, source: string): number {

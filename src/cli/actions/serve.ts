@@ -71,7 +71,16 @@ export async function run(ctx: Context): Promise<number> {
       maxBatch: c.maxBatch,
       maxBodyBytes: c.maxBodyBytes,
       bodyTimeoutMs: c.bodyTimeoutMs,
-      rateLimit: c.rateLimit > 0 ? { max: c.rateLimit, timeWindowMs: 60_000 } : false,
+      maxPageBytes: c.maxPageBytes,
+      rateLimit:
+        c.rateLimit > 0
+          ? {
+              max: c.rateLimit,
+              timeWindowMs: 60_000,
+              // Never more than a key may send.
+              anonymousMax: Math.min(c.anonymousRateLimit, c.rateLimit),
+            }
+          : false,
       ledger: { maxPending: c.maxPending },
       checkpointIntervalMs: c.checkpointIntervalMs,
       logger: { level: c.logLevel, stream: ctx.io.stdout as { write(s: string): void } },

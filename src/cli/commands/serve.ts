@@ -31,7 +31,7 @@ export const serve: Command = {
   options,
   examples: [
     'evident serve --db audit.db --key audit.key --port 8080',
-    'EVIDENT_DB=postgres://audit@db/audit evident serve --host 0.0.0.0 --trust-proxy --public-verify',
+    'EVIDENT_DB=postgres://audit@db/audit evident serve --host 0.0.0.0 --trust-proxy 10.0.0.0/8 --public-verify',
   ],
   run: lazy(async () => (await import('../actions/serve.ts')).run),
 };

@@ -4,7 +4,7 @@
  * Scope: read. Recorded as an audit_log.read event.
  */
 import { fromHex, toBase64 } from '../../core/bytes.ts';
-import { ErrorCode, EvidentError } from '../../core/errors.ts';
+import { ErrorCode, EvidentError, ValidationError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { StoredCheckpoint } from '../../store/types.ts';
@@ -46,13 +46,25 @@ export function entryRoutes(app: App, ctx: ServerContext): void {
       const { ref } = req.params;
       const ledger = ledgerOf(req);
       const byIndex = /^[0-9]+$/.test(ref);
+      // A leaf index past 2^53 - 1 has no exact JS number (nor a place in a log): a precise 400,
+      // recorded like any other failed read, with the index as the text it was sent as.
+      const exact = !byIndex || Number.isSafeInteger(Number(ref));
       return auditedRead(
         ctx,
         req,
         ledger,
         'audit_log.read',
-        byIndex ? { index: Number(ref) } : { id: ref },
+        byIndex ? (exact ? { index: Number(ref) } : { ref }) : { id: ref },
         async () => {
+          if (!exact) {
+            throw new ValidationError([
+              {
+                field: 'ref',
+                rule: 'maximum',
+                message: `a leaf index is at most ${Number.MAX_SAFE_INTEGER}`,
+              },
+            ]);
+          }
           const entry: Entry | undefined = byIndex
             ? await ledger.entryAt(Number(ref))
             : await ledger.entry(ref);

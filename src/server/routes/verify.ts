@@ -33,7 +33,8 @@ export function verifyRoutes(app: App, ctx: ServerContext): void {
         summary: 'Signed checkpoint',
         description:
           'The latest signed checkpoint (a C2SP signed note, text/plain, byte-exact), signing a fresh one ' +
-          'first if the tree has grown; or with ?size=N the checkpoint of that tree size (404 if none was ' +
+          'first if the tree has grown (for a caller with a key; an anonymous caller gets the latest one ' +
+          'the server signed on its schedule); or with ?size=N the checkpoint of that tree size (404 if none was ' +
           'signed at that size). Scope: verify.',
         tags: ['verify'],
         params: LogParams,
@@ -46,7 +47,15 @@ export function verifyRoutes(app: App, ctx: ServerContext): void {
       const ledger = ledgerOf(req);
       const size = req.query.size;
       let cp = size === undefined ? await ledger.latestCheckpoint() : await ledger.checkpointAt(size);
-      if (size === undefined && ledger.canSign && (cp === undefined || (await ledger.size()) > cp.size)) {
+      // Only a key may make the server sign: an anonymous fetch gets the latest checkpoint, which
+      // the background timer keeps within checkpointIntervalMs of the tree.
+      const maySign = req.evident.key !== undefined;
+      if (
+        size === undefined &&
+        maySign &&
+        ledger.canSign &&
+        (cp === undefined || (await ledger.size()) > cp.size)
+      ) {
         cp = await ledger.checkpoint();
       }
       if (!cp) {
