@@ -1,7 +1,7 @@
 /** What buildServer takes, with every default in one place (docs/http-api.md repeats them). */
 import type { FastifyServerOptions } from 'fastify';
+import { isValidLogName } from '../core/log-name.ts';
 import type { KeyRing } from '../ledger/keyfile.ts';
-import { isValidLogName } from '../ledger/open.ts';
 import type { Store } from '../store/types.ts';
 import { TALLY_DEFAULTS, type TallyOptions } from './access-tally.ts';
 import type { LedgerTuning } from './logs.ts';

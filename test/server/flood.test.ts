@@ -131,7 +131,7 @@ describe('a flood without a key does not grow the log without bound (issue 11, i
     for (let i = 0; i < 5; i++) await f.app.inject({ method: 'GET', url: '/v1/logs/default/export' });
     const before = (await f.entries()).length;
     await f.app.close();
-    const { openStore } = await import('../../src/ledger/open.ts');
+    const { openStore } = await import('../../src/store/open.ts');
     const store = await openStore(`${f.dir}/audit.db`);
     try {
       const all = await store.entries(log.id, 0, Number.MAX_SAFE_INTEGER, 1000);

@@ -5,8 +5,8 @@
  */
 import { hostname } from 'node:os';
 import { parseJson } from '../../core/json.ts';
+import { isValidLogName } from '../../core/log-name.ts';
 import { isValidKeyName } from '../../core/note-keys.ts';
-import { isValidLogName } from '../../ledger/open.ts';
 import { resolveTrustProxy, type TrustProxy } from '../../server/trust-proxy.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
