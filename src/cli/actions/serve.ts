@@ -57,7 +57,8 @@ export async function run(ctx: Context): Promise<number> {
       },
     );
   }
-  const store = await openStoreAt(c.db, { readonly: false });
+  // serve never creates a store: a database where init never ran is STORE_NOT_INITIALIZED.
+  const store = await openStoreAt(c.db, { readonly: false, create: false });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({
