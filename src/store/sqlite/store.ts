@@ -11,6 +11,7 @@ import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
 import type { NodeId } from '../../core/merkle/index.ts';
+import { loadPeer } from '../../core/peers.ts';
 import { ENTRY_COLUMNS, entryToRows, timestampSeconds } from '../rows.ts';
 import {
   type ApiKeyRow,
@@ -47,18 +48,9 @@ export interface SqliteStoreOptions extends OpenChecks {
 }
 
 export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
-  let Database: typeof BetterSqlite3;
-  try {
-    Database = (await import('better-sqlite3')).default;
-  } catch (e) {
-    throw new EvidentError(
-      ErrorCode.STORE_FAILED,
-      'the SQLite store needs better-sqlite3 12.x: npm i better-sqlite3@12',
-      {
-        cause: String(e),
-      },
-    );
-  }
+  // A native module: it can also fail to load when built for another Node version.
+  const Database = (await loadPeer('better-sqlite3', 'the SQLite store', () => import('better-sqlite3')))
+    .default;
   const busy = options.busyTimeoutMs ?? 10_000;
   const missing = path !== ':memory:' && !existsSync(path);
   if (missing && (options.readonly || options.create === false)) {
