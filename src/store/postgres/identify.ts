@@ -46,7 +46,7 @@ export function checkSchema(found: SchemaFound, schema: string, o: SchemaChecks)
     throw new EvidentError(
       ErrorCode.STORE_FOREIGN,
       `schema ${schema} is not an evident store: it holds other relations (${shown}). ` +
-        'Give evident a schema of its own (?schema=NAME in the URL), or pass --allow-foreign to add its tables beside them',
+        'Give evident a schema of its own (?schema=NAME in the URL), or pass --allow-foreign (allowForeign: true in code) to add its tables beside them',
       { schema, tables: relations.slice(0, 20) },
     );
   }

@@ -39,7 +39,7 @@ export function checkContents(db: BetterSqlite3.Database, path: string, o: OpenC
     throw new EvidentError(
       ErrorCode.STORE_FOREIGN,
       `${path} is not an evident database: it holds other tables (${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', ...' : ''}). ` +
-        'Give evident a file of its own, or pass --allow-foreign to add its tables beside them',
+        'Give evident a file of its own, or pass --allow-foreign (allowForeign: true in code) to add its tables beside them',
       { path, tables: tables.slice(0, 20) },
     );
   }
