@@ -39,7 +39,7 @@ const SINKS: Record<string, () => Promise<OpenSink>> = {
     // Delivery off: no server is needed, and only the spool's write-and-fsync is on the path.
     const client = await EvidentClient.open({
       url: 'http://127.0.0.1:9',
-      apiKey: 'evk_bench_secret',
+      apiKey: 'evk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
       log: 'default',
       spoolDir: dir,
       deliver: false,

@@ -1,6 +1,7 @@
 /**
  * Opening the database and the ledger for a command. Nothing but `init` creates a database:
- * a missing file is an error naming the path. Commands that only read open the store
+ * a missing file, or a file or PostgreSQL schema without an evident store, is an error naming
+ * it (STORE_NOT_INITIALIZED), and another application's database is refused (STORE_FOREIGN). Commands that only read open the store
  * read-only and the ledger without a signer, so they can neither write nor sign.
  */
 import { existsSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
 import type { NoteSigner } from '../core/note-keys.ts';
 import { type KeyRing, loadKeyRing } from '../ledger/keyfile.ts';
 import { Ledger, type LedgerOptions } from '../ledger/ledger.ts';
-import { openStore } from '../store/open.ts';
+import { type OpenStoreOptions, openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import type { Context } from './command.ts';
 import { dbPath, keyPath, logName } from './globals.ts';
@@ -29,13 +30,13 @@ export async function openExistingStore(ctx: Context, o: { readonly: boolean }):
       { field: 'db', path: file },
     );
   }
-  return openStoreAt(db, o);
+  return openStoreAt(db, { ...o, create: false });
 }
 
 /** openStore, with a driver failure (not a database, no permission) turned into a coded error. */
-export async function openStoreAt(db: string, o: { readonly: boolean }): Promise<Store> {
+export async function openStoreAt(db: string, o: OpenStoreOptions & { readonly: boolean }): Promise<Store> {
   try {
-    return await openStore(db, { readonly: o.readonly });
+    return await openStore(db, o);
   } catch (e) {
     if (isEvidentError(e)) throw e;
     throw new EvidentError(

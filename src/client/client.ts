@@ -37,6 +37,13 @@ export class EvidentClient implements AuditSink {
   private readonly abort = new AbortController();
   private closing: Promise<FlushResult> | undefined;
   private lastCheckAt = 0;
+  /** The last time delivery made progress, or events began to wait in an empty spool. */
+  private progressAt = Date.now();
+  /** DELIVERY_STALLED was reported for the current stall. */
+  private stallReported = false;
+  /** The current run of failed attempts was already warned about. */
+  private failureWarned = false;
+  private readonly stallTimer: NodeJS.Timeout;
 
   private constructor(
     private readonly o: ResolvedOptions,
@@ -53,13 +60,18 @@ export class EvidentClient implements AuditSink {
         this.counters.duplicates += dup;
         this.counters.batches++;
         this.counters.lastDeliveryAt = new Date().toISOString();
+        this.progressed();
       },
       rejected: (event, error) => {
         this.counters.rejected++;
+        this.progressed();
         this.safely(() => this.o.hooks.onRejected?.(event, error));
       },
-      retried: () => {
+      retried: (error) => {
         this.counters.retries++;
+        // One warning per run of failures (a wrong key fails every few seconds, forever).
+        this.report(error, !this.failureWarned);
+        this.failureWarned = true;
       },
       afterDelivery: async () => {
         if (!this.checker || o.checkIntervalMs === 0 || Date.now() - this.lastCheckAt < o.checkIntervalMs)
@@ -69,6 +81,44 @@ export class EvidentClient implements AuditSink {
       },
     });
     spool.onCommitted = () => this.sender.wake();
+    // A timer of its own: while the sender sleeps through a long Retry-After no failure is
+    // reported, yet the stall must be. Unreferenced: it never keeps the application alive.
+    this.stallTimer = setInterval(
+      () => this.checkStall(),
+      Math.max(50, Math.min(o.stallAfterMs / 4, 15_000)),
+    );
+    this.stallTimer.unref();
+  }
+
+  private progressed(): void {
+    this.progressAt = Date.now();
+    this.stallReported = false;
+    this.failureWarned = false;
+  }
+
+  /** Since when nothing was delivered, while events wait for longer than stallAfterMs. */
+  private stalledSince(): number | undefined {
+    if (!this.o.deliver || this.spool.size === 0) return undefined;
+    return Date.now() - this.progressAt >= this.o.stallAfterMs ? this.progressAt : undefined;
+  }
+
+  private checkStall(): void {
+    const since = this.stalledSince();
+    if (since === undefined || this.stallReported || this.closing) return;
+    this.stallReported = true;
+    const minutes = (Date.now() - since) / 60_000;
+    const last = this.counters.lastError;
+    this.report(
+      new EvidentError(
+        ErrorCode.DELIVERY_STALLED,
+        `nothing delivered for ${minutes >= 1 ? `${Math.floor(minutes)} min` : `${Math.round(minutes * 60_000)} ms`} ${last ? ` (last error: ${last.code}${last.status ? `, HTTP ${last.status}` : ''})` : ''}`,
+        {
+          since: new Date(since).toISOString(),
+          pending: this.spool.size,
+          ...(last ? { last_error: last.code } : {}),
+        },
+      ),
+    );
   }
 
   /**
@@ -102,6 +152,8 @@ export class EvidentClient implements AuditSink {
     try {
       if (this.closing) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'the client is closed');
       const valid = validateEvent(event);
+      // Events begin to wait now: a stall is measured from here, not from an idle hour before.
+      if (this.spool.size === 0) this.progressAt = Date.now();
       await this.spool.append(Buffer.from(JSON.stringify(valid), 'utf8'), valid.id!);
       this.counters.spooled++;
       return { id: valid.id!, timestamp: valid.timestamp! };
@@ -158,6 +210,7 @@ export class EvidentClient implements AuditSink {
   close(options: { timeoutMs?: number } = {}): Promise<FlushResult> {
     this.closing ??= (async () => {
       const result = await this.flush({ timeoutMs: options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS });
+      clearInterval(this.stallTimer);
       this.abort.abort();
       await this.sender.stop();
       await this.spool.close();
@@ -191,15 +244,18 @@ export class EvidentClient implements AuditSink {
 
   /** A snapshot of the counters. */
   stats(): ClientStats {
+    const since = this.stalledSince();
     return {
       ...this.counters,
+      stalledSince: since === undefined ? undefined : new Date(since).toISOString(),
       commits: this.spool.commits,
       pending: this.spool.size,
       pendingBytes: this.spool.bytes,
     };
   }
 
-  private report(e: EvidentError): void {
+  /** Keeps the error, passes it to onError, and warns (unless `warn` is false for this one). */
+  private report(e: EvidentError, warn = true): void {
     const status = e.details['status'];
     this.counters.lastError = {
       code: e.code,
@@ -208,6 +264,12 @@ export class EvidentClient implements AuditSink {
       at: new Date().toISOString(),
     };
     this.safely(() => this.o.hooks.onError?.(e));
+    const sink = this.o.hooks.warn;
+    if (!warn || sink === false) return;
+    const http = typeof status === 'number' ? `, HTTP ${status}` : '';
+    const text = `evident client: ${e.message} (${e.code}${http}); ${this.spool.size} events wait in ${this.spool.dir}`;
+    // The default is a warning on stderr, as the Python client logs one.
+    this.safely(() => (sink ?? console.warn)(text));
   }
 
   private safely(f: () => void): void {

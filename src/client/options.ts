@@ -1,4 +1,5 @@
 /** EvidentClient's options, their defaults, and the checks that refuse a bad configuration at open. */
+import { API_KEY_TEXT } from '../core/api-key-text.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { isValidLogName, LOG_NAME_RULE } from '../core/log-name.ts';
 
@@ -14,6 +15,12 @@ export interface ClientHooks {
   onError?: (error: EvidentError) => void;
   /** An event the server refused for good, after it was written to the rejected file. */
   onRejected?: (event: Readonly<Record<string, unknown>>, error: EvidentError) => void;
+  /**
+   * Where the client's warnings go (default `console.warn`; `false` for none): the first failure
+   * of each run of failed deliveries, each event set aside, each stall (DELIVERY_STALLED) and
+   * each failed checkpoint check. A client that cannot deliver is never silent by default.
+   */
+  warn?: ((message: string) => void) | false;
 }
 
 export interface ClientOptions extends ClientHooks {
@@ -69,6 +76,11 @@ export interface ClientOptions extends ClientHooks {
   checkIntervalMs?: number;
   /** Start the background sender at open. Default true. */
   deliver?: boolean;
+  /**
+   * After this long with events waiting and none delivered (or set aside), the client reports
+   * DELIVERY_STALLED, once per stall, and stats().stalledSince says since when. Default 5 minutes.
+   */
+  stallAfterMs?: number;
 }
 
 export interface ResolvedOptions
@@ -93,6 +105,7 @@ export const DEFAULTS = {
   probeIntervalMs: 1_000,
   checkIntervalMs: 0,
   deliver: true,
+  stallAfterMs: 5 * 60_000,
 } as const;
 
 function usage(field: string, message: string): EvidentError {
@@ -120,6 +133,12 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   }
   // The server's rule for log names: a bad one would be a 400 for every request.
   if (!isValidLogName(o.log)) throw usage('log', `must be ${LOG_NAME_RULE}`);
+  // A key that is not one (a typo, a truncated paste, the wrong variable) would be refused with
+  // 401 on every attempt while events pile up in the spool: refuse it here, where it is seen.
+  if (!API_KEY_TEXT.test(o.apiKey)) throw usage('apiKey', 'is not an API key (evk_<12 hex>_<43 base64url>)');
+  if (o.verifyApiKey !== undefined && !API_KEY_TEXT.test(o.verifyApiKey)) {
+    throw usage('verifyApiKey', 'is not an API key (evk_<12 hex>_<43 base64url>)');
+  }
   const onFull = o.onFull ?? DEFAULTS.onFull;
   if (onFull !== 'reject' && onFull !== 'block') throw usage('onFull', "must be 'reject' or 'block'");
   return {
@@ -140,6 +159,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     requestTimeoutMs: positiveInt(o, 'requestTimeoutMs', 1),
     probeIntervalMs: positiveInt(o, 'probeIntervalMs', 0),
     checkIntervalMs: positiveInt(o, 'checkIntervalMs', 0),
+    stallAfterMs: positiveInt(o, 'stallAfterMs', 1),
     deliver: o.deliver ?? DEFAULTS.deliver,
     verifierKey: o.verifierKey?.trim(),
     verifyApiKey: o.verifyApiKey ?? o.apiKey,
@@ -147,6 +167,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     hooks: {
       ...(o.onError ? { onError: o.onError } : {}),
       ...(o.onRejected ? { onRejected: o.onRejected } : {}),
+      ...(o.warn !== undefined ? { warn: o.warn } : {}),
     },
   };
 }

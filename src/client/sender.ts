@@ -19,7 +19,8 @@ export interface SenderEvents {
   report(error: EvidentError): void;
   delivered(count: number, duplicates: number): void;
   rejected(event: Record<string, unknown>, error: EvidentError): void;
-  retried(): void;
+  /** A failed attempt; the batch is sent again after a backoff. */
+  retried(error: EvidentError): void;
   /** After each batch delivered (for the optional checkpoint check). */
   afterDelivery(): Promise<void>;
 }
@@ -161,8 +162,7 @@ export class Sender {
   private fail(err: EvidentError): void {
     const ra = err.details['retry_after_ms'];
     this.lastRetryAfter = typeof ra === 'number' ? ra : undefined;
-    this.on.retried();
-    this.on.report(err);
+    this.on.retried(err);
   }
 
   /** Writes refused events to the rejected file (fsynced), then releases them from the spool. */

@@ -35,6 +35,11 @@ export interface ClientStats {
   tornBytes: number;
   lastError: LastError | undefined;
   lastDeliveryAt: string | undefined;
+  /**
+   * Set while events wait and nothing was delivered for `stallAfterMs`: since when nothing was
+   * (the last delivery, or when events began to wait). Cleared by the next delivery.
+   */
+  stalledSince: string | undefined;
   /** The last checkpoint verified by checkLog(), if any. */
   verifiedSize: number | undefined;
   /** Set by a failed checkpoint check, and kept: the log may have been rolled back or forked. */
@@ -57,6 +62,7 @@ export function emptyStats(): ClientStats {
     tornBytes: 0,
     lastError: undefined,
     lastDeliveryAt: undefined,
+    stalledSince: undefined,
     verifiedSize: undefined,
     logAlarm: undefined,
   };

@@ -20,6 +20,12 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   STORE_BUSY: 'STORE_BUSY',
   STORE_FAILED: 'STORE_FAILED',
+  /** The database or schema holds no evident store: `evident init` never ran there. */
+  STORE_NOT_INITIALIZED: 'STORE_NOT_INITIALIZED',
+  /** The database or schema holds tables that are not evident's (another application's). */
+  STORE_FOREIGN: 'STORE_FOREIGN',
+  /** An optional peer package an entry point needs is not installed (`package`, `range`). */
+  DEPENDENCY_MISSING: 'DEPENDENCY_MISSING',
   LEDGER_CLOSED: 'LEDGER_CLOSED',
   TAMPER_DETECTED: 'TAMPER_DETECTED',
   BUNDLE_INVALID: 'BUNDLE_INVALID',
@@ -41,6 +47,8 @@ export const ErrorCode = {
   DELIVERY_REJECTED: 'DELIVERY_REJECTED',
   /** The client could not deliver a batch (no answer, network, a malformed answer); it stays spooled and is retried. */
   DELIVERY_FAILED: 'DELIVERY_FAILED',
+  /** The client has delivered nothing for a while although events wait in its spool. */
+  DELIVERY_STALLED: 'DELIVERY_STALLED',
   /** An unexpected failure (a bug, or the machine): never a client's fault. */
   INTERNAL: 'INTERNAL',
 } as const;

@@ -1,6 +1,6 @@
 export { ERASURE_ACTION } from '../core/event/entry.ts';
 // openStore lives in the store layer; re-exported here, where it has always been imported from.
-export { openStore } from '../store/open.ts';
+export { type OpenStoreOptions, openStore } from '../store/open.ts';
 export type { ErasureRequest, ErasureResult } from './erase.ts';
 export { type ExportOptions, exportBundle, verifyBundleFile } from './export.ts';
 export type { Receipt } from './integrate.ts';

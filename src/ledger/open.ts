@@ -16,11 +16,16 @@ export interface OpenLedgerOptions extends Omit<LedgerOptions, 'store' | 'signer
   key?: NoteSigner | KeyRing | string;
   /** Open the database read-only: the file must exist and nothing is written to it. */
   readonly?: boolean;
+  /** Add evident's tables to a database that holds another application's (default false: STORE_FOREIGN). */
+  allowForeign?: boolean;
 }
 
 export async function openLedger(o: OpenLedgerOptions): Promise<Ledger> {
   const signer = typeof o.key === 'string' ? await loadKeyRing(o.key) : o.key;
-  const store = await openStore(o.db, { readonly: o.readonly ?? false });
+  const store = await openStore(o.db, {
+    readonly: o.readonly ?? false,
+    allowForeign: o.allowForeign ?? false,
+  });
   try {
     return await Ledger.open({ ...o, store, ...(signer ? { signer } : {}) });
   } catch (e) {

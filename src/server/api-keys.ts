@@ -4,6 +4,7 @@
  * a presented secret is hashed and compared in constant time (crypto.timingSafeEqual).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { API_KEY_TEXT } from '../core/api-key-text.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { isValidLogName } from '../core/log-name.ts';
 import type { ApiKeyRecord, Scope, Store } from '../store/types.ts';
@@ -11,7 +12,7 @@ import type { ApiKeyRecord, Scope, Store } from '../store/types.ts';
 export const SCOPES: readonly Scope[] = ['ingest', 'read', 'verify', 'admin'];
 export const ALL_LOGS = '*';
 
-const KEY_TEXT = /^evk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+const KEY_TEXT = API_KEY_TEXT;
 
 export interface ParsedKey {
   id: string;

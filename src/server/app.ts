@@ -5,14 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import Fastify, {
-  type FastifyReply,
-  type FastifyRequest,
-  type FastifyServerOptions,
-  LogController,
-} from 'fastify';
+import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { accessGuard, rateLimitKey } from './access.ts';
 import { AccessTally } from './access-tally.ts';
@@ -20,6 +13,7 @@ import { registerJsonBody } from './body.ts';
 import type { ServerContext } from './context.ts';
 import { type OpenApiDoc, renderDocsPage } from './docs-page.ts';
 import { toHttpError } from './errors.ts';
+import { loadFramework } from './framework.ts';
 import { instrumentStore } from './instrument.ts';
 import { LogRegistry } from './logs.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -45,6 +39,7 @@ function packageVersion(): string {
 }
 
 export async function buildServer(options: ServerOptions): Promise<App> {
+  const { Fastify, LogController, swagger, rateLimit } = await loadFramework();
   const o = resolveOptions(options);
   const metrics = new ServerMetrics();
   const store = instrumentStore(o.store, metrics);

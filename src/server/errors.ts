@@ -31,6 +31,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   SPOOL_FAILED: 503,
   DELIVERY_REJECTED: 500,
   DELIVERY_FAILED: 503,
+  DELIVERY_STALLED: 503,
   // The server's own data or configuration is at fault: an operator must look.
   PROOF_ROOT_MISMATCH: 500,
   NOTE_MALFORMED: 500,
@@ -41,6 +42,9 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   CHECKPOINT_INCONSISTENT: 500,
   TAMPER_DETECTED: 500,
   STORE_FAILED: 500,
+  STORE_NOT_INITIALIZED: 500,
+  STORE_FOREIGN: 500,
+  DEPENDENCY_MISSING: 500,
   INTERNAL: 500,
 };
 

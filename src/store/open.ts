@@ -3,7 +3,15 @@ import { openPostgresStore } from './postgres/store.ts';
 import { openSqliteStore } from './sqlite/store.ts';
 import type { Store } from './types.ts';
 
-export async function openStore(db: string, options: { readonly?: boolean } = {}): Promise<Store> {
+export interface OpenStoreOptions {
+  readonly?: boolean;
+  /** Create the store when the file or schema holds none yet (default true; the CLI's `serve` passes false). */
+  create?: boolean;
+  /** Add evident's tables beside another application's (default false: STORE_FOREIGN). */
+  allowForeign?: boolean;
+}
+
+export async function openStore(db: string, options: OpenStoreOptions = {}): Promise<Store> {
   // The driver (npm pg) is loaded by openPostgresStore itself, only for a postgres:// URL.
   if (/^postgres(ql)?:\/\//.test(db)) return openPostgresStore(db, options);
   return openSqliteStore(db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db, options);

@@ -91,11 +91,22 @@ describe('which refusals are permanent', () => {
 
 describe('options', () => {
   it('a wrong option is USAGE naming it', async () => {
-    const base = { url: 'http://127.0.0.1:9', apiKey: 'k', log: 'default', spoolDir: '/tmp/never-made' };
+    const base = {
+      url: 'http://127.0.0.1:9',
+      apiKey: 'evk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      log: 'default',
+      spoolDir: '/tmp/never-made',
+    };
     for (const [bad, field] of [
       [{ url: 'ftp://x' }, 'url'],
       [{ log: '../etc' }, 'log'],
       [{ apiKey: '' }, 'apiKey'],
+      // issue 9: a malformed key is refused at open, not spooled against and refused by 401 forever
+      [{ apiKey: 'evk_test_secret' }, 'apiKey'],
+      [{ apiKey: `evk_000000000000_${'A'.repeat(44)}` }, 'apiKey'],
+      [{ apiKey: 'Bearer evk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }, 'apiKey'],
+      [{ verifyApiKey: 'not-a-key' }, 'verifyApiKey'],
+      [{ stallAfterMs: 0 }, 'stallAfterMs'],
       [{ maxEvents: 0 }, 'maxEvents'],
       [{ batchSize: 1.5 }, 'batchSize'],
       [{ onFull: 'drop' }, 'onFull'],

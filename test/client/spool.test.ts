@@ -26,7 +26,7 @@ import { event, removeTempDirs, sleep, tempDir } from './support.ts';
 // Nothing listens here: these tests never deliver.
 const base = (spoolDir: string, o: Partial<ClientOptions> = {}): ClientOptions => ({
   url: 'http://127.0.0.1:9',
-  apiKey: 'evk_000000000000_unused',
+  apiKey: 'evk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
   log: 'default',
   spoolDir,
   deliver: false,

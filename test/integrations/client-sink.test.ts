@@ -24,7 +24,7 @@ async function openClient() {
   const spoolDir = join(dir, 'spool');
   const client = await EvidentClient.open({
     url: 'http://127.0.0.1:9',
-    apiKey: 'evk_test_secret',
+    apiKey: 'evk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
     log: 'default',
     spoolDir,
     deliver: false,

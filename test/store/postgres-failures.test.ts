@@ -138,16 +138,16 @@ function suite(): void {
       assert.deepEqual(rows, [{ key: 'schema_version', value: String(MIGRATIONS.length) }]);
     });
 
-    test('a schema newer than this evident, or an outdated one with migrate: false → STORE_FAILED', async () => {
+    test('a schema newer than this evident → STORE_FAILED; none yet with migrate: false or read-only → STORE_NOT_INITIALIZED', async () => {
       const other = randomName('evident_pgmig_');
       try {
         await rejectsWith(
           openPostgresStore(PG_URL, { schema: other, migrate: false }),
-          ErrorCode.STORE_FAILED,
+          ErrorCode.STORE_NOT_INITIALIZED,
         );
         await rejectsWith(
           openPostgresStore(PG_URL, { schema: other, readonly: true }),
-          ErrorCode.STORE_FAILED,
+          ErrorCode.STORE_NOT_INITIALIZED,
         );
       } finally {
         await dropSchema(other);

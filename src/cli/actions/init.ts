@@ -7,7 +7,7 @@ import { createKeyFile, KEY_ENV, loadKeyRing } from '../../ledger/keyfile.ts';
 import { createLog } from '../../ledger/open.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
-import { dbPath, keyPath, logName, str } from '../globals.ts';
+import { dbPath, flag, keyPath, logName, str } from '../globals.ts';
 import { dbFile, openStoreAt } from '../open-log.ts';
 import { print, printJson } from '../output.ts';
 import { parseList } from '../values.ts';
@@ -41,7 +41,7 @@ export async function run(ctx: Context): Promise<number> {
   if (keyFromEnv || existsSync(key)) signer = (await loadKeyRing(key, ctx.io.env)).forOrigin(origin);
 
   const dbExisted = file === undefined || existsSync(file);
-  const store = await openStoreAt(db, { readonly: false });
+  const store = await openStoreAt(db, { readonly: false, allowForeign: flag(ctx, 'allow-foreign') });
   let createdKey = false;
   try {
     if (await store.getLog(log)) {

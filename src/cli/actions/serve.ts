@@ -1,6 +1,7 @@
 /**
  * evident serve: resolves the settings, opens the store and the key, starts the HTTP API, and
- * on SIGTERM or SIGINT shuts down gracefully: stop accepting, finish the requests in flight,
+ * on SIGTERM or SIGINT (or when the npm process that started it exits: ../parent-watch.ts)
+ * shuts down gracefully: stop accepting, finish the requests in flight,
  * commit pending events and sign a last checkpoint per log, close the store, exit 0. A second
  * signal during shutdown exits at once (130).
  */
@@ -10,6 +11,7 @@ import { loadKeyRing } from '../../ledger/keyfile.ts';
 import type { Context } from '../command.ts';
 import { EXIT_INTERNAL, EXIT_OK, usageError } from '../errors.ts';
 import { dbFile, openStoreAt } from '../open-log.ts';
+import { watchNpmParent } from '../parent-watch.ts';
 import { resolveServeConfig } from './serve-config.ts';
 
 type ServerModule = typeof import('../../server/index.ts');
@@ -57,7 +59,8 @@ export async function run(ctx: Context): Promise<number> {
       },
     );
   }
-  const store = await openStoreAt(c.db, { readonly: false });
+  // serve never creates a store: a database where init never ran is STORE_NOT_INITIALIZED.
+  const store = await openStoreAt(c.db, { readonly: false, create: false });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({
@@ -96,7 +99,8 @@ export async function run(ctx: Context): Promise<number> {
   }
   const log = server.app.log;
   return new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
+    const stop = (signal: NodeJS.Signals | 'parent-exit') => {
+      unwatch();
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       process.once('SIGTERM', () => process.exit(130));
@@ -115,5 +119,9 @@ export async function run(ctx: Context): Promise<number> {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    const unwatch = watchNpmParent(ctx.io.env, () => {
+      log.warn('the npm process that started this server exited: shutting down as on SIGTERM');
+      stop('parent-exit');
+    });
   });
 }

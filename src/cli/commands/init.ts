@@ -8,7 +8,8 @@ export const init: Command = {
   summary: 'create the signing key file (0600) and the database with a log',
   description:
     'Reuses an existing key file if its key name is the origin. The origin names the log in every\n' +
-    'checkpoint and is the key name; keep it stable. Refuses if the log already exists.',
+    'checkpoint and is the key name; keep it stable. Refuses if the log already exists, and refuses a\n' +
+    "database that holds another application's tables (STORE_FOREIGN) unless --allow-foreign.",
   globals: ['db', 'key', 'log'],
   options: {
     origin: {
@@ -22,6 +23,11 @@ export const init: Command = {
       value: 'F1,F2',
       description: `fields stored as salted commitments, erasable later (of ${ERASABLE_CANDIDATES.join(', ')})`,
       default: 'old_values,new_values',
+    },
+    'allow-foreign': {
+      type: 'boolean',
+      description:
+        "add evident's tables to a database (SQLite file, PostgreSQL schema) that holds another application's tables",
     },
   },
   examples: ['evident init --db audit.db --key audit.key --origin audit.example.com/prod'],

@@ -4,6 +4,7 @@
  * PostgreSQL store is opened (a user who only verifies never installs it).
  */
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
+import { loadPeer } from '../../core/peers.ts';
 
 export interface PgResult<R> {
   rows: R[];
@@ -88,18 +89,7 @@ export function parseInt8(text: string): number {
 
 /** Opens a pool with its own int8 parser (the process-wide pg.types are left alone). */
 export async function createPool(settings: PoolSettings): Promise<PgPool> {
-  let pg: typeof import('pg')['default'];
-  try {
-    pg = (await import('pg')).default;
-  } catch (e) {
-    throw new EvidentError(
-      ErrorCode.STORE_FAILED,
-      'the PostgreSQL store needs node-postgres 8.x: npm i pg@8',
-      {
-        cause: String(e),
-      },
-    );
-  }
+  const pg = (await loadPeer('pg', 'the PostgreSQL store', () => import('pg'))).default;
   const base = pg.types;
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

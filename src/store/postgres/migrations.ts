@@ -11,6 +11,7 @@ import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { ERASURE_ACTION } from '../../core/event/entry.ts';
 import { type PgPool, type PgQueryable, withClient } from './driver.ts';
 import { pgError, RuleViolation } from './errors.ts';
+import { checkSchema, identifySchema, type SchemaChecks } from './identify.ts';
 
 /** A schema name we accept: lowercase, so it never needs case-sensitive quoting by users. */
 export function checkSchemaName(name: string): string {
@@ -211,7 +212,7 @@ ${refuseStatements(s, 'api_keys', 'DELETE OR TRUNCATE')}
 /** Migration n (1-based) is MIGRATIONS[n - 1]; each takes the quoted schema name. */
 export const MIGRATIONS: readonly ((s: string) => string)[] = [v1];
 
-export interface MigrateOptions {
+export interface MigrateOptions extends SchemaChecks {
   /** Apply missing migrations (default); false: refuse to open an outdated schema. */
   apply: boolean;
 }
@@ -225,16 +226,23 @@ export interface MigrateOptions {
 export async function migrate(pool: PgPool, schema: string, o: MigrateOptions): Promise<number> {
   const s = ident(schema);
   try {
-    if (!o.apply) return checkVersion(schema, await schemaVersion(pool, s), false);
+    if (!o.apply) {
+      checkSchema(await identifySchema(pool, schema), schema, { create: false });
+      return checkVersion(schema, await schemaVersion(pool, s), false);
+    }
     return await withClient(pool, async (client, broken) => {
       try {
         await client.query('BEGIN');
         await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
           `evident.migrate:${schema}`,
         ]);
+        const found = await identifySchema(client, schema);
+        checkSchema(found, schema, o);
         const version = checkVersion(schema, await schemaVersion(client, s), true);
         if (version < MIGRATIONS.length) {
-          await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+          // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists:
+          // an owner given only the schema (docs/postgres.md) must not need it.
+          if (found.contents === 'missing') await client.query(`CREATE SCHEMA ${s}`);
           await client.query(
             `CREATE TABLE IF NOT EXISTS ${s}.meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL)`,
           );

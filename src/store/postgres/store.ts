@@ -30,13 +30,14 @@ import type {
 } from '../types.ts';
 import { createPool, type PgPool, type PgQuery } from './driver.ts';
 import { pgError } from './errors.ts';
+import type { SchemaChecks } from './identify.ts';
 import { type HydratedRow, toEntry } from './log-rows.ts';
 import { checkSchemaName, migrate } from './migrations.ts';
 import { grantServiceRole } from './roles.ts';
 import { Statements } from './sql.ts';
 import { readNodes, runWrite } from './write.ts';
 
-export interface PostgresStoreOptions {
+export interface PostgresStoreOptions extends SchemaChecks {
   /** The PostgreSQL schema holding evident's tables (default `evident`, or `?schema=` in the URL). */
   schema?: string;
   /** Write nothing: no migration, and every write is refused. */
@@ -78,7 +79,11 @@ export async function openPostgresStore(
     application_name: 'evident',
   });
   try {
-    await migrate(pool, schema, { apply: !options.readonly && options.migrate !== false });
+    await migrate(pool, schema, {
+      apply: !options.readonly && options.migrate !== false,
+      ...(options.create !== undefined ? { create: options.create } : {}),
+      ...(options.allowForeign !== undefined ? { allowForeign: options.allowForeign } : {}),
+    });
   } catch (e) {
     await pool.end().catch(() => undefined);
     throw e;

@@ -11,6 +11,7 @@ import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
 import type { NodeId } from '../../core/merkle/index.ts';
+import { loadPeer } from '../../core/peers.ts';
 import { ENTRY_COLUMNS, entryToRows, timestampSeconds } from '../rows.ts';
 import {
   type ApiKeyRow,
@@ -35,39 +36,44 @@ import type {
 } from '../types.ts';
 import { COLS, type Prepare, querySql, readEntries, TIME } from './entry-reads.ts';
 import { missingNode, storeError } from './errors.ts';
+import { checkContents, type OpenChecks } from './identify.ts';
 import { migrate } from './migrations.ts';
 
 type Db = BetterSqlite3.Database;
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends OpenChecks {
   /** How long a writer waits for another process's write lock, in ms. */
   busyTimeoutMs?: number;
   readonly?: boolean;
 }
 
 export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
-  let Database: typeof BetterSqlite3;
-  try {
-    Database = (await import('better-sqlite3')).default;
-  } catch (e) {
-    throw new EvidentError(
-      ErrorCode.STORE_FAILED,
-      'the SQLite store needs better-sqlite3 12.x: npm i better-sqlite3@12',
-      {
-        cause: String(e),
-      },
-    );
-  }
+  // A native module: it can also fail to load when built for another Node version.
+  const Database = (await loadPeer('better-sqlite3', 'the SQLite store', () => import('better-sqlite3')))
+    .default;
   const busy = options.busyTimeoutMs ?? 10_000;
-  const created = !options.readonly && path !== ':memory:' && !existsSync(path);
+  const missing = path !== ':memory:' && !existsSync(path);
+  if (missing && (options.readonly || options.create === false)) {
+    throw new EvidentError(ErrorCode.STORE_NOT_INITIALIZED, `no evident store at ${path}: run evident init`, {
+      path,
+    });
+  }
+  const created = !options.readonly && missing;
   const db = new Database(path, {
     readonly: options.readonly ?? false,
     fileMustExist: options.readonly ?? false,
   });
+  db.pragma(`busy_timeout = ${busy}`);
+  try {
+    // Before anything is written: refuse another application's database, or a file init never made.
+    checkContents(db, path, options.readonly ? { create: false } : options);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   // Audit data is personal data: a new database is readable by its owner only. SQLite gives its
   // -wal and -shm files the database file's permissions.
   if (created) chmodSync(path, 0o600);
-  db.pragma(`busy_timeout = ${busy}`);
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
