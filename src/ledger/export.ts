@@ -28,6 +28,11 @@ export interface ExportOptions {
   fromIndex?: number;
   toIndex?: number;
   pageSize?: number;
+  /**
+   * Tree sizes of checkpoints the auditor keeps: the header carries a consistency proof from
+   * each to the bundle's checkpoint, so that those checkpoints can be checked against it.
+   */
+  consistencyFrom?: readonly number[];
 }
 
 /** The bundle as lines of text, each ending in "\n". Signs a fresh checkpoint first when it can. */
@@ -50,6 +55,17 @@ export async function* exportBundle(ledger: Ledger, o: ExportOptions = {}): Asyn
     const ids = perfectSubtrees(start, end);
     return (await ledger.store.nodes(ledger.log.id, ids)).map(toBase64);
   };
+  const consistency: { size: number; hashes: string[] }[] = [];
+  for (const size of new Set(o.consistencyFrom ?? [])) {
+    if (!Number.isSafeInteger(size) || size < 0 || size > n) {
+      throw new EvidentError(
+        ErrorCode.PROOF_RANGE,
+        `no consistency proof from tree size ${size}: the bundle's checkpoint has tree size ${n} (a checkpoint of a larger size than the log has means the log was rolled back: run evident verify --trusted-checkpoint)`,
+        { size, log_size: n },
+      );
+    }
+    consistency.push({ size, hashes: await ledger.proveConsistency(size, n) });
+  }
   const header: BundleHeader = {
     format: BUNDLE_FORMAT,
     origin: ledger.log.origin,
@@ -59,6 +75,7 @@ export async function* exportBundle(ledger: Ledger, o: ExportOptions = {}): Asyn
     range: { from, to },
     prefix: await fetch(0, from),
     suffix: await fetch(to, n),
+    ...(consistency.length > 0 ? { consistency } : {}),
     exported_at: new Date().toISOString(),
     ...(o.since !== undefined || o.until !== undefined
       ? { filter: { ...(o.since ? { since: o.since } : {}), ...(o.until ? { until: o.until } : {}) } }
