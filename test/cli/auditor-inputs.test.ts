@@ -196,3 +196,76 @@ describe('a replaced verifier key is evidence (exit 1)', { concurrency: 4 }, () 
     );
   });
 });
+
+describe('verify-bundle --trusted-checkpoint: rollbacks and forks', { concurrency: 4 }, () => {
+  it('a bundle older than the trusted checkpoint: exit 2 TRUSTED_CHECKPOINT_UNCHECKED (beyond-bundle), never 0', async () => {
+    const old = copyLog(fx.backup);
+    assert.equal((await run(['export', '--out', 'b.bundle'], { cwd: old })).code, 0);
+    const bundle = join(old, 'b.bundle');
+    const five = await run(['checkpoint'], { cwd: old });
+    assert.equal(
+      (
+        await run(['verify-bundle', bundle, '--vkey', fx.vkey, '--trusted-checkpoint', file(five.stdout)], {
+          cwd: old,
+        })
+      ).code,
+      0,
+    );
+    const r = await run(
+      ['verify-bundle', bundle, '--json', '--vkey', fx.vkey, '--trusted-checkpoint', file(fx.note)],
+      {
+        cwd: old,
+      },
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(errorOf(r).code, 'TRUSTED_CHECKPOINT_UNCHECKED');
+    const rep = report(r.stdout);
+    assert.equal(rep.ok, false);
+    assert.deepEqual(
+      rep.unchecked?.map((u) => [u.size, u.reason]),
+      [[20, 'beyond-bundle']],
+    );
+    const human = await run(
+      ['verify-bundle', bundle, '--vkey', fx.vkey, '--trusted-checkpoint', file(fx.note)],
+      { cwd: old },
+    );
+    assert.equal(human.code, 2);
+    assert.doesNotMatch(human.stdout, /^OK/);
+  });
+
+  it('export --consistency-from: a trusted checkpoint outside the range is checked; without the proof, exit 2', async () => {
+    const five = await run(['checkpoint'], { cwd: copyLog(fx.backup) });
+    const cp5 = file(five.stdout);
+    const cwd = copyLog(fx.dir);
+    const range = ['--since', new Date(Date.now() - 2.5 * 3_600_000).toISOString()];
+    assert.equal((await run(['export', '--out', 'plain.bundle', ...range], { cwd })).code, 0);
+    assert.equal(
+      (await run(['export', '--out', 'proved.bundle', ...range, '--consistency-from', '5'], { cwd })).code,
+      0,
+    );
+    const plain = await run(
+      ['verify-bundle', 'plain.bundle', '--json', '--vkey', fx.vkey, '--trusted-checkpoint', cp5],
+      {
+        cwd,
+      },
+    );
+    assert.equal(plain.code, 2, plain.stdout);
+    assert.deepEqual(
+      report(plain.stdout).unchecked?.map((u) => u.reason),
+      ['no-consistency-proof'],
+    );
+    const proved = await run(
+      ['verify-bundle', 'proved.bundle', '--json', '--vkey', fx.vkey, '--trusted-checkpoint', cp5],
+      {
+        cwd,
+      },
+    );
+    assert.equal(proved.code, 0, proved.stdout + proved.stderr);
+    const beyond = await run(['export', '--out', 'x.bundle', '--json', '--consistency-from', '999'], { cwd });
+    assert.equal(beyond.code, 2);
+    assert.equal(errorOf(beyond).code, 'PROOF_RANGE');
+    const word = await run(['export', '--out', 'y.bundle', '--json', '--consistency-from', 'five'], { cwd });
+    assert.equal(word.code, 2);
+    assert.equal(errorOf(word).field, '--consistency-from');
+  });
+});
