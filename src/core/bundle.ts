@@ -20,6 +20,11 @@ import { FaultKind, type VerifyReport } from './verify/report.ts';
 
 export const BUNDLE_FORMAT = 'evident-bundle/v1';
 
+/** docs/formats.md: a line that is empty or holds only spaces and tabs is skipped, anywhere. */
+export function isBlankLine(line: string): boolean {
+  return /^[ \t]*$/.test(line);
+}
+
 export interface BundleHeader {
   format: typeof BUNDLE_FORMAT;
   origin: string;

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import {
   BUNDLE_FORMAT,
   type BundleHeader,
+  isBlankLine,
   parseBundleHeader,
   type VerifyBundleOptions,
   verifyBundle,
@@ -116,14 +117,14 @@ export async function verifyBundleFile(
   do {
     first = await it.next();
     lineNo++;
-  } while (!first.done && first.value.trim() === '');
+  } while (!first.done && isBlankLine(first.value));
   if (first.done) throw new EvidentError(ErrorCode.BUNDLE_INVALID, 'the bundle is empty');
   const header = parseBundleHeader(parseLine(first.value));
   async function* pages(): AsyncIterable<Entry[]> {
     let page: Entry[] = [];
     for (let r = await it.next(); !r.done; r = await it.next()) {
       lineNo++;
-      if (r.value.trim() === '') continue;
+      if (isBlankLine(r.value)) continue;
       const v = parseLine(r.value);
       if (typeof v !== 'object' || v === null || Array.isArray(v)) {
         throw new EvidentError(

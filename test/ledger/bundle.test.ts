@@ -280,3 +280,65 @@ describe('bundles against checkpoints kept outside (rollbacks and forks)', () =>
     await assert.rejects(text({ consistencyFrom: [500] }), (e: unknown) => isEvidentError(e, 'PROOF_RANGE'));
   });
 });
+
+describe('bundle text as docs/formats.md allows it', () => {
+  const d = mkdtempSync(join(tmpdir(), 'evident-bundle-text-'));
+  let l: Ledger;
+  let key: string;
+  let honest: string;
+  const checkText = async (text: string) => {
+    const path = join(d, `b-${Math.random().toString(36).slice(2)}.jsonl`);
+    writeFileSync(path, text);
+    return (await verifyBundleFile(path, { verifiers: [verifierFromKey(key)] })).report;
+  };
+  before(async () => {
+    const db = join(d, 'n.db');
+    const signer = await createKeyFile(join(d, 'n.key'), 'numbers.test/default');
+    const store = await openStore(db);
+    key = (await createLog(store, { name: 'default', origin: 'numbers.test/default', signer })).vkey;
+    await store.close();
+    l = await openLedger({ db, key: join(d, 'n.key') });
+    await l.appendMany(Array.from({ length: 12 }, (_, i) => ({ ...event(i), metadata: { n: i, f: 0.5 } })));
+    honest = '';
+    for await (const chunk of exportBundle(l, { fromIndex: 2, toIndex: 9 })) honest += chunk;
+  });
+  after(async () => l.close());
+
+  it('blank lines (empty, spaces, tabs) anywhere and CRLF line ends are accepted', async () => {
+    const lines = honest.split('\n');
+    const spaced = ['', '  ', lines[0], '\t', ...lines.slice(1, 4), '', ' \t ', ...lines.slice(4)].join('\n');
+    assert.equal((await checkText(spaced)).ok, true);
+    assert.equal((await checkText(honest.replace(/\n/g, '\r\n'))).ok, true);
+    // Any other character is not blank: a line holding only a no-break space is not JSON.
+    await assert.rejects(checkText([lines[0], '\u00a0', ...lines.slice(1)].join('\n')), (e: unknown) =>
+      isEvidentError(e, 'BUNDLE_INVALID'),
+    );
+  });
+
+  it('numbers are values: 3.0, 3e0 and 30E-1 are the number 3, in the header and in entries', async () => {
+    const rewritten = honest
+      .replace(/"index":(\d+)/g, '"index":$1.0')
+      .replace(/"n":(\d+)/g, '"n":$1e0')
+      .replace(/"f":0\.5/g, '"f":5E-1')
+      .replace('"tree_size":12', '"tree_size":120E-1')
+      .replace('"from":2', '"from":2.00');
+    assert.notEqual(rewritten, honest);
+    const r = await checkText(rewritten);
+    assert.equal(r.ok, true, JSON.stringify(r.faults));
+    assert.equal(r.entries, 7);
+  });
+
+  it('numbers that are errors: beyond a double, an integer beyond ±(2^53−1), a fractional index', async () => {
+    const lines = honest.split('\n');
+    for (const bad of ['1e400', '9007199254740993', '-9007199254740993', '01', '+1', '.5', '1.', 'NaN']) {
+      const text = [lines[0], lines[1]!.replace(/"n":\d+/, `"n":${bad}`), ...lines.slice(2)].join('\n');
+      await assert.rejects(checkText(text), (e: unknown) => isEvidentError(e, 'BUNDLE_INVALID'), bad);
+    }
+    // A fractional index names no leaf: the line is not the entry that was written (evidence).
+    const r = await checkText(
+      [lines[0], lines[1]!.replace('"index":2', '"index":2.5'), ...lines.slice(2)].join('\n'),
+    );
+    assert.equal(r.ok, false);
+    assert.equal(r.faults[0]!.kind, FaultKind.ENTRY_MODIFIED);
+  });
+});

@@ -4,7 +4,7 @@
  * Exit 0: intact and every trusted checkpoint checked; 1: evidence of tampering; 2: an input
  * error, or a trusted checkpoint the bundle cannot be checked against (TRUSTED_CHECKPOINT_UNCHECKED).
  */
-import { parseBundleHeader } from '../../core/bundle.ts';
+import { isBlankLine, parseBundleHeader } from '../../core/bundle.ts';
 import { ErrorCode, EvidentError, isEvidentError } from '../../core/errors.ts';
 import { parseJson } from '../../core/json.ts';
 import { verifierFromKey } from '../../core/note-keys.ts';
@@ -29,7 +29,7 @@ export async function run(ctx: Context): Promise<number> {
   }
   const given = await Promise.all(strs(ctx, 'vkey').map(parseVkeyArg));
   const files = await readTrustedCheckpoints(ctx);
-  const first = await readFirstLine(file, 'FILE');
+  const first = await readFirstLine(file, 'FILE', isBlankLine);
   if (first === undefined)
     throw new EvidentError(ErrorCode.BUNDLE_INVALID, `${file} is empty`, { field: 'FILE' });
   let header: ReturnType<typeof parseBundleHeader>;
