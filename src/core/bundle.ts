@@ -159,6 +159,7 @@ export async function verifyBundle(
     ],
     prefix: { size: h.range.from, frontier },
     suffix: { size: h.tree_size, hashes: h.suffix.map((x) => fromBase64(x, 32)) },
+    trustedGiven: (o.trusted ?? []).length > 0,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
   for (const f of placed.faults) report.faults.push(f);

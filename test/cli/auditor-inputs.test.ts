@@ -119,6 +119,10 @@ describe('trusted checkpoint files and verifier keys: mistakes are exit 2', { co
     });
     assert.equal(e.code, 1, e.stderr);
     assert.ok(report(e.stdout).faults.some((f) => f.kind === 'checkpoint_signature_invalid'));
+    assert.ok(
+      !report(e.stdout).warnings.some((w) => w.startsWith('no checkpoint kept outside')),
+      'one was given',
+    );
   });
 });
 

@@ -188,6 +188,7 @@ describe('bundles against checkpoints kept outside (rollbacks and forks)', () =>
     const r = await checkWith(bundle50, [cp100]);
     assert.equal(r.ok, false);
     assert.deepEqual(r.faults, [], 'an old bundle is no evidence of tampering by itself');
+    assert.ok(!r.warnings.some((w) => w.startsWith('no checkpoint kept outside')), 'one was given');
     assert.deepEqual(
       r.unchecked?.map((u) => [u.size, u.reason]),
       [[100, 'beyond-bundle']],
