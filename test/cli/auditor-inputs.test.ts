@@ -273,3 +273,31 @@ describe('verify-bundle --trusted-checkpoint: rollbacks and forks', { concurrenc
     assert.equal(errorOf(word).field, '--consistency-from');
   });
 });
+
+describe('verify-bundle reads bundle text as docs/formats.md says', () => {
+  it('blank lines, CRLF and numbers in another form: exit 0; a number beyond a double: exit 2', async () => {
+    const cwd = copyLog(fx.dir);
+    assert.equal((await run(['export', '--out', 'b.bundle'], { cwd })).code, 0);
+    const text = readFileSync(join(cwd, 'b.bundle'), 'utf8');
+    const [header, ...entries] = text.split('\n');
+    const loose = [
+      ' \t',
+      '',
+      header,
+      '',
+      ...entries.map((l) => l.replace(/"index":(\d+)/, '"index":$1.0')),
+      '  ',
+    ]
+      .join('\r\n')
+      .replace('"tree_size":20', '"tree_size":2e1');
+    assert.ok(loose.includes('"tree_size":2e1') && loose.includes('"index":0.0'));
+    writeFileSync(join(cwd, 'loose.bundle'), loose);
+    const ok = await run(['verify-bundle', 'loose.bundle', '--json', '--vkey', fx.vkey], { cwd });
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.equal(report(ok.stdout).entries, 20);
+    writeFileSync(join(cwd, 'huge.bundle'), text.replace(/"index":3,/, '"index":3e400,'));
+    const huge = await run(['verify-bundle', 'huge.bundle', '--json', '--vkey', fx.vkey], { cwd });
+    assert.equal(huge.code, 2, huge.stdout);
+    assert.equal(errorOf(huge).code, 'BUNDLE_INVALID');
+  });
+});
