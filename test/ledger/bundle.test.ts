@@ -335,6 +335,11 @@ describe('bundle text as docs/formats.md allows it', () => {
       const text = [lines[0], lines[1]!.replace(/"n":\d+/, `"n":${bad}`), ...lines.slice(2)].join('\n');
       await assert.rejects(checkText(text), (e: unknown) => isEvidentError(e, 'BUNDLE_INVALID'), bad);
     }
+    // A key added to an entry enters its leaf: the entry no longer hashes to its hash.
+    const added = await checkText(
+      [lines[0], lines[1]!.replace('{', '{"extra":1,'), ...lines.slice(2)].join('\n'),
+    );
+    assert.equal(added.faults[0]?.kind, FaultKind.ENTRY_MODIFIED);
     // A fractional index names no leaf: the line is not the entry that was written (evidence).
     const r = await checkText(
       [lines[0], lines[1]!.replace('"index":2', '"index":2.5'), ...lines.slice(2)].join('\n'),
