@@ -190,6 +190,19 @@ describe('a replaced verifier key is evidence (exit 1)', { concurrency: 4 }, () 
     assert.ok(report(blind.stdout).warnings.some((w) => w.includes('--vkey')));
   });
 
+  it('a key file that serves this log through a derived key verifies it (exit 0)', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'evident.key'), `${generateSigner('keys.example/root').signerKey}\n`, {
+      mode: 0o600,
+    });
+    assert.equal((await run(['init', '--origin', 'derived.example/default'], { cwd })).code, 0);
+    assert.equal((await run(['append'], { cwd, input: lines([event(1)]) })).code, 0);
+    const fresh = await run(['verify', '--json'], { cwd });
+    assert.equal(fresh.code, 0, fresh.stdout + fresh.stderr);
+    assert.equal((await run(['checkpoint'], { cwd })).code, 0);
+    assert.equal((await run(['verify', '--json'], { cwd })).code, 0);
+  });
+
   it('a key file of another deployment stays a mix-up: exit 2 KEY_INVALID', async () => {
     const r = await run(['verify', '--json', '--key', join(other.dir, 'evident.key')], { cwd: fx.dir });
     assert.equal(r.code, 2, r.stdout);

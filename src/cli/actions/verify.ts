@@ -31,12 +31,15 @@ export async function trustedKeys(ctx: Context, origin?: string): Promise<Truste
 /**
  * The operator's key file, checked for a mix-up: its key for this log is derived for the
  * origin, so only the file's own name can tell another deployment's file. The file is taken
- * as this log's when its own name is this log's origin or another log's in this store, or when
- * a checkpoint of this log carries its key: then a checkpoint failing it is evidence.
+ * as this log's when its own name is this log's origin or another log's in this store, when it
+ * is the key the log records, or when a checkpoint of this log carries its key: then a
+ * checkpoint failing it is evidence.
  */
 async function checkKeyFile(l: Ledger, own: TrustedKey, signedBy: ReadonlySet<string>): Promise<void> {
   const name = own.fileKeyName ?? own.verifier.name;
-  if (name === l.log.origin || signedBy.has(keyLabel(own.verifier))) return;
+  // The recorded key only ever widens what is accepted here: a key taken as this log's is
+  // then checked against every checkpoint, and a failure is evidence.
+  if (name === l.log.origin || own.vkey === l.log.vkey || signedBy.has(keyLabel(own.verifier))) return;
   if ((await l.store.listLogs()).some((x) => x.origin === name)) return;
   throw new EvidentError(
     ErrorCode.KEY_INVALID,
