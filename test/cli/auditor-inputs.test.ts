@@ -190,6 +190,21 @@ describe('a replaced verifier key is evidence (exit 1)', { concurrency: 4 }, () 
     assert.ok(report(blind.stdout).warnings.some((w) => w.includes('--vkey')));
   });
 
+  it('the log\'s recorded origin rewritten: still evidence (exit 1), not turned into a "wrong key" answer', async () => {
+    const cwd = copyLog(fx.dir);
+    const db = new Database(join(cwd, 'evident.db'));
+    try {
+      db.exec("DROP TRIGGER logs_no_rewrite; UPDATE logs SET origin = 'renamed.example/default';");
+    } finally {
+      db.close();
+    }
+    const r = await run(['verify', '--json', '--vkey', fx.vkey, '--trusted-checkpoint', file(fx.note)], {
+      cwd,
+    });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.ok(report(r.stdout).faults.some((f) => f.kind === 'checkpoint_malformed'));
+  });
+
   it('a key file that serves this log through a derived key verifies it (exit 0)', async () => {
     const cwd = tempDir();
     writeFileSync(join(cwd, 'evident.key'), `${generateSigner('keys.example/root').signerKey}\n`, {
