@@ -51,8 +51,12 @@ export async function writeNewFile(path: string, text: string, field: string): P
   }
 }
 
-/** The first non-blank line of a text file, read without loading the rest. */
-export async function readFirstLine(path: string, field: string): Promise<string | undefined> {
+/** The first line of a text file that `blank` does not skip, read without loading the rest. */
+export async function readFirstLine(
+  path: string,
+  field: string,
+  blank: (line: string) => boolean = (l) => l.trim() === '',
+): Promise<string | undefined> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(path, 'r');
@@ -61,7 +65,7 @@ export async function readFirstLine(path: string, field: string): Promise<string
   }
   try {
     const lines = handle.readLines({ encoding: 'utf8' });
-    for await (const line of lines) if (line.trim() !== '') return line;
+    for await (const line of lines) if (!blank(line)) return line;
     return undefined;
   } catch (e) {
     throw fileError(e, path, field, 'read');

@@ -20,6 +20,8 @@ export interface TrustedKey {
   verifier: NoteVerifier;
   vkey: string;
   source: string;
+  /** For a key taken from the key file: the file's own key name (a derived key is named by the log's origin). */
+  fileKeyName?: string;
 }
 
 /** A --vkey value: the verifier key string itself, or the path of a file holding it. */
@@ -65,5 +67,6 @@ export async function keyFromSigner(ctx: Context, origin?: string): Promise<Trus
     verifier: verifierFromPublicKey(signer.name, signer.publicKey),
     vkey: formatVerifierKey(signer.name, signer.publicKey),
     source: fromEnv ? `$${KEY_ENV}` : path,
+    fileKeyName: ring.name,
   };
 }

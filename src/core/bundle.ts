@@ -14,10 +14,16 @@ import { ErrorCode, EvidentError } from './errors.ts';
 import type { Entry } from './event/entry.ts';
 import { perfectSubtrees, popcount } from './merkle/index.ts';
 import type { NoteVerifier } from './note-keys.ts';
+import { placeTrusted } from './verify/bundle-trust.ts';
 import { verifyLog } from './verify/log-verifier.ts';
 import { FaultKind, type VerifyReport } from './verify/report.ts';
 
 export const BUNDLE_FORMAT = 'evident-bundle/v1';
+
+/** docs/formats.md: a line that is empty or holds only spaces and tabs is skipped, anywhere. */
+export function isBlankLine(line: string): boolean {
+  return /^[ \t]*$/.test(line);
+}
 
 export interface BundleHeader {
   format: typeof BUNDLE_FORMAT;
@@ -34,6 +40,11 @@ export interface BundleHeader {
   /** Base64 roots of the perfect subtrees covering [to, tree_size), left to right. */
   suffix: string[];
   exported_at: string;
+  /**
+   * Consistency proofs (RFC 9162 §2.1.4) from smaller tree sizes to tree_size, asked for by the
+   * exporter, so that checkpoints kept from those sizes can be checked against this bundle.
+   */
+  consistency?: { size: number; hashes: string[] }[];
   /** The filter the exporter was asked for, if any (entries outside it may be included to keep the range whole). */
   filter?: { since?: string; until?: string };
 }
@@ -76,12 +87,47 @@ export function parseBundleHeader(v: unknown): BundleHeader {
   };
   hashes('prefix', popcount(from as number));
   hashes('suffix', perfectSubtrees(to as number, size as number).length);
+  if (h.consistency !== undefined) parseConsistency(h.consistency, size as number);
   return h as unknown as BundleHeader;
+}
+
+/** A proof has at most about 2·log2(size) hashes; 64 proofs is more than any auditor keeps. */
+const MAX_PROOFS = 64;
+const MAX_PROOF_HASHES = 128;
+
+function parseConsistency(v: unknown, size: number): void {
+  const field = 'consistency';
+  if (!Array.isArray(v) || v.length > MAX_PROOFS)
+    throw bad(`consistency must be a list of at most ${MAX_PROOFS} proofs`, { field });
+  const seen = new Set<number>();
+  for (const p of v as unknown[]) {
+    if (typeof p !== 'object' || p === null || Array.isArray(p))
+      throw bad('a consistency proof must be an object', { field });
+    const { size: from, hashes } = p as { size?: unknown; hashes?: unknown };
+    if (
+      !Number.isSafeInteger(from) ||
+      (from as number) < 0 ||
+      (from as number) > size ||
+      seen.has(from as number)
+    )
+      throw bad('each consistency proof needs its own size, 0 <= size <= tree_size', { field });
+    seen.add(from as number);
+    if (!Array.isArray(hashes) || hashes.length > MAX_PROOF_HASHES)
+      throw bad(`a consistency proof lists at most ${MAX_PROOF_HASHES} hashes`, { field });
+    for (const x of hashes) {
+      if (typeof x !== 'string') throw bad('consistency holds a non-string hash', { field });
+      try {
+        fromBase64(x, 32);
+      } catch {
+        throw bad('a consistency proof hash is not canonical base64 of 32 bytes', { field });
+      }
+    }
+  }
 }
 
 export interface VerifyBundleOptions {
   verifiers: readonly NoteVerifier[];
-  /** Further checkpoints kept outside (the bundle's tree must be consistent with them where it can tell). */
+  /** Checkpoints kept outside: each is checked against the bundle, or reported unchecked (./verify/bundle-trust.ts). */
   trusted?: readonly string[];
   onProgress?: (entries: number) => void;
 }
@@ -93,6 +139,7 @@ export async function verifyBundle(
   o: VerifyBundleOptions,
 ): Promise<VerifyReport> {
   const h = parseBundleHeader(header);
+  const placed = placeTrusted(h, o.verifiers, o.trusted ?? []);
   const prefix = h.prefix.map((x) => fromBase64(x, 32));
   const frontier = concatBytes(...prefix);
   let count = 0;
@@ -108,12 +155,19 @@ export async function verifyBundle(
     entries: counted(),
     checkpoints: [
       { note: h.checkpoint, size: h.tree_size },
-      ...(o.trusted ?? []).map((note) => ({ note, trusted: true })),
+      ...placed.compare.map((note) => ({ note, trusted: true })),
     ],
     prefix: { size: h.range.from, frontier },
     suffix: { size: h.tree_size, hashes: h.suffix.map((x) => fromBase64(x, 32)) },
+    trustedGiven: (o.trusted ?? []).length > 0,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
+  for (const f of placed.faults) report.faults.push(f);
+  if (placed.faults.length > 0) report.ok = false;
+  if (placed.unchecked.length > 0) {
+    report.ok = false;
+    report.unchecked = placed.unchecked;
+  }
   const expected = h.range.to - h.range.from;
   if (count !== expected) {
     report.ok = false;

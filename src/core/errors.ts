@@ -29,6 +29,10 @@ export const ErrorCode = {
   LEDGER_CLOSED: 'LEDGER_CLOSED',
   TAMPER_DETECTED: 'TAMPER_DETECTED',
   BUNDLE_INVALID: 'BUNDLE_INVALID',
+  /** A checkpoint kept outside that the bundle cannot be checked against (beyond it, or no proof from it): not OK, not evidence. */
+  TRUSTED_CHECKPOINT_UNCHECKED: 'TRUSTED_CHECKPOINT_UNCHECKED',
+  /** A --trusted-checkpoint file that is not a signed checkpoint of this log under the given key: the auditor's input, not evidence. */
+  TRUSTED_CHECKPOINT_INVALID: 'TRUSTED_CHECKPOINT_INVALID',
   USAGE: 'USAGE',
   // The HTTP API's own refusals (src/server/errors.ts maps every code to a status).
   UNAUTHENTICATED: 'UNAUTHENTICATED',

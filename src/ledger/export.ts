@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import {
   BUNDLE_FORMAT,
   type BundleHeader,
+  isBlankLine,
   parseBundleHeader,
   type VerifyBundleOptions,
   verifyBundle,
@@ -33,6 +34,11 @@ export interface ExportOptions {
   fromIndex?: number;
   toIndex?: number;
   pageSize?: number;
+  /**
+   * Tree sizes of checkpoints the auditor keeps: the header carries a consistency proof from
+   * each to the bundle's checkpoint, so that those checkpoints can be checked against it.
+   */
+  consistencyFrom?: readonly number[];
 }
 
 /** Entries read from the store at a time: 64 events of at most 256 KiB each, about 16 MiB. */
@@ -62,6 +68,17 @@ export async function* exportBundle(ledger: Ledger, o: ExportOptions = {}): Asyn
     const ids = perfectSubtrees(start, end);
     return (await ledger.store.nodes(ledger.log.id, ids)).map(toBase64);
   };
+  const consistency: { size: number; hashes: string[] }[] = [];
+  for (const size of new Set(o.consistencyFrom ?? [])) {
+    if (!Number.isSafeInteger(size) || size < 0 || size > n) {
+      throw new EvidentError(
+        ErrorCode.PROOF_RANGE,
+        `no consistency proof from tree size ${size}: the bundle's checkpoint has tree size ${n} (a checkpoint of a larger size than the log has means the log was rolled back: run evident verify --trusted-checkpoint)`,
+        { size, log_size: n },
+      );
+    }
+    consistency.push({ size, hashes: await ledger.proveConsistency(size, n) });
+  }
   const header: BundleHeader = {
     format: BUNDLE_FORMAT,
     origin: ledger.log.origin,
@@ -71,6 +88,7 @@ export async function* exportBundle(ledger: Ledger, o: ExportOptions = {}): Asyn
     range: { from, to },
     prefix: await fetch(0, from),
     suffix: await fetch(to, n),
+    ...(consistency.length > 0 ? { consistency } : {}),
     exported_at: new Date().toISOString(),
     ...(o.since !== undefined || o.until !== undefined
       ? { filter: { ...(o.since ? { since: o.since } : {}), ...(o.until ? { until: o.until } : {}) } }
@@ -122,14 +140,14 @@ export async function verifyBundleFile(
   do {
     first = await it.next();
     lineNo++;
-  } while (!first.done && first.value.trim() === '');
+  } while (!first.done && isBlankLine(first.value));
   if (first.done) throw new EvidentError(ErrorCode.BUNDLE_INVALID, 'the bundle is empty');
   const header = parseBundleHeader(parseLine(first.value));
   async function* pages(): AsyncIterable<Entry[]> {
     let page: Entry[] = [];
     for (let r = await it.next(); !r.done; r = await it.next()) {
       lineNo++;
-      if (r.value.trim() === '') continue;
+      if (isBlankLine(r.value)) continue;
       const v = parseLine(r.value);
       if (typeof v !== 'object' || v === null || Array.isArray(v)) {
         throw new EvidentError(

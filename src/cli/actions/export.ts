@@ -11,11 +11,11 @@ import { type ExportOptions, exportBundle } from '../../ledger/export.ts';
 import { KEY_ENV } from '../../ledger/keyfile.ts';
 import type { Context } from '../command.ts';
 import { createNewFile } from '../files.ts';
-import { keyPath, str } from '../globals.ts';
+import { keyPath, str, strs } from '../globals.ts';
 import type { OutStream } from '../io.ts';
 import { openForWriting, openReadOnly, withLedger } from '../open-log.ts';
 import { note, printJson } from '../output.ts';
-import { parseTime } from '../values.ts';
+import { parseCount, parseTime } from '../values.ts';
 
 export async function run(ctx: Context): Promise<number> {
   const o: ExportOptions = {};
@@ -23,6 +23,8 @@ export async function run(ctx: Context): Promise<number> {
   const until = str(ctx, 'until');
   if (since !== undefined) o.since = parseTime('since', since);
   if (until !== undefined) o.until = parseTime('until', until);
+  const from = strs(ctx, 'consistency-from');
+  if (from.length > 0) o.consistencyFrom = from.map((v) => parseCount('consistency-from', v));
   const out = str(ctx, 'out');
   const { path, explicit } = keyPath(ctx);
   const canSign = (ctx.io.env[KEY_ENV] ?? '') !== '' || explicit || existsSync(path);

@@ -1,20 +1,24 @@
 /**
  * evident verify-bundle: verifies an export bundle offline, with no database: every entry, the
  * tree rebuilt with the bundle's subtree hashes, and the signed checkpoint, against --vkey.
+ * Exit 0: intact and every trusted checkpoint checked; 1: evidence of tampering; 2: an input
+ * error, or a trusted checkpoint the bundle cannot be checked against (TRUSTED_CHECKPOINT_UNCHECKED).
  */
-import { parseBundleHeader } from '../../core/bundle.ts';
+import { isBlankLine, parseBundleHeader } from '../../core/bundle.ts';
 import { ErrorCode, EvidentError, isEvidentError } from '../../core/errors.ts';
 import { parseJson } from '../../core/json.ts';
 import { verifierFromKey } from '../../core/note-keys.ts';
+import { checkKeyNames, logIdentity } from '../../core/verify/auditor-inputs.ts';
 import { describeReport } from '../../core/verify/report.ts';
 import { verifyBundleFile } from '../../ledger/export.ts';
 import type { Context } from '../command.ts';
 import { EXIT_OK, EXIT_TAMPERED } from '../errors.ts';
-import { readFirstLine, readUserFile } from '../files.ts';
+import { readFirstLine } from '../files.ts';
 import { strs } from '../globals.ts';
 import { parseVkeyArg } from '../keys.ts';
 import { note, print, printJson, warn } from '../output.ts';
 import { progress } from '../progress.ts';
+import { checkTrustedCheckpoints, readTrustedCheckpoints } from '../trusted-checkpoints.ts';
 
 export async function run(ctx: Context): Promise<number> {
   const file = ctx.positionals[0];
@@ -24,10 +28,8 @@ export async function run(ctx: Context): Promise<number> {
     });
   }
   const given = await Promise.all(strs(ctx, 'vkey').map(parseVkeyArg));
-  const trusted = await Promise.all(
-    strs(ctx, 'trusted-checkpoint').map((f) => readUserFile(f, '--trusted-checkpoint')),
-  );
-  const first = await readFirstLine(file, 'FILE');
+  const files = await readTrustedCheckpoints(ctx);
+  const first = await readFirstLine(file, 'FILE', isBlankLine);
   if (first === undefined)
     throw new EvidentError(ErrorCode.BUNDLE_INVALID, `${file} is empty`, { field: 'FILE' });
   let header: ReturnType<typeof parseBundleHeader>;
@@ -40,6 +42,16 @@ export async function run(ctx: Context): Promise<number> {
       cause: e.details,
     });
   }
+  const identity = logIdentity(header.origin, [header.checkpoint]);
+  checkKeyNames(
+    given.map((k) => k.verifier),
+    identity,
+  );
+  const trusted = checkTrustedCheckpoints(
+    files,
+    identity,
+    given.map((k) => k.verifier),
+  );
   let verifiers = given.map((k) => k.verifier);
   const selfTrust =
     'no --vkey given: trusted the verifier key written in the bundle itself; anyone able to edit the bundle could have replaced it. Pass the published key with --vkey';
@@ -70,5 +82,15 @@ export async function run(ctx: Context): Promise<number> {
   if (given.length === 0) report.warnings.unshift(selfTrust);
   if (ctx.json) printJson(ctx, report);
   else print(ctx, describeReport(report));
+  if (report.faults.length > 0) return EXIT_TAMPERED;
+  const unchecked = report.unchecked ?? [];
+  if (unchecked.length > 0) {
+    // Not evidence (an older bundle stays true of the log it was exported from), not OK either.
+    throw new EvidentError(
+      ErrorCode.TRUSTED_CHECKPOINT_UNCHECKED,
+      `the bundle cannot be checked against ${unchecked.length === 1 ? 'the trusted checkpoint' : `${unchecked.length} trusted checkpoints`}: ${unchecked.map((u) => u.message).join('; ')}`,
+      { field: '--trusted-checkpoint', unchecked },
+    );
+  }
   return report.ok ? EXIT_OK : EXIT_TAMPERED;
 }

@@ -13,6 +13,13 @@ export const exportCommand: Command = {
     out: { type: 'string', value: 'FILE', description: 'write the bundle to a new file', default: 'stdout' },
     since: { type: 'string', value: 'RFC3339', description: 'entries at or after this time' },
     until: { type: 'string', value: 'RFC3339', description: 'entries before this time' },
+    'consistency-from': {
+      type: 'string',
+      value: 'SIZE',
+      multiple: true,
+      description:
+        'the tree size of a checkpoint the auditor keeps: the bundle carries a consistency proof from it',
+    },
   },
   examples: ['evident export --since 2026-01-01 --until 2026-02-01 --out audit-2026-01.bundle'],
   run: lazy(async () => (await import('../actions/export.ts')).run),

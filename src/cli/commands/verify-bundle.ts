@@ -6,7 +6,9 @@ export const verifyBundle: Command = {
   summary: 'verify an export bundle offline, with the published verifier key (no database needed)',
   description:
     'Without --vkey the key written in the bundle itself is used, with a warning: whoever could\n' +
-    'edit the bundle could also have replaced that key. Exit 0 if intact, 1 if tampering was found.',
+    'edit the bundle could also have replaced that key. Exit 0 if intact, 1 if tampering was found,\n' +
+    '2 for an input error, or when a --trusted-checkpoint lies beyond the bundle or the bundle carries\n' +
+    'no consistency proof from it (TRUSTED_CHECKPOINT_UNCHECKED: export again, with --consistency-from).',
   globals: ['progress'],
   positionals: [{ name: 'FILE', description: 'the bundle, as written by evident export' }],
   options: {

@@ -19,6 +19,8 @@ export const FaultKind = {
   CHECKPOINT_ROOT_MISMATCH: 'checkpoint_root_mismatch',
   /** Two signed checkpoints that cannot both be views of one append-only log. */
   CHECKPOINT_INCONSISTENT: 'checkpoint_inconsistent',
+  /** The log's recorded verifier key is not the key the auditor or operator holds for its origin. */
+  VERIFIER_KEY_REPLACED: 'verifier_key_replaced',
   /** An erasable value vanished without a recorded erasure. */
   VALUE_MISSING: 'value_missing',
 } as const;
@@ -33,6 +35,14 @@ export interface Fault {
   approximate?: boolean;
   message: string;
   [detail: string]: unknown;
+}
+
+/** A checkpoint kept outside that the input cannot be checked against: never OK, not evidence either. */
+export interface UncheckedCheckpoint {
+  size: number;
+  /** `beyond-bundle`: larger than the bundle's tree; `no-consistency-proof`: the bundle carries no proof from it. */
+  reason: 'beyond-bundle' | 'no-consistency-proof';
+  message: string;
 }
 
 export interface VerifyReport {
@@ -53,6 +63,8 @@ export interface VerifyReport {
   /** True when more faults were found than are listed. */
   faults_truncated: boolean;
   warnings: string[];
+  /** Trusted checkpoints that could not be checked (then `ok` is false even without faults). */
+  unchecked?: UncheckedCheckpoint[];
 }
 
 const LABEL: Record<FaultKind, string> = {
@@ -67,6 +79,7 @@ const LABEL: Record<FaultKind, string> = {
   checkpoint_root_mismatch: 'root does not match checkpoint',
   checkpoint_inconsistent: 'inconsistent checkpoints',
   value_missing: 'value deleted without erasure',
+  verifier_key_replaced: 'verifier key replaced',
 };
 
 /** A report in words, for people. */
@@ -76,6 +89,11 @@ export function describeReport(r: VerifyReport): string {
     lines.push(
       `OK: ${r.entries} entries of ${r.origin} verified; ${r.checkpoints} signed checkpoints match.`,
     );
+  } else if (r.faults.length === 0) {
+    lines.push(
+      `NOT VERIFIED: ${r.entries} entries of ${r.origin} are intact, but not every trusted checkpoint could be checked:`,
+    );
+    for (const u of r.unchecked ?? []) lines.push(`  - tree size ${u.size}: ${u.message}`);
   } else {
     lines.push(
       `TAMPERING DETECTED in ${r.origin}: first bad index ${r.first_bad_index ?? '(none: checkpoints)'}.`,
