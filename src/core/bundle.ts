@@ -81,6 +81,8 @@ export function parseBundleHeader(v: unknown): BundleHeader {
 
 export interface VerifyBundleOptions {
   verifiers: readonly NoteVerifier[];
+  /** Erasure keys the auditor trusts (docs/formats.md, "Erasures"); without, erasures are unauthenticated. */
+  erasureVerifiers?: readonly NoteVerifier[];
   /** Further checkpoints kept outside (the bundle's tree must be consistent with them where it can tell). */
   trusted?: readonly string[];
   onProgress?: (entries: number) => void;
@@ -105,6 +107,7 @@ export async function verifyBundle(
   const report = await verifyLog({
     origin: h.origin,
     verifiers: o.verifiers,
+    ...(o.erasureVerifiers ? { erasureVerifiers: o.erasureVerifiers } : {}),
     entries: counted(),
     checkpoints: [
       { note: h.checkpoint, size: h.tree_size },

@@ -104,6 +104,10 @@ export function valuesToEntry(
     if (v !== null) e[JSON_COLUMNS[i]!] = parseOrRaw(v as string);
   }
   for (const s of secrets) {
+    // A committed field's column is always NULL (entryToRows): a value found there no hash
+    // covers. Keep it, without the salt, so that verification reports the entry as modified
+    // instead of the side value hiding it.
+    if (e[s.field] !== undefined) continue;
     e[s.field] = parseOrRaw(s.value);
     e.salts ??= {};
     (e.salts as Record<string, string>)[s.field] = s.salt;

@@ -11,6 +11,13 @@ export const verify: Command = {
     'Exit 0 if the log is intact, 1 if tampering was found.',
   globals: ['db', 'key', 'log', 'progress'],
   options: {
+    'erasure-key': {
+      type: 'string',
+      value: 'VKEY',
+      multiple: true,
+      description:
+        'the erasure verifier key (or a file holding it): erasures it did not sign are reported as tampering; without it, erasures are reported unauthenticated',
+    },
     'trusted-checkpoint': {
       type: 'string',
       value: 'FILE',

@@ -208,8 +208,29 @@ ${refuseStatements(s, 'api_keys', 'DELETE OR TRUNCATE')}
 `;
 }
 
+/**
+ * An erasure record (and so the deletion of a value) must be named, by index and field, in the
+ * targets of a later erasure event (docs/formats.md, "Erasures"), not merely point at one.
+ */
+function v2(s: string): string {
+  return `
+CREATE OR REPLACE FUNCTION ${s}.erasure_needs_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.idx >= NEW.erasure_idx OR NOT EXISTS (
+       SELECT 1 FROM ${s}.entries
+       WHERE log_id = NEW.log_id AND idx = NEW.erasure_idx AND action = '${ERASURE_ACTION}'
+         AND jsonb_typeof(metadata::jsonb #> ARRAY['erasure', 'targets', NEW.field]) = 'array'
+         AND (metadata::jsonb #> ARRAY['erasure', 'targets', NEW.field]) @> to_jsonb(NEW.idx)) THEN
+    RAISE EXCEPTION 'evident: an erasure must be named by its erasure event'
+      USING ERRCODE = '${RuleViolation.ERASURE_UNRECORDED}';
+  END IF;
+  RETURN NEW;
+END $$;
+`;
+}
+
 /** Migration n (1-based) is MIGRATIONS[n - 1]; each takes the quoted schema name. */
-export const MIGRATIONS: readonly ((s: string) => string)[] = [v1];
+export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2];
 
 export interface MigrateOptions {
   /** Apply missing migrations (default); false: refuse to open an outdated schema. */
