@@ -89,7 +89,10 @@ export async function eraseSubject(
   const by = { id: req.by?.id ?? 'evident', type: req.by?.type ?? 'system' };
   const events: AuditEvent[] = chunks.map((chunk) => {
     const named: ErasureTargets = {};
-    for (const t of chunk) (named[t.field] ??= []).push(t.index);
+    for (const t of chunk) {
+      named[t.field] ??= [];
+      named[t.field]!.push(t.index);
+    }
     const authority = signErasure(req.erasureKey, {
       origin: log.origin,
       targets: named,

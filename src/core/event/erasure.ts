@@ -84,9 +84,9 @@ export function readTargets(raw: unknown, before: number): Map<number, Set<strin
       // strictly ascending leaf indexes before the event itself
       if (!Number.isSafeInteger(i) || (i as number) <= last || (i as number) >= before) return undefined;
       last = i as number;
-      let fields = out.get(i as number);
-      if (!fields) out.set(i as number, (fields = new Set()));
+      const fields = out.get(i as number) ?? new Set<string>();
       fields.add(field);
+      out.set(i as number, fields);
     }
   }
   return out;

@@ -48,9 +48,9 @@ export class ErasureCheck {
       }
       return;
     }
-    let w = this.waiting.get(by as number);
-    if (!w) this.waiting.set(by as number, (w = new Map()));
+    const w = this.waiting.get(by as number) ?? new Map<number, string[]>();
     w.set(pos, fields);
+    this.waiting.set(by as number, w);
   }
 
   /** Called for every entry: checks it if it is an erasure event, and settles the values that name it. */
