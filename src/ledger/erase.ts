@@ -47,10 +47,12 @@ export interface ErasureResult {
 }
 
 /**
- * Values named by one erasure event at most: its targets live in `metadata`, which the event
- * schema bounds at 64 KiB of canonical JSON (an index takes at most 17 bytes with its comma).
+ * Values named by one erasure event at most. Its targets live in `metadata`, which the event
+ * schema bounds at 64 KiB of canonical JSON (an index takes at most 17 bytes with its comma),
+ * and the database reads them once per erased value (the erasure rule of the migrations): on
+ * SQLite, 3,200 values took 2.4 s at 3,000 per event (0.4 s without the rule).
  */
-export const MAX_VALUES_PER_EVENT = 3000;
+export const MAX_VALUES_PER_EVENT = 1000;
 
 export async function eraseSubject(
   store: Store,

@@ -30,8 +30,10 @@ function reference(row: EntryRow, secrets: SecretRow[], erased: ErasureRow[]): u
   for (const f of ENTRY_COLUMNS)
     if (JSON_COLUMNS.has(f) && row[f] !== null) e[f] = parseOrRaw(row[f] as string);
   for (const s of secrets) {
-    if (e[s.field] !== undefined) continue;
-    e[s.field] = parseOrRaw(s.value);
+    const c = e['commitments'];
+    if (e[s.field] !== undefined) {
+      if (typeof c === 'object' && c !== null && Object.hasOwn(c, s.field)) continue;
+    } else e[s.field] = parseOrRaw(s.value);
     e.salts ??= {};
     (e.salts as Record<string, string>)[s.field] = s.salt;
   }
