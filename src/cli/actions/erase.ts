@@ -48,6 +48,7 @@ export async function run(ctx: Context): Promise<number> {
     );
   }
   if (reason === undefined || reason === '') throw usageError('--reason is required', '--reason');
+  const by = eraser(ctx);
   const keyFile = str(ctx, 'erasure-key');
   if (keyFile === undefined || keyFile === '') {
     throw usageError('--erasure-key is required: an erasure is signed by the erasure key', '--erasure-key');
@@ -57,7 +58,6 @@ export async function run(ctx: Context): Promise<number> {
     actorId !== undefined
       ? { actor_id: actorId, reason, erasureKey }
       : { resource: { type: type!, id: id! }, reason, erasureKey };
-  const by = eraser(ctx);
   const request: ErasureRequest = by ? { ...subject, by } : subject;
   const result = await withLedger(await openForWriting(ctx), (l) => l.erase(request));
   const r = result.receipt;
