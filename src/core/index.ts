@@ -6,6 +6,18 @@ export * from './checkpoint.ts';
 export * from './cosignature.ts';
 export * from './errors.ts';
 export * from './event/entry.ts';
+export {
+  checkErasure,
+  ERASURE_STATEMENT,
+  type ErasureAuthority,
+  type ErasureClaim,
+  type ErasureStatus,
+  type ErasureTargets,
+  erasureStatement,
+  isReservedAction,
+  RESERVED_ACTION_PREFIX,
+  signErasure,
+} from './event/erasure.ts';
 export * from './event/ip.ts';
 export * from './event/schema.ts';
 export * from './event/uuid.ts';
@@ -15,5 +27,6 @@ export * from './json.ts';
 export * from './merkle/index.ts';
 export * from './note.ts';
 export * from './note-keys.ts';
+export type { ErasureSummary } from './verify/erasures.ts';
 export * from './verify/log-verifier.ts';
 export * from './verify/report.ts';
