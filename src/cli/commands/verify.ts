@@ -8,6 +8,7 @@ export const verify: Command = {
     'Signatures are checked with --vkey if given, else with the signing key (key file or\n' +
     '$EVIDENT_SIGNING_KEY), else with the key recorded in the database (a weaker check: the report\n' +
     'warns). A checkpoint saved earlier (--trusted-checkpoint) catches a truncated or rolled-back log.\n' +
+    'Erasures are checked against --erasure-key; without it they are reported unauthenticated.\n' +
     'Exit 0 if the log is intact, 1 if tampering was found.',
   globals: ['db', 'key', 'log', 'progress'],
   options: {
