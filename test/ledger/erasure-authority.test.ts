@@ -14,6 +14,7 @@ import { generateSigner, verifierFromPublicKey } from '../../src/core/note-keys.
 import { FaultKind, type VerifyReport } from '../../src/core/verify/report.ts';
 import { MAX_VALUES_PER_EVENT } from '../../src/ledger/erase.ts';
 import type { Ledger } from '../../src/ledger/ledger.ts';
+import { MIGRATIONS as SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import { forgeErasure } from './forge-support.ts';
 import {
   ERASURE_KEY,
@@ -308,5 +309,34 @@ describe('values stored where no hash covers them', () => {
       summary(r),
     );
     await l2.close();
+  });
+});
+
+describe('an older database gains the erasure rule when it is opened', () => {
+  test('schema 2 → 3: erasures_need_event is replaced by erasures_named_by_event', async () => {
+    const fx = await makeFixture('evident-erasure-');
+    fixtures.push(fx);
+    const db = new Database(fx.db);
+    // back to schema 2, as an earlier evident left it
+    db.exec(`DROP TRIGGER erasures_named_by_event;
+      CREATE TRIGGER erasures_need_event BEFORE INSERT ON erasures
+        WHEN NOT EXISTS (SELECT 1 FROM entries
+                         WHERE log_id = NEW.log_id AND idx = NEW.erasure_idx AND action = 'evident.erasure')
+        BEGIN SELECT RAISE(ABORT, 'evident: an erasure must name its audit event'); END;
+      UPDATE meta SET value = '2' WHERE key = 'schema_version';`);
+    db.close();
+    const l = await fx.open({ checkpointIntervalMs: 3_600_000 });
+    await l.close();
+    const after = new Database(fx.db, { readonly: true });
+    const triggers = after
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'erasures' ORDER BY name",
+      )
+      .pluck()
+      .all();
+    const version = after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get();
+    after.close();
+    assert.equal(version, String(SQLITE_MIGRATIONS.length));
+    assert.deepEqual(triggers, ['erasures_named_by_event', 'erasures_no_delete', 'erasures_no_update']);
   });
 });

@@ -17,6 +17,7 @@ import { createKeyFile, type KeyRing, loadKeyRing } from '../../src/ledger/keyfi
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { createLog, openStore } from '../../src/ledger/open.ts';
 import { RuleViolation } from '../../src/store/postgres/errors.ts';
+import { MIGRATIONS as PG_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.ts';
 import { forgeErasure } from '../ledger/forge-support.ts';
 import { ERASURE_KEY, ERASURE_VERIFIERS, fullEvent, rejectsWith, summary } from '../ledger/support.ts';
@@ -163,6 +164,43 @@ function suite(): void {
       const r = await verifyAfter(l);
       assert.ok(r.ok, summary(r));
       assert.deepEqual(r.erasures, { events: 1, authorised: 1, unauthenticated: 0 });
+    });
+  });
+
+  describe('an older schema gains the erasure rule when the owner opens it', () => {
+    test("schema 1 → 2: the erasure rule reads the event's targets", async () => {
+      const old = randomName('evident_pgold_');
+      try {
+        await admin(async (c) => {
+          await c.query(`CREATE SCHEMA "${old}"`);
+          await c.query(`CREATE TABLE "${old}".meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL)`);
+          await c.query(PG_MIGRATIONS[0]!(`"${old}"`));
+          await c.query(`INSERT INTO "${old}".meta VALUES ('schema_version', '1')`);
+        });
+        const o = (await openStore(`${PG_URL}?schema=${old}`)) as PostgresStore;
+        await createLog(o, { name: 'old', origin: 'pg.test/old', signer: ring });
+        const l = await Ledger.open({
+          store: o,
+          log: 'old',
+          signer: ring,
+          ownsStore: true,
+          checkpointIntervalMs: 3_600_000,
+        });
+        await l.appendMany(Array.from({ length: 5 }, (_, i) => fullEvent(i)));
+        const e = await rejectsWith(
+          forgeErasure(l, {
+            erase: [{ index: 3, field: 'old_values' }],
+            authority: { targets: {}, key: 'x+00000000', signature: '' },
+          }),
+          ErrorCode.STORE_FAILED,
+        );
+        assert.equal(e.details['sqlstate'], RuleViolation.ERASURE_UNRECORDED);
+        await l.close();
+        const v = await admin((c) => c.query(`SELECT value FROM "${old}".meta WHERE key = 'schema_version'`));
+        assert.equal(v.rows[0].value, String(PG_MIGRATIONS.length));
+      } finally {
+        await dropSchema(old);
+      }
     });
   });
 
