@@ -53,7 +53,7 @@ export async function parseVkeyArg(value: string, flag = '--vkey'): Promise<Trus
 }
 
 /**
- * The --erasure-key values: erasure verifier keys (docs/formats.md, "Erasures"). An erasure key
+ * The --erasure-key values: erasure verifier keys (docs/formats.md, "Erasable fields and erasures"). An erasure key
  * that is also a checkpoint key (`checkpointKeys`) is refused: whoever signs checkpoints could
  * then authorise erasures too, which the erasure key exists to prevent.
  */

@@ -81,7 +81,7 @@ export function parseBundleHeader(v: unknown): BundleHeader {
 
 export interface VerifyBundleOptions {
   verifiers: readonly NoteVerifier[];
-  /** Erasure keys the auditor trusts (docs/formats.md, "Erasures"); without, erasures are unauthenticated. */
+  /** Erasure keys the auditor trusts (docs/formats.md, "Erasable fields and erasures"); without, erasures are unauthenticated. */
   erasureVerifiers?: readonly NoteVerifier[];
   /** Further checkpoints kept outside (the bundle's tree must be consistent with them where it can tell). */
   trusted?: readonly string[];

@@ -30,7 +30,7 @@ export interface ErasureRequest {
    */
   by?: { id: string; type: 'admin' | 'system' | 'user' | 'service'; ip_address?: string };
   /**
-   * The erasure key: signs each erasure event's statement (docs/formats.md, "Erasures"). It MUST
+   * The erasure key: signs each erasure event's statement (docs/formats.md, "Erasable fields and erasures"). It MUST
    * be kept apart from the database and MUST NOT be the checkpoint signing key: a verifier
    * trusts an erasure only when this key signed it.
    */

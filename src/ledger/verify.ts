@@ -14,7 +14,7 @@ export interface VerifyOptions {
   /** Keys trusted to sign this log's checkpoints. Default: the log's recorded verifier key, with a warning. */
   verifiers?: readonly NoteVerifier[];
   /**
-   * Erasure keys trusted to authorise erasures (docs/formats.md, "Erasures"). Without, erasure
+   * Erasure keys trusted to authorise erasures (docs/formats.md, "Erasable fields and erasures"). Without, erasure
    * events are reported as unauthenticated; never taken from the database.
    */
   erasureVerifiers?: readonly NoteVerifier[];

@@ -1,5 +1,5 @@
 /**
- * The authority of an erasure (docs/formats.md, "Erasures"). An `evident.erasure` event names
+ * The authority of an erasure (docs/formats.md, "Erasable fields and erasures"). An `evident.erasure` event names
  * exactly the values it erases (`metadata.erasure.targets`, inside the hashed leaf) and carries
  * an Ed25519 signature, by an erasure key kept apart from the database and from the checkpoint
  * signing key, over a canonical statement of what is erased, in which log, why and by whom.

@@ -1,5 +1,5 @@
 /**
- * Erasures are checked like everything else (docs/formats.md, "Erasures"). Every erased value
+ * Erasures are checked like everything else (docs/formats.md, "Erasable fields and erasures"). Every erased value
  * (an entry's field listed in `erased`) must be named, by index and field, in the targets of
  * the later `evident.erasure` event its `erased_by` points at, and that event must be
  * authorised: signed by an erasure key the auditor trusts. Otherwise the value was deleted

@@ -28,7 +28,7 @@ export interface VerifyLogInput {
   origin: string;
   verifiers: readonly NoteVerifier[];
   /**
-   * Erasure keys the auditor trusts (docs/formats.md, "Erasures"): erasure events they did not
+   * Erasure keys the auditor trusts (docs/formats.md, "Erasable fields and erasures"): erasure events they did not
    * sign are faults. Without any, erasure events are reported as unauthenticated.
    */
   erasureVerifiers?: readonly NoteVerifier[];

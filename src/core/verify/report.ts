@@ -58,7 +58,7 @@ export interface VerifyReport {
   /**
    * Erasure events read, how many a trusted erasure key signed, and how many could not be
    * checked for want of one. `unauthenticated > 0` is its own outcome: intact as far as the
-   * signed checkpoints go, but the erasures' authority unknown (docs/formats.md, "Erasures").
+   * signed checkpoints go, but the erasures' authority unknown (docs/formats.md, "Erasable fields and erasures").
    */
   erasures: ErasureSummary;
   warnings: string[];

@@ -140,7 +140,7 @@ CREATE TRIGGER api_keys_no_delete BEFORE DELETE ON api_keys
 `,
   `
 -- An erasure record (and so the deletion of a value) must be named, by index and field, in the
--- targets of a later erasure event (docs/formats.md, "Erasures"), not merely point at one.
+-- targets of a later erasure event (docs/formats.md, "Erasable fields and erasures"), not merely point at one.
 DROP TRIGGER erasures_need_event;
 CREATE TRIGGER erasures_named_by_event BEFORE INSERT ON erasures
   WHEN NEW.idx >= NEW.erasure_idx OR NOT EXISTS (
