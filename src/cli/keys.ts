@@ -4,17 +4,19 @@
  * log's own record, which the verification report flags as trusting the database.
  */
 import { existsSync } from 'node:fs';
+import { toHex } from '../core/bytes.ts';
 import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
 import {
   formatVerifierKey,
   type NoteVerifier,
+  parseVerifierKey,
   verifierFromKey,
   verifierFromPublicKey,
 } from '../core/note-keys.ts';
 import { KEY_ENV, loadKeyRing } from '../ledger/keyfile.ts';
 import type { Context } from './command.ts';
 import { readUserFile } from './files.ts';
-import { keyPath } from './globals.ts';
+import { keyPath, strs } from './globals.ts';
 
 export interface TrustedKey {
   verifier: NoteVerifier;
@@ -24,32 +26,59 @@ export interface TrustedKey {
   fileKeyName?: string;
 }
 
-/** A --vkey value: the verifier key string itself, or the path of a file holding it. */
-export async function parseVkeyArg(value: string): Promise<TrustedKey> {
+/** A --vkey (or --erasure-key) value: the verifier key string itself, or the path of a file holding it. */
+export async function parseVkeyArg(value: string, flag = '--vkey'): Promise<TrustedKey> {
   try {
-    return { verifier: verifierFromKey(value), vkey: value, source: '--vkey' };
+    return { verifier: verifierFromKey(value), vkey: value, source: flag };
   } catch (e) {
     if (!isEvidentError(e) || !existsSync(value)) {
       throw new EvidentError(
         ErrorCode.KEY_INVALID,
-        `--vkey is neither a verifier key (<name>+<key id>+<base64>) nor a file holding one: ${(e as Error).message}`,
-        { field: '--vkey', ...(isEvidentError(e) ? { reason: e.details['reason'] } : {}) },
+        `${flag} is neither a verifier key (<name>+<key id>+<base64>) nor a file holding one: ${(e as Error).message}`,
+        { field: flag, ...(isEvidentError(e) ? { reason: e.details['reason'] } : {}) },
       );
     }
   }
-  const text = (await readUserFile(value, '--vkey')).trim();
+  const text = (await readUserFile(value, flag)).trim();
   try {
     return { verifier: verifierFromKey(text), vkey: text, source: value };
   } catch (e) {
     throw new EvidentError(
       ErrorCode.KEY_INVALID,
-      `--vkey: ${value} does not hold a verifier key: ${(e as Error).message}`,
+      `${flag}: ${value} does not hold a verifier key: ${(e as Error).message}`,
       {
-        field: '--vkey',
+        field: flag,
         path: value,
       },
     );
   }
+}
+
+/**
+ * The --erasure-key values: erasure verifier keys (docs/formats.md, "Erasable fields and erasures"). An erasure key
+ * that is also a checkpoint key (`checkpointKeys`) is refused: whoever signs checkpoints could
+ * then authorise erasures too, which the erasure key exists to prevent.
+ */
+export async function erasureKeys(ctx: Context, checkpointKeys: readonly string[]): Promise<TrustedKey[]> {
+  const keys = await Promise.all(strs(ctx, 'erasure-key').map((v) => parseVkeyArg(v, '--erasure-key')));
+  const taken = new Set<string>();
+  for (const k of checkpointKeys) {
+    try {
+      taken.add(toHex(parseVerifierKey(k).publicKey));
+    } catch {
+      // not a key: nothing it could share
+    }
+  }
+  for (const k of keys) {
+    if (taken.has(toHex(parseVerifierKey(k.vkey).publicKey))) {
+      throw new EvidentError(
+        ErrorCode.KEY_INVALID,
+        `--erasure-key ${k.vkey} is a checkpoint signing key: an erasure key must be a key of its own`,
+        { field: '--erasure-key', reason: 'same-as-checkpoint-key' },
+      );
+    }
+  }
+  return keys;
 }
 
 /**

@@ -127,6 +127,8 @@ function parseConsistency(v: unknown, size: number): void {
 
 export interface VerifyBundleOptions {
   verifiers: readonly NoteVerifier[];
+  /** Erasure keys the auditor trusts (docs/formats.md, "Erasable fields and erasures"); without, erasures are unauthenticated. */
+  erasureVerifiers?: readonly NoteVerifier[];
   /** Checkpoints kept outside: each is checked against the bundle, or reported unchecked (./verify/bundle-trust.ts). */
   trusted?: readonly string[];
   onProgress?: (entries: number) => void;
@@ -152,6 +154,7 @@ export async function verifyBundle(
   const report = await verifyLog({
     origin: h.origin,
     verifiers: o.verifiers,
+    ...(o.erasureVerifiers ? { erasureVerifiers: o.erasureVerifiers } : {}),
     entries: counted(),
     checkpoints: [
       { note: h.checkpoint, size: h.tree_size },

@@ -47,6 +47,19 @@ export {
   leafText,
   type ServerFields,
 } from './event/entry.ts';
+// Erasures: the signed statement that authorises one (docs/formats.md, "Erasable fields and erasures").
+export {
+  checkErasure,
+  ERASURE_STATEMENT,
+  type ErasureAuthority,
+  type ErasureClaim,
+  type ErasureStatus,
+  type ErasureTargets,
+  erasureStatement,
+  isReservedAction,
+  RESERVED_ACTION_PREFIX,
+  signErasure,
+} from './event/erasure.ts';
 // The event, the stored entry and its leaf (docs/formats.md §1-3).
 export {
   type AuditEvent,
@@ -98,5 +111,6 @@ export {
   verifierFromPublicKey,
 } from './note-keys.ts';
 // Verifying a whole log or an export bundle.
+export type { ErasureSummary } from './verify/erasures.ts';
 export { type CheckpointSource, type VerifyLogInput, verifyLog } from './verify/log-verifier.ts';
 export { describeReport, type Fault, FaultKind, type VerifyReport } from './verify/report.ts';

@@ -10,6 +10,7 @@ export {
   KEY_ENV,
   type KeyRing,
   keyRing,
+  loadErasureKey,
   loadKeyRing,
   loadSigner,
 } from './keyfile.ts';

@@ -127,3 +127,30 @@ function parseKey(text: string, source: string): SignerKey {
     });
   }
 }
+
+/**
+ * Loads an erasure key (../core/event/erasure.ts) from its own key file, same format and the same
+ * 0600 rule as the signing key's. Never from the signing key's environment variable: the
+ * erasure key is a key of its own.
+ */
+export async function loadErasureKey(path: string): Promise<NoteSigner> {
+  try {
+    await fs.stat(path);
+  } catch {
+    throw new EvidentError(
+      ErrorCode.KEY_INVALID,
+      `no erasure key: ${path} does not exist (create one with evident key --erasure-key ${path} --create)`,
+      { path, field: '--erasure-key', reason: 'missing' },
+    );
+  }
+  try {
+    const k = await loadKey(path, {});
+    return signerFromSeed(k.name, k.seed);
+  } catch (e) {
+    if (!(e instanceof EvidentError)) throw e;
+    throw new EvidentError(ErrorCode.KEY_INVALID, `erasure key: ${e.message}`, {
+      ...e.details,
+      field: '--erasure-key',
+    });
+  }
+}

@@ -13,6 +13,11 @@ import type { LogInfo, Store } from '../store/types.ts';
 export interface VerifyOptions {
   /** Keys trusted to sign this log's checkpoints. Default: the log's recorded verifier key, with a warning. */
   verifiers?: readonly NoteVerifier[];
+  /**
+   * Erasure keys trusted to authorise erasures (docs/formats.md, "Erasable fields and erasures"). Without, erasure
+   * events are reported as unauthenticated; never taken from the database.
+   */
+  erasureVerifiers?: readonly NoteVerifier[];
   /** Signed checkpoints kept outside the database (the auditor's copy, a witness's). */
   trusted?: readonly string[];
   onProgress?: (entries: number, total: number) => void;
@@ -49,6 +54,7 @@ export async function verifyStoredLog(
   const report = await verifyLog({
     origin: log.origin,
     verifiers,
+    ...(o.erasureVerifiers ? { erasureVerifiers: o.erasureVerifiers } : {}),
     entries: pages(),
     checkpoints: [
       ...stored.map((c) => ({ note: c.note, size: c.size, root: c.root })),

@@ -104,7 +104,16 @@ export function valuesToEntry(
     if (v !== null) e[JSON_COLUMNS[i]!] = parseOrRaw(v as string);
   }
   for (const s of secrets) {
-    e[s.field] = parseOrRaw(s.value);
+    if (e[s.field] !== undefined) {
+      // The field is stored twice, in its column and beside the entry: one of the two is covered
+      // by no hash (entryToRows writes a committed field's column NULL, and no side row for any
+      // other field). The column's value stays; the side row's salt stays only where it cannot
+      // vouch for that value (a field without a commitment), so that verification reports the
+      // entry as modified either way, never the side value hiding the column's.
+      if (isCommitted(e['commitments'], s.field)) continue;
+    } else {
+      e[s.field] = parseOrRaw(s.value);
+    }
     e.salts ??= {};
     (e.salts as Record<string, string>)[s.field] = s.salt;
   }
@@ -113,6 +122,10 @@ export function valuesToEntry(
     e.erased_by = Math.min(...erased.map((x) => x.erasure_idx));
   }
   return e as unknown as Entry;
+}
+
+function isCommitted(commitments: unknown, field: string): boolean {
+  return typeof commitments === 'object' && commitments !== null && Object.hasOwn(commitments, field);
 }
 
 /** Where a column sits in a row read as values. */

@@ -123,8 +123,20 @@ describe('evident verify', { concurrency: 4 }, () => {
 
   it('erase, then verify: exit 0, and the values are gone', async () => {
     const cwd = copyLog(fx.dir);
+    assert.equal((await run(['key', '--erasure-key', 'erasure.key', '--create'], { cwd })).code, 0);
     const r = await run(
-      ['erase', '--actor-id', 'alice', '--reason', 'GDPR request #1', '--by', 'dpo@example.com', '--json'],
+      [
+        'erase',
+        '--actor-id',
+        'alice',
+        '--reason',
+        'GDPR request #1',
+        '--by',
+        'dpo@example.com',
+        '--erasure-key',
+        'erasure.key',
+        '--json',
+      ],
       { cwd },
     );
     assert.equal(r.code, 0, r.stderr);

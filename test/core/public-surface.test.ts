@@ -39,6 +39,13 @@ const PUBLIC = [
   'leafText',
   'uuidv7',
   'validateEvent',
+  // erasures: the signed statement that authorises one
+  'ERASURE_STATEMENT',
+  'RESERVED_ACTION_PREFIX',
+  'checkErasure',
+  'erasureStatement',
+  'isReservedAction',
+  'signErasure',
   // RFC 9162 hashes and proofs
   'HASH_SIZE',
   'emptyRoot',

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { fromBase64, toHex } from '../../src/core/bytes.ts';
 import { openCheckpoint } from '../../src/core/checkpoint.ts';
 import { ErrorCode, type FieldIssue, ValidationError } from '../../src/core/errors.ts';
+import { checkErasure, type ErasureAuthority } from '../../src/core/event/erasure.ts';
 import { leafHash } from '../../src/core/hash.ts';
 import { consistencyPlan, verifyConsistency, verifyInclusion } from '../../src/core/merkle/index.ts';
 import { verifierFromKey } from '../../src/core/note-keys.ts';
@@ -13,7 +14,16 @@ import type { Receipt } from '../../src/ledger/integrate.ts';
 import type { Ledger } from '../../src/ledger/ledger.ts';
 import { openLedger } from '../../src/ledger/open.ts';
 import type { SqliteStore } from '../../src/store/sqlite/store.ts';
-import { event, type Fixture, makeFixture, rejectsWith, summary } from './support.ts';
+import {
+  ERASURE_KEY,
+  ERASURE_VERIFIERS,
+  event,
+  type Fixture,
+  makeFixture,
+  ORIGIN,
+  rejectsWith,
+  summary,
+} from './support.ts';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -484,7 +494,11 @@ describe('erasure', () => {
     const cp = await ctx.ledger.checkpoint();
     before = { note: cp.note, size: cp.size };
 
-    const result = await ctx.ledger.erase({ actor_id: subject, reason: 'GDPR art. 17 request #42' });
+    const result = await ctx.ledger.erase({
+      erasureKey: ERASURE_KEY,
+      actor_id: subject,
+      reason: 'GDPR art. 17 request #42',
+    });
     assert.equal(result.entries, 4);
     assert.equal(result.values, 7);
     assert.equal(result.receipt.index, 12);
@@ -532,12 +546,17 @@ describe('erasure', () => {
     assert.equal(last.action, ERASURE_ACTION);
     assert.equal(last.resource_id, subject);
     assert.equal(last.reason, 'GDPR art. 17 request #42');
-    assert.deepEqual(last.metadata, {
+    const { erasure, ...rest } = last.metadata as { erasure: ErasureAuthority };
+    assert.deepEqual(rest, {
       subject: { actor_id: subject },
       entries: 4,
       values: 7,
       fields: ['new_values', 'old_values'],
     });
+    // it names every value it erased, and the erasure key signed that
+    assert.deepEqual(erasure.targets, { new_values: [0, 3, 6, 9], old_values: [0, 6, 9] });
+    assert.equal(erasure.key, `${ERASURE_KEY.name}+${toHex(ERASURE_KEY.keyId)}`);
+    assert.equal(checkErasure(last, ORIGIN, ERASURE_VERIFIERS), 'authorised');
   });
 
   test('the log still verifies, and old and new proofs still hold for erased entries', async () => {
@@ -561,13 +580,17 @@ describe('erasure', () => {
 
   test('erasing by resource, and refusals without a subject or a reason', async () => {
     const r = await ctx.ledger.erase({
+      erasureKey: ERASURE_KEY,
       resource: { type: 'patient_record', id: 'p-1' },
       reason: 'request #43',
     });
     assert.equal(r.entries, 1);
     assert.equal((await ctx.ledger.entryAt(1))!.new_values, undefined);
-    await rejectsWith(ctx.ledger.erase({ reason: 'no subject' }), ErrorCode.USAGE);
-    await rejectsWith(ctx.ledger.erase({ actor_id: 'bob', reason: '' }), ErrorCode.USAGE);
+    await rejectsWith(ctx.ledger.erase({ erasureKey: ERASURE_KEY, reason: 'no subject' }), ErrorCode.USAGE);
+    await rejectsWith(
+      ctx.ledger.erase({ erasureKey: ERASURE_KEY, actor_id: 'bob', reason: '' }),
+      ErrorCode.USAGE,
+    );
     const v = await ctx.ledger.verify({ verifiers: ctx.fx.verifiers });
     assert.ok(v.ok, summary(v));
   });
@@ -583,7 +606,7 @@ describe('erasure on disk', () => {
           event(i, { actor_id: i % 2 ? 'bob' : 'alice', old_values: { email: `secret-${i}@example.com` } }),
         ),
       );
-      await l.erase({ actor_id: 'alice', reason: 'GDPR art. 17' });
+      await l.erase({ erasureKey: ERASURE_KEY, actor_id: 'alice', reason: 'GDPR art. 17' });
       const onDisk = () =>
         Buffer.concat(
           ['', '-wal']

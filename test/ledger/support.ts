@@ -11,6 +11,7 @@ import {
   formatVerifierKey,
   type NoteSigner,
   type NoteVerifier,
+  signerFromSeed,
   verifierFromKey,
 } from '../../src/core/note-keys.ts';
 import type { Fault, VerifyReport } from '../../src/core/verify/report.ts';
@@ -20,6 +21,12 @@ import { createLog, type OpenLedgerOptions, openLedger } from '../../src/ledger/
 import { openStore } from '../../src/store/open.ts';
 
 export const ORIGIN = 'test.example/default';
+
+/** The erasure key of the tests (a key of its own, apart from every checkpoint key). */
+export const ERASURE_KEY: NoteSigner = signerFromSeed('erasure.test.example', new Uint8Array(32).fill(9));
+/** Its verifier key, as an auditor is given it. */
+export const ERASURE_VKEY = formatVerifierKey(ERASURE_KEY.name, ERASURE_KEY.publicKey);
+export const ERASURE_VERIFIERS: NoteVerifier[] = [verifierFromKey(ERASURE_VKEY)];
 
 export interface Fixture {
   dir: string;

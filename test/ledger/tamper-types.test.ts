@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { FaultKind } from '../../src/core/verify/report.ts';
 import { openLedger } from '../../src/ledger/open.ts';
 import { ENTRY_COLUMNS } from '../../src/store/rows.ts';
-import { type Fixture, fullEvent, makeFixture, summary } from './support.ts';
+import { ERASURE_KEY, type Fixture, fullEvent, makeFixture, summary } from './support.ts';
 import { dropTriggers } from './tamper-support.ts';
 
 const TARGET = 3;
@@ -76,7 +76,7 @@ test('a value written into the column of an erased field → entry_modified nami
   copyFileSync(fx.db, path);
   const l = await openLedger({ db: path, key: fx.keyPath });
   const subject = (await l.entryAt(TARGET))!.actor_id;
-  await l.erase({ actor_id: subject, reason: 'GDPR art. 17' });
+  await l.erase({ erasureKey: ERASURE_KEY, actor_id: subject, reason: 'GDPR art. 17' });
   assert.ok((await l.verify({ verifiers: fx.verifiers })).ok);
   await l.close();
   const db = new Database(path);

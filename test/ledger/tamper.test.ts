@@ -15,7 +15,7 @@ import { generateSigner } from '../../src/core/note-keys.ts';
 import { FaultKind, type VerifyReport } from '../../src/core/verify/report.ts';
 import { openLedger } from '../../src/ledger/open.ts';
 import { ENTRY_COLUMNS } from '../../src/store/rows.ts';
-import { type Fixture, fullEvent, makeFixture, ORIGIN, summary } from './support.ts';
+import { ERASURE_KEY, type Fixture, fullEvent, makeFixture, ORIGIN, summary } from './support.ts';
 import {
   deleteEntry,
   dropTriggers,
@@ -422,7 +422,7 @@ describe('the triggers refuse UPDATE and DELETE through the database', () => {
     path = join(fx.dir, 'triggers.db');
     copyFileSync(fx.db, path);
     const ledger = await openLedger({ db: path, key: fx.keyPath });
-    await ledger.erase({ actor_id: 'user-0', reason: 'GDPR request' });
+    await ledger.erase({ erasureKey: ERASURE_KEY, actor_id: 'user-0', reason: 'GDPR request' });
     await ledger.close();
     db = new Database(path);
   });

@@ -57,6 +57,27 @@ describe('POST /v1/logs/{log}/events', () => {
     assert.equal((await f.entries()).length, before);
   });
 
+  it('refuses the actions reserved for the ledger (evident.*): 400 on action, rule reserved, nothing written', async () => {
+    const before = (await f.entries()).length;
+    const forged = { ...event(), action: 'evident.erasure', metadata: { subject: { actor_id: 'alice' } } };
+    const one = await post(forged);
+    assert.equal(one.statusCode, 400);
+    assert.equal(one.json().code, 'VALIDATION_FAILED');
+    assert.deepEqual(
+      one.json().issues.map((i: { field: string; rule: string }) => [i.field, i.rule]),
+      [['action', 'reserved']],
+    );
+    const batch = await post([event(), { ...forged, action: 'Evident.Retention' }]);
+    assert.equal(batch.statusCode, 400);
+    assert.deepEqual(
+      batch
+        .json()
+        .issues.map((i: { item: number; field: string; rule: string }) => [i.item, i.field, i.rule]),
+      [[1, 'action', 'reserved']],
+    );
+    assert.equal((await f.entries()).length, before);
+  });
+
   it('gives positions for a one-item array too, and none for a single object', async () => {
     const arr = await post([{ ...event(), actor_type: 'robot' }]);
     assert.equal(arr.statusCode, 400);

@@ -11,7 +11,7 @@ import { validateEvent } from '../../src/core/event/validate.ts';
 import { leafHash } from '../../src/core/hash.ts';
 import { verifyConsistency, verifyInclusion } from '../../src/core/merkle/index.ts';
 import { integrate } from '../../src/ledger/integrate.ts';
-import { event, rejectsWith, summary } from '../ledger/support.ts';
+import { ERASURE_KEY, event, rejectsWith, summary } from '../ledger/support.ts';
 import type { ContractFixture } from './contract.ts';
 
 const b64 = (s: string) => fromBase64(s);
@@ -183,7 +183,11 @@ export function readTests(fx: ContractFixture): void {
       ),
     );
     const before = await l.checkpoint();
-    const r = await l.erase({ actor_id: 'alice', reason: 'GDPR art. 17 request #42' });
+    const r = await l.erase({
+      erasureKey: ERASURE_KEY,
+      actor_id: 'alice',
+      reason: 'GDPR art. 17 request #42',
+    });
     assert.deepEqual([r.entries, r.values, r.receipt.index], [4, 7, 12]);
     for (let i = 0; i < 12; i++) {
       const e = (await l.entryAt(i))!;

@@ -16,7 +16,7 @@ import { createLog } from '../../src/ledger/open.ts';
 import { openStore } from '../../src/store/open.ts';
 import { RuleViolation } from '../../src/store/postgres/errors.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.ts';
-import { fullEvent, summary } from '../ledger/support.ts';
+import { ERASURE_KEY, fullEvent, summary } from '../ledger/support.ts';
 import {
   admin,
   dropSchema,
@@ -102,7 +102,7 @@ function suite(): void {
     let l: Ledger;
     before(async () => {
       l = await seeded('rules', 20);
-      await l.erase({ actor_id: 'user-1', reason: 'test' });
+      await l.erase({ erasureKey: ERASURE_KEY, actor_id: 'user-1', reason: 'test' });
       await store.createApiKey({ id: 'rk', secretHash: '00', logs: ['*'], scopes: ['read'], createdAt: 'x' });
     });
 
@@ -260,7 +260,7 @@ function suite(): void {
 
     test('can append, sign, erase and revoke with its privileges', async () => {
       const l = await seeded('service', 20, svc);
-      const r = await l.erase({ actor_id: 'user-2', reason: 'request #7' });
+      const r = await l.erase({ erasureKey: ERASURE_KEY, actor_id: 'user-2', reason: 'request #7' });
       assert.equal(r.receipt.index, 20);
       await l.checkpoint();
       await svc.createApiKey({

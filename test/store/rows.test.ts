@@ -23,14 +23,17 @@ function parseOrRaw(text: string): unknown {
   }
 }
 
-/** The object-per-row mapping as it was. */
+/** The object-per-row mapping as it was, but for a committed field's column written beside its side value (kept, the side value set aside). */
 function reference(row: EntryRow, secrets: SecretRow[], erased: ErasureRow[]): unknown {
   const e: Record<string, unknown> = { index: row.idx };
   for (const f of ENTRY_COLUMNS.slice(1)) if (!JSON_COLUMNS.has(f) && row[f] !== null) e[f] = row[f];
   for (const f of ENTRY_COLUMNS)
     if (JSON_COLUMNS.has(f) && row[f] !== null) e[f] = parseOrRaw(row[f] as string);
   for (const s of secrets) {
-    e[s.field] = parseOrRaw(s.value);
+    const c = e['commitments'];
+    if (e[s.field] !== undefined) {
+      if (typeof c === 'object' && c !== null && Object.hasOwn(c, s.field)) continue;
+    } else e[s.field] = parseOrRaw(s.value);
     e.salts ??= {};
     (e.salts as Record<string, string>)[s.field] = s.salt;
   }

@@ -3,6 +3,7 @@
  * verify (leaves hold salted commitments); the erasure is itself an audit event.
  */
 import type { ErasureRequest } from '../../ledger/erase.ts';
+import { loadErasureKey } from '../../ledger/keyfile.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
 import { str } from '../globals.ts';
@@ -47,9 +48,16 @@ export async function run(ctx: Context): Promise<number> {
     );
   }
   if (reason === undefined || reason === '') throw usageError('--reason is required', '--reason');
-  const subject: ErasureRequest =
-    actorId !== undefined ? { actor_id: actorId, reason } : { resource: { type: type!, id: id! }, reason };
   const by = eraser(ctx);
+  const keyFile = str(ctx, 'erasure-key');
+  if (keyFile === undefined || keyFile === '') {
+    throw usageError('--erasure-key is required: an erasure is signed by the erasure key', '--erasure-key');
+  }
+  const erasureKey = await loadErasureKey(keyFile);
+  const subject: ErasureRequest =
+    actorId !== undefined
+      ? { actor_id: actorId, reason, erasureKey }
+      : { resource: { type: type!, id: id! }, reason, erasureKey };
   const request: ErasureRequest = by ? { ...subject, by } : subject;
   const result = await withLedger(await openForWriting(ctx), (l) => l.erase(request));
   const r = result.receipt;

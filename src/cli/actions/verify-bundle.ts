@@ -15,7 +15,7 @@ import type { Context } from '../command.ts';
 import { EXIT_OK, EXIT_TAMPERED } from '../errors.ts';
 import { readFirstLine } from '../files.ts';
 import { strs } from '../globals.ts';
-import { parseVkeyArg } from '../keys.ts';
+import { erasureKeys, parseVkeyArg } from '../keys.ts';
 import { note, print, printJson, warn } from '../output.ts';
 import { progress } from '../progress.ts';
 import { checkTrustedCheckpoints, readTrustedCheckpoints } from '../trusted-checkpoints.ts';
@@ -27,7 +27,7 @@ export async function run(ctx: Context): Promise<number> {
       field: 'FILE',
     });
   }
-  const given = await Promise.all(strs(ctx, 'vkey').map(parseVkeyArg));
+  const given = await Promise.all(strs(ctx, 'vkey').map((v) => parseVkeyArg(v)));
   const files = await readTrustedCheckpoints(ctx);
   const first = await readFirstLine(file, 'FILE', isBlankLine);
   if (first === undefined)
@@ -52,6 +52,8 @@ export async function run(ctx: Context): Promise<number> {
     identity,
     given.map((k) => k.verifier),
   );
+  const erasure = await erasureKeys(ctx, [header.vkey, ...given.map((k) => k.vkey)]);
+  for (const k of erasure) note(ctx, `checking erasures with ${k.vkey} (from ${k.source})`);
   let verifiers = given.map((k) => k.verifier);
   const selfTrust =
     'no --vkey given: trusted the verifier key written in the bundle itself; anyone able to edit the bundle could have replaced it. Pass the published key with --vkey';
@@ -75,6 +77,7 @@ export async function run(ctx: Context): Promise<number> {
   const bar = progress(ctx, 'verified');
   const { report } = await verifyBundleFile(file, {
     verifiers,
+    ...(erasure.length > 0 ? { erasureVerifiers: erasure.map((k) => k.verifier) } : {}),
     trusted,
     onProgress: (n) => bar.update(n, total),
   });

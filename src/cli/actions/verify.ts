@@ -14,7 +14,7 @@ import type { Ledger } from '../../ledger/ledger.ts';
 import type { Context } from '../command.ts';
 import { EXIT_OK, EXIT_TAMPERED } from '../errors.ts';
 import { strs } from '../globals.ts';
-import { keyFromSigner, parseVkeyArg, type TrustedKey } from '../keys.ts';
+import { erasureKeys, keyFromSigner, parseVkeyArg, type TrustedKey } from '../keys.ts';
 import { openReadOnly, withLedger } from '../open-log.ts';
 import { note, print, printJson } from '../output.ts';
 import { progress } from '../progress.ts';
@@ -23,7 +23,7 @@ import { checkTrustedCheckpoints, readTrustedCheckpoints } from '../trusted-chec
 /** The keys to trust: --vkey, else the signing key, else none (the log's recorded key, flagged). */
 export async function trustedKeys(ctx: Context, origin?: string): Promise<TrustedKey[]> {
   const given = strs(ctx, 'vkey');
-  if (given.length > 0) return Promise.all(given.map(parseVkeyArg));
+  if (given.length > 0) return Promise.all(given.map((v) => parseVkeyArg(v)));
   const own = await keyFromSigner(ctx, origin);
   return own ? [own] : [];
 }
@@ -89,11 +89,20 @@ export async function run(ctx: Context): Promise<number> {
     await ledger.close();
     throw e;
   }
+  let erasure: TrustedKey[];
+  try {
+    erasure = await erasureKeys(ctx, [ledger.log.vkey, ...keys.map((k) => k.vkey)]);
+  } catch (e) {
+    await ledger.close();
+    throw e;
+  }
   for (const k of keys) note(ctx, `checking signatures with ${k.vkey} (from ${k.source})`);
+  for (const k of erasure) note(ctx, `checking erasures with ${k.vkey} (from ${k.source})`);
   const bar = progress(ctx, 'verified');
   const report = await withLedger(ledger, async (l) => {
     const r = await l.verify({
       ...(keys.length > 0 ? { verifiers: keys.map((k) => k.verifier) } : {}),
+      ...(erasure.length > 0 ? { erasureVerifiers: erasure.map((k) => k.verifier) } : {}),
       trusted,
       onProgress: (done, total) => bar.update(done, total),
     });

@@ -34,7 +34,15 @@ export const erase: Command = {
       value: 'TEXT',
       description: 'why: the request, its ticket (required; recorded)',
     },
+    'erasure-key': {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'the erasure key file (0600; required): signs the erasure. Keep it apart from the database and the signing key',
+    },
   },
-  examples: ['evident erase --actor-id alice --reason "GDPR art. 17 request #123" --by dpo@example.com'],
+  examples: [
+    'evident erase --actor-id alice --reason "GDPR art. 17 request #123" --by dpo@example.com --erasure-key erasure.key',
+  ],
   run: lazy(async () => (await import('../actions/erase.ts')).run),
 };

@@ -12,6 +12,13 @@ export const verifyBundle: Command = {
   globals: ['progress'],
   positionals: [{ name: 'FILE', description: 'the bundle, as written by evident export' }],
   options: {
+    'erasure-key': {
+      type: 'string',
+      value: 'VKEY',
+      multiple: true,
+      description:
+        'the erasure verifier key (or a file holding it): erasures it did not sign are reported as tampering; without it, erasures are reported unauthenticated',
+    },
     vkey: {
       type: 'string',
       value: 'VKEY',

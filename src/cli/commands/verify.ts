@@ -8,11 +8,19 @@ export const verify: Command = {
     'Signatures are checked with --vkey if given, else with the signing key (key file or\n' +
     '$EVIDENT_SIGNING_KEY), else with the key recorded in the database (a weaker check: the report\n' +
     'warns). A checkpoint saved earlier (--trusted-checkpoint) catches a truncated or rolled-back log.\n' +
+    'Erasures are checked against --erasure-key; without it they are reported unauthenticated.\n' +
     'Exit 0 if the log is intact, 1 if tampering was found (a checkpoint failing the key you hold\n' +
     'included), 2 for an input error: a --vkey or checkpoint file of another log, a file that is not\n' +
     'a signed checkpoint (CRLF and a missing final newline are read back exactly).',
   globals: ['db', 'key', 'log', 'progress'],
   options: {
+    'erasure-key': {
+      type: 'string',
+      value: 'VKEY',
+      multiple: true,
+      description:
+        'the erasure verifier key (or a file holding it): erasures it did not sign are reported as tampering; without it, erasures are reported unauthenticated',
+    },
     'trusted-checkpoint': {
       type: 'string',
       value: 'FILE',

@@ -45,8 +45,7 @@ export type Entry = AuditEvent &
     erased_by?: number;
   };
 
-/** The action of the audit event that records an erasure. */
-export const ERASURE_ACTION = 'evident.erasure';
+export { ERASURE_ACTION } from './erasure.ts';
 
 const NOT_IN_LEAF = new Set(['hash', 'salts', 'erased', 'erased_by']);
 

@@ -9,6 +9,7 @@ import { ValueErrorType } from '@sinclair/typebox/errors';
 import { utf8Length } from '../bytes.ts';
 import { canonicalize, hasLoneSurrogate } from '../canonical.ts';
 import { type FieldIssue, ValidationError } from '../errors.ts';
+import { isReservedAction, RESERVED_ACTION_PREFIX } from './erasure.ts';
 import { normaliseIp } from './ip.ts';
 import { type AuditEvent, EventSchema, JSON_FIELDS, LIMITS } from './schema.ts';
 import { uuidv7 } from './uuid.ts';
@@ -41,10 +42,24 @@ export interface ValidateOptions {
   now?: () => Date;
   /** Id generator for a missing id (UUIDv7 by default). */
   newId?: () => string;
+  /**
+   * Let through the actions reserved for the ledger itself (`evident.*`): only the ledger's own
+   * events (an erasure) set it. Every client path leaves it unset, so that no client can write
+   * an event that speaks with the ledger's authority.
+   */
+  ledger?: boolean;
 }
 
 export function validateEvent(input: unknown, options: ValidateOptions = {}): AuditEvent {
   const issues = collectIssues(input);
+  const action = (input as Record<string, unknown> | null)?.['action'];
+  if (!options.ledger && typeof action === 'string' && isReservedAction(action)) {
+    issues.push({
+      field: 'action',
+      rule: 'reserved',
+      message: `actions starting with "${RESERVED_ACTION_PREFIX}" are written by the ledger itself, never by clients`,
+    });
+  }
   if (issues.length > 0) throw new ValidationError(issues);
   const event = { ...(input as AuditEvent) };
   if (event.ip_address !== undefined) event.ip_address = normaliseIp(event.ip_address)!;

@@ -33,38 +33,56 @@ export function findShift(e: Entry, index: number, stored: string): number {
   return 0;
 }
 
-/** Erasable values must match their commitments; a vanished value needs an erasure record. */
+/**
+ * The legal combinations of an erasable field's commitment, value, salt and erasure record
+ * (docs/formats.md, "Erasable fields and erasures"): with a commitment, either the value and
+ * its salt (matching the commitment), or neither with an erasure record. Anything else stored
+ * beside an entry is covered by no hash, so it was put there since: a value or salt without its
+ * pair, a value or salt beside an erasure record, a salt or erasure record of a field without a
+ * commitment. A value and salt both gone without an erasure record were deleted.
+ */
 export function checkValues(e: Entry, pos: number, add: (f: Fault) => void): void {
-  const bad: string[] = [];
-  for (const [field, c] of Object.entries(e.commitments ?? {})) {
-    const value = (e as unknown as Record<string, unknown>)[field];
-    const salt = e.salts?.[field as keyof typeof e.salts];
-    if (value !== undefined && salt !== undefined) {
+  const bad = new Set<string>();
+  const fields = e as unknown as Record<string, unknown>;
+  const commitments = (isRecord(e.commitments) ? e.commitments : {}) as Record<string, unknown>;
+  const salts = (isRecord(e.salts) ? e.salts : {}) as Record<string, unknown>;
+  const erased: unknown[] = Array.isArray(e.erased) ? e.erased : [];
+  for (const [field, c] of Object.entries(commitments)) {
+    const value = fields[field];
+    const salt = salts[field];
+    const isErased = erased.includes(field);
+    if (value !== undefined && salt !== undefined && !isErased) {
       let ok = false;
       try {
-        ok = checkCommitment(c as string, salt, value);
+        ok = typeof c === 'string' && typeof salt === 'string' && checkCommitment(c, salt, value);
       } catch {
         ok = false;
       }
-      if (!ok) bad.push(field);
-    } else if (value !== undefined && e.erased?.includes(field as never)) {
-      // A value beside an erasure record has no salt to check it by: it was put there since.
-      bad.push(field);
-    } else if (!e.erased?.includes(field as never)) {
+      if (!ok) bad.add(field);
+    } else if (value === undefined && !isErased) {
       add({
         kind: FaultKind.VALUE_MISSING,
         index: pos,
         message: `entry ${pos}'s ${field} was deleted without a recorded erasure`,
         field,
       });
+    } else if (value !== undefined || salt !== undefined) {
+      bad.add(field); // a value or salt without its pair, or beside an erasure record
     }
   }
-  if (bad.length > 0) {
+  for (const f of Object.keys(salts)) if (!(f in commitments)) bad.add(f);
+  for (const f of erased) if (!(String(f) in commitments)) bad.add(String(f));
+  if (!Array.isArray(e.erased) && e.erased !== undefined) bad.add('erased');
+  if (bad.size > 0) {
+    const list = [...bad];
     add({
       kind: FaultKind.ENTRY_MODIFIED,
       index: pos,
-      message: `entry ${pos}: ${bad.join(', ')} no longer match${bad.length === 1 ? 'es' : ''} the committed value`,
-      fields: bad,
+      message: `entry ${pos}: ${list.join(', ')} no longer match${list.length === 1 ? 'es' : ''} the committed value, or ${list.length === 1 ? 'is' : 'are'} stored where no hash covers ${list.length === 1 ? 'it' : 'them'}`,
+      fields: list,
     });
   }
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,81 +1,113 @@
 /**
- * Erasure records are checked like everything else: an entry whose values were erased must
- * name a later `evident.erasure` event, and that event's data subject must be the entry's
- * (its actor, or its resource). Otherwise the values were deleted outside the erasure path.
- * Entries are seen in index order, so each record waits until its event is reached.
+ * Erasures are checked like everything else (docs/formats.md, "Erasable fields and erasures"). Every erased value
+ * (an entry's field listed in `erased`) must be named, by index and field, in the targets of
+ * the later `evident.erasure` event its `erased_by` points at, and that event must be
+ * authorised: signed by an erasure key the auditor trusts. Otherwise the value was deleted
+ * outside the erasure path, or by a forged erasure. Without an erasure key the signatures
+ * cannot be checked: the events are counted as unauthenticated, never taken as authorised.
+ * Entries are seen in index order, so each erased value waits until its event is reached.
  */
-import { type Entry, ERASURE_ACTION } from '../event/entry.ts';
+import type { Entry } from '../event/entry.ts';
+import { checkErasure, ERASURE_ACTION, type ErasureStatus, erasureTargets } from '../event/erasure.ts';
+import type { NoteVerifier } from '../note-keys.ts';
 import { type Fault, FaultKind } from './report.ts';
 
-interface Waiting {
-  first: number;
-  actors: Set<string>;
-  resources: Set<string>;
+/** What the report says of the erasure events read. */
+export interface ErasureSummary {
+  /** `evident.erasure` events read. */
+  events: number;
+  /** Of those, signed by a trusted erasure key. */
+  authorised: number;
+  /** Of those, not checked: no erasure key was given. */
+  unauthenticated: number;
 }
 
-const resourceKey = (type: unknown, id: unknown) => JSON.stringify([type, id]);
-
 export class ErasureCheck {
-  private readonly waiting = new Map<number, Waiting>();
+  /** Erasure event index → the erased values that name it: entry index → fields. */
+  private readonly waiting = new Map<number, Map<number, string[]>>();
+  readonly summary: ErasureSummary = { events: 0, authorised: 0, unauthenticated: 0 };
 
-  /** Records the erasure claimed by the entry at `pos`; a claim that cannot hold is a fault now. */
-  claim(e: Entry, pos: number): Fault | undefined {
+  constructor(
+    private readonly origin: string,
+    private readonly verifiers: readonly NoteVerifier[] | undefined,
+  ) {}
+
+  /** Records the values the entry at `pos` says were erased; a claim that cannot hold is a fault now. */
+  claim(e: Entry, pos: number, add: (f: Fault) => void): void {
     const by = e.erased_by;
+    const fields = Array.isArray(e.erased) ? e.erased.map(String) : [];
     if (!Number.isSafeInteger(by) || (by as number) <= pos) {
-      return {
-        kind: FaultKind.VALUE_MISSING,
-        index: pos,
-        message: `entry ${pos}'s erased values name no later erasure event (erased_by ${String(by)})`,
-        fields: e.erased,
-      };
+      for (const field of fields) {
+        add({
+          kind: FaultKind.VALUE_MISSING,
+          index: pos,
+          message: `entry ${pos}'s ${field} was erased by no later erasure event (erased_by ${String(by)})`,
+          field,
+          erased_by: by ?? null,
+        });
+      }
+      return;
     }
-    let w = this.waiting.get(by as number);
-    if (!w) {
-      w = { first: pos, actors: new Set(), resources: new Set() };
-      this.waiting.set(by as number, w);
-    }
-    // Two distinct subjects already fail; no need to keep more.
-    if (w.actors.size < 2) w.actors.add(e.actor_id);
-    if (w.resources.size < 2) w.resources.add(resourceKey(e.resource_type, e.resource_id));
-    return undefined;
+    const w = this.waiting.get(by as number) ?? new Map<number, string[]>();
+    w.set(pos, fields);
+    this.waiting.set(by as number, w);
   }
 
-  /** Called for every entry: settles the claims that name it. */
-  reach(e: Entry, pos: number): Fault | undefined {
+  /** Called for every entry: checks it if it is an erasure event, and settles the values that name it. */
+  reach(e: Entry, pos: number, add: (f: Fault) => void): void {
+    const isErasure = e.action === ERASURE_ACTION;
+    let status: ErasureStatus | undefined;
+    if (isErasure) {
+      status = checkErasure(e, this.origin, this.verifiers);
+      this.summary.events++;
+      if (status === 'authorised') this.summary.authorised++;
+      if (status === 'unauthenticated') this.summary.unauthenticated++;
+      if (status === 'unauthorised') {
+        add({
+          kind: FaultKind.ERASURE_UNAUTHORISED,
+          index: pos,
+          message: `entry ${pos} is an erasure event that no trusted erasure key signed`,
+        });
+      }
+    }
     const w = this.waiting.get(pos);
-    if (!w) return undefined;
+    if (!w) return;
     this.waiting.delete(pos);
-    const subject = (
-      e.metadata as { subject?: { actor_id?: unknown; resource?: { type?: unknown; id?: unknown } } }
-    )?.subject;
-    const matches =
-      e.action === ERASURE_ACTION &&
-      subject !== undefined &&
-      (subject.actor_id !== undefined
-        ? w.actors.size === 1 && w.actors.has(subject.actor_id as string)
-        : w.resources.size === 1 &&
-          w.resources.has(resourceKey(subject.resource?.type, subject.resource?.id)));
-    if (matches) return undefined;
-    return {
-      kind: FaultKind.VALUE_MISSING,
-      index: w.first,
-      message: `values erased from entry ${w.first} on name entry ${pos}, which is not an erasure of their data subject`,
-      erased_by: pos,
-    };
+    const named = isErasure ? erasureTargets(e, pos) : new Map<number, Set<string>>();
+    for (const [index, fields] of w) {
+      for (const field of fields) {
+        let why: string | undefined;
+        if (!isErasure) why = 'which is not an erasure event';
+        else if (!named.get(index)?.has(field)) why = 'which does not name it';
+        else if (status === 'unauthorised') why = 'which no trusted erasure key signed';
+        if (why === undefined) continue;
+        add({
+          kind: FaultKind.VALUE_MISSING,
+          index,
+          message: `entry ${index}'s ${field} was erased by entry ${pos}, ${why}`,
+          field,
+          erased_by: pos,
+        });
+      }
+    }
   }
 
-  /** Claims naming entries never reached: faults for a whole log, unknowable for a part of one. */
-  finish(partial: boolean): { faults: Fault[]; unchecked: number } {
-    const faults: Fault[] = [];
-    if (partial) return { faults, unchecked: this.waiting.size };
+  /** Values naming entries never reached: faults for a whole log, unknowable for a part of one. */
+  finish(partial: boolean, add: (f: Fault) => void): { unchecked: number } {
+    if (partial) return { unchecked: this.waiting.size };
     for (const [by, w] of this.waiting) {
-      faults.push({
-        kind: FaultKind.VALUE_MISSING,
-        index: w.first,
-        message: `values erased from entry ${w.first} on name entry ${by}, which is not in the log`,
-        erased_by: by,
-      });
+      for (const [index, fields] of w) {
+        for (const field of fields) {
+          add({
+            kind: FaultKind.VALUE_MISSING,
+            index,
+            message: `entry ${index}'s ${field} was erased by entry ${by}, which is not in the log`,
+            field,
+            erased_by: by,
+          });
+        }
+      }
     }
-    return { faults, unchecked: 0 };
+    return { unchecked: 0 };
   }
 }

@@ -27,6 +27,11 @@ export interface CheckpointSource {
 export interface VerifyLogInput {
   origin: string;
   verifiers: readonly NoteVerifier[];
+  /**
+   * Erasure keys the auditor trusts (docs/formats.md, "Erasable fields and erasures"): erasure events they did not
+   * sign are faults. Without any, erasure events are reported as unauthenticated.
+   */
+  erasureVerifiers?: readonly NoteVerifier[];
   /** Pages of entries in index order. */
   entries: AsyncIterable<readonly Entry[]>;
   checkpoints: readonly CheckpointSource[];
@@ -95,7 +100,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   let prevStored: string | undefined = start === 0 ? GENESIS : undefined;
   let lastShift = 0;
   const involved = new Set<number>(); // positions already blamed: their neighbours' links are not news
-  const erasures = new ErasureCheck();
+  const erasures = new ErasureCheck(input.origin, input.erasureVerifiers);
   // Within a page the next entry is taken without an await (a promise per entry costs more
   // than hashing it); at a page's end next() reads on.
   for (
@@ -185,12 +190,8 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
       }
     }
     checkValues(cur, pos, add);
-    const settled = erasures.reach(cur, pos);
-    if (settled) add(settled);
-    if (cur.erased && cur.erased.length > 0) {
-      const claim = erasures.claim(cur, pos);
-      if (claim) add(claim);
-    }
+    erasures.reach(cur, pos, add);
+    if (cur.erased && cur.erased.length > 0) erasures.claim(cur, pos, add);
     range.push(leaf ?? UNHASHABLE);
     prevStored = stored;
     pos++;
@@ -201,10 +202,15 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   if (input.suffix && treeAligned) extendBySuffix(range, input.suffix, add);
   compareRoots();
 
-  const open = erasures.finish(input.suffix !== undefined && input.suffix.size > pos);
-  for (const f of open.faults) add(f);
+  const open = erasures.finish(input.suffix !== undefined && input.suffix.size > pos, add);
   if (open.unchecked > 0) {
     warnings.push(`${open.unchecked} erasure records name events outside this part of the log: not checked`);
+  }
+  const erased = erasures.summary;
+  if (erased.unauthenticated > 0) {
+    warnings.push(
+      `${erased.unauthenticated} erasure event${erased.unauthenticated === 1 ? ' was' : 's were'} not authenticated: no erasure key was given (--erasure-key), so a database writer could have forged ${erased.unauthenticated === 1 ? 'it' : 'them'}`,
+    );
   }
 
   const longest = targets.reduce((m, t) => Math.max(m, t.size), 0);
@@ -246,6 +252,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     first_bad_index: indexes.length > 0 ? Math.min(...indexes) : null,
     faults,
     faults_truncated: faultCount > faults.length,
+    erasures: { ...erased },
     warnings,
   };
 }

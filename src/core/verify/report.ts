@@ -1,4 +1,5 @@
 /** What verification reports: every fault with its kind and the first index it concerns. */
+import type { ErasureSummary } from './erasures.ts';
 
 export const FaultKind = {
   /** An entry's fields no longer hash to its stored hash (a field was edited). */
@@ -21,8 +22,10 @@ export const FaultKind = {
   CHECKPOINT_INCONSISTENT: 'checkpoint_inconsistent',
   /** The log's recorded verifier key is not the key the auditor or operator holds for its origin. */
   VERIFIER_KEY_REPLACED: 'verifier_key_replaced',
-  /** An erasable value vanished without a recorded erasure. */
+  /** An erasable value vanished without an erasure event that names it and is authorised. */
   VALUE_MISSING: 'value_missing',
+  /** An `evident.erasure` event that no trusted erasure key signed (a forged erasure). */
+  ERASURE_UNAUTHORISED: 'erasure_unauthorised',
 } as const;
 
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
@@ -62,6 +65,12 @@ export interface VerifyReport {
   faults: Fault[];
   /** True when more faults were found than are listed. */
   faults_truncated: boolean;
+  /**
+   * Erasure events read, how many a trusted erasure key signed, and how many could not be
+   * checked for want of one. `unauthenticated > 0` is its own outcome: intact as far as the
+   * signed checkpoints go, but the erasures' authority unknown (docs/formats.md, "Erasable fields and erasures").
+   */
+  erasures: ErasureSummary;
   warnings: string[];
   /** Trusted checkpoints that could not be checked (then `ok` is false even without faults). */
   unchecked?: UncheckedCheckpoint[];
@@ -78,14 +87,19 @@ const LABEL: Record<FaultKind, string> = {
   checkpoint_malformed: 'malformed checkpoint',
   checkpoint_root_mismatch: 'root does not match checkpoint',
   checkpoint_inconsistent: 'inconsistent checkpoints',
-  value_missing: 'value deleted without erasure',
+  value_missing: 'value deleted without an authorised erasure',
   verifier_key_replaced: 'verifier key replaced',
+  erasure_unauthorised: 'erasure not authorised',
 };
 
 /** A report in words, for people. */
 export function describeReport(r: VerifyReport): string {
   const lines: string[] = [];
-  if (r.ok) {
+  if (r.ok && r.erasures.unauthenticated > 0) {
+    lines.push(
+      `OK, ERASURES UNAUTHENTICATED: ${r.entries} entries of ${r.origin} verified; ${r.checkpoints} signed checkpoints match; ${r.erasures.unauthenticated} erasure events not checked (pass the erasure verifier key with --erasure-key).`,
+    );
+  } else if (r.ok) {
     lines.push(
       `OK: ${r.entries} entries of ${r.origin} verified; ${r.checkpoints} signed checkpoints match.`,
     );

@@ -209,8 +209,50 @@ ${refuseStatements(s, 'api_keys', 'DELETE OR TRUNCATE')}
 `;
 }
 
+/**
+ * An erasure record (and so the deletion of a value) must be named, by index and field, in the
+ * targets of a later erasure event (docs/formats.md, "Erasable fields and erasures"), not merely
+ * point at one. A statement trigger over the inserted rows parses each event's metadata once:
+ * checked row by row, erasing 3,200 values took 13.6 s instead of 1.6 s.
+ */
+function v2(s: string): string {
+  return `
+DROP TRIGGER erasures_need_event ON ${s}.erasures;
+DROP FUNCTION ${s}.erasure_needs_event();
+CREATE FUNCTION ${s}.erasures_named_by_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (
+    WITH events AS (
+      SELECT e.log_id, e.idx, e.metadata::jsonb -> 'erasure' -> 'targets' AS targets
+      FROM ${s}.entries e
+      WHERE (e.log_id, e.idx) IN (SELECT DISTINCT log_id, erasure_idx FROM new_rows)
+        AND e.action = '${ERASURE_ACTION}'
+    ), named AS (
+      SELECT ev.log_id, ev.idx AS erasure_idx, t.key AS field, x.value AS idx
+      FROM events ev
+      CROSS JOIN LATERAL jsonb_each(
+        CASE WHEN jsonb_typeof(ev.targets) = 'object' THEN ev.targets ELSE '{}'::jsonb END) t
+      CROSS JOIN LATERAL jsonb_array_elements(
+        CASE WHEN jsonb_typeof(t.value) = 'array' THEN t.value ELSE '[]'::jsonb END) x
+    )
+    SELECT 1 FROM new_rows n
+    WHERE n.idx >= n.erasure_idx OR NOT EXISTS (
+      SELECT 1 FROM named m
+      WHERE m.log_id = n.log_id AND m.erasure_idx = n.erasure_idx
+        AND m.field = n.field AND m.idx = to_jsonb(n.idx))
+  ) THEN
+    RAISE EXCEPTION 'evident: an erasure must be named by its erasure event'
+      USING ERRCODE = '${RuleViolation.ERASURE_UNRECORDED}';
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER erasures_named_by_event AFTER INSERT ON ${s}.erasures
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${s}.erasures_named_by_event();
+`;
+}
+
 /** Migration n (1-based) is MIGRATIONS[n - 1]; each takes the quoted schema name. */
-export const MIGRATIONS: readonly ((s: string) => string)[] = [v1];
+export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2];
 
 export interface MigrateOptions extends SchemaChecks {
   /** Apply missing migrations (default); false: refuse to open an outdated schema. */

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
+import { ERASURE_ACTION } from '../../core/event/erasure.ts';
 
 /**
  * Versioned schema. Each migration runs once, in order, in its own transaction; the applied
@@ -136,6 +137,17 @@ CREATE TRIGGER api_keys_revoke_only BEFORE UPDATE ON api_keys
   BEGIN SELECT RAISE(ABORT, 'evident: an API key can only be revoked, once'); END;
 CREATE TRIGGER api_keys_no_delete BEFORE DELETE ON api_keys
   BEGIN SELECT RAISE(ABORT, 'evident: API keys are revoked, never deleted'); END;
+`,
+  `
+-- An erasure record (and so the deletion of a value) must be named, by index and field, in the
+-- targets of a later erasure event (docs/formats.md, "Erasable fields and erasures"), not merely point at one.
+DROP TRIGGER erasures_need_event;
+CREATE TRIGGER erasures_named_by_event BEFORE INSERT ON erasures
+  WHEN NEW.idx >= NEW.erasure_idx OR NOT EXISTS (
+    SELECT 1 FROM entries e, json_each(e.metadata, '$.erasure.targets."' || NEW.field || '"') t
+    WHERE e.log_id = NEW.log_id AND e.idx = NEW.erasure_idx AND e.action = '${ERASURE_ACTION}'
+      AND t.type = 'integer' AND t.value = NEW.idx)
+  BEGIN SELECT RAISE(ABORT, 'evident: an erasure must be named by its erasure event'); END;
 `,
 ];
 
