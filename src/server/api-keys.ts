@@ -2,9 +2,11 @@
  * API keys: `evk_<id>_<secret>`, id 12 hex digits (public: it names the key in audit events),
  * secret 32 random bytes in base64url. The store keeps only SHA-256 of the secret text;
  * a presented secret is hashed and compared in constant time (crypto.timingSafeEqual).
+ * Creating and revoking a key each append an audit event first (ledger/key-events.ts).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
+import { type KeyEventActor, recordKeyEvent } from '../ledger/key-events.ts';
 import { isValidLogName } from '../ledger/open.ts';
 import type { ApiKeyRecord, Scope, Store } from '../store/types.ts';
 
@@ -53,6 +55,8 @@ export interface NewKeySpec {
   scopes: readonly string[];
   description?: string;
   now?: () => Date;
+  /** Who creates the key, recorded as the creation event's actor (default: the system). */
+  by?: KeyEventActor;
 }
 
 export interface NewKey {
@@ -61,7 +65,10 @@ export interface NewKey {
   record: ApiKeyRecord;
 }
 
-/** Creates and stores a key; returns the key string, which exists nowhere else. */
+/**
+ * Creates and stores a key, after appending its creation event to every log it reaches;
+ * returns the key string, which exists nowhere else.
+ */
 export async function createApiKey(store: Store, spec: NewKeySpec): Promise<NewKey> {
   const { logs, scopes } = checkSpec(spec);
   for (let attempt = 0; ; attempt++) {
@@ -79,6 +86,8 @@ export async function createApiKey(store: Store, spec: NewKeySpec): Promise<NewK
       ...(spec.description !== undefined ? { description: spec.description } : {}),
       createdAt: (spec.now?.() ?? new Date()).toISOString(),
     };
+    const now = spec.now ?? (() => new Date());
+    await recordKeyEvent(store, 'created', record, { now, ...(spec.by ? { by: spec.by } : {}) });
     await store.createApiKey(record);
     return { key: `evk_${id}_${secret}`, record };
   }
@@ -103,4 +112,34 @@ function checkSpec(spec: NewKeySpec): { logs: string[]; scopes: Scope[] } {
     throw usage('a description is 1 to 256 characters on one line', 'description');
   }
   return { logs: [...new Set(spec.logs)], scopes: [...new Set(spec.scopes)] as Scope[] };
+}
+
+export interface RevokeOptions {
+  now?: () => Date;
+  /** Who revokes the key, recorded as the revocation event's actor (default: the system). */
+  by?: KeyEventActor;
+}
+
+/**
+ * Revokes a key, after appending its revocation event to every log it reaches. Returns the
+ * key as it was before, or undefined when there is no such key; a key already revoked is left
+ * as it is (and no event is written again).
+ */
+export async function revokeApiKey(
+  store: Store,
+  id: string,
+  o: RevokeOptions = {},
+): Promise<ApiKeyRecord | undefined> {
+  const before = await store.getApiKey(id);
+  if (!before || before.revokedAt !== undefined) return before;
+  const now = o.now ?? (() => new Date());
+  const at = now().toISOString();
+  await recordKeyEvent(
+    store,
+    'revoked',
+    { ...before, revokedAt: at },
+    { now, ...(o.by ? { by: o.by } : {}) },
+  );
+  await store.revokeApiKey(id, at);
+  return before;
 }

@@ -21,6 +21,13 @@ export const FaultKind = {
   CHECKPOINT_INCONSISTENT: 'checkpoint_inconsistent',
   /** An erasable value vanished without a recorded erasure. */
   VALUE_MISSING: 'value_missing',
+  /**
+   * An index, trigger, policy, rule or grant differs from what the migrations created: no hash
+   * covers it, yet a query can hide rows through it, or append-only rests on it.
+   */
+  SCHEMA_DRIFT: 'schema_drift',
+  /** An API key in the store that no audit event created (or revoked), or that differs from it. */
+  API_KEY_UNRECORDED: 'api_key_unrecorded',
 } as const;
 
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
@@ -67,6 +74,8 @@ const LABEL: Record<FaultKind, string> = {
   checkpoint_root_mismatch: 'root does not match checkpoint',
   checkpoint_inconsistent: 'inconsistent checkpoints',
   value_missing: 'value deleted without erasure',
+  schema_drift: 'schema differs from the migrations',
+  api_key_unrecorded: 'API key without its audit event',
 };
 
 /** A report in words, for people. */

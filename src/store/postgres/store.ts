@@ -8,6 +8,7 @@ import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
 import type { NodeId } from '../../core/merkle/index.ts';
 import { timestampSeconds } from '../rows.ts';
+import type { SchemaCheck } from '../schema-drift.ts';
 import {
   type ApiKeyRow,
   type CheckpointRow,
@@ -33,6 +34,7 @@ import { pgError } from './errors.ts';
 import { type HydratedRow, toEntry } from './log-rows.ts';
 import { checkSchemaName, migrate } from './migrations.ts';
 import { grantServiceRole } from './roles.ts';
+import { postgresSchemaCheck } from './schema-check.ts';
 import { Statements } from './sql.ts';
 import { readNodes, runWrite } from './write.ts';
 
@@ -292,6 +294,15 @@ export class PostgresStore implements Store {
   }
 
   /** Waits for the writes in flight, then closes the pool (every connection). */
+  async schemaCheck(): Promise<SchemaCheck> {
+    if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
+    try {
+      return await postgresSchemaCheck(this.db, this.schema);
+    } catch (e) {
+      throw pgError(e);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

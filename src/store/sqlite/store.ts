@@ -12,6 +12,7 @@ import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
 import type { NodeId } from '../../core/merkle/index.ts';
 import { ENTRY_COLUMNS, entryToRows, timestampSeconds } from '../rows.ts';
+import type { SchemaCheck } from '../schema-drift.ts';
 import {
   type ApiKeyRow,
   type CheckpointRow,
@@ -36,6 +37,7 @@ import type {
 import { COLS, type Prepare, querySql, readEntries, TIME } from './entry-reads.ts';
 import { missingNode, storeError } from './errors.ts';
 import { migrate } from './migrations.ts';
+import { sqliteSchemaCheck } from './schema-check.ts';
 
 type Db = BetterSqlite3.Database;
 
@@ -348,6 +350,10 @@ export class SqliteStore implements Store {
       id,
     );
     return r.changes === 1 || (await this.getApiKey(id)) !== undefined;
+  }
+
+  async schemaCheck(): Promise<SchemaCheck> {
+    return sqliteSchemaCheck(this.reader);
   }
 
   async close(): Promise<void> {
