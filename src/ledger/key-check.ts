@@ -7,7 +7,7 @@
  */
 import type { Entry } from '../core/event/entry.ts';
 import { type Fault, FaultKind } from '../core/verify/report.ts';
-import type { ApiKeyRecord, LogInfo, Store } from '../store/types.ts';
+import type { ApiKeyRecord, ApiKeyStore, LogInfo, Store } from '../store/types.ts';
 import {
   API_KEY_CREATED,
   API_KEY_RESOURCE,
@@ -34,6 +34,15 @@ export class KeyEventsSeen {
 
 const canonical = (v: unknown) => JSON.stringify(v, Object.keys((v ?? {}) as object).sort());
 
+/**
+ * The store's API keys, when it keeps them (every driver does): verification checks them
+ * whenever they are there, without the ledger depending on the interface.
+ */
+export function apiKeysOf(store: Store): ApiKeyStore | undefined {
+  const s = store as Partial<ApiKeyStore>;
+  return typeof s.listApiKeys === 'function' ? (store as Store & ApiKeyStore) : undefined;
+}
+
 /** The event's claims about the key, as createdMetadata writes them. */
 function differs(event: Entry, key: ApiKeyRecord): string[] {
   const expected = createdMetadata(key);
@@ -50,8 +59,13 @@ function differs(event: Entry, key: ApiKeyRecord): string[] {
  * verified), then in the other logs (a key made before this log existed is recorded in those
  * that existed then; each of them is verified on its own).
  */
-export async function checkApiKeys(store: Store, log: LogInfo, seen: KeyEventsSeen): Promise<Fault[]> {
-  const [keys, logs] = await Promise.all([store.listApiKeys(), store.listLogs()]);
+export async function checkApiKeys(
+  store: Store,
+  apiKeys: ApiKeyStore,
+  log: LogInfo,
+  seen: KeyEventsSeen,
+): Promise<Fault[]> {
+  const [keys, logs] = await Promise.all([apiKeys.listApiKeys(), store.listLogs()]);
   const others = logs.filter((l) => l.id !== log.id);
   const elsewhere = async (action: string, id: string): Promise<Entry | undefined> => {
     for (const other of others) {

@@ -5,7 +5,7 @@ import { DEFAULT_ERASABLE, ERASABLE_CANDIDATES, type ErasableField } from '../co
 import { assertKeyName, formatVerifierKey, type NoteSigner } from '../core/note-keys.ts';
 import { openPostgresStore } from '../store/postgres/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
-import type { LogInfo, Store } from '../store/types.ts';
+import type { ApiKeyStore, LogInfo, Store } from '../store/types.ts';
 import { isKeyRing, type KeyRing, loadKeyRing } from './keyfile.ts';
 import { Ledger, type LedgerOptions } from './ledger.ts';
 
@@ -18,7 +18,10 @@ export interface OpenLedgerOptions extends Omit<LedgerOptions, 'store' | 'signer
   readonly?: boolean;
 }
 
-export async function openStore(db: string, options: { readonly?: boolean } = {}): Promise<Store> {
+export async function openStore(
+  db: string,
+  options: { readonly?: boolean } = {},
+): Promise<Store & ApiKeyStore> {
   // The driver (npm pg) is loaded by openPostgresStore itself, only for a postgres:// URL.
   if (/^postgres(ql)?:\/\//.test(db)) return openPostgresStore(db, options);
   return openSqliteStore(db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db, options);

@@ -11,8 +11,8 @@ import { type NoteVerifier, verifierFromKey } from '../core/note-keys.ts';
 import { verifyLog } from '../core/verify/log-verifier.ts';
 import { type Fault, FaultKind, type VerifyReport } from '../core/verify/report.ts';
 import type { SchemaDrift } from '../store/schema-drift.ts';
-import type { LogInfo, Store } from '../store/types.ts';
-import { checkApiKeys, KeyEventsSeen } from './key-check.ts';
+import type { ApiKeyStore, LogInfo, Store } from '../store/types.ts';
+import { apiKeysOf, checkApiKeys, KeyEventsSeen } from './key-check.ts';
 
 export interface VerifyOptions {
   /** Keys trusted to sign this log's checkpoints. Default: the log's recorded verifier key, with a warning. */
@@ -21,6 +21,8 @@ export interface VerifyOptions {
   trusted?: readonly string[];
   onProgress?: (entries: number, total: number) => void;
   pageSize?: number;
+  /** The API keys to check against their audit events; default the store's own, if it keeps them. */
+  apiKeys?: ApiKeyStore;
   /** Sees every page of entries as it is verified (a verified query filters them). */
   onEntries?: (page: readonly Entry[]) => void;
 }
@@ -73,7 +75,11 @@ export async function verifyStoredLog(
   report.warnings.unshift(...warnings);
   const schema = await store.schemaCheck();
   if (schema.unchecked !== undefined) report.warnings.push(schema.unchecked);
-  addFaults(report, [...schema.drifts.map(driftFault), ...(await checkApiKeys(store, log, keyEvents))]);
+  const apiKeys = o.apiKeys ?? apiKeysOf(store);
+  addFaults(report, [
+    ...schema.drifts.map(driftFault),
+    ...(apiKeys ? await checkApiKeys(store, apiKeys, log, keyEvents) : []),
+  ]);
   return report;
 }
 

@@ -8,7 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { type KeyEventActor, recordKeyEvent } from '../ledger/key-events.ts';
 import { isValidLogName } from '../ledger/open.ts';
-import type { ApiKeyRecord, Scope, Store } from '../store/types.ts';
+import type { ApiKeyRecord, ApiKeyStore, Scope, Store } from '../store/types.ts';
 
 export const SCOPES: readonly Scope[] = ['ingest', 'read', 'verify', 'admin'];
 export const ALL_LOGS = '*';
@@ -69,7 +69,7 @@ export interface NewKey {
  * Creates and stores a key, after appending its creation event to every log it reaches;
  * returns the key string, which exists nowhere else.
  */
-export async function createApiKey(store: Store, spec: NewKeySpec): Promise<NewKey> {
+export async function createApiKey(store: Store & ApiKeyStore, spec: NewKeySpec): Promise<NewKey> {
   const { logs, scopes } = checkSpec(spec);
   for (let attempt = 0; ; attempt++) {
     const id = randomBytes(6).toString('hex');
@@ -126,7 +126,7 @@ export interface RevokeOptions {
  * as it is (and no event is written again).
  */
 export async function revokeApiKey(
-  store: Store,
+  store: Store & ApiKeyStore,
   id: string,
   o: RevokeOptions = {},
 ): Promise<ApiKeyRecord | undefined> {

@@ -1,12 +1,12 @@
 /** What buildServer takes, with every default in one place (docs/http-api.md repeats them). */
 import type { FastifyServerOptions } from 'fastify';
 import type { KeyRing } from '../ledger/keyfile.ts';
-import type { Store } from '../store/types.ts';
+import type { ApiKeyStore, Store } from '../store/types.ts';
 import type { LedgerTuning } from './logs.ts';
 
 export interface ServerOptions {
   /** Any Store (SQLite, PostgreSQL); the server closes it on close unless `ownsStore` is false. */
-  store: Store;
+  store: Store & ApiKeyStore;
   ownsStore?: boolean;
   /** Signs every log's checkpoints and access-audit events: the server cannot serve without it. */
   keyRing: KeyRing;

@@ -9,13 +9,13 @@ import { createApiKey, revokeApiKey } from '../../src/server/api-keys.ts';
 import { buildServer } from '../../src/server/app.ts';
 import type { ServerOptions } from '../../src/server/options.ts';
 import type { App } from '../../src/server/type-provider.ts';
-import type { Store } from '../../src/store/types.ts';
+import type { ApiKeyStore, Store } from '../../src/store/types.ts';
 
 export const HOST = 'audit.test';
 
 export interface Fixture {
   app: App;
-  store: Store;
+  store: Store & ApiKeyStore;
   ring: KeyRing;
   dir: string;
   keys: Record<'admin' | 'ingest' | 'read' | 'verify' | 'other' | 'revoked' | 'auditor', string>;

@@ -20,6 +20,7 @@ import {
 } from '../table-rows.ts';
 import type {
   ApiKeyRecord,
+  ApiKeyStore,
   EntryFilter,
   Erasure,
   FailureCount,
@@ -98,7 +99,7 @@ const EQUALITY_FILTERS = [
   'session_id',
 ] as const;
 
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, ApiKeyStore {
   readonly kind = 'postgres' as const;
   readonly schema: string;
   private readonly st: Statements;

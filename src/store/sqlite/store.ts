@@ -24,6 +24,7 @@ import {
 } from '../table-rows.ts';
 import type {
   ApiKeyRecord,
+  ApiKeyStore,
   EntryFilter,
   Erasure,
   FailureCount,
@@ -84,7 +85,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 
 const INSERT_ENTRY = `INSERT INTO entries (log_id, ${COLS}) VALUES (?, ${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
 
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, ApiKeyStore {
   readonly kind = 'sqlite' as const;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
