@@ -71,6 +71,7 @@ export interface NewKey {
  */
 export async function createApiKey(store: Store & ApiKeyStore, spec: NewKeySpec): Promise<NewKey> {
   const { logs, scopes } = checkSpec(spec);
+  await mayManageKeys(store);
   for (let attempt = 0; ; attempt++) {
     const id = randomBytes(6).toString('hex');
     if ((await store.getApiKey(id)) !== undefined) {
@@ -132,6 +133,7 @@ export async function revokeApiKey(
 ): Promise<ApiKeyRecord | undefined> {
   const before = await store.getApiKey(id);
   if (!before || before.revokedAt !== undefined) return before;
+  await mayManageKeys(store);
   const now = o.now ?? (() => new Date());
   const at = now().toISOString();
   await recordKeyEvent(
@@ -142,4 +144,15 @@ export async function revokeApiKey(
   );
   await store.revokeApiKey(id, at);
   return before;
+}
+
+/** Refuses before any event is written when this connection cannot change keys. */
+async function mayManageKeys(store: ApiKeyStore): Promise<void> {
+  if (!(await store.apiKeysWritable())) {
+    throw new EvidentError(
+      ErrorCode.USAGE,
+      'this database connection may not create or revoke API keys: on PostgreSQL, connect as the schema owner (the service role only reads keys)',
+      { field: 'db' },
+    );
+  }
 }

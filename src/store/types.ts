@@ -94,6 +94,12 @@ export interface ApiKeyRecord {
  * event first; these raw methods write no event.
  */
 export interface ApiKeyStore {
+  /**
+   * Whether this connection may create and revoke keys. On PostgreSQL only the owner may
+   * (docs/postgres.md); asked before a key's audit event is written, so that a refused change
+   * leaves no event behind.
+   */
+  apiKeysWritable(): Promise<boolean>;
   createApiKey(key: ApiKeyRecord): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(): Promise<ApiKeyRecord[]>;

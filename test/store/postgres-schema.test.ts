@@ -194,6 +194,12 @@ function suite(): void {
         const { record } = await createApiKey(f.owner, { logs: ['default'], scopes: ['read'] });
         const r = await rejectsWith(f.svc.revokeApiKey(record.id, new Date().toISOString()), 'STORE_FAILED');
         assert.equal(r.details['sqlstate'], '42501');
+        // evident's own key paths, as the service role: refused before any event is written
+        const log = (await f.svc.getLog('default'))!;
+        const size = (await f.svc.head(log.id)).size;
+        await rejectsWith(createApiKey(f.svc, { logs: ['*'], scopes: ['admin'] }), 'USAGE');
+        await rejectsWith(revokeApiKey(f.svc, record.id), 'USAGE');
+        assert.equal((await f.svc.head(log.id)).size, size, 'no event left behind');
       } finally {
         await f.close();
       }

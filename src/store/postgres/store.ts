@@ -33,7 +33,7 @@ import type {
 import { createPool, type PgPool, type PgQuery } from './driver.ts';
 import { pgError } from './errors.ts';
 import { type HydratedRow, toEntry } from './log-rows.ts';
-import { checkSchemaName, migrate } from './migrations.ts';
+import { checkSchemaName, ident, migrate } from './migrations.ts';
 import { grantServiceRole } from './roles.ts';
 import { postgresSchemaCheck } from './schema-check.ts';
 import { Statements } from './sql.ts';
@@ -295,6 +295,16 @@ export class PostgresStore implements Store, ApiKeyStore {
   }
 
   /** Waits for the writes in flight, then closes the pool (every connection). */
+  async apiKeysWritable(): Promise<boolean> {
+    if (this.readonly) return false;
+    const table = `${ident(this.schema)}.api_keys`;
+    const [row] = await this.q<{ ok: boolean }>(
+      `SELECT has_table_privilege($1, 'INSERT') AND has_column_privilege($1, 'revoked_at', 'UPDATE') AS ok`,
+      [table],
+    );
+    return row?.ok === true;
+  }
+
   async schemaCheck(): Promise<SchemaCheck> {
     if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
     try {

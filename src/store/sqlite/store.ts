@@ -353,6 +353,10 @@ export class SqliteStore implements Store, ApiKeyStore {
     return r.changes === 1 || (await this.getApiKey(id)) !== undefined;
   }
 
+  async apiKeysWritable(): Promise<boolean> {
+    return !this.db.readonly;
+  }
+
   async schemaCheck(): Promise<SchemaCheck> {
     return sqliteSchemaCheck(this.reader);
   }
