@@ -87,7 +87,7 @@ export function describeReport(r: VerifyReport): string {
     );
   } else {
     lines.push(
-      `TAMPERING DETECTED in ${r.origin}: first bad index ${r.first_bad_index ?? '(none: checkpoints)'}.`,
+      `TAMPERING DETECTED in ${r.origin}: first bad index ${r.first_bad_index ?? '(none: checkpoints, schema or keys)'}.`,
     );
     for (const f of r.faults)
       lines.push(`  - ${LABEL[f.kind]}${f.index === null ? '' : ` at index ${f.index}`}: ${f.message}`);
