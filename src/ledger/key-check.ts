@@ -32,8 +32,6 @@ export class KeyEventsSeen {
   }
 }
 
-const canonical = (v: unknown) => JSON.stringify(v, Object.keys((v ?? {}) as object).sort());
-
 /**
  * The store's API keys, when it keeps them (every driver does): verification checks them
  * whenever they are there, without the ledger depending on the interface.
@@ -49,7 +47,8 @@ function differs(event: Entry, key: ApiKeyRecord): string[] {
   const got = (event.metadata ?? {}) as Record<string, unknown>;
   const out: string[] = [];
   for (const k of ['logs', 'scopes', 'created_at', 'secret_sha256', 'description']) {
-    if (canonical(expected[k]) !== canonical(got[k])) out.push(k);
+    // strings and arrays of strings, in the order createdMetadata wrote them
+    if (JSON.stringify(expected[k]) !== JSON.stringify(got[k])) out.push(k);
   }
   return out;
 }
