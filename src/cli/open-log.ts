@@ -10,7 +10,7 @@ import type { NoteSigner } from '../core/note-keys.ts';
 import { type KeyRing, loadKeyRing } from '../ledger/keyfile.ts';
 import { Ledger, type LedgerOptions } from '../ledger/ledger.ts';
 import { type OpenStoreOptions, openStore } from '../store/open.ts';
-import type { Store } from '../store/types.ts';
+import type { ApiKeyStore, Store } from '../store/types.ts';
 import type { Context } from './command.ts';
 import { dbPath, keyPath, logName } from './globals.ts';
 
@@ -20,7 +20,10 @@ export function dbFile(db: string): string | undefined {
   return db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db;
 }
 
-export async function openExistingStore(ctx: Context, o: { readonly: boolean }): Promise<Store> {
+export async function openExistingStore(
+  ctx: Context,
+  o: { readonly: boolean },
+): Promise<Store & ApiKeyStore> {
   const db = dbPath(ctx);
   const file = dbFile(db);
   if (file !== undefined && !existsSync(file)) {
@@ -34,7 +37,10 @@ export async function openExistingStore(ctx: Context, o: { readonly: boolean }):
 }
 
 /** openStore, with a driver failure (not a database, no permission) turned into a coded error. */
-export async function openStoreAt(db: string, o: OpenStoreOptions & { readonly: boolean }): Promise<Store> {
+export async function openStoreAt(
+  db: string,
+  o: OpenStoreOptions & { readonly: boolean },
+): Promise<Store & ApiKeyStore> {
   try {
     return await openStore(db, o);
   } catch (e) {

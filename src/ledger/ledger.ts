@@ -17,6 +17,7 @@ import type { EntryFilter, FailureCount, LogInfo, Store, StoredCheckpoint, Write
 import { type ErasureRequest, type ErasureResult, eraseSubject } from './erase.ts';
 import { integrate, type Receipt, type Unit } from './integrate.ts';
 import { isKeyRing, type KeyRing } from './keyfile.ts';
+import { type VerifiedQueryResult, verifiedQuery } from './verified-query.ts';
 import { type VerifyOptions, verifyStoredLog } from './verify.ts';
 
 export interface LedgerOptions {
@@ -325,6 +326,16 @@ export class Ledger {
     await this.flush();
     const verifiers = options.verifiers ?? (this.signer ? [verifierFromSigner(this.signer)] : undefined);
     return verifyStoredLog(this.store, this.log, { ...options, ...(verifiers ? { verifiers } : {}) });
+  }
+
+  /**
+   * A query whose answer cannot hide rows: the whole log is verified and the filter applied to
+   * the entries just checked (verified-query.ts). Use the result only when `report.ok`.
+   */
+  async verifiedQuery(filter: EntryFilter, options: VerifyOptions = {}): Promise<VerifiedQueryResult> {
+    await this.flush();
+    const verifiers = options.verifiers ?? (this.signer ? [verifierFromSigner(this.signer)] : undefined);
+    return verifiedQuery(this.store, this.log, filter, { ...options, ...(verifiers ? { verifiers } : {}) });
   }
 
   /** Erases one data subject's erasable values; the erasure is itself an audit event. */

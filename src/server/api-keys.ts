@@ -2,12 +2,14 @@
  * API keys: `evk_<id>_<secret>`, id 12 hex digits (public: it names the key in audit events),
  * secret 32 random bytes in base64url. The store keeps only SHA-256 of the secret text;
  * a presented secret is hashed and compared in constant time (crypto.timingSafeEqual).
+ * Creating and revoking a key each append an audit event first (ledger/key-events.ts).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { API_KEY_TEXT } from '../core/api-key-text.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { isValidLogName } from '../core/log-name.ts';
-import type { ApiKeyRecord, Scope, Store } from '../store/types.ts';
+import { type KeyEventActor, recordKeyEvent } from '../ledger/key-events.ts';
+import type { ApiKeyRecord, ApiKeyStore, Scope, Store } from '../store/types.ts';
 
 export const SCOPES: readonly Scope[] = ['ingest', 'read', 'verify', 'admin'];
 export const ALL_LOGS = '*';
@@ -54,6 +56,8 @@ export interface NewKeySpec {
   scopes: readonly string[];
   description?: string;
   now?: () => Date;
+  /** Who creates the key, recorded as the creation event's actor (default: the system). */
+  by?: KeyEventActor;
 }
 
 export interface NewKey {
@@ -62,9 +66,13 @@ export interface NewKey {
   record: ApiKeyRecord;
 }
 
-/** Creates and stores a key; returns the key string, which exists nowhere else. */
-export async function createApiKey(store: Store, spec: NewKeySpec): Promise<NewKey> {
+/**
+ * Creates and stores a key, after appending its creation event to every log it reaches;
+ * returns the key string, which exists nowhere else.
+ */
+export async function createApiKey(store: Store & ApiKeyStore, spec: NewKeySpec): Promise<NewKey> {
   const { logs, scopes } = checkSpec(spec);
+  await mayManageKeys(store);
   for (let attempt = 0; ; attempt++) {
     const id = randomBytes(6).toString('hex');
     if ((await store.getApiKey(id)) !== undefined) {
@@ -80,6 +88,8 @@ export async function createApiKey(store: Store, spec: NewKeySpec): Promise<NewK
       ...(spec.description !== undefined ? { description: spec.description } : {}),
       createdAt: (spec.now?.() ?? new Date()).toISOString(),
     };
+    const now = spec.now ?? (() => new Date());
+    await recordKeyEvent(store, 'created', record, { now, ...(spec.by ? { by: spec.by } : {}) });
     await store.createApiKey(record);
     return { key: `evk_${id}_${secret}`, record };
   }
@@ -104,4 +114,46 @@ function checkSpec(spec: NewKeySpec): { logs: string[]; scopes: Scope[] } {
     throw usage('a description is 1 to 256 characters on one line', 'description');
   }
   return { logs: [...new Set(spec.logs)], scopes: [...new Set(spec.scopes)] as Scope[] };
+}
+
+export interface RevokeOptions {
+  now?: () => Date;
+  /** Who revokes the key, recorded as the revocation event's actor (default: the system). */
+  by?: KeyEventActor;
+}
+
+/**
+ * Revokes a key, after appending its revocation event to every log it reaches. Returns the
+ * key as it was before, or undefined when there is no such key; a key already revoked is left
+ * as it is (and no event is written again).
+ */
+export async function revokeApiKey(
+  store: Store & ApiKeyStore,
+  id: string,
+  o: RevokeOptions = {},
+): Promise<ApiKeyRecord | undefined> {
+  const before = await store.getApiKey(id);
+  if (!before || before.revokedAt !== undefined) return before;
+  await mayManageKeys(store);
+  const now = o.now ?? (() => new Date());
+  const at = now().toISOString();
+  await recordKeyEvent(
+    store,
+    'revoked',
+    { ...before, revokedAt: at },
+    { now, ...(o.by ? { by: o.by } : {}) },
+  );
+  await store.revokeApiKey(id, at);
+  return before;
+}
+
+/** Refuses before any event is written when this connection cannot change keys. */
+async function mayManageKeys(store: ApiKeyStore): Promise<void> {
+  if (!(await store.apiKeysWritable())) {
+    throw new EvidentError(
+      ErrorCode.USAGE,
+      'this database connection may not create or revoke API keys: on PostgreSQL, connect as the schema owner (the service role only reads keys)',
+      { field: 'db' },
+    );
+  }
 }

@@ -1,6 +1,6 @@
 /** What every route shares, and what the access guard leaves on each request. */
 import type { Ledger } from '../ledger/ledger.ts';
-import type { ApiKeyRecord, Scope, Store } from '../store/types.ts';
+import type { ApiKeyRecord, ApiKeyStore, Scope, Store } from '../store/types.ts';
 import type { AccessTally } from './access-tally.ts';
 import type { LogRegistry } from './logs.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -9,7 +9,7 @@ import type { ResolvedOptions } from './options.ts';
 export interface ServerContext {
   options: ResolvedOptions;
   /** The store, instrumented for metrics. */
-  store: Store;
+  store: Store & ApiKeyStore;
   registry: LogRegistry;
   metrics: ServerMetrics;
   /** Access without a valid key: counted per address and window, written once per window. */

@@ -6,7 +6,7 @@
 import type { Store, WriteTx } from '../store/types.ts';
 import type { ServerMetrics } from './metrics.ts';
 
-export function instrumentStore(store: Store, metrics: ServerMetrics): Store {
+export function instrumentStore<S extends Store>(store: S, metrics: ServerMetrics): S {
   const write = async <T>(logId: number, fn: (tx: WriteTx) => Promise<T>): Promise<T> => {
     let inserted = 0;
     const started = performance.now();

@@ -2,14 +2,14 @@
 import type { FastifyServerOptions } from 'fastify';
 import { isValidLogName } from '../core/log-name.ts';
 import type { KeyRing } from '../ledger/keyfile.ts';
-import type { Store } from '../store/types.ts';
+import type { ApiKeyStore, Store } from '../store/types.ts';
 import { TALLY_DEFAULTS, type TallyOptions } from './access-tally.ts';
 import type { LedgerTuning } from './logs.ts';
 import { resolveTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
 export interface ServerOptions {
   /** Any Store (SQLite, PostgreSQL); the server closes it on close unless `ownsStore` is false. */
-  store: Store;
+  store: Store & ApiKeyStore;
   ownsStore?: boolean;
   /** Signs every log's checkpoints and access-audit events: the server cannot serve without it. */
   keyRing: KeyRing;

@@ -1,7 +1,7 @@
 /** Opening the store a database string names: a SQLite file (or `sqlite:PATH`), or a PostgreSQL URL. */
 import { openPostgresStore } from './postgres/store.ts';
 import { openSqliteStore } from './sqlite/store.ts';
-import type { Store } from './types.ts';
+import type { ApiKeyStore, Store } from './types.ts';
 
 export interface OpenStoreOptions {
   readonly?: boolean;
@@ -11,7 +11,7 @@ export interface OpenStoreOptions {
   allowForeign?: boolean;
 }
 
-export async function openStore(db: string, options: OpenStoreOptions = {}): Promise<Store> {
+export async function openStore(db: string, options: OpenStoreOptions = {}): Promise<Store & ApiKeyStore> {
   // The driver (npm pg) is loaded by openPostgresStore itself, only for a postgres:// URL.
   if (/^postgres(ql)?:\/\//.test(db)) return openPostgresStore(db, options);
   return openSqliteStore(db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db, options);

@@ -2,10 +2,16 @@
  * The contract between the append engine and a database. Each driver writes its own native
  * SQL; the algorithms (tree integration, chain linking, checkpoint building) are pure
  * functions in the ledger, shared by every driver.
+ *
+ * `Store` is what the ledger needs: logs, entries, the tree, checkpoints, erasures. State that
+ * only a part of evident needs has its own interface, which the drivers implement beside it:
+ * `ApiKeyStore` for the HTTP service's keys (retention, witness and alert state can follow the
+ * same pattern). A function asks for `Store & ApiKeyStore` only when it needs both.
  */
 import type { Entry } from '../core/event/entry.ts';
 import type { ErasableField } from '../core/event/schema.ts';
 import type { NodeId } from '../core/merkle/index.ts';
+import type { SchemaCheck } from './schema-drift.ts';
 
 export interface LogInfo {
   id: number;
@@ -82,6 +88,25 @@ export interface ApiKeyRecord {
   revokedAt?: string;
 }
 
+/**
+ * The HTTP service's API keys (src/server/api-keys.ts): never the secret, only its hash. Keys
+ * are created and revoked through the functions there, which record each change as an audit
+ * event first; these raw methods write no event.
+ */
+export interface ApiKeyStore {
+  /**
+   * Whether this connection may create and revoke keys. On PostgreSQL only the owner may
+   * (docs/postgres.md); asked before a key's audit event is written, so that a refused change
+   * leaves no event behind.
+   */
+  apiKeysWritable(): Promise<boolean>;
+  createApiKey(key: ApiKeyRecord): Promise<void>;
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Marks the key revoked (once; a revocation cannot be undone). False if there is no such key. */
+  revokeApiKey(id: string, at: string): Promise<boolean>;
+}
+
 export interface FailureCount {
   actor_id: string;
   failures: number;
@@ -123,10 +148,10 @@ export interface Store {
   checkpointAt(logId: number, size: number): Promise<StoredCheckpoint | undefined>;
   latestCheckpoint(logId: number): Promise<StoredCheckpoint | undefined>;
   erasures(logId: number, from: number, to: number): Promise<Erasure[]>;
-  createApiKey(key: ApiKeyRecord): Promise<void>;
-  getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
-  listApiKeys(): Promise<ApiKeyRecord[]>;
-  /** Marks the key revoked (once; a revocation cannot be undone). False if there is no such key. */
-  revokeApiKey(id: string, at: string): Promise<boolean>;
+  /**
+   * The indexes, triggers (and on PostgreSQL policies and grants) that differ from what the
+   * migrations created: no hash covers them, yet queries and append-only rest on them.
+   */
+  schemaCheck(): Promise<SchemaCheck>;
   close(): Promise<void>;
 }

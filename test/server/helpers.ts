@@ -5,18 +5,18 @@ import { join } from 'node:path';
 import type { Entry } from '../../src/core/event/entry.ts';
 import { createKeyFile, type KeyRing, loadKeyRing } from '../../src/ledger/keyfile.ts';
 import { createLog } from '../../src/ledger/open.ts';
-import { createApiKey } from '../../src/server/api-keys.ts';
+import { createApiKey, revokeApiKey } from '../../src/server/api-keys.ts';
 import { buildServer } from '../../src/server/app.ts';
 import type { ServerOptions } from '../../src/server/options.ts';
 import type { App } from '../../src/server/type-provider.ts';
 import { openStore } from '../../src/store/open.ts';
-import type { Store } from '../../src/store/types.ts';
+import type { ApiKeyStore, Store } from '../../src/store/types.ts';
 
 export const HOST = 'audit.test';
 
 export interface Fixture {
   app: App;
-  store: Store;
+  store: Store & ApiKeyStore;
   ring: KeyRing;
   dir: string;
   keys: Record<'admin' | 'ingest' | 'read' | 'verify' | 'other' | 'revoked' | 'auditor', string>;
@@ -45,7 +45,7 @@ export async function setup(o: Partial<ServerOptions> = {}): Promise<Fixture> {
     other: await mk(['tenant-b'], ['ingest', 'read', 'verify']),
     revoked: await mk(['default'], ['read', 'ingest']),
   };
-  await store.revokeApiKey(keys.revoked.slice(4, 16), new Date().toISOString());
+  await revokeApiKey(store, keys.revoked.slice(4, 16));
   const app = await buildServer({ store, keyRing: ring, originHost: HOST, checkpointIntervalMs: 0, ...o });
   await app.ready();
   return {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openStore } from '../../src/ledger/index.ts';
+import type { ApiKeyStore, Store } from '../../src/store/types.ts';
 
 describe('API keys in the SQLite store', () => {
   it('are created, listed, revoked once, never deleted or rewritten', async () => {
@@ -54,6 +55,28 @@ describe('API keys in the SQLite store', () => {
       } finally {
         raw.close();
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// Issue 9 (structure): the ledger's Store holds no API key method; the HTTP service asks for
+// `Store & ApiKeyStore`. Checked by the type checker (tsc runs over the tests): the line below
+// stops compiling if a key method moves back into Store.
+type KeyMethodsInStore = Extract<keyof Store, keyof ApiKeyStore>;
+const storeHasNoKeyMethods: [KeyMethodsInStore] extends [never] ? true : false = true;
+
+describe('API keys have their own store interface', () => {
+  it('Store has none of ApiKeyStore’s methods; both drivers implement both', async () => {
+    assert.equal(storeHasNoKeyMethods, true);
+    const dir = mkdtempSync(join(tmpdir(), 'evident-keys-'));
+    try {
+      const store = await openStore(join(dir, 'k.db'));
+      for (const m of ['createApiKey', 'getApiKey', 'listApiKeys', 'revokeApiKey'] as const) {
+        assert.equal(typeof store[m], 'function', m);
+      }
+      await store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

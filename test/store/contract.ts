@@ -19,7 +19,7 @@ import type { Receipt } from '../../src/ledger/integrate.ts';
 import { createKeyFile, type KeyRing, loadKeyRing } from '../../src/ledger/keyfile.ts';
 import { Ledger, type LedgerOptions } from '../../src/ledger/ledger.ts';
 import { createLog } from '../../src/ledger/open.ts';
-import type { Store } from '../../src/store/types.ts';
+import type { ApiKeyStore, Store } from '../../src/store/types.ts';
 import { summary } from '../ledger/support.ts';
 import { concurrencyTests } from './contract-concurrency.ts';
 import { readTests } from './contract-reads.ts';
@@ -27,7 +27,7 @@ import { writeTests } from './contract-writes.ts';
 
 export interface StoreHarness {
   /** A new store on the harness's database, with connections of its own (like another process). */
-  open(): Promise<Store>;
+  open(): Promise<Store & ApiKeyStore>;
   /** Removes the database (every store is closed first). */
   dispose(): Promise<void>;
 }
@@ -39,7 +39,7 @@ export interface StoreHarness {
 export interface ContractFixture {
   readonly h: StoreHarness;
   /** The suite's first store; most tests use only this one. */
-  readonly store: Store;
+  readonly store: Store & ApiKeyStore;
   readonly ring: KeyRing;
   /** Extra stores a test opens (other processes); the suite closes them at the end. */
   readonly stores: Store[];
@@ -79,7 +79,7 @@ async function allLanded(ledger: Ledger, receipts: readonly Receipt[]): Promise<
 export function storeContract(name: string, make: () => Promise<StoreHarness>): void {
   describe(`store contract: ${name}`, () => {
     let h: StoreHarness;
-    let store: Store;
+    let store: Store & ApiKeyStore;
     let ring: KeyRing;
     let dir: string;
     const stores: Store[] = [];

@@ -1,7 +1,8 @@
 /** evident keys create | list | revoke: API keys in the database, only hashes of their secrets. */
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
-import { createApiKey } from '../../server/api-keys.ts';
+import { createApiKey, revokeApiKey } from '../../server/api-keys.ts';
 import type { ApiKeyRecord } from '../../store/types.ts';
+import { actorFromFlags } from '../actor-flags.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
 import { str } from '../globals.ts';
@@ -30,6 +31,7 @@ export async function create(ctx: Context): Promise<number> {
   const logs = parseList('log', logArg);
   const scopes = parseList('scope', scopeArg, ['ingest', 'read', 'verify', 'admin']);
   const description = str(ctx, 'description');
+  const by = actorFromFlags(ctx);
   const store = await openExistingStore(ctx, { readonly: false });
   try {
     const { key, record } = await createApiKey(store, {
@@ -37,6 +39,7 @@ export async function create(ctx: Context): Promise<number> {
       scopes,
       ...(description !== undefined ? { description } : {}),
       now: ctx.now,
+      ...(by ? { by } : {}),
     });
     if (ctx.json) printJson(ctx, { key, ...view(record) });
     else {
@@ -93,11 +96,11 @@ export async function revoke(ctx: Context): Promise<number> {
       rule: 'format',
     });
   }
+  const by = actorFromFlags(ctx);
   const store = await openExistingStore(ctx, { readonly: false });
   try {
-    const before = await store.getApiKey(id);
+    const before = await revokeApiKey(store, id, { now: ctx.now, ...(by ? { by } : {}) });
     if (!before) throw new EvidentError(ErrorCode.NOT_FOUND, `no API key ${id}`, { field: 'ID' });
-    if (before.revokedAt === undefined) await store.revokeApiKey(id, ctx.now().toISOString());
     const after = (await store.getApiKey(id))!;
     if (ctx.json) printJson(ctx, { ...view(after), already_revoked: before.revokedAt !== undefined });
     else if (before.revokedAt !== undefined)

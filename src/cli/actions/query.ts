@@ -5,7 +5,7 @@ import { ACTOR_TYPES, RESULTS } from '../../core/event/schema.ts';
 import type { EntryFilter } from '../../store/types.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
-import { flag, str } from '../globals.ts';
+import { flag, str, strs } from '../globals.ts';
 import { openReadOnly, withLedger } from '../open-log.ts';
 import { note, print, table } from '../output.ts';
 import { optionalCount, parseChoice, parseList, parseTime } from '../values.ts';
@@ -58,6 +58,10 @@ export function filterFrom(ctx: Context): EntryFilter {
 export async function run(ctx: Context): Promise<number> {
   const filter = filterFrom(ctx);
   const limit = optionalCount('limit', str(ctx, 'limit'), { min: 1 }) ?? 100;
+  if (flag(ctx, 'verified')) return (await import('./query-verified.ts')).run(ctx, filter, limit);
+  for (const f of ['vkey', 'trusted-checkpoint']) {
+    if (strs(ctx, f).length > 0) throw usageError(`--${f} goes with --verified`, `--${f}`);
+  }
   const ledger = await openReadOnly(ctx);
   const rows: Entry[] = [];
   await withLedger(ledger, async (l) => {

@@ -1,4 +1,5 @@
 /** evident keys: API keys of the HTTP service. The work is in ../actions/keys.ts, loaded when a subcommand runs. */
+import { ACTOR_OPTIONS } from '../actor-flags.ts';
 import { type Command, lazy } from '../command.ts';
 
 const create: Command = {
@@ -6,7 +7,8 @@ const create: Command = {
   summary: 'create an API key and print it once (only its hash is stored)',
   description:
     'Scopes: ingest (append only: cannot read), read (query, export, entries), verify (checkpoints,\n' +
-    'proofs, verifier key), admin (everything; may create a log on first use). Logs: names, or * for all.',
+    'proofs, verifier key), admin (everything; may create a log on first use). Logs: names, or * for all.\n' +
+    'The creation is recorded as an evident.api_key.created event in every log the key reaches.',
   globals: ['db'],
   options: {
     log: { type: 'string', value: 'L[,L2]', description: 'the logs the key reaches (* for every log)' },
@@ -16,6 +18,7 @@ const create: Command = {
       description: 'what the key may do: ingest, read, verify, admin',
     },
     description: { type: 'string', value: 'TEXT', description: 'who or what the key is for' },
+    ...ACTOR_OPTIONS,
   },
   examples: ['evident keys create --log payments --scope ingest --description "payments service"'],
   run: lazy(async () => (await import('../actions/keys.ts')).create),
@@ -34,7 +37,7 @@ const revoke: Command = {
   name: 'keys revoke',
   summary: 'revoke an API key, for good',
   globals: ['db'],
-  options: {},
+  options: { ...ACTOR_OPTIONS },
   positionals: [{ name: 'ID', description: 'the key id (the 12 hex digits after evk_)' }],
   examples: ['evident keys revoke 3f9a0c1b2d4e'],
   run: lazy(async () => (await import('../actions/keys.ts')).revoke),

@@ -9,7 +9,7 @@ export const query: Command = {
   summary:
     'list entries by actor, action, resource, result, address or time; query failures: repeated failures',
   description: 'Filters combine with AND. Times are RFC 3339 (2026-01-31T23:59:59Z, or a date: 2026-01-31).',
-  globals: ['db', 'log'],
+  globals: ['db', 'key', 'log'],
   options: {
     'actor-id': { type: 'string', value: 'ID', description: 'only this actor' },
     'actor-type': {
@@ -42,11 +42,30 @@ export const query: Command = {
     },
     limit: { type: 'string', value: 'N', description: 'at most N entries', default: '100' },
     desc: { type: 'boolean', description: 'newest first' },
+    verified: {
+      type: 'boolean',
+      description:
+        "verify the whole log and filter the verified entries here, not through the database's indexes: no row can be hidden (exit 1 if the log fails verification)",
+    },
+    'trusted-checkpoint': {
+      type: 'string',
+      value: 'FILE',
+      multiple: true,
+      description:
+        'with --verified: a signed checkpoint kept outside the database, which the log must contain',
+    },
+    vkey: {
+      type: 'string',
+      value: 'VKEY',
+      multiple: true,
+      description: 'with --verified: the published verifier key, or a file holding it',
+    },
   },
   subcommands: [queryFailures],
   examples: [
     'evident query --actor-id alice --last-days 7',
     'evident query --resource-type patient_record --resource-id p-1 --json',
+    'evident query --resource-id p-1 --verified --vkey "$(cat audit.vkey)"',
   ],
   run: lazy(async () => (await import('../actions/query.ts')).run),
 };

@@ -26,6 +26,13 @@ export const FaultKind = {
   VALUE_MISSING: 'value_missing',
   /** An `evident.erasure` event that no trusted erasure key signed (a forged erasure). */
   ERASURE_UNAUTHORISED: 'erasure_unauthorised',
+  /**
+   * An index, trigger, policy, rule or grant differs from what the migrations created: no hash
+   * covers it, yet a query can hide rows through it, or append-only rests on it.
+   */
+  SCHEMA_DRIFT: 'schema_drift',
+  /** An API key in the store that no audit event created (or revoked), or that differs from it. */
+  API_KEY_UNRECORDED: 'api_key_unrecorded',
 } as const;
 
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
@@ -90,6 +97,8 @@ const LABEL: Record<FaultKind, string> = {
   value_missing: 'value deleted without an authorised erasure',
   verifier_key_replaced: 'verifier key replaced',
   erasure_unauthorised: 'erasure not authorised',
+  schema_drift: 'schema differs from the migrations',
+  api_key_unrecorded: 'API key without its audit event',
 };
 
 /** A report in words, for people. */
@@ -110,7 +119,7 @@ export function describeReport(r: VerifyReport): string {
     for (const u of r.unchecked ?? []) lines.push(`  - tree size ${u.size}: ${u.message}`);
   } else {
     lines.push(
-      `TAMPERING DETECTED in ${r.origin}: first bad index ${r.first_bad_index ?? '(none: checkpoints)'}.`,
+      `TAMPERING DETECTED in ${r.origin}: first bad index ${r.first_bad_index ?? '(none: checkpoints, schema or keys)'}.`,
     );
     for (const f of r.faults)
       lines.push(`  - ${LABEL[f.kind]}${f.index === null ? '' : ` at index ${f.index}`}: ${f.message}`);

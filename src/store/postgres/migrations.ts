@@ -251,8 +251,33 @@ CREATE TRIGGER erasures_named_by_event AFTER INSERT ON ${s}.erasures
 `;
 }
 
+/**
+ * Migration 3. API keys are managed by the owner alone (roles.ts): every role but the owner loses INSERT and
+ * UPDATE on api_keys (the column grant on revoked_at included: a table-level REVOKE takes the
+ * column privileges with it), so the service role can no longer mint, backdate or revoke a key.
+ */
+function v3(s: string): string {
+  return `
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN
+    SELECT DISTINCT a.grantee FROM pg_class c, LATERAL aclexplode(c.relacl) a
+     WHERE c.oid = '${s}.api_keys'::regclass AND a.grantee <> c.relowner
+    UNION
+    SELECT DISTINCT a.grantee FROM pg_attribute t JOIN pg_class c ON c.oid = t.attrelid,
+           LATERAL aclexplode(t.attacl) a
+     WHERE c.oid = '${s}.api_keys'::regclass AND a.grantee <> c.relowner
+  LOOP
+    EXECUTE format('REVOKE INSERT, UPDATE ON ${s}.api_keys FROM %s',
+                   CASE WHEN r.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r.grantee)) END);
+  END LOOP;
+END $$;
+`;
+}
+
 /** Migration n (1-based) is MIGRATIONS[n - 1]; each takes the quoted schema name. */
-export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2];
+export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3];
 
 export interface MigrateOptions extends SchemaChecks {
   /** Apply missing migrations (default); false: refuse to open an outdated schema. */

@@ -1,25 +1,36 @@
 /**
- * The service role: what `evident serve` connects as. It holds only what appending, signing,
- * erasing and revoking need: SELECT and INSERT on the tables of record, UPDATE of the head
- * columns of logs (also what SELECT ... FOR UPDATE, the sequencing lock, requires), UPDATE of
- * api_keys.revoked_at, DELETE on entry_secrets (the erasure path, still guarded by its trigger).
- * No UPDATE, DELETE or TRUNCATE on entries, tree_nodes, checkpoints, erasures; and, not being
- * the owner, it cannot disable the triggers, alter or drop anything.
+ * The service role: what `evident serve` connects as. It holds only what appending, signing
+ * and erasing need: SELECT and INSERT on the tables of record, UPDATE of the head columns of
+ * logs (also what SELECT ... FOR UPDATE, the sequencing lock, requires), DELETE on
+ * entry_secrets (the erasure path, still guarded by its trigger), and only SELECT on api_keys:
+ * keys are created and revoked by the owner (`evident keys`), each recorded as an audit event,
+ * so that the service role cannot mint, backdate or revoke a key. No UPDATE, DELETE or
+ * TRUNCATE on entries, tree_nodes, checkpoints, erasures; and, not being the owner, it cannot
+ * disable the triggers, alter or drop anything.
  */
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { PgQueryable } from './driver.ts';
 import { pgError } from './errors.ts';
 import { ident } from './migrations.ts';
 
-const RECORD_TABLES = [
-  'logs',
-  'entries',
-  'entry_secrets',
-  'erasures',
-  'tree_nodes',
-  'checkpoints',
-  'api_keys',
-];
+/** Table privileges of the service role, by table. grant-check.ts reports any beyond these. */
+export const SERVICE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]>> = {
+  meta: ['SELECT'],
+  logs: ['SELECT', 'INSERT'],
+  entries: ['SELECT', 'INSERT'],
+  entry_secrets: ['SELECT', 'INSERT', 'DELETE'],
+  erasures: ['SELECT', 'INSERT'],
+  tree_nodes: ['SELECT', 'INSERT'],
+  checkpoints: ['SELECT', 'INSERT'],
+  api_keys: ['SELECT'],
+};
+
+/** Column privileges of the service role: `table.column` to privileges. */
+export const SERVICE_COLUMN_PRIVILEGES: Readonly<Record<string, readonly string[]>> = {
+  'logs.size': ['UPDATE'],
+  'logs.last_hash': ['UPDATE'],
+  'logs.frontier': ['UPDATE'],
+};
 
 /** A role name as an SQL identifier (roles are cluster-wide: keep them plain). */
 function roleIdent(role: string): string {
@@ -39,18 +50,20 @@ function roleIdent(role: string): string {
 export function serviceRoleGrants(schema: string, role: string): string[] {
   const s = ident(schema);
   const r = roleIdent(role);
-  const tables = RECORD_TABLES.map((t) => `${s}.${t}`).join(', ');
-  return [
+  const out = [
     `REVOKE ALL ON ALL TABLES IN SCHEMA ${s} FROM ${r}`,
     `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${s} FROM ${r}`,
     `REVOKE ALL ON SCHEMA ${s} FROM ${r}`,
     `GRANT USAGE ON SCHEMA ${s} TO ${r}`,
-    `GRANT SELECT ON ${s}.meta, ${tables} TO ${r}`,
-    `GRANT INSERT ON ${tables} TO ${r}`,
-    `GRANT UPDATE (size, last_hash, frontier) ON ${s}.logs TO ${r}`,
-    `GRANT UPDATE (revoked_at) ON ${s}.api_keys TO ${r}`,
-    `GRANT DELETE ON ${s}.entry_secrets TO ${r}`,
   ];
+  for (const [table, privileges] of Object.entries(SERVICE_TABLE_PRIVILEGES)) {
+    out.push(`GRANT ${privileges.join(', ')} ON ${s}.${table} TO ${r}`);
+  }
+  for (const [column, privileges] of Object.entries(SERVICE_COLUMN_PRIVILEGES)) {
+    const [table, name] = column.split('.') as [string, string];
+    out.push(`GRANT ${privileges.join(', ')} (${name}) ON ${s}.${table} TO ${r}`);
+  }
+  return out;
 }
 
 /**

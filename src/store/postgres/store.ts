@@ -8,6 +8,7 @@ import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
 import type { NodeId } from '../../core/merkle/index.ts';
 import { timestampSeconds } from '../rows.ts';
+import type { SchemaCheck } from '../schema-drift.ts';
 import {
   type ApiKeyRow,
   type CheckpointRow,
@@ -19,6 +20,7 @@ import {
 } from '../table-rows.ts';
 import type {
   ApiKeyRecord,
+  ApiKeyStore,
   EntryFilter,
   Erasure,
   FailureCount,
@@ -32,8 +34,9 @@ import { createPool, type PgPool, type PgQuery } from './driver.ts';
 import { pgError } from './errors.ts';
 import type { SchemaChecks } from './identify.ts';
 import { type HydratedRow, toEntry } from './log-rows.ts';
-import { checkSchemaName, migrate } from './migrations.ts';
+import { checkSchemaName, ident, migrate } from './migrations.ts';
 import { grantServiceRole } from './roles.ts';
+import { postgresSchemaCheck } from './schema-check.ts';
 import { Statements } from './sql.ts';
 import { readNodes, runWrite } from './write.ts';
 
@@ -101,7 +104,7 @@ const EQUALITY_FILTERS = [
   'session_id',
 ] as const;
 
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, ApiKeyStore {
   readonly kind = 'postgres' as const;
   readonly schema: string;
   private readonly st: Statements;
@@ -297,6 +300,25 @@ export class PostgresStore implements Store {
   }
 
   /** Waits for the writes in flight, then closes the pool (every connection). */
+  async apiKeysWritable(): Promise<boolean> {
+    if (this.readonly) return false;
+    const table = `${ident(this.schema)}.api_keys`;
+    const [row] = await this.q<{ ok: boolean }>(
+      `SELECT has_table_privilege($1, 'INSERT') AND has_column_privilege($1, 'revoked_at', 'UPDATE') AS ok`,
+      [table],
+    );
+    return row?.ok === true;
+  }
+
+  async schemaCheck(): Promise<SchemaCheck> {
+    if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
+    try {
+      return await postgresSchemaCheck(this.db, this.schema);
+    } catch (e) {
+      throw pgError(e);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -13,6 +13,7 @@ import type { ErasableField } from '../../core/event/schema.ts';
 import type { NodeId } from '../../core/merkle/index.ts';
 import { loadPeer } from '../../core/peers.ts';
 import { ENTRY_COLUMNS, entryToRows, timestampSeconds } from '../rows.ts';
+import type { SchemaCheck } from '../schema-drift.ts';
 import {
   type ApiKeyRow,
   type CheckpointRow,
@@ -24,6 +25,7 @@ import {
 } from '../table-rows.ts';
 import type {
   ApiKeyRecord,
+  ApiKeyStore,
   EntryFilter,
   Erasure,
   FailureCount,
@@ -38,6 +40,7 @@ import { COLS, type Prepare, querySql, readEntries, TIME } from './entry-reads.t
 import { missingNode, storeError } from './errors.ts';
 import { checkContents, type OpenChecks } from './identify.ts';
 import { migrate } from './migrations.ts';
+import { sqliteSchemaCheck } from './schema-check.ts';
 
 type Db = BetterSqlite3.Database;
 
@@ -88,7 +91,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 
 const INSERT_ENTRY = `INSERT INTO entries (log_id, ${COLS}) VALUES (?, ${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
 
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, ApiKeyStore {
   readonly kind = 'sqlite' as const;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -354,6 +357,14 @@ export class SqliteStore implements Store {
       id,
     );
     return r.changes === 1 || (await this.getApiKey(id)) !== undefined;
+  }
+
+  async apiKeysWritable(): Promise<boolean> {
+    return !this.db.readonly;
+  }
+
+  async schemaCheck(): Promise<SchemaCheck> {
+    return sqliteSchemaCheck(this.reader);
   }
 
   async close(): Promise<void> {
