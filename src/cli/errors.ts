@@ -1,17 +1,13 @@
 /**
- * Exit codes and error reporting. Auditors script against the codes: 0 success, 1 tampering
- * found, 2 usage or input error (bad flags, invalid events, missing database or key), 3 an
- * unexpected failure (a bug, or the machine: disk full, I/O error). An EvidentError is one
- * line on stderr (every issue of a validation error on its own line), never a stack trace;
+ * Error reporting. The exit code of each error code is in ./exit-codes.ts. An EvidentError is
+ * one line on stderr (every issue of a validation error on its own line), never a stack trace;
  * with --json it is the error's JSON object.
  */
 import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
+import { exitCodeOf } from './exit-codes.ts';
 import type { Io } from './io.ts';
 
-export const EXIT_OK = 0;
-export const EXIT_TAMPERED = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_INTERNAL = 3;
+export { EXIT_INTERNAL, EXIT_OK, EXIT_TAMPERED, EXIT_USAGE } from './exit-codes.ts';
 
 export function usageError(
   message: string,
@@ -22,8 +18,7 @@ export function usageError(
 }
 
 export function exitCodeFor(e: unknown): number {
-  if (!isEvidentError(e)) return EXIT_INTERNAL;
-  return e.code === ErrorCode.TAMPER_DETECTED ? EXIT_TAMPERED : EXIT_USAGE;
+  return exitCodeOf(isEvidentError(e) ? e.code : undefined);
 }
 
 /** An issue of an input, located by line (JSON Lines), item (array) or neither. */
