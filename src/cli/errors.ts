@@ -4,6 +4,7 @@
  * with --json it is the error's JSON object.
  */
 import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
+import { redactUrls } from '../core/redact.ts';
 import { exitCodeOf } from './exit-codes.ts';
 import type { Io } from './io.ts';
 
@@ -44,20 +45,22 @@ export function describeIssue(i: Issue): string {
 /** Writes the error to stderr; returns the exit code. */
 export function reportError(io: Io, json: boolean, e: unknown, command: string): number {
   const code = exitCodeFor(e);
+  // An error may quote a database URL (a driver's message, the --db value): never its password.
+  const write = (s: string) => io.stderr.write(redactUrls(s));
   if (isEvidentError(e)) {
     if (json) {
-      io.stderr.write(`${JSON.stringify(e.toJSON())}\n`);
+      write(`${JSON.stringify(e.toJSON())}\n`);
       return code;
     }
     const issues = e.details['issues'];
-    if (Array.isArray(issues)) for (const i of issues) io.stderr.write(`${describeIssue(i as Issue)}\n`);
-    io.stderr.write(`${command}: ${oneLine(e.message)} (${e.code})\n`);
+    if (Array.isArray(issues)) for (const i of issues) write(`${describeIssue(i as Issue)}\n`);
+    write(`${command}: ${oneLine(e.message)} (${e.code})\n`);
     return code;
   }
   const message = e instanceof Error ? e.message : String(e);
-  if (json) io.stderr.write(`${JSON.stringify({ code: 'INTERNAL', message })}\n`);
-  else io.stderr.write(`${command}: internal error: ${oneLine(message)}\n`);
-  if (io.env['EVIDENT_DEBUG'] && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
+  if (json) write(`${JSON.stringify({ code: 'INTERNAL', message })}\n`);
+  else write(`${command}: internal error: ${oneLine(message)}\n`);
+  if (io.env['EVIDENT_DEBUG'] && e instanceof Error && e.stack) write(`${e.stack}\n`);
   return code;
 }
 

@@ -3,6 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { ERASABLE_CANDIDATES, type ErasableField } from '../../core/event/schema.ts';
 import { formatVerifierKey, isValidKeyName, type NoteSigner } from '../../core/note-keys.ts';
+import { redactUrls } from '../../core/redact.ts';
 import { createKeyFile, KEY_ENV, loadKeyRing } from '../../ledger/keyfile.ts';
 import { createLog } from '../../ledger/open.ts';
 import type { Context } from '../command.ts';
@@ -29,6 +30,8 @@ export async function run(ctx: Context): Promise<number> {
   const keyFromEnv = (ctx.io.env[KEY_ENV] ?? '') !== '';
   const db = dbPath(ctx);
   const file = dbFile(db);
+  // The database as printed: a PostgreSQL URL without its password.
+  const shown = redactUrls(db);
 
   // Everything that can be refused is checked before a file is created.
   const origin = str(ctx, 'origin') ?? defaultOrigin(log);
@@ -45,7 +48,7 @@ export async function run(ctx: Context): Promise<number> {
   let createdKey = false;
   try {
     if (await store.getLog(log)) {
-      throw usageError(`log "${log}" already exists in ${db}`, '--log', { log });
+      throw usageError(`log "${log}" already exists in ${shown}`, '--log', { log });
     }
     if (!signer) {
       signer = await createKeyFile(key, origin);
@@ -65,7 +68,7 @@ export async function run(ctx: Context): Promise<number> {
         log: info.name,
         origin: info.origin,
         vkey,
-        db,
+        db: shown,
         key: keySource,
         key_created: createdKey,
         erasable: info.erasable,
@@ -76,7 +79,7 @@ export async function run(ctx: Context): Promise<number> {
         [
           vkey,
           '',
-          `Created log "${info.name}" (origin ${info.origin}) in ${db}.`,
+          `Created log "${info.name}" (origin ${info.origin}) in ${shown}.`,
           `Signing key: ${keySource}${createdKey ? ' (new, mode 0600: keep it secret, back it up)' : ' (existing)'}.`,
           `Erasable fields: ${info.erasable.join(', ') || '(none)'}.`,
           'Publish the verifier key above (first line): auditors verify checkpoints with it.',

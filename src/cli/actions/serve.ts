@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
+import { redactUrls } from '../../core/redact.ts';
 import { loadKeyRing } from '../../ledger/keyfile.ts';
 import type { Context } from '../command.ts';
 import { EXIT_INTERNAL, EXIT_OK, usageError } from '../errors.ts';
@@ -28,6 +29,11 @@ async function loadServer(): Promise<ServerModule> {
     }
     throw e;
   }
+}
+
+/** The server's log lines, each with URL passwords hidden (a driver's error may quote the URL). */
+function redactingStream(out: { write(s: string): void }): { write(s: string): void } {
+  return { write: (s) => out.write(redactUrls(s)) };
 }
 
 function readPem(path: string, flag: string): Buffer {
@@ -74,7 +80,7 @@ export async function run(ctx: Context): Promise<number> {
       rateLimit: c.rateLimit > 0 ? { max: c.rateLimit, timeWindowMs: 60_000 } : false,
       ledger: { maxPending: c.maxPending },
       checkpointIntervalMs: c.checkpointIntervalMs,
-      logger: { level: c.logLevel, stream: ctx.io.stdout as { write(s: string): void } },
+      logger: { level: c.logLevel, stream: redactingStream(ctx.io.stdout as { write(s: string): void }) },
       ...(https ? { https } : {}),
     });
   } catch (e) {
@@ -86,6 +92,7 @@ export async function run(ctx: Context): Promise<number> {
     throw e;
   }
   const log = server.app.log;
+  log.info({ db: redactUrls(c.db), log_level: c.logLevel }, 'evident serve started');
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.off('SIGTERM', stop);

@@ -4,6 +4,7 @@
  * per happening on stdout; SIGTERM or SIGINT finishes the pass in flight, signs a last checkpoint
  * per log, and exits 0 (a second signal exits at once, 130).
  */
+import { redactUrls } from '../../core/redact.ts';
 import { type Command, type Context, lazy } from '../command.ts';
 
 export const relay: Command = {
@@ -68,7 +69,7 @@ async function runRelay(ctx: Context): Promise<number> {
   const store = await open.openExistingStore(ctx, { readonly: false });
   const ledgers = new Map<string, ReturnType<typeof Ledger.open>>();
   const line = (level: number, msg: string, fields: Record<string, unknown> = {}) =>
-    ctx.io.stdout.write(`${JSON.stringify({ level, time: Date.now(), msg, ...fields })}\n`);
+    ctx.io.stdout.write(redactUrls(`${JSON.stringify({ level, time: Date.now(), msg, ...fields })}\n`));
   let relay: Awaited<ReturnType<typeof startOutboxRelay>>;
   try {
     relay = await startOutboxRelay({
