@@ -31,6 +31,34 @@ async function loadServer(): Promise<ServerModule> {
   }
 }
 
+/**
+ * Why the server could not listen, as the user's to fix (exit 2), naming the address: the
+ * port is taken, the address belongs to no interface here, the name does not resolve, or the
+ * port needs privileges. Anything else stays an unexpected failure.
+ */
+const LISTEN_ERRORS: Readonly<Record<string, [field: '--host' | '--port', why: string]>> = {
+  EADDRINUSE: ['--port', 'is already in use'],
+  EADDRNOTAVAIL: ['--host', 'is not an address of this machine'],
+  ENOTFOUND: ['--host', 'does not resolve to an address'],
+  EAI_AGAIN: ['--host', 'could not be resolved (name service unavailable)'],
+  EAI_NONAME: ['--host', 'does not resolve to an address'],
+  EACCES: ['--port', 'needs privileges this process does not have'],
+  EINVAL: ['--host', 'cannot be listened on'],
+};
+
+function listenError(e: unknown, host: string, port: number): unknown {
+  const errno = (e as NodeJS.ErrnoException).code;
+  const known = errno === undefined ? undefined : LISTEN_ERRORS[errno];
+  if (!known) return e;
+  const [field, why] = known;
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return usageError(`cannot listen on ${address}: it ${why} (${errno}); choose another ${field}`, field, {
+    host,
+    port,
+    errno,
+  });
+}
+
 /** The server's log lines, each with URL passwords hidden (a driver's error may quote the URL). */
 function redactingStream(out: { write(s: string): void }): { write(s: string): void } {
   return { write: (s) => out.write(redactUrls(s)) };
@@ -86,10 +114,7 @@ export async function run(ctx: Context): Promise<number> {
   } catch (e) {
     // startServer closed the store if it got that far; closing twice is harmless.
     await store.close().catch(() => {});
-    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw usageError(`${c.host}:${c.port} is already in use`, '--port');
-    }
-    throw e;
+    throw listenError(e, c.host, c.port);
   }
   const log = server.app.log;
   log.info({ db: redactUrls(c.db), log_level: c.logLevel }, 'evident serve started');
