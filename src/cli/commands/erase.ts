@@ -4,7 +4,9 @@ import { type Command, lazy } from '../command.ts';
 export const erase: Command = {
   name: 'erase',
   summary: "erase a data subject's erasable values (GDPR); the erasure is recorded as an audit event",
-  description: 'Name the subject by --actor-id, or by --resource-type and --resource-id.',
+  description:
+    'Name the subject by --actor-id, or by --resource-type and --resource-id. A subject with no\n' +
+    'erasable value left (no entries, or all erased already) is refused (exit 2) unless --record-empty.',
   globals: ['db', 'key', 'log'],
   options: {
     'actor-id': { type: 'string', value: 'ID', description: 'the entries whose actor is this id' },
@@ -33,6 +35,10 @@ export const erase: Command = {
       type: 'string',
       value: 'TEXT',
       description: 'why: the request, its ticket (required; recorded)',
+    },
+    'record-empty': {
+      type: 'boolean',
+      description: 'record the erasure event even when the subject has no value left to erase',
     },
   },
   examples: ['evident erase --actor-id alice --reason "GDPR art. 17 request #123" --by dpo@example.com'],
