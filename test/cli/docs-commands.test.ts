@@ -27,10 +27,10 @@ const FILE = String.raw`([A-Za-z0-9_.$(){}%+-]+\.[a-z]+)`;
 const READS = [
   new RegExp(String.raw`\$\(cat ${FILE}\)`, 'g'),
   new RegExp(String.raw`(?:^|\s)<\s*${FILE}`, 'g'),
-  new RegExp(String.raw`--(?:vkey|trusted-checkpoint)[ =]${FILE}`, 'g'),
-  new RegExp(String.raw`verify-bundle ${FILE}`, 'g'),
+  new RegExp(`--(?:vkey|trusted-checkpoint)[ =]${FILE}`, 'g'),
+  new RegExp(`verify-bundle ${FILE}`, 'g'),
 ];
-const WRITES = [new RegExp(String.raw`>\s*${FILE}`, 'g'), new RegExp(String.raw`--out[ =]${FILE}`, 'g')];
+const WRITES = [new RegExp(String.raw`>\s*${FILE}`, 'g'), new RegExp(`--out[ =]${FILE}`, 'g')];
 
 describe('docs: every file a shell example reads is written first', () => {
   for (const page of pages) {
