@@ -3,6 +3,8 @@ import type { Context, GlobalOption, OptionSpec } from './command.ts';
 
 export const DB_ENV = 'EVIDENT_DB';
 export const KEY_PATH_ENV = 'EVIDENT_KEY';
+/** The signing key itself; read only at the CLI's edge (./signing-key.ts). */
+export const SIGNING_KEY_ENV = 'EVIDENT_SIGNING_KEY';
 
 export const GLOBAL_OPTIONS: Readonly<Record<GlobalOption, OptionSpec>> = {
   db: {

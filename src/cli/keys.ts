@@ -11,10 +11,10 @@ import {
   verifierFromKey,
   verifierFromPublicKey,
 } from '../core/note-keys.ts';
-import { KEY_ENV, loadKeyRing } from '../ledger/keyfile.ts';
 import type { Context } from './command.ts';
 import { readUserFile } from './files.ts';
 import { keyPath } from './globals.ts';
+import { loadSigningKey, signingKeyFromEnv, signingKeySource } from './signing-key.ts';
 
 export interface TrustedKey {
   verifier: NoteVerifier;
@@ -57,13 +57,13 @@ export async function parseVkeyArg(value: string): Promise<TrustedKey> {
  */
 export async function keyFromSigner(ctx: Context, origin?: string): Promise<TrustedKey | undefined> {
   const { path, explicit } = keyPath(ctx);
-  const fromEnv = (ctx.io.env[KEY_ENV] ?? '') !== '';
+  const fromEnv = signingKeyFromEnv(ctx) !== undefined;
   if (!fromEnv && !explicit && !existsSync(path)) return undefined;
-  const ring = await loadKeyRing(path, ctx.io.env);
+  const ring = await loadSigningKey(ctx, path);
   const signer = ring.forOrigin(origin ?? ring.name);
   return {
     verifier: verifierFromPublicKey(signer.name, signer.publicKey),
     vkey: formatVerifierKey(signer.name, signer.publicKey),
-    source: fromEnv ? `$${KEY_ENV}` : path,
+    source: signingKeySource(ctx, path),
   };
 }

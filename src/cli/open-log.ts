@@ -6,12 +6,13 @@
 import { existsSync } from 'node:fs';
 import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
 import type { NoteSigner } from '../core/note-keys.ts';
-import { type KeyRing, loadKeyRing } from '../ledger/keyfile.ts';
+import type { KeyRing } from '../ledger/keyfile.ts';
 import { Ledger, type LedgerOptions } from '../ledger/ledger.ts';
 import { openStore } from '../ledger/open.ts';
 import type { Store } from '../store/types.ts';
 import type { Context } from './command.ts';
 import { dbPath, keyPath, logName } from './globals.ts';
+import { loadSigningKey } from './signing-key.ts';
 
 /** The file behind a `--db` value, or undefined for a URL. */
 export function dbFile(db: string): string | undefined {
@@ -50,7 +51,7 @@ export async function openStoreAt(db: string, o: { readonly: boolean }): Promise
 }
 
 export async function signerFor(ctx: Context): Promise<KeyRing> {
-  return loadKeyRing(keyPath(ctx).path, ctx.io.env);
+  return loadSigningKey(ctx, keyPath(ctx).path);
 }
 
 /** The ledger on a read-only store, without a signer. */

@@ -5,11 +5,11 @@ export type { Receipt } from './integrate.ts';
 export {
   createKeyFile,
   isKeyRing,
-  KEY_ENV,
   type KeyRing,
   keyRing,
   loadKeyRing,
   loadSigner,
+  parseKeyRing,
 } from './keyfile.ts';
 export { type InclusionProof, Ledger, type LedgerOptions } from './ledger.ts';
 export { createLog, type OpenLedgerOptions, openLedger, openStore } from './open.ts';

@@ -4,13 +4,14 @@ import { hostname } from 'node:os';
 import { ERASABLE_CANDIDATES, type ErasableField } from '../../core/event/schema.ts';
 import { formatVerifierKey, isValidKeyName, type NoteSigner } from '../../core/note-keys.ts';
 import { redactUrls } from '../../core/redact.ts';
-import { createKeyFile, KEY_ENV, loadKeyRing } from '../../ledger/keyfile.ts';
+import { createKeyFile } from '../../ledger/keyfile.ts';
 import { createLog } from '../../ledger/open.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
 import { dbPath, keyPath, logName, str } from '../globals.ts';
 import { dbFile, openStoreAt } from '../open-log.ts';
 import { print, printJson } from '../output.ts';
+import { loadSigningKey, signingKeyFromEnv, signingKeySource } from '../signing-key.ts';
 import { parseList } from '../values.ts';
 
 export function defaultOrigin(log: string): string {
@@ -27,7 +28,7 @@ export async function run(ctx: Context): Promise<number> {
       ? undefined
       : (parseList('erasable', erasableArg, ERASABLE_CANDIDATES) as ErasableField[]);
   const { path: key } = keyPath(ctx);
-  const keyFromEnv = (ctx.io.env[KEY_ENV] ?? '') !== '';
+  const keyFromEnv = signingKeyFromEnv(ctx) !== undefined;
   const db = dbPath(ctx);
   const file = dbFile(db);
   // The database as printed: a PostgreSQL URL without its password.
@@ -41,7 +42,7 @@ export async function run(ctx: Context): Promise<number> {
   // An existing key serves this log too: itself if it is named by the origin, else the key it
   // derives for the origin (../../ledger/keyfile.ts, KeyRing).
   let signer: NoteSigner | undefined;
-  if (keyFromEnv || existsSync(key)) signer = (await loadKeyRing(key, ctx.io.env)).forOrigin(origin);
+  if (keyFromEnv || existsSync(key)) signer = (await loadSigningKey(ctx, key)).forOrigin(origin);
 
   const dbExisted = file === undefined || existsSync(file);
   const store = await openStoreAt(db, { readonly: false });
@@ -62,7 +63,7 @@ export async function run(ctx: Context): Promise<number> {
     });
     await store.close();
     const vkey = formatVerifierKey(signer.name, signer.publicKey);
-    const keySource = keyFromEnv ? `$${KEY_ENV}` : key;
+    const keySource = signingKeySource(ctx, key);
     if (ctx.json) {
       printJson(ctx, {
         log: info.name,

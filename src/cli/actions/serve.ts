@@ -7,10 +7,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { redactUrls } from '../../core/redact.ts';
-import { loadKeyRing } from '../../ledger/keyfile.ts';
 import type { Context } from '../command.ts';
 import { EXIT_INTERNAL, EXIT_OK, usageError } from '../errors.ts';
 import { dbFile, openStoreAt } from '../open-log.ts';
+import { loadSigningKey } from '../signing-key.ts';
 import { resolveServeConfig } from './serve-config.ts';
 
 type ServerModule = typeof import('../../server/index.ts');
@@ -75,7 +75,7 @@ function readPem(path: string, flag: string): Buffer {
 export async function run(ctx: Context): Promise<number> {
   const c = await resolveServeConfig(ctx);
   const { startServer } = await loadServer();
-  const keyRing = await loadKeyRing(c.key, ctx.io.env);
+  const keyRing = await loadSigningKey(ctx, c.key);
   const https =
     c.tlsCert !== undefined && c.tlsKey !== undefined
       ? { cert: readPem(c.tlsCert, '--tls-cert'), key: readPem(c.tlsKey, '--tls-key') }
