@@ -1,5 +1,6 @@
 /** The flags shared by commands, and how their values are resolved (flag, then environment, then default). */
 import type { Context, GlobalOption, OptionSpec } from './command.ts';
+import { DEFAULT_DB, DEFAULT_KEY } from './defaults.ts';
 
 export const DB_ENV = 'EVIDENT_DB';
 export const KEY_PATH_ENV = 'EVIDENT_KEY';
@@ -11,13 +12,13 @@ export const GLOBAL_OPTIONS: Readonly<Record<GlobalOption, OptionSpec>> = {
     type: 'string',
     value: 'PATH',
     description: 'SQLite database file',
-    default: `$${DB_ENV}, else ./evident.db`,
+    default: `$${DB_ENV}, else ${DEFAULT_DB}`,
   },
   key: {
     type: 'string',
     value: 'PATH',
     description: 'signing key file (the key may instead be in $EVIDENT_SIGNING_KEY)',
-    default: `$${KEY_PATH_ENV}, else ./evident.key`,
+    default: `$${KEY_PATH_ENV}, else ${DEFAULT_KEY}`,
   },
   log: { type: 'string', value: 'NAME', description: 'log name', default: 'default' },
   progress: { type: 'boolean', description: 'show progress on stderr even when it is not a terminal' },
@@ -49,13 +50,13 @@ function fromEnv(ctx: Context, name: string): string | undefined {
 }
 
 export function dbPath(ctx: Context): string {
-  return str(ctx, 'db') ?? fromEnv(ctx, DB_ENV) ?? './evident.db';
+  return str(ctx, 'db') ?? fromEnv(ctx, DB_ENV) ?? DEFAULT_DB;
 }
 
 /** The key file path, and whether the user named it (a named file must exist). */
 export function keyPath(ctx: Context): { path: string; explicit: boolean } {
   const given = str(ctx, 'key') ?? fromEnv(ctx, KEY_PATH_ENV);
-  return { path: given ?? './evident.key', explicit: given !== undefined };
+  return { path: given ?? DEFAULT_KEY, explicit: given !== undefined };
 }
 
 export function logName(ctx: Context): string {

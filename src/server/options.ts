@@ -1,5 +1,9 @@
-/** What buildServer takes, with every default in one place (docs/http-api.md repeats them). */
+/**
+ * What buildServer and startServer take, with every default in one place: `evident serve`'s
+ * settings and help read DEFAULTS (src/cli/actions/serve-settings.ts); docs/http-api.md lists them.
+ */
 import type { FastifyServerOptions } from 'fastify';
+import { LEDGER_DEFAULTS } from '../ledger/defaults.ts';
 import type { KeyRing } from '../ledger/keyfile.ts';
 import type { Store } from '../store/types.ts';
 import type { LedgerTuning } from './logs.ts';
@@ -36,14 +40,17 @@ export interface ServerOptions {
 }
 
 export const DEFAULTS = {
+  /** Loopback: a proxy in front, or --host 0.0.0.0, is a deliberate choice. */
+  host: '127.0.0.1',
+  port: 8080,
   publicVerify: false,
   trustProxy: false,
   maxBatch: 1000,
   maxBodyBytes: 1 << 20,
   bodyTimeoutMs: 10_000,
   rateLimit: { max: 6000, timeWindowMs: 60_000 },
-  checkpointIntervalMs: 1000,
-  maxPending: 100_000,
+  checkpointIntervalMs: LEDGER_DEFAULTS.checkpointIntervalMs,
+  maxPending: LEDGER_DEFAULTS.maxPending,
 } as const;
 
 export type ResolvedOptions = Required<

@@ -1,8 +1,12 @@
 /**
  * evident serve's settings, declared once: the flags and their help, the environment variables
  * and the config file keys all come from this list. Resolution: flag, else environment, else
- * config file, else default. Kept free of imports so that `--help` loads nothing else.
+ * config file, else default. Each default is read from its one home (the server's DEFAULTS, the
+ * CLI's defaults), never written here again; those modules import nothing at run time beyond
+ * the ledger's defaults, so `--help` loads nothing else.
  */
+import { DEFAULTS } from '../../server/options.ts';
+import { DEFAULT_DB, DEFAULT_KEY, SERVE_DEFAULT_LOG_LEVEL } from '../defaults.ts';
 
 export interface ServeSetting {
   flag: string;
@@ -24,7 +28,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'string',
     value: 'ADDR',
     description: 'address to listen on',
-    default: '127.0.0.1',
+    default: DEFAULTS.host,
   },
   {
     flag: 'port',
@@ -33,7 +37,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'N',
     description: 'port to listen on (0: a free one)',
-    default: '8080',
+    default: String(DEFAULTS.port),
   },
   {
     flag: 'db',
@@ -42,7 +46,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'string',
     value: 'PATH_OR_URL',
     description: 'SQLite database file, or a postgres:// URL',
-    default: './evident.db',
+    default: DEFAULT_DB,
   },
   {
     flag: 'key',
@@ -51,7 +55,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'string',
     value: 'FILE',
     description: 'signing key file; $EVIDENT_SIGNING_KEY, if set, is used instead',
-    default: './evident.key',
+    default: DEFAULT_KEY,
   },
   {
     flag: 'origin-host',
@@ -86,7 +90,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     config: 'trustProxy',
     kind: 'bool',
     description: 'take the client address from X-Forwarded-For (only behind a proxy you run)',
-    default: 'false',
+    default: String(DEFAULTS.trustProxy),
   },
   {
     flag: 'public-verify',
@@ -94,7 +98,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     config: 'publicVerify',
     kind: 'bool',
     description: 'serve checkpoints, proofs and verifier keys without an API key',
-    default: 'false',
+    default: String(DEFAULTS.publicVerify),
   },
   {
     flag: 'max-batch',
@@ -103,7 +107,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'N',
     description: 'most events in one ingest request',
-    default: '1000',
+    default: String(DEFAULTS.maxBatch),
   },
   {
     flag: 'max-body-bytes',
@@ -112,7 +116,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'N',
     description: 'largest request body',
-    default: '1048576',
+    default: String(DEFAULTS.maxBodyBytes),
   },
   {
     flag: 'body-timeout-ms',
@@ -121,7 +125,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'MS',
     description: 'a request body must arrive within this time (408 beyond)',
-    default: '10000',
+    default: String(DEFAULTS.bodyTimeoutMs),
   },
   {
     flag: 'rate-limit',
@@ -130,7 +134,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'N',
     description: 'requests per minute per API key (per address without a key); 0: no limit',
-    default: '6000',
+    default: String(DEFAULTS.rateLimit.max),
   },
   {
     flag: 'max-pending',
@@ -139,7 +143,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'N',
     description: 'events waiting for a commit, per log, before ingest answers 503',
-    default: '100000',
+    default: String(DEFAULTS.maxPending),
   },
   {
     flag: 'checkpoint-interval-ms',
@@ -148,7 +152,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'MS',
     description: 'sign a checkpoint of each grown log this often',
-    default: '1000',
+    default: String(DEFAULTS.checkpointIntervalMs),
   },
   {
     flag: 'log-level',
@@ -157,7 +161,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'string',
     value: 'LEVEL',
     description: 'fatal, error, warn, info, debug, trace or silent',
-    default: 'info',
+    default: SERVE_DEFAULT_LOG_LEVEL,
   },
 ];
 

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { redactUrls } from '../../core/redact.ts';
+import { DEFAULTS } from '../../server/options.ts';
 import type { Context } from '../command.ts';
 import { EXIT_INTERNAL, EXIT_OK, usageError } from '../errors.ts';
 import { dbFile, openStoreAt } from '../open-log.ts';
@@ -105,7 +106,8 @@ export async function run(ctx: Context): Promise<number> {
       maxBatch: c.maxBatch,
       maxBodyBytes: c.maxBodyBytes,
       bodyTimeoutMs: c.bodyTimeoutMs,
-      rateLimit: c.rateLimit > 0 ? { max: c.rateLimit, timeWindowMs: 60_000 } : false,
+      rateLimit:
+        c.rateLimit > 0 ? { max: c.rateLimit, timeWindowMs: DEFAULTS.rateLimit.timeWindowMs } : false,
       ledger: { maxPending: c.maxPending },
       checkpointIntervalMs: c.checkpointIntervalMs,
       logger: { level: c.logLevel, stream: redactingStream(ctx.io.stdout as { write(s: string): void }) },
