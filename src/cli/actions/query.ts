@@ -8,8 +8,9 @@ import type { Context } from '../command.ts';
 import { QUERY_DEFAULT_LIMIT } from '../defaults.ts';
 import { usageError } from '../errors.ts';
 import { flag, str } from '../globals.ts';
+import type { OutStream } from '../io.ts';
 import { openReadOnly, withLedger } from '../open-log.ts';
-import { note, print, printJson, table } from '../output.ts';
+import { note, printJson, table } from '../output.ts';
 import { optionalCount, parseChoice, parseList, parseTime } from '../values.ts';
 
 /** The store returns at most this many entries per call; longer results are paged. */
@@ -68,10 +69,12 @@ export async function run(ctx: Context): Promise<number> {
   const ledger = await openReadOnly(ctx);
   let shown = 0;
   const next = await withLedger(ledger, (l) =>
-    pages(l, filter, limit, (page) => {
-      if (ctx.json) ctx.io.stdout.write(page.map((e) => `${JSON.stringify(e)}\n`).join(''));
-      else print(ctx, rowsTable(page, shown === 0));
+    pages(l, filter, limit, async (page) => {
+      const text = ctx.json
+        ? page.map((e) => `${JSON.stringify(e)}\n`).join('')
+        : `${rowsTable(page, shown === 0)}\n`;
       shown += page.length;
+      await writeDrained(ctx.io.stdout, text);
     }),
   );
   if (next !== undefined) {
@@ -95,7 +98,7 @@ async function pages(
   l: Ledger,
   filter: EntryFilter,
   limit: number,
-  emit: (page: Entry[]) => void,
+  emit: (page: Entry[]) => Promise<void>,
 ): Promise<number | undefined> {
   let left = limit;
   let from = filter.fromIndex;
@@ -108,13 +111,24 @@ async function pages(
       limit: last ? want + 1 : want,
     });
     const page = got.length > want ? got.slice(0, want) : got;
-    if (page.length > 0) emit(page);
+    if (page.length > 0) await emit(page);
     if (got.length > want) return got[want]!.index;
     if (last || page.length < want) return undefined;
     left -= page.length;
     const end = page[page.length - 1]!.index;
     if (filter.descending && end === 0) return undefined;
     from = filter.descending ? end - 1 : end + 1;
+  }
+}
+
+/**
+ * Writes, then waits while the stream's buffer is full (a slow reader of a pipe): what is held
+ * in memory stays one page, however many entries --all streams.
+ */
+async function writeDrained(out: OutStream, text: string): Promise<void> {
+  const s = out as OutStream & { once?: (event: 'drain', fn: () => void) => unknown };
+  if (out.write(text) === false && typeof s.once === 'function') {
+    await new Promise<void>((resolve) => s.once!('drain', resolve));
   }
 }
 
