@@ -7,6 +7,7 @@ import { exportCommand } from './commands/export.ts';
 import { init } from './commands/init.ts';
 import { key } from './commands/key.ts';
 import { keys } from './commands/keys.ts';
+import { logs } from './commands/logs.ts';
 import { prove } from './commands/prove.ts';
 import { query } from './commands/query.ts';
 import { relay } from './commands/relay.ts';
@@ -16,6 +17,7 @@ import { verifyBundle } from './commands/verify-bundle.ts';
 
 export const COMMANDS: readonly Command[] = [
   init,
+  logs,
   append,
   query,
   verify,

@@ -1,17 +1,14 @@
 /**
- * Exit codes and error reporting. Auditors script against the codes: 0 success, 1 tampering
- * found, 2 usage or input error (bad flags, invalid events, missing database or key), 3 an
- * unexpected failure (a bug, or the machine: disk full, I/O error). An EvidentError is one
- * line on stderr (every issue of a validation error on its own line), never a stack trace;
+ * Error reporting. The exit code of each error code is in ./exit-codes.ts. An EvidentError is
+ * one line on stderr (every issue of a validation error on its own line), never a stack trace;
  * with --json it is the error's JSON object.
  */
 import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
+import { redactUrls } from '../core/redact.ts';
+import { exitCodeOf } from './exit-codes.ts';
 import type { Io } from './io.ts';
 
-export const EXIT_OK = 0;
-export const EXIT_TAMPERED = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_INTERNAL = 3;
+export { EXIT_INTERNAL, EXIT_OK, EXIT_TAMPERED, EXIT_USAGE } from './exit-codes.ts';
 
 export function usageError(
   message: string,
@@ -22,8 +19,7 @@ export function usageError(
 }
 
 export function exitCodeFor(e: unknown): number {
-  if (!isEvidentError(e)) return EXIT_INTERNAL;
-  return e.code === ErrorCode.TAMPER_DETECTED ? EXIT_TAMPERED : EXIT_USAGE;
+  return exitCodeOf(isEvidentError(e) ? e.code : undefined);
 }
 
 /** An issue of an input, located by line (JSON Lines), item (array) or neither. */
@@ -49,20 +45,22 @@ export function describeIssue(i: Issue): string {
 /** Writes the error to stderr; returns the exit code. */
 export function reportError(io: Io, json: boolean, e: unknown, command: string): number {
   const code = exitCodeFor(e);
+  // An error may quote a database URL (a driver's message, the --db value): never its password.
+  const write = (s: string) => io.stderr.write(redactUrls(s));
   if (isEvidentError(e)) {
     if (json) {
-      io.stderr.write(`${JSON.stringify(e.toJSON())}\n`);
+      write(`${JSON.stringify(e.toJSON())}\n`);
       return code;
     }
     const issues = e.details['issues'];
-    if (Array.isArray(issues)) for (const i of issues) io.stderr.write(`${describeIssue(i as Issue)}\n`);
-    io.stderr.write(`${command}: ${oneLine(e.message)} (${e.code})\n`);
+    if (Array.isArray(issues)) for (const i of issues) write(`${describeIssue(i as Issue)}\n`);
+    write(`${command}: ${oneLine(e.message)} (${e.code})\n`);
     return code;
   }
   const message = e instanceof Error ? e.message : String(e);
-  if (json) io.stderr.write(`${JSON.stringify({ code: 'INTERNAL', message })}\n`);
-  else io.stderr.write(`${command}: internal error: ${oneLine(message)}\n`);
-  if (io.env['EVIDENT_DEBUG'] && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
+  if (json) write(`${JSON.stringify({ code: 'INTERNAL', message })}\n`);
+  else write(`${command}: internal error: ${oneLine(message)}\n`);
+  if (io.env['EVIDENT_DEBUG'] && e instanceof Error && e.stack) write(`${e.stack}\n`);
   return code;
 }
 

@@ -1,21 +1,24 @@
 /** The flags shared by commands, and how their values are resolved (flag, then environment, then default). */
 import type { Context, GlobalOption, OptionSpec } from './command.ts';
+import { DEFAULT_DB, DEFAULT_KEY } from './defaults.ts';
 
 export const DB_ENV = 'EVIDENT_DB';
 export const KEY_PATH_ENV = 'EVIDENT_KEY';
+/** The signing key itself; read only at the CLI's edge (./signing-key.ts). */
+export const SIGNING_KEY_ENV = 'EVIDENT_SIGNING_KEY';
 
 export const GLOBAL_OPTIONS: Readonly<Record<GlobalOption, OptionSpec>> = {
   db: {
     type: 'string',
     value: 'PATH',
     description: 'SQLite database file',
-    default: `$${DB_ENV}, else ./evident.db`,
+    default: `$${DB_ENV}, else ${DEFAULT_DB}`,
   },
   key: {
     type: 'string',
     value: 'PATH',
     description: 'signing key file (the key may instead be in $EVIDENT_SIGNING_KEY)',
-    default: `$${KEY_PATH_ENV}, else ./evident.key`,
+    default: `$${KEY_PATH_ENV}, else ${DEFAULT_KEY}`,
   },
   log: { type: 'string', value: 'NAME', description: 'log name', default: 'default' },
   progress: { type: 'boolean', description: 'show progress on stderr even when it is not a terminal' },
@@ -47,13 +50,13 @@ function fromEnv(ctx: Context, name: string): string | undefined {
 }
 
 export function dbPath(ctx: Context): string {
-  return str(ctx, 'db') ?? fromEnv(ctx, DB_ENV) ?? './evident.db';
+  return str(ctx, 'db') ?? fromEnv(ctx, DB_ENV) ?? DEFAULT_DB;
 }
 
 /** The key file path, and whether the user named it (a named file must exist). */
 export function keyPath(ctx: Context): { path: string; explicit: boolean } {
   const given = str(ctx, 'key') ?? fromEnv(ctx, KEY_PATH_ENV);
-  return { path: given ?? './evident.key', explicit: given !== undefined };
+  return { path: given ?? DEFAULT_KEY, explicit: given !== undefined };
 }
 
 export function logName(ctx: Context): string {

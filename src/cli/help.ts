@@ -2,7 +2,8 @@
 import { optionsOf } from './args.ts';
 import type { Command } from './command.ts';
 
-const EXIT_CODES = 'Exit codes: 0 success, 1 tampering found, 2 usage or input error, 3 internal error.';
+const EXIT_CODES =
+  'Exit codes: 0 success, 1 evidence of tampering, 2 usage, input or environment error, 3 internal error.';
 
 export function commandHelp(cmd: Command): string {
   const opts = optionsOf(cmd);

@@ -13,10 +13,10 @@ import {
   verifierFromKey,
   verifierFromPublicKey,
 } from '../core/note-keys.ts';
-import { KEY_ENV, loadKeyRing } from '../ledger/keyfile.ts';
 import type { Context } from './command.ts';
 import { readUserFile } from './files.ts';
 import { keyPath, strs } from './globals.ts';
+import { loadSigningKey, signingKeyFromEnv, signingKeySource } from './signing-key.ts';
 
 export interface TrustedKey {
   verifier: NoteVerifier;
@@ -88,14 +88,14 @@ export async function erasureKeys(ctx: Context, checkpointKeys: readonly string[
  */
 export async function keyFromSigner(ctx: Context, origin?: string): Promise<TrustedKey | undefined> {
   const { path, explicit } = keyPath(ctx);
-  const fromEnv = (ctx.io.env[KEY_ENV] ?? '') !== '';
+  const fromEnv = signingKeyFromEnv(ctx) !== undefined;
   if (!fromEnv && !explicit && !existsSync(path)) return undefined;
-  const ring = await loadKeyRing(path, ctx.io.env);
+  const ring = await loadSigningKey(ctx, path);
   const signer = ring.forOrigin(origin ?? ring.name);
   return {
     verifier: verifierFromPublicKey(signer.name, signer.publicKey),
     vkey: formatVerifierKey(signer.name, signer.publicKey),
-    source: fromEnv ? `$${KEY_ENV}` : path,
+    source: signingKeySource(ctx, path),
     fileKeyName: ring.name,
   };
 }

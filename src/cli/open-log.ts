@@ -7,12 +7,13 @@
 import { existsSync } from 'node:fs';
 import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
 import type { NoteSigner } from '../core/note-keys.ts';
-import { type KeyRing, loadKeyRing } from '../ledger/keyfile.ts';
+import type { KeyRing } from '../ledger/keyfile.ts';
 import { Ledger, type LedgerOptions } from '../ledger/ledger.ts';
 import { type OpenStoreOptions, openStore } from '../store/open.ts';
 import type { ApiKeyStore, Store } from '../store/types.ts';
 import type { Context } from './command.ts';
 import { dbPath, keyPath, logName } from './globals.ts';
+import { loadSigningKey } from './signing-key.ts';
 
 /** The file behind a `--db` value, or undefined for a URL. */
 export function dbFile(db: string): string | undefined {
@@ -57,7 +58,7 @@ export async function openStoreAt(
 }
 
 export async function signerFor(ctx: Context): Promise<KeyRing> {
-  return loadKeyRing(keyPath(ctx).path, ctx.io.env);
+  return loadSigningKey(ctx, keyPath(ctx).path);
 }
 
 /** The ledger on a read-only store, without a signer. */
@@ -79,7 +80,10 @@ async function openOn(ctx: Context, store: Store, o: Omit<LedgerOptions, 'store'
   try {
     return await Ledger.open({ ...o, store, log: logName(ctx) });
   } catch (e) {
+    const missing = isEvidentError(e, ErrorCode.NOT_FOUND) && e.details['log'] !== undefined;
+    const known = missing ? await logNames(store).catch(() => undefined) : undefined;
     await store.close();
+    if (known !== undefined) throw noSuchLog(logName(ctx), known);
     if (isEvidentError(e)) throw e;
     throw new EvidentError(
       ErrorCode.STORE_FAILED,
@@ -100,4 +104,22 @@ export async function withLedger<T>(ledger: Ledger, fn: (l: Ledger) => Promise<T
   }
   await ledger.close();
   return result;
+}
+
+/** The names of the logs in the store, in the order it lists them. */
+export async function logNames(store: Store): Promise<string[]> {
+  return (await store.listLogs()).map((l) => l.name);
+}
+
+/** "no log named X", with the logs that do exist (the usual cause is a typo). */
+export function noSuchLog(name: string, known: readonly string[], field = '--log'): EvidentError {
+  const which =
+    known.length === 0
+      ? 'this database has no log yet (create one with evident init)'
+      : `the logs here: ${known.join(', ')}`;
+  return new EvidentError(ErrorCode.NOT_FOUND, `no log named "${name}"; ${which} (see evident logs)`, {
+    field,
+    log: name,
+    logs: [...known],
+  });
 }

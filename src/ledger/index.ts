@@ -7,12 +7,12 @@ export type { Receipt } from './integrate.ts';
 export {
   createKeyFile,
   isKeyRing,
-  KEY_ENV,
   type KeyRing,
   keyRing,
   loadErasureKey,
   loadKeyRing,
   loadSigner,
+  parseKeyRing,
 } from './keyfile.ts';
 export { type InclusionProof, Ledger, type LedgerOptions } from './ledger.ts';
 export { createLog, type OpenLedgerOptions, openLedger } from './open.ts';

@@ -1,6 +1,6 @@
 /**
  * The signing key lives outside the database: in a key file readable by its owner only
- * (0600), or in an environment variable. The file holds the note signer key string
+ * (0600), or wherever the caller keeps the key text (parseKeyRing). The file holds the note signer key string
  * (`PRIVATE+KEY+<name>+<key id>+<base64>`), the format golang.org/x/mod/sumdb/note reads.
  */
 import { constants, promises as fs } from 'node:fs';
@@ -15,8 +15,6 @@ import {
   type SignerKey,
   signerFromSeed,
 } from '../core/note-keys.ts';
-
-export const KEY_ENV = 'EVIDENT_SIGNING_KEY';
 
 /** Writes a new key file; refuses to overwrite an existing one. */
 export async function createKeyFile(path: string, name: string): Promise<NoteSigner> {
@@ -81,27 +79,34 @@ export function isKeyRing(k: NoteSigner | KeyRing): k is KeyRing {
   return typeof (k as KeyRing).forOrigin === 'function';
 }
 
-/** Loads the key from `EVIDENT_SIGNING_KEY` if set, else from the key file, as a key ring. */
-export async function loadKeyRing(path: string, env: NodeJS.ProcessEnv = process.env): Promise<KeyRing> {
-  return keyRing(await loadKey(path, env));
+/**
+ * Loads the key file at `path` as a key ring. The library reads only what it is given: the
+ * environment is the CLI's to read (src/cli/signing-key.ts), so that an embedding process never
+ * signs with a key it did not pass.
+ */
+export async function loadKeyRing(path: string): Promise<KeyRing> {
+  return keyRing(await loadKey(path));
 }
 
-/** Loads the signer from `EVIDENT_SIGNING_KEY` if set, else from the key file. */
-export async function loadSigner(path: string, env: NodeJS.ProcessEnv = process.env): Promise<NoteSigner> {
-  const k = await loadKey(path, env);
+/** Loads the signer of the key file at `path`. */
+export async function loadSigner(path: string): Promise<NoteSigner> {
+  const k = await loadKey(path);
   return signerFromSeed(k.name, k.seed);
 }
 
-async function loadKey(path: string, env: NodeJS.ProcessEnv): Promise<SignerKey> {
-  const fromEnv = env[KEY_ENV];
-  if (fromEnv) return parseKey(fromEnv.trim(), KEY_ENV);
+/** A key ring from the signer key text itself (`PRIVATE+KEY+...`), kept somewhere other than a file. */
+export function parseKeyRing(text: string, source = 'the signing key'): KeyRing {
+  return keyRing(parseKey(text.trim(), source));
+}
+
+async function loadKey(path: string): Promise<SignerKey> {
   let st: Awaited<ReturnType<typeof fs.stat>>;
   try {
     st = await fs.stat(path);
   } catch {
     throw new EvidentError(
       ErrorCode.KEY_INVALID,
-      `no signing key: ${path} does not exist (run evident init, or set ${KEY_ENV})`,
+      `no signing key: ${path} does not exist (run evident init)`,
       {
         path,
       },
@@ -144,7 +149,7 @@ export async function loadErasureKey(path: string): Promise<NoteSigner> {
     );
   }
   try {
-    const k = await loadKey(path, {});
+    const k = await loadKey(path);
     return signerFromSeed(k.name, k.seed);
   } catch (e) {
     if (!(e instanceof EvidentError)) throw e;

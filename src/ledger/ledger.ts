@@ -14,6 +14,7 @@ import { CompactRange, consistencyPlan, inclusionPlan, verifyConsistency } from 
 import { type NoteSigner, verifierFromPublicKey } from '../core/note-keys.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
 import type { EntryFilter, FailureCount, LogInfo, Store, StoredCheckpoint, WriteTx } from '../store/types.ts';
+import { LEDGER_DEFAULTS } from './defaults.ts';
 import { type ErasureRequest, type ErasureResult, eraseSubject } from './erase.ts';
 import { integrate, type Receipt, type Unit } from './integrate.ts';
 import { isKeyRing, type KeyRing } from './keyfile.ts';
@@ -73,10 +74,10 @@ export class Ledger {
     this.store = o.store;
     this.log = log;
     this.signer = o.signer as NoteSigner | undefined; // resolved from a key ring by open()
-    this.maxBatch = o.maxBatch ?? 1000;
-    this.maxDelayMs = o.maxDelayMs ?? 0;
-    this.maxPending = o.maxPending ?? 100_000;
-    this.checkpointIntervalMs = o.checkpointIntervalMs ?? 1000;
+    this.maxBatch = o.maxBatch ?? LEDGER_DEFAULTS.maxBatch;
+    this.maxDelayMs = o.maxDelayMs ?? LEDGER_DEFAULTS.maxDelayMs;
+    this.maxPending = o.maxPending ?? LEDGER_DEFAULTS.maxPending;
+    this.checkpointIntervalMs = o.checkpointIntervalMs ?? LEDGER_DEFAULTS.checkpointIntervalMs;
     this.now = o.now ?? (() => new Date());
     this.ownsStore = o.ownsStore ?? true;
   }

@@ -11,6 +11,7 @@ import type { KeyRing } from '../ledger/keyfile.ts';
 import { Ledger, type LedgerOptions } from '../ledger/ledger.ts';
 import { createLog } from '../ledger/open.ts';
 import type { Store } from '../store/types.ts';
+import { DEFAULTS } from './options.ts';
 
 export type LedgerTuning = Pick<
   LedgerOptions,
@@ -35,7 +36,7 @@ export class LogRegistry {
   private sweeping: Promise<void> | undefined;
 
   constructor(private readonly o: LogRegistryOptions) {
-    const every = o.checkpointIntervalMs ?? 1000;
+    const every = o.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs;
     if (every > 0) {
       this.timer = setInterval(() => {
         this.sweeping ??= this.signGrown().finally(() => {

@@ -1,6 +1,10 @@
-/** What buildServer takes, with every default in one place (docs/http-api.md repeats them). */
+/**
+ * What buildServer and startServer take, with every default in one place: `evident serve`'s
+ * settings and help read DEFAULTS (src/cli/actions/serve-settings.ts); docs/http-api.md lists them.
+ */
 import type { FastifyServerOptions } from 'fastify';
 import { isValidLogName } from '../core/log-name.ts';
+import { LEDGER_DEFAULTS } from '../ledger/defaults.ts';
 import type { KeyRing } from '../ledger/keyfile.ts';
 import type { ApiKeyStore, Store } from '../store/types.ts';
 import { TALLY_DEFAULTS, type TallyOptions } from './access-tally.ts';
@@ -58,6 +62,9 @@ export interface ServerOptions {
 }
 
 export const DEFAULTS = {
+  /** Loopback: a proxy in front, or --host 0.0.0.0, is a deliberate choice. */
+  host: '127.0.0.1',
+  port: 8080,
   publicVerify: [] as readonly string[],
   trustProxy: false,
   maxBatch: 1000,
@@ -65,8 +72,8 @@ export const DEFAULTS = {
   bodyTimeoutMs: 10_000,
   maxPageBytes: 8 << 20,
   rateLimit: { max: 6000, timeWindowMs: 60_000, anonymousMax: 600 },
-  checkpointIntervalMs: 1000,
-  maxPending: 100_000,
+  checkpointIntervalMs: LEDGER_DEFAULTS.checkpointIntervalMs,
+  maxPending: LEDGER_DEFAULTS.maxPending,
 } as const;
 
 export type ResolvedOptions = Required<

@@ -21,7 +21,7 @@ export interface RunningServer {
 export async function startServer(o: StartOptions): Promise<RunningServer> {
   const app = await buildServer(o);
   try {
-    const url = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8080 });
+    const url = await app.listen({ host: o.host ?? DEFAULTS.host, port: o.port ?? DEFAULTS.port });
     const close = async () => {
       // In-flight requests get a grace period (a body may take bodyTimeoutMs to arrive); then the
       // sockets still open are cut so that shutdown always ends.

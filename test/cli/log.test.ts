@@ -20,7 +20,8 @@ type Row = { index: number; actor_id: string; resource_id: string; result: strin
 async function query(args: string[]): Promise<Row[]> {
   const r = await run(['query', '--json', ...args], { cwd: fx.dir });
   assert.equal(r.code, 0, r.stderr);
-  return jsonLines<Row>(r.stdout);
+  // A cut answer ends with {"truncated":true,"next_cursor":N} (test/cli/query-pages.test.ts).
+  return jsonLines<Row>(r.stdout).filter((x) => !('truncated' in x));
 }
 
 const indexes = (rows: Row[]) => rows.map((r) => r.index);
@@ -52,7 +53,7 @@ describe('evident query', { concurrency: 4 }, () => {
     assert.equal(both.code, 2);
   });
 
-  it('query failures lists actors with more than MIN failures or denials in the window', async () => {
+  it('query failures lists actors with at least MIN failures or denials in the window', async () => {
     const r = await run(['query', 'failures', '--json'], { cwd: fx.dir });
     assert.equal(r.code, 0, r.stderr);
     const rows = jsonLines<{ actor_id: string; failures: number; last_timestamp: string }>(r.stdout);
@@ -65,6 +66,24 @@ describe('evident query', { concurrency: 4 }, () => {
       jsonLines<{ actor_id: string }>(wide.stdout).map((x) => x.actor_id),
       ['mallory', 'bob'],
     );
+    // --min is inclusive: mallory has exactly 6, bob exactly 3.
+    const exact = await run(['query', 'failures', '--hours', '1000', '--min', '6', '--json'], {
+      cwd: fx.dir,
+    });
+    assert.deepEqual(
+      jsonLines<{ actor_id: string }>(exact.stdout).map((x) => x.actor_id),
+      ['mallory'],
+    );
+    const three = await run(['query', 'failures', '--hours', '1000', '--min', '3', '--json'], {
+      cwd: fx.dir,
+    });
+    assert.deepEqual(
+      jsonLines<{ actor_id: string }>(three.stdout).map((x) => x.actor_id),
+      ['mallory', 'bob'],
+    );
+    const zero = await run(['query', 'failures', '--min', '0', '--json'], { cwd: fx.dir });
+    assert.equal(zero.code, 2);
+    assert.equal(errorOf(zero).field, '--min');
     const bad = await run(['query', 'failures', '--hours', 'lots', '--json'], { cwd: fx.dir });
     assert.equal(bad.code, 2);
     assert.equal(errorOf(bad).field, '--hours');
@@ -115,7 +134,8 @@ describe('evident checkpoint, key, prove', { concurrency: 4 }, () => {
     assert.equal(key.code, 0, key.stderr);
     assert.deepEqual(JSON.parse(key.stdout), { vkey: fx.vkey, source: env.EVIDENT_KEY });
     const q = await run(['query', '--json', '--limit', '2'], { cwd: tempDir(), env });
-    assert.deepEqual(indexes(jsonLines<Row>(q.stdout)), [0, 1]);
+    assert.deepEqual(indexes(jsonLines<Row>(q.stdout).slice(0, -1)), [0, 1]);
+    assert.deepEqual(jsonLines(q.stdout).at(-1), { truncated: true, next_cursor: 2 });
   });
 
   it('prove inclusion --json verifies against the checkpoint root', async () => {

@@ -52,7 +52,7 @@ async function fill(
   make: (i: number) => Record<string, unknown>,
 ) {
   const store = await openStore(db);
-  const ring = await loadKeyRing(keyFile, {});
+  const ring = await loadKeyRing(keyFile);
   const ledger = await Ledger.open({ store, signer: ring });
   for (let i = 0; i < count; i += 20) {
     await ledger.appendMany(Array.from({ length: Math.min(20, count - i) }, (_, j) => make(i + j)));
@@ -75,7 +75,7 @@ describe('exports of large events stream in bounded memory (issue 11, item 1)', 
     await createLog(store, {
       name: 'default',
       origin: `${HOST}/default`,
-      signer: await loadKeyRing(keyFile, {}),
+      signer: await loadKeyRing(keyFile),
     });
     readKey = (await createApiKey(store, { logs: ['default'], scopes: ['read'] })).key;
     await store.close();
@@ -267,7 +267,7 @@ describe('an export that fails midway (issue 11, item 1)', () => {
     const info = await createLog(store, {
       name: 'default',
       origin: `${HOST}/default`,
-      signer: await loadKeyRing(keyFile, {}),
+      signer: await loadKeyRing(keyFile),
     });
     await store.close();
     await fill(db, keyFile, 100, (i) => {

@@ -31,7 +31,7 @@ export async function setup(o: Partial<ServerOptions> = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'evident-server-'));
   const keyFile = join(dir, 'audit.key');
   await createKeyFile(keyFile, `${HOST}/default`);
-  const ring = await loadKeyRing(keyFile, {});
+  const ring = await loadKeyRing(keyFile);
   const store = await openStore(join(dir, 'audit.db'));
   for (const name of ['default', 'tenant-b'])
     await createLog(store, { name, origin: `${HOST}/${name}`, signer: ring });

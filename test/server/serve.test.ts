@@ -78,6 +78,7 @@ describe('evident serve (a real process)', () => {
         'create',
         '--log',
         'default,other',
+        '--allow-missing-log',
         '--scope',
         'read,verify',
         '--description',

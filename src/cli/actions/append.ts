@@ -3,6 +3,7 @@
  * chunks (each chunk one atomic, durable commit). One receipt per event on stdout.
  */
 import { EvidentError, isEvidentError } from '../../core/errors.ts';
+import { redactUrls } from '../../core/redact.ts';
 import type { Receipt } from '../../ledger/integrate.ts';
 import type { Context } from '../command.ts';
 import { type Position, readEvents } from '../events.ts';
@@ -41,7 +42,7 @@ export async function run(ctx: Context): Promise<number> {
     bar.end();
   });
   if (!ctx.json && !ctx.io.stdout.isTTY && ctx.io.stderr.isTTY) {
-    note(ctx, `appended ${written} events to ${dbPath(ctx)}`);
+    note(ctx, `appended ${written} events to ${redactUrls(dbPath(ctx))}`);
   }
   return 0;
 }

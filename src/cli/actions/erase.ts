@@ -2,11 +2,14 @@
  * evident erase: GDPR erasure of one data subject's erasable values. Hashes and proofs still
  * verify (leaves hold salted commitments); the erasure is itself an audit event.
  */
+import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { ErasureRequest } from '../../ledger/erase.ts';
 import { loadErasureKey } from '../../ledger/keyfile.ts';
+import type { Ledger } from '../../ledger/ledger.ts';
+import type { EntryFilter } from '../../store/types.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
-import { str } from '../globals.ts';
+import { flag, str } from '../globals.ts';
 import { openForWriting, withLedger } from '../open-log.ts';
 import { print, printJson } from '../output.ts';
 
@@ -30,6 +33,39 @@ function eraser(ctx: Context): ErasureRequest['by'] {
   // The command runs here: a person at this machine's console is at its loopback address.
   return { id, type: kind as (typeof ERASER_TYPES)[number], ip_address: ip ?? '127.0.0.1' };
 }
+
+/**
+ * An erasure that erases nothing would still append an erasure event: a record that a request
+ * was honoured when nothing was held. Refused unless --record-empty says that record is wanted.
+ * "Something to erase" is an entry of the subject that still holds a salted erasable value.
+ */
+async function refuseEmpty(l: Ledger, request: ErasureRequest): Promise<void> {
+  const filter: EntryFilter =
+    request.actor_id !== undefined
+      ? { actor_id: request.actor_id }
+      : { resource_type: request.resource!.type, resource_id: request.resource!.id };
+  let entries = 0;
+  for (let from = 0; ; ) {
+    const page = await l.query({ ...filter, fromIndex: from, limit: PAGE });
+    entries += page.length;
+    if (page.some((e) => Object.keys(e.salts ?? {}).length > 0)) return;
+    if (page.length < PAGE) break;
+    from = page[page.length - 1]!.index + 1;
+  }
+  const who =
+    request.actor_id !== undefined
+      ? `actor ${request.actor_id}`
+      : `resource ${filter.resource_type}/${filter.resource_id}`;
+  throw new EvidentError(
+    ErrorCode.NOT_FOUND,
+    entries === 0
+      ? `nothing to erase: no entry of ${who}; give --record-empty to record the request anyway`
+      : `nothing to erase: the ${entries} entries of ${who} hold no erasable value (already erased, or none recorded); give --record-empty to record the request anyway`,
+    { field: '--record-empty', rule: 'nothing_to_erase', entries },
+  );
+}
+
+const PAGE = 5000;
 
 export async function run(ctx: Context): Promise<number> {
   const actorId = str(ctx, 'actor-id');
@@ -59,7 +95,11 @@ export async function run(ctx: Context): Promise<number> {
       ? { actor_id: actorId, reason, erasureKey }
       : { resource: { type: type!, id: id! }, reason, erasureKey };
   const request: ErasureRequest = by ? { ...subject, by } : subject;
-  const result = await withLedger(await openForWriting(ctx), (l) => l.erase(request));
+  const recordEmpty = flag(ctx, 'record-empty');
+  const result = await withLedger(await openForWriting(ctx), async (l) => {
+    if (!recordEmpty) await refuseEmpty(l, request);
+    return l.erase(request);
+  });
   const r = result.receipt;
   if (ctx.json) {
     printJson(ctx, {

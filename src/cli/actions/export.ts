@@ -8,13 +8,13 @@ import { existsSync } from 'node:fs';
 import type { BundleHeader } from '../../core/bundle.ts';
 import { parseJson } from '../../core/json.ts';
 import { type ExportOptions, exportBundle } from '../../ledger/export.ts';
-import { KEY_ENV } from '../../ledger/keyfile.ts';
 import type { Context } from '../command.ts';
 import { createNewFile } from '../files.ts';
 import { keyPath, str, strs } from '../globals.ts';
 import type { OutStream } from '../io.ts';
 import { openForWriting, openReadOnly, withLedger } from '../open-log.ts';
 import { note, printJson } from '../output.ts';
+import { signingKeyFromEnv } from '../signing-key.ts';
 import { parseCount, parseTime } from '../values.ts';
 
 export async function run(ctx: Context): Promise<number> {
@@ -27,7 +27,7 @@ export async function run(ctx: Context): Promise<number> {
   if (from.length > 0) o.consistencyFrom = from.map((v) => parseCount('consistency-from', v));
   const out = str(ctx, 'out');
   const { path, explicit } = keyPath(ctx);
-  const canSign = (ctx.io.env[KEY_ENV] ?? '') !== '' || explicit || existsSync(path);
+  const canSign = signingKeyFromEnv(ctx) !== undefined || explicit || existsSync(path);
   const ledger = canSign ? await openForWriting(ctx) : await openReadOnly(ctx);
   const file = out === undefined ? undefined : await createNewFile(out, '--out');
   let header: BundleHeader | undefined;

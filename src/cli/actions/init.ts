@@ -3,13 +3,15 @@ import { existsSync, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { ERASABLE_CANDIDATES, type ErasableField } from '../../core/event/schema.ts';
 import { formatVerifierKey, isValidKeyName, type NoteSigner } from '../../core/note-keys.ts';
-import { createKeyFile, KEY_ENV, loadKeyRing } from '../../ledger/keyfile.ts';
+import { redactUrls } from '../../core/redact.ts';
+import { createKeyFile } from '../../ledger/keyfile.ts';
 import { createLog } from '../../ledger/open.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
 import { dbPath, flag, keyPath, logName, str } from '../globals.ts';
 import { dbFile, openStoreAt } from '../open-log.ts';
 import { print, printJson } from '../output.ts';
+import { loadSigningKey, signingKeyFromEnv, signingKeySource } from '../signing-key.ts';
 import { parseList } from '../values.ts';
 
 export function defaultOrigin(log: string): string {
@@ -26,9 +28,11 @@ export async function run(ctx: Context): Promise<number> {
       ? undefined
       : (parseList('erasable', erasableArg, ERASABLE_CANDIDATES) as ErasableField[]);
   const { path: key } = keyPath(ctx);
-  const keyFromEnv = (ctx.io.env[KEY_ENV] ?? '') !== '';
+  const keyFromEnv = signingKeyFromEnv(ctx) !== undefined;
   const db = dbPath(ctx);
   const file = dbFile(db);
+  // The database as printed: a PostgreSQL URL without its password.
+  const shown = redactUrls(db);
 
   // Everything that can be refused is checked before a file is created.
   const origin = str(ctx, 'origin') ?? defaultOrigin(log);
@@ -38,14 +42,14 @@ export async function run(ctx: Context): Promise<number> {
   // An existing key serves this log too: itself if it is named by the origin, else the key it
   // derives for the origin (../../ledger/keyfile.ts, KeyRing).
   let signer: NoteSigner | undefined;
-  if (keyFromEnv || existsSync(key)) signer = (await loadKeyRing(key, ctx.io.env)).forOrigin(origin);
+  if (keyFromEnv || existsSync(key)) signer = (await loadSigningKey(ctx, key)).forOrigin(origin);
 
   const dbExisted = file === undefined || existsSync(file);
   const store = await openStoreAt(db, { readonly: false, allowForeign: flag(ctx, 'allow-foreign') });
   let createdKey = false;
   try {
     if (await store.getLog(log)) {
-      throw usageError(`log "${log}" already exists in ${db}`, '--log', { log });
+      throw usageError(`log "${log}" already exists in ${shown}`, '--log', { log });
     }
     if (!signer) {
       signer = await createKeyFile(key, origin);
@@ -59,13 +63,13 @@ export async function run(ctx: Context): Promise<number> {
     });
     await store.close();
     const vkey = formatVerifierKey(signer.name, signer.publicKey);
-    const keySource = keyFromEnv ? `$${KEY_ENV}` : key;
+    const keySource = signingKeySource(ctx, key);
     if (ctx.json) {
       printJson(ctx, {
         log: info.name,
         origin: info.origin,
         vkey,
-        db,
+        db: shown,
         key: keySource,
         key_created: createdKey,
         erasable: info.erasable,
@@ -76,7 +80,7 @@ export async function run(ctx: Context): Promise<number> {
         [
           vkey,
           '',
-          `Created log "${info.name}" (origin ${info.origin}) in ${db}.`,
+          `Created log "${info.name}" (origin ${info.origin}) in ${shown}.`,
           `Signing key: ${keySource}${createdKey ? ' (new, mode 0600: keep it secret, back it up)' : ' (existing)'}.`,
           `Erasable fields: ${info.erasable.join(', ') || '(none)'}.`,
           'Publish the verifier key above (first line): auditors verify checkpoints with it.',

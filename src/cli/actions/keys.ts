@@ -5,8 +5,8 @@ import type { ApiKeyRecord } from '../../store/types.ts';
 import { actorFromFlags } from '../actor-flags.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
-import { str } from '../globals.ts';
-import { openExistingStore } from '../open-log.ts';
+import { flag, str } from '../globals.ts';
+import { logNames, noSuchLog, openExistingStore } from '../open-log.ts';
 import { note, print, printJson, table } from '../output.ts';
 import { parseList } from '../values.ts';
 
@@ -34,6 +34,20 @@ export async function create(ctx: Context): Promise<number> {
   const by = actorFromFlags(ctx);
   const store = await openExistingStore(ctx, { readonly: false });
   try {
+    // A key for a log that does not exist is almost always a typo; an admin key may create
+    // the log on first use, so that stays possible, but only when asked for.
+    if (!flag(ctx, 'allow-missing-log')) {
+      const known = await logNames(store);
+      const missing = logs.filter((l) => l !== '*' && !known.includes(l));
+      if (missing.length > 0) {
+        const e = noSuchLog(missing[0]!, known);
+        throw new EvidentError(
+          ErrorCode.NOT_FOUND,
+          `${e.message}; give --allow-missing-log for a log not created yet`,
+          { ...e.details, missing },
+        );
+      }
+    }
     const { key, record } = await createApiKey(store, {
       logs,
       scopes,

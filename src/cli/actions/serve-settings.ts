@@ -1,8 +1,12 @@
 /**
  * evident serve's settings, declared once: the flags and their help, the environment variables
  * and the config file keys all come from this list. Resolution: flag, else environment, else
- * config file, else default. Kept free of imports so that `--help` loads nothing else.
+ * config file, else default. Each default is read from its one home (the server's DEFAULTS, the
+ * CLI's defaults), never written here again; those modules import nothing at run time beyond
+ * the ledger's defaults, so `--help` loads nothing else.
  */
+import { DEFAULTS } from '../../server/options.ts';
+import { DEFAULT_DB, DEFAULT_KEY, SERVE_DEFAULT_LOG_LEVEL } from '../defaults.ts';
 
 export interface ServeSetting {
   flag: string;
@@ -24,7 +28,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'string',
     value: 'ADDR',
     description: 'address to listen on',
-    default: '127.0.0.1',
+    default: DEFAULTS.host,
   },
   {
     flag: 'port',
@@ -33,7 +37,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'N',
     description: 'port to listen on (0: a free one)',
-    default: '8080',
+    default: String(DEFAULTS.port),
   },
   {
     flag: 'db',
@@ -42,7 +46,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'string',
     value: 'PATH_OR_URL',
     description: 'SQLite database file, or a postgres:// URL',
-    default: './evident.db',
+    default: DEFAULT_DB,
   },
   {
     flag: 'key',
@@ -51,7 +55,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'string',
     value: 'FILE',
     description: 'signing key file; $EVIDENT_SIGNING_KEY, if set, is used instead',
-    default: './evident.key',
+    default: DEFAULT_KEY,
   },
   {
     flag: 'origin-host',
@@ -107,7 +111,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'N',
     description: 'most events in one ingest request',
-    default: '1000',
+    default: String(DEFAULTS.maxBatch),
   },
   {
     flag: 'max-body-bytes',
@@ -116,7 +120,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'N',
     description: 'largest request body',
-    default: '1048576',
+    default: String(DEFAULTS.maxBodyBytes),
   },
   {
     flag: 'body-timeout-ms',
@@ -125,7 +129,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'MS',
     description: 'a request body must arrive within this time (408 beyond)',
-    default: '10000',
+    default: String(DEFAULTS.bodyTimeoutMs),
   },
   {
     flag: 'rate-limit',
@@ -134,7 +138,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'N',
     description: 'requests per minute per API key (per address without a key); 0: no limit',
-    default: '6000',
+    default: String(DEFAULTS.rateLimit.max),
   },
   {
     flag: 'anonymous-rate-limit',
@@ -161,7 +165,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'N',
     description: 'events waiting for a commit, per log, before ingest answers 503',
-    default: '100000',
+    default: String(DEFAULTS.maxPending),
   },
   {
     flag: 'checkpoint-interval-ms',
@@ -170,7 +174,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'MS',
     description: 'sign a checkpoint of each grown log this often',
-    default: '1000',
+    default: String(DEFAULTS.checkpointIntervalMs),
   },
   {
     flag: 'log-level',
@@ -179,7 +183,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'string',
     value: 'LEVEL',
     description: 'fatal, error, warn, info, debug, trace or silent',
-    default: 'info',
+    default: SERVE_DEFAULT_LOG_LEVEL,
   },
 ];
 

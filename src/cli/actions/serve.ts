@@ -7,11 +7,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
-import { loadKeyRing } from '../../ledger/keyfile.ts';
+import { redactUrls } from '../../core/redact.ts';
+import { DEFAULTS } from '../../server/options.ts';
 import type { Context } from '../command.ts';
 import { EXIT_INTERNAL, EXIT_OK, usageError } from '../errors.ts';
 import { dbFile, openStoreAt } from '../open-log.ts';
 import { watchNpmParent } from '../parent-watch.ts';
+import { loadSigningKey } from '../signing-key.ts';
 import { resolveServeConfig } from './serve-config.ts';
 
 type ServerModule = typeof import('../../server/index.ts');
@@ -32,6 +34,39 @@ async function loadServer(): Promise<ServerModule> {
   }
 }
 
+/**
+ * Why the server could not listen, as the user's to fix (exit 2), naming the address: the
+ * port is taken, the address belongs to no interface here, the name does not resolve, or the
+ * port needs privileges. Anything else stays an unexpected failure.
+ */
+const LISTEN_ERRORS: Readonly<Record<string, [field: '--host' | '--port', why: string]>> = {
+  EADDRINUSE: ['--port', 'is already in use'],
+  EADDRNOTAVAIL: ['--host', 'is not an address of this machine'],
+  ENOTFOUND: ['--host', 'does not resolve to an address'],
+  EAI_AGAIN: ['--host', 'could not be resolved (name service unavailable)'],
+  EAI_NONAME: ['--host', 'does not resolve to an address'],
+  EACCES: ['--port', 'needs privileges this process does not have'],
+  EINVAL: ['--host', 'cannot be listened on'],
+};
+
+function listenError(e: unknown, host: string, port: number): unknown {
+  const errno = (e as NodeJS.ErrnoException).code;
+  const known = errno === undefined ? undefined : LISTEN_ERRORS[errno];
+  if (!known) return e;
+  const [field, why] = known;
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return usageError(`cannot listen on ${address}: it ${why} (${errno}); choose another ${field}`, field, {
+    host,
+    port,
+    errno,
+  });
+}
+
+/** The server's log lines, each with URL passwords hidden (a driver's error may quote the URL). */
+function redactingStream(out: { write(s: string): void }): { write(s: string): void } {
+  return { write: (s) => out.write(redactUrls(s)) };
+}
+
 function readPem(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
@@ -43,7 +78,7 @@ function readPem(path: string, flag: string): Buffer {
 export async function run(ctx: Context): Promise<number> {
   const c = await resolveServeConfig(ctx);
   const { startServer } = await loadServer();
-  const keyRing = await loadKeyRing(c.key, ctx.io.env);
+  const keyRing = await loadSigningKey(ctx, c.key);
   const https =
     c.tlsCert !== undefined && c.tlsKey !== undefined
       ? { cert: readPem(c.tlsCert, '--tls-cert'), key: readPem(c.tlsKey, '--tls-key') }
@@ -79,25 +114,23 @@ export async function run(ctx: Context): Promise<number> {
         c.rateLimit > 0
           ? {
               max: c.rateLimit,
-              timeWindowMs: 60_000,
+              timeWindowMs: DEFAULTS.rateLimit.timeWindowMs,
               // Never more than a key may send.
               anonymousMax: Math.min(c.anonymousRateLimit, c.rateLimit),
             }
           : false,
       ledger: { maxPending: c.maxPending },
       checkpointIntervalMs: c.checkpointIntervalMs,
-      logger: { level: c.logLevel, stream: ctx.io.stdout as { write(s: string): void } },
+      logger: { level: c.logLevel, stream: redactingStream(ctx.io.stdout as { write(s: string): void }) },
       ...(https ? { https } : {}),
     });
   } catch (e) {
     // startServer closed the store if it got that far; closing twice is harmless.
     await store.close().catch(() => {});
-    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw usageError(`${c.host}:${c.port} is already in use`, '--port');
-    }
-    throw e;
+    throw listenError(e, c.host, c.port);
   }
   const log = server.app.log;
+  log.info({ db: redactUrls(c.db), log_level: c.logLevel }, 'evident serve started');
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals | 'parent-exit') => {
       unwatch();

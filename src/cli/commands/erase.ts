@@ -4,7 +4,9 @@ import { type Command, lazy } from '../command.ts';
 export const erase: Command = {
   name: 'erase',
   summary: "erase a data subject's erasable values (GDPR); the erasure is recorded as an audit event",
-  description: 'Name the subject by --actor-id, or by --resource-type and --resource-id.',
+  description:
+    'Name the subject by --actor-id, or by --resource-type and --resource-id. A subject with no\n' +
+    'erasable value left (no entries, or all erased already) is refused (exit 2) unless --record-empty.',
   globals: ['db', 'key', 'log'],
   options: {
     'actor-id': { type: 'string', value: 'ID', description: 'the entries whose actor is this id' },
@@ -39,6 +41,10 @@ export const erase: Command = {
       value: 'FILE',
       description:
         'the erasure key file (0600; required): signs the erasure. Keep it apart from the database and the signing key',
+    },
+    'record-empty': {
+      type: 'boolean',
+      description: 'record the erasure event even when the subject has no value left to erase',
     },
   },
   examples: [

@@ -7,7 +7,8 @@ const create: Command = {
   summary: 'create an API key and print it once (only its hash is stored)',
   description:
     'Scopes: ingest (append only: cannot read), read (query, export, entries), verify (checkpoints,\n' +
-    'proofs, verifier key), admin (everything; may create a log on first use). Logs: names, or * for all.\n' +
+    'proofs, verifier key), admin (everything; may create a log on first use). Logs: names, or * for all;\n' +
+    'a name no log has is refused unless --allow-missing-log is given (evident logs lists them).\n' +
     'The creation is recorded as an evident.api_key.created event in every log the key reaches.',
   globals: ['db'],
   options: {
@@ -19,6 +20,10 @@ const create: Command = {
     },
     description: { type: 'string', value: 'TEXT', description: 'who or what the key is for' },
     ...ACTOR_OPTIONS,
+    'allow-missing-log': {
+      type: 'boolean',
+      description: 'accept --log names that no log has yet (an admin key may create them on first use)',
+    },
   },
   examples: ['evident keys create --log payments --scope ingest --description "payments service"'],
   run: lazy(async () => (await import('../actions/keys.ts')).create),

@@ -1,17 +1,23 @@
-/** evident query failures: actors with repeated failures or denials in a recent window. The work is in ../actions/query-failures.ts, loaded when the command runs. */
+/** evident query failures: actors with at least MIN failures or denials in a recent window. The work is in ../actions/query-failures.ts, loaded when the command runs. */
 import { type Command, lazy } from '../command.ts';
+import { FAILURES_DEFAULT_HOURS, FAILURES_DEFAULT_MIN } from '../defaults.ts';
 
 export const queryFailures: Command = {
   name: 'query failures',
-  summary: 'actors with more than MIN failures or denials in the last HOURS hours',
+  summary: 'actors with at least MIN failures or denials in the last HOURS hours (every one: never cut)',
   globals: ['db', 'log'],
   options: {
-    hours: { type: 'string', value: 'N', description: 'the window, in hours back from now', default: '24' },
+    hours: {
+      type: 'string',
+      value: 'N',
+      description: 'the window, in hours back from now',
+      default: String(FAILURES_DEFAULT_HOURS),
+    },
     min: {
       type: 'string',
       value: 'N',
-      description: 'list actors with more than N failures or denials',
-      default: '5',
+      description: 'list actors with N or more failures or denials (inclusive; at least 1)',
+      default: String(FAILURES_DEFAULT_MIN),
     },
   },
   examples: ['evident query failures --hours 1 --min 10'],

@@ -2,13 +2,17 @@
 
 import { ACTOR_TYPES, RESULTS } from '../../core/event/vocabulary.ts';
 import { type Command, lazy } from '../command.ts';
+import { QUERY_DEFAULT_LIMIT } from '../defaults.ts';
 import { queryFailures } from './query-failures.ts';
 
 export const query: Command = {
   name: 'query',
   summary:
     'list entries by actor, action, resource, result, address or time; query failures: repeated failures',
-  description: 'Filters combine with AND. Times are RFC 3339 (2026-01-31T23:59:59Z, or a date: 2026-01-31).',
+  description:
+    'Filters combine with AND. Times are RFC 3339 (2026-01-31T23:59:59Z, or a date: 2026-01-31).\n' +
+    'An answer cut by --limit is never silent: text mode says so on stderr; --json ends with the line\n' +
+    '{"truncated":true,"next_cursor":N}, and --from-index N goes on from there. --all gives every match.',
   globals: ['db', 'key', 'log'],
   options: {
     'actor-id': { type: 'string', value: 'ID', description: 'only this actor' },
@@ -40,8 +44,15 @@ export const query: Command = {
       value: 'N',
       description: 'start at this leaf index (with --desc: at or below it)',
     },
-    limit: { type: 'string', value: 'N', description: 'at most N entries', default: '100' },
-    desc: { type: 'boolean', description: 'newest first' },
+    limit: {
+      type: 'string',
+      value: 'N',
+      description: 'at most N entries; when more match, says so and how to go on',
+      default: String(QUERY_DEFAULT_LIMIT),
+    },
+    all: { type: 'boolean', description: 'every match, streamed page by page (instead of --limit)' },
+    'newest-first': { type: 'boolean', description: 'newest first (highest index first)' },
+    desc: { type: 'boolean', description: 'the same as --newest-first' },
     verified: {
       type: 'boolean',
       description:
@@ -64,7 +75,7 @@ export const query: Command = {
   subcommands: [queryFailures],
   examples: [
     'evident query --actor-id alice --last-days 7',
-    'evident query --resource-type patient_record --resource-id p-1 --json',
+    'evident query --resource-type patient_record --resource-id p-1 --all --json',
     'evident query --resource-id p-1 --verified --vkey "$(cat audit.vkey)"',
   ],
   run: lazy(async () => (await import('../actions/query.ts')).run),

@@ -4,6 +4,7 @@
  * per happening on stdout; SIGTERM or SIGINT finishes the pass in flight, signs a last checkpoint
  * per log, and exits 0 (a second signal exits at once, 130).
  */
+import { redactUrls } from '../../core/redact.ts';
 import { type Command, type Context, lazy } from '../command.ts';
 
 export const relay: Command = {
@@ -43,10 +44,10 @@ export const relay: Command = {
 };
 
 async function runRelay(ctx: Context): Promise<number> {
-  const [{ startOutboxRelay }, { Ledger }, { loadKeyRing }, open, globals, errors] = await Promise.all([
+  const [{ startOutboxRelay }, { Ledger }, { loadSigningKey }, open, globals, errors] = await Promise.all([
     import('../../outbox/relay.ts'),
     import('../../ledger/ledger.ts'),
-    import('../../ledger/keyfile.ts'),
+    import('../signing-key.ts'),
     import('../open-log.ts'),
     import('../globals.ts'),
     import('../errors.ts'),
@@ -64,11 +65,11 @@ async function runRelay(ctx: Context): Promise<number> {
   };
   const batchSize = number('batch-size', 500);
   const pollIntervalMs = number('poll-ms', 1000);
-  const keyRing = await loadKeyRing(globals.keyPath(ctx).path, ctx.io.env);
+  const keyRing = await loadSigningKey(ctx, globals.keyPath(ctx).path);
   const store = await open.openExistingStore(ctx, { readonly: false });
   const ledgers = new Map<string, ReturnType<typeof Ledger.open>>();
   const line = (level: number, msg: string, fields: Record<string, unknown> = {}) =>
-    ctx.io.stdout.write(`${JSON.stringify({ level, time: Date.now(), msg, ...fields })}\n`);
+    ctx.io.stdout.write(redactUrls(`${JSON.stringify({ level, time: Date.now(), msg, ...fields })}\n`));
   let relay: Awaited<ReturnType<typeof startOutboxRelay>>;
   try {
     relay = await startOutboxRelay({

@@ -1,0 +1,56 @@
+/** evident erase that would erase nothing is refused (exit 2) unless --record-empty. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { buildFixture, type Fixture } from './fixture.ts';
+import { copyLog, ensureBuilt, errorOf, removeTempDirs, run } from './helpers.ts';
+
+let fx: Fixture;
+before(async () => {
+  ensureBuilt();
+  fx = await buildFixture();
+});
+after(removeTempDirs);
+
+async function size(cwd: string): Promise<number> {
+  const r = await run(['logs', '--json'], { cwd });
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout).size as number;
+}
+
+describe('evident erase with nothing to erase', { concurrency: 4 }, () => {
+  it('a subject with no entries: NOT_FOUND, exit 2, and nothing is appended', async () => {
+    const cwd = copyLog(fx.dir);
+    for (const subject of [
+      ['--actor-id', 'nobody'],
+      ['--resource-type', 'patient_record', '--resource-id', 'p-none'],
+    ]) {
+      const r = await run(['erase', ...subject, '--reason', 'request #7', '--json'], { cwd });
+      assert.equal(r.code, 2, r.stderr);
+      const e = errorOf(r);
+      assert.equal(e.code, 'NOT_FOUND');
+      assert.equal(e['field'], '--record-empty');
+      assert.equal(e['entries'], 0);
+    }
+    assert.equal(await size(cwd), 20);
+  });
+
+  it('a subject already erased: refused the second time; --record-empty records it anyway', async () => {
+    const cwd = copyLog(fx.dir);
+    const first = await run(['erase', '--actor-id', 'alice', '--reason', 'request #8', '--json'], { cwd });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(JSON.parse(first.stdout).values, 5);
+    const again = await run(['erase', '--actor-id', 'alice', '--reason', 'request #8', '--json'], { cwd });
+    assert.equal(again.code, 2);
+    assert.equal(errorOf(again)['entries'], 5, 'the entries matched, but hold no value left to erase');
+    assert.equal(await size(cwd), 21);
+    const recorded = await run(
+      ['erase', '--actor-id', 'nobody', '--reason', 'request #9: nothing held', '--record-empty', '--json'],
+      { cwd },
+    );
+    assert.equal(recorded.code, 0, recorded.stderr);
+    assert.equal(JSON.parse(recorded.stdout).values, 0);
+    assert.equal(await size(cwd), 22);
+    const verify = await run(['verify', '--json'], { cwd });
+    assert.equal(verify.code, 0, verify.stdout);
+  });
+});
