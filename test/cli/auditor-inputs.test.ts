@@ -132,6 +132,10 @@ describe('a replaced verifier key is evidence (exit 1)', { concurrency: 4 }, () 
     const attacker = generateSigner(ORIGIN);
     const db = new Database(join(dir, 'evident.db'));
     try {
+      // a careful attacker puts the triggers back afterwards, so that no schema drift shows
+      const triggers = db
+        .prepare("SELECT sql FROM sqlite_master WHERE name IN ('logs_no_rewrite', 'checkpoints_no_update')")
+        .all() as { sql: string }[];
       db.exec('DROP TRIGGER logs_no_rewrite; DROP TRIGGER checkpoints_no_update;');
       db.prepare('UPDATE logs SET vkey = ?').run(attacker.verifierKey);
       if (o.resign) {
@@ -146,6 +150,7 @@ describe('a replaced verifier key is evidence (exit 1)', { concurrency: 4 }, () 
           );
         }
       }
+      for (const t of triggers) db.exec(t.sql);
     } finally {
       db.close();
     }

@@ -17,14 +17,24 @@ async function size(cwd: string): Promise<number> {
   return JSON.parse(r.stdout).size as number;
 }
 
+/** A copy of the fixture's log with an erasure key of its own (erasure.key). */
+async function withErasureKey(): Promise<string> {
+  const cwd = copyLog(fx.dir);
+  const k = await run(['key', '--erasure-key', 'erasure.key', '--create'], { cwd });
+  assert.equal(k.code, 0, k.stderr);
+  return cwd;
+}
+
+const ERASE = (...args: string[]) => ['erase', ...args, '--erasure-key', 'erasure.key', '--json'];
+
 describe('evident erase with nothing to erase', { concurrency: 4 }, () => {
   it('a subject with no entries: NOT_FOUND, exit 2, and nothing is appended', async () => {
-    const cwd = copyLog(fx.dir);
+    const cwd = await withErasureKey();
     for (const subject of [
       ['--actor-id', 'nobody'],
       ['--resource-type', 'patient_record', '--resource-id', 'p-none'],
     ]) {
-      const r = await run(['erase', ...subject, '--reason', 'request #7', '--json'], { cwd });
+      const r = await run(ERASE(...subject, '--reason', 'request #7'), { cwd });
       assert.equal(r.code, 2, r.stderr);
       const e = errorOf(r);
       assert.equal(e.code, 'NOT_FOUND');
@@ -35,16 +45,16 @@ describe('evident erase with nothing to erase', { concurrency: 4 }, () => {
   });
 
   it('a subject already erased: refused the second time; --record-empty records it anyway', async () => {
-    const cwd = copyLog(fx.dir);
-    const first = await run(['erase', '--actor-id', 'alice', '--reason', 'request #8', '--json'], { cwd });
+    const cwd = await withErasureKey();
+    const first = await run(ERASE('--actor-id', 'alice', '--reason', 'request #8'), { cwd });
     assert.equal(first.code, 0, first.stderr);
     assert.equal(JSON.parse(first.stdout).values, 5);
-    const again = await run(['erase', '--actor-id', 'alice', '--reason', 'request #8', '--json'], { cwd });
+    const again = await run(ERASE('--actor-id', 'alice', '--reason', 'request #8'), { cwd });
     assert.equal(again.code, 2);
     assert.equal(errorOf(again)['entries'], 5, 'the entries matched, but hold no value left to erase');
     assert.equal(await size(cwd), 21);
     const recorded = await run(
-      ['erase', '--actor-id', 'nobody', '--reason', 'request #9: nothing held', '--record-empty', '--json'],
+      ERASE('--actor-id', 'nobody', '--reason', 'request #9: nothing held', '--record-empty'),
       { cwd },
     );
     assert.equal(recorded.code, 0, recorded.stderr);

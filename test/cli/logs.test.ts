@@ -65,8 +65,17 @@ describe('a log that does not exist', { concurrency: 4 }, () => {
 
   it('keys create --allow-missing-log, and --log * or existing logs, are accepted', async () => {
     const dir = copyLog(fx.dir);
+    // a key reaching no log at all is refused even so: its creation must be recorded in a log
+    const nowhere = await run(
+      ['keys', 'create', '--log', 'later', '--allow-missing-log', '--scope', 'admin', '--json'],
+      {
+        cwd: dir,
+      },
+    );
+    assert.equal(nowhere.code, 2, nowhere.stderr);
+    assert.equal(errorOf(nowhere).code, 'NOT_FOUND');
     for (const args of [
-      ['--log', 'later', '--allow-missing-log'],
+      ['--log', 'later,default', '--allow-missing-log'],
       ['--log', '*'],
       ['--log', 'default'],
     ]) {

@@ -147,7 +147,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'N',
     description: 'requests per minute per address without a valid API key (at most --rate-limit)',
-    default: '600',
+    default: String(DEFAULTS.rateLimit.anonymousMax),
   },
   {
     flag: 'max-page-bytes',
@@ -156,7 +156,7 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     kind: 'count',
     value: 'N',
     description: 'most bytes of entries in one page of a query (a cursor goes on from there)',
-    default: '8388608',
+    default: String(DEFAULTS.maxPageBytes),
   },
   {
     flag: 'max-pending',

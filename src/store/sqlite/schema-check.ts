@@ -5,7 +5,7 @@
  * lacks rows. The first two show in sqlite_master's text; the third only in the index's
  * contents, which PRAGMA integrity_check compares with the table, row by row.
  */
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { diffCatalogs, type SchemaCheck } from '../schema-drift.ts';
 import { migrate } from './migrations.ts';
 
@@ -23,10 +23,15 @@ function catalog(db: Db): Map<string, string> {
 
 let reference: Map<string, string> | undefined;
 
-/** What the migrations create, built once per process in an in-memory database. */
-function expectedCatalog(): Map<string, string> {
+/**
+ * What the migrations create, built once per process in an in-memory database. The driver is
+ * taken from the open database, so that this module loads without better-sqlite3 installed
+ * (an optional peer, loaded by the store only when a SQLite file is opened).
+ */
+function expectedCatalog(like: Db): Map<string, string> {
   if (!reference) {
-    const db = new BetterSqlite3(':memory:');
+    const Driver = like.constructor as typeof BetterSqlite3;
+    const db = new Driver(':memory:');
     try {
       migrate(db);
       reference = catalog(db);
@@ -43,7 +48,7 @@ function expectedCatalog(): Map<string, string> {
  * in the order of the verification that calls it).
  */
 export function sqliteSchemaCheck(db: Db): SchemaCheck {
-  const drifts = diffCatalogs(expectedCatalog(), catalog(db));
+  const drifts = diffCatalogs(expectedCatalog(db), catalog(db));
   for (const table of ['entries', 'entry_secrets', 'erasures', 'tree_nodes', 'checkpoints', 'api_keys']) {
     let problems: string[];
     try {
