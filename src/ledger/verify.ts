@@ -8,7 +8,7 @@ import { consistencyPlan } from '../core/merkle/index.ts';
 import { type NoteVerifier, verifierFromKey } from '../core/note-keys.ts';
 import { verifyLog } from '../core/verify/log-verifier.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
-import type { LogInfo, Store } from '../store/types.ts';
+import type { LogHead, LogInfo, Store } from '../store/types.ts';
 
 export interface VerifyOptions {
   /** Keys trusted to sign this log's checkpoints. Default: the log's recorded verifier key, with a warning. */
@@ -36,11 +36,22 @@ export async function verifyStoredLog(
       'checked against the verifier key recorded in the database itself: pass the published key (--vkey) for a check that does not trust the database',
     );
   }
+  // The head compared with the entries is read after the last of them: appends commit entries
+  // and head together, so a head beyond the entries read means appends made meanwhile (read on,
+  // once) or a head that claims entries the log does not hold.
+  let after: LogHead | undefined;
   async function* pages(): AsyncIterable<Entry[]> {
     let from = 0;
+    let reread = false;
     for (;;) {
       const page = await store.entries(log.id, from, Number.MAX_SAFE_INTEGER, pageSize);
-      if (page.length === 0) return;
+      if (page.length === 0) {
+        after = await store.head(log.id);
+        if (reread || after.size <= from) return;
+        reread = true;
+        continue;
+      }
+      reread = false;
       yield page;
       from = page[page.length - 1]!.index + 1;
     }
@@ -55,6 +66,9 @@ export async function verifyStoredLog(
       ...(o.trusted ?? []).map((note) => ({ note, trusted: true })),
     ],
     recordedSize: head.size,
+    recordedHead: () => after,
+    storedNodes: (from, to) => store.nodesCompleted(log.id, from, to),
+    currentSize: async () => (await store.head(log.id)).size,
     consistencyProof: async (from, to) => {
       const plan = consistencyPlan(from, to);
       return plan.assemble(await store.nodes(log.id, plan.nodes));

@@ -21,13 +21,17 @@ export const FaultKind = {
   CHECKPOINT_INCONSISTENT: 'checkpoint_inconsistent',
   /** An erasable value vanished without a recorded erasure. */
   VALUE_MISSING: 'value_missing',
+  /** The stored log head (size, last hash, frontier) is not what the entries give. */
+  HEAD_MISMATCH: 'head_mismatch',
+  /** A stored tree node is not the hash of the subtree the entries give, is missing, or lies beyond the tree. */
+  TREE_NODE_MISMATCH: 'tree_node_mismatch',
 } as const;
 
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 
 export interface Fault {
   kind: FaultKind;
-  /** The first entry index the fault concerns; null when it is about a checkpoint alone. */
+  /** The first entry index the fault concerns; null when it is about a checkpoint, the head or a tree node alone. */
   index: number | null;
   /** True when `index` only starts the range in which the fault lies (a root mismatch). */
   approximate?: boolean;
@@ -67,6 +71,8 @@ const LABEL: Record<FaultKind, string> = {
   checkpoint_root_mismatch: 'root does not match checkpoint',
   checkpoint_inconsistent: 'inconsistent checkpoints',
   value_missing: 'value deleted without erasure',
+  head_mismatch: 'log head does not match the entries',
+  tree_node_mismatch: 'stored tree node does not match the entries',
 };
 
 /** A report in words, for people. */

@@ -10,7 +10,7 @@ import { fromHex } from '../../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
-import type { NodeId } from '../../core/merkle/index.ts';
+import { completedNodes, type NodeId } from '../../core/merkle/index.ts';
 import { ENTRY_COLUMNS, entryToRows, timestampSeconds } from '../rows.ts';
 import {
   type ApiKeyRow,
@@ -172,6 +172,9 @@ export class SqliteStore implements Store {
     return {
       head: async () =>
         toHead(this.stmt('SELECT size, last_hash, frontier FROM logs WHERE log_id = ?').get(logId) as LogRow),
+      lastIndex: async () =>
+        (this.stmt('SELECT MAX(idx) FROM entries WHERE log_id = ?').pluck().get(logId) as number | null) ??
+        undefined,
       lastCheckpoint: async () => {
         const r = this.stmt('SELECT * FROM checkpoints WHERE log_id = ? ORDER BY size DESC LIMIT 1').get(
           logId,
@@ -270,6 +273,22 @@ export class SqliteStore implements Store {
 
   async nodes(logId: number, ids: NodeId[]): Promise<Uint8Array[]> {
     return this.readNodes(this.reader, logId, ids);
+  }
+
+  async nodesCompleted(logId: number, from: number, to: number): Promise<NodeHash[]> {
+    const st = this.rstmt(
+      'SELECT level, idx, hash FROM tree_nodes WHERE log_id = ? AND level = ? AND idx >= ? AND idx <= ?',
+    );
+    const out: NodeHash[] = [];
+    for (const r of completedNodes(from, to)) {
+      for (const row of st.all(logId, r.level, r.first, r.last) as {
+        level: number;
+        idx: number;
+        hash: Buffer;
+      }[])
+        out.push({ level: row.level, index: row.idx, hash: new Uint8Array(row.hash) });
+    }
+    return out;
   }
 
   private readNodes(db: Db, logId: number, ids: NodeId[]): Uint8Array[] {
