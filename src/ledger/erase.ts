@@ -10,6 +10,7 @@ import { type Entry, ERASURE_ACTION } from '../core/event/entry.ts';
 import type { AuditEvent, ErasableField } from '../core/event/schema.ts';
 import { validateEvent } from '../core/event/validate.ts';
 import type { EntryFilter, Erasure, LogInfo, Store } from '../store/types.ts';
+import { checkedHead } from './head.ts';
 import { integrate, type Receipt } from './integrate.ts';
 
 export interface ErasureRequest {
@@ -84,7 +85,8 @@ export async function eraseSubject(
     { now },
   );
   return store.write(log.id, async (tx) => {
-    const head = await tx.head();
+    // Checked like every append's (./head.ts): an erasure event must not extend a rewritten head.
+    const { head } = await checkedHead(tx);
     const r = integrate(head, [[event]], new Map(), {
       erasable: log.erasable,
       receivedAt: now().toISOString(),

@@ -111,8 +111,9 @@ describe('a poisoned log head', () => {
       await withLedger(path, async (l) => {
         const e = await rejectsWith(l.append(fullEvent(99)), ErrorCode.TAMPER_DETECTED);
         assert.equal(e.details['rule'], 'head_mismatch');
-        // no checkpoint is signed over a bad head either
+        // no checkpoint is signed over a bad head, and no erasure event extends it
         await rejectsWith(l.checkpoint(), ErrorCode.TAMPER_DETECTED);
+        await rejectsWith(l.erase({ actor_id: 'user-2', reason: 'request #7' }), ErrorCode.TAMPER_DETECTED);
       });
       assert.equal(count(path, 'SELECT count(*) FROM entries'), 50);
       assert.equal(
