@@ -18,7 +18,7 @@ import { type ErasureRequest, type ErasureResult, eraseSubject } from './erase.t
 import { checkedHead } from './head.ts';
 import { integrate, type Receipt, type Unit } from './integrate.ts';
 import { isKeyRing, type KeyRing } from './keyfile.ts';
-import { checkConsistency, checkInclusion } from './proofs.ts';
+import { checkConsistency, checkInclusion, proofNodes } from './proofs.ts';
 import { type VerifyOptions, verifyStoredLog } from './verify.ts';
 
 export interface LedgerOptions {
@@ -288,7 +288,7 @@ export class Ledger {
     const n = size ?? (await this.latestCheckpoint())?.size ?? 0;
     await this.checkSize(n);
     const plan = inclusionPlan(index, n);
-    const hashes = plan.assemble(await this.store.nodes(this.log.id, plan.nodes));
+    const hashes = plan.assemble(await proofNodes(this.store, this.log.id, plan.nodes));
     const entry = await this.entryAt(index);
     if (!entry) {
       throw new EvidentError(
@@ -309,7 +309,7 @@ export class Ledger {
   async proveConsistency(from: number, to: number): Promise<string[]> {
     await this.checkSize(to);
     const plan = consistencyPlan(from, to);
-    const hashes = plan.assemble(await this.store.nodes(this.log.id, plan.nodes));
+    const hashes = plan.assemble(await proofNodes(this.store, this.log.id, plan.nodes));
     await checkConsistency(this.store, this.log.id, from, to, hashes);
     return hashes.map(toBase64);
   }

@@ -11,7 +11,7 @@ import { parseCheckpoint } from '../core/checkpoint.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { type Entry, leafBytes } from '../core/event/entry.ts';
 import { leafHash } from '../core/hash.ts';
-import { rootPlan, verifyConsistency, verifyInclusion } from '../core/merkle/index.ts';
+import { type NodeId, rootPlan, verifyConsistency, verifyInclusion } from '../core/merkle/index.ts';
 import { parseNote } from '../core/note.ts';
 import type { Store } from '../store/types.ts';
 
@@ -29,6 +29,31 @@ function alarm(message: string, details: Record<string, unknown>, cause?: unknow
   });
 }
 
+/**
+ * Stored nodes for a proof. A node missing inside the tree is tampering evidence like a wrong
+ * one: the store's STORE_FAILED (which names the node's level) becomes the alarm.
+ */
+export async function proofNodes(store: Store, logId: number, ids: NodeId[]): Promise<Uint8Array[]> {
+  try {
+    return await store.nodes(logId, ids);
+  } catch (e) {
+    if (
+      e instanceof EvidentError &&
+      e.code === ErrorCode.STORE_FAILED &&
+      typeof e.details['level'] === 'number'
+    ) {
+      throw alarm(
+        `a tree node (level ${e.details['level']}, index ${String(e.details['index'])}) is missing`,
+        {
+          level: e.details['level'],
+          node_index: e.details['index'],
+        },
+      );
+    }
+    throw e;
+  }
+}
+
 /** The root a proof for a tree of `size` must lead to. */
 async function referenceRoot(store: Store, logId: number, size: number): Promise<Reference> {
   const cp = await store.checkpointAt(logId, size);
@@ -42,7 +67,7 @@ async function referenceRoot(store: Store, logId: number, size: number): Promise
     throw alarm(`the stored checkpoint of size ${size} is not a checkpoint of that size`, { size });
   }
   const plan = rootPlan(size);
-  return { root: plan.assemble(await store.nodes(logId, plan.nodes))[0]!, against: 'tree' };
+  return { root: plan.assemble(await proofNodes(store, logId, plan.nodes))[0]!, against: 'tree' };
 }
 
 /** Throws TAMPER_DETECTED unless `hashes` prove `entry` at its index in the tree of `size`. */

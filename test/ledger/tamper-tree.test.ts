@@ -183,6 +183,15 @@ describe('a corrupted tree node', () => {
     });
   });
 
+  test('a proof through a deleted node is refused (TAMPER_DETECTED), not a database error', async () => {
+    // [4, 8) is on the audit path of entry 1, and on no consistency proof between the checkpoints
+    const path = tampered((db) => db.exec('DELETE FROM tree_nodes WHERE level = 2 AND idx = 1'));
+    await withLedger(path, async (l) => {
+      const e = await rejectsWith(l.proveInclusion(1, 50), ErrorCode.TAMPER_DETECTED);
+      assert.deepEqual([e.details['rule'], e.details['level']], ['proof_mismatch', 2]);
+    });
+  });
+
   test('a consistency proof over a corrupted node is refused (TAMPER_DETECTED)', async () => {
     // [8, 10) is on the proof from 10 to 50
     const path = tampered((db) =>
