@@ -21,8 +21,10 @@ const WINDOW = 4096;
 const end = (n: NodeHash) => (n.index + 1) * 2 ** n.level;
 
 export class NodeCheck {
-  #nodes: readonly NodeHash[] = [];
-  #at = 0;
+  /** The window's stored nodes by level, each in index order: the order the rebuilt tree completes them. */
+  #levels: NodeHash[][] = [];
+  /** Per level, the next stored node to compare. */
+  #at: number[] = [];
   #until = 0;
   /** The leaf being pushed: the nodes it completes end at it. */
   #pos = 0;
@@ -44,16 +46,17 @@ export class NodeCheck {
   }
 
   async load(pos: number): Promise<void> {
-    this.#nodes = await this.#window(pos, pos + WINDOW);
-    this.#at = 0;
+    this.#levels = byLevel(await this.#read(pos, pos + WINDOW));
+    this.#at = this.#levels.map(() => 0);
     this.#until = pos + WINDOW;
   }
 
   /** The visitor for CompactRange.push: compares one completed node with the stored one. */
   readonly visit = (level: number, index: number, hash: Uint8Array): void => {
-    const stored = this.#nodes[this.#at];
-    if (stored !== undefined && stored.level === level && stored.index === index) {
-      this.#at++;
+    const at = this.#at[level] ?? 0;
+    const stored = this.#levels[level]?.[at];
+    if (stored !== undefined && stored.index === index) {
+      this.#at[level] = at + 1;
       if (bytesEqual(stored.hash, hash)) return;
       this.#fault(level, index, hash, stored.hash);
     } else {
@@ -66,8 +69,10 @@ export class NodeCheck {
    * the entries give (and would make the next append that completes them fail).
    */
   async finish(size: number, currentSize?: () => Promise<number>): Promise<void> {
-    let rest = this.#nodes.slice(this.#at).filter((n) => end(n) > size);
-    rest.push(...(await this.#window(Math.max(this.#until, size), Number.MAX_SAFE_INTEGER)));
+    let rest = this.#levels
+      .flatMap((ns, level) => ns.slice(this.#at[level] ?? 0))
+      .filter((n) => end(n) > size);
+    rest.push(...(await this.#read(Math.max(this.#until, size), Number.MAX_SAFE_INTEGER)));
     // Nodes and head are committed together: a node within the size read after it was appended
     // while the entries were being read.
     if (rest.length > 0 && currentSize) {
@@ -88,13 +93,6 @@ export class NodeCheck {
     }
   }
 
-  async #window(from: number, to: number): Promise<NodeHash[]> {
-    const nodes = [...(await this.#read(from, to))];
-    // The order in which the rebuilt tree completes them: by last leaf, then upward.
-    nodes.sort((a, b) => end(a) - end(b) || a.level - b.level);
-    return nodes;
-  }
-
   #fault(level: number, index: number, computed: Uint8Array, stored: Uint8Array | undefined): void {
     const start = index * 2 ** level;
     if (this.#blamed(start, this.#pos + 1)) return;
@@ -112,4 +110,20 @@ export class NodeCheck {
       found: stored === undefined ? null : toBase64(stored),
     });
   }
+}
+
+/** Nodes grouped by level, each group in index order (a store usually returns them so). */
+function byLevel(nodes: readonly NodeHash[]): NodeHash[][] {
+  const out: NodeHash[][] = [];
+  for (const n of nodes) (out[n.level] ??= []).push(n);
+  for (const ns of out) {
+    if (ns === undefined) continue;
+    for (let i = 1; i < ns.length; i++) {
+      if (ns[i - 1]!.index > ns[i]!.index) {
+        ns.sort((a, b) => a.index - b.index);
+        break;
+      }
+    }
+  }
+  return out;
 }
