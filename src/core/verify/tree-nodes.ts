@@ -115,7 +115,11 @@ export class NodeCheck {
 /** Nodes grouped by level, each group in index order (a store usually returns them so). */
 function byLevel(nodes: readonly NodeHash[]): NodeHash[][] {
   const out: NodeHash[][] = [];
-  for (const n of nodes) (out[n.level] ??= []).push(n);
+  for (const n of nodes) {
+    const group = out[n.level];
+    if (group) group.push(n);
+    else out[n.level] = [n];
+  }
   for (const ns of out) {
     if (ns === undefined) continue;
     for (let i = 1; i < ns.length; i++) {
