@@ -15,6 +15,7 @@ import type { AuditEvent, ErasableField } from '../core/event/schema.ts';
 import { validateEvent } from '../core/event/validate.ts';
 import { type NoteSigner, parseVerifierKey } from '../core/note-keys.ts';
 import type { EntryFilter, Erasure, LogInfo, Store } from '../store/types.ts';
+import { checkedHead } from './head.ts';
 import { integrate, type Receipt } from './integrate.ts';
 
 export interface ErasureRequest {
@@ -126,7 +127,8 @@ export async function eraseSubject(
     );
   });
   return store.write(log.id, async (tx) => {
-    const head = await tx.head();
+    // Checked like every append's (./head.ts): an erasure event must not extend a rewritten head.
+    const { head } = await checkedHead(tx);
     // The erasure events' own fields are never committed (erasable: none): their targets and
     // signature stay in the leaf and in the entry's row, where the database's erasure rule
     // reads them, and no later erasure can remove them.

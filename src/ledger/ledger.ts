@@ -10,14 +10,16 @@ import { ErrorCode, EvidentError, type FieldIssue, ValidationError } from '../co
 import { type Entry, leafBytes } from '../core/event/entry.ts';
 import type { AuditEvent } from '../core/event/schema.ts';
 import { validateEvent } from '../core/event/validate.ts';
-import { CompactRange, consistencyPlan, inclusionPlan, verifyConsistency } from '../core/merkle/index.ts';
+import { consistencyPlan, inclusionPlan, verifyConsistency } from '../core/merkle/index.ts';
 import { type NoteSigner, verifierFromPublicKey } from '../core/note-keys.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
 import type { EntryFilter, FailureCount, LogInfo, Store, StoredCheckpoint, WriteTx } from '../store/types.ts';
 import { LEDGER_DEFAULTS } from './defaults.ts';
 import { type ErasureRequest, type ErasureResult, eraseSubject } from './erase.ts';
+import { checkedHead } from './head.ts';
 import { integrate, type Receipt, type Unit } from './integrate.ts';
 import { isKeyRing, type KeyRing } from './keyfile.ts';
+import { checkConsistency, checkInclusion, proofNodes } from './proofs.ts';
 import { type VerifiedQueryResult, verifiedQuery } from './verified-query.ts';
 import { type VerifyOptions, verifyStoredLog } from './verify.ts';
 
@@ -201,7 +203,8 @@ export class Ledger {
     const ids = [...new Set(units.flatMap((u) => u.map((e) => e.id)))];
     const receivedAt = this.now().toISOString();
     return this.store.write(this.log.id, async (tx) => {
-      const head = await tx.head();
+      // Checked before use: a rewritten head must not extend the chain or the tree (./head.ts).
+      const { head } = await checkedHead(tx);
       const existing = await tx.entriesById(ids);
       const result = integrate(head, units, existing, { erasable: this.log.erasable, receivedAt });
       if (result.entries.length > 0) {
@@ -223,7 +226,7 @@ export class Ledger {
   }
 
   private async signInTx(tx: WriteTx): Promise<StoredCheckpoint> {
-    const head = await tx.head();
+    const { head, range } = await checkedHead(tx);
     const latest = await tx.lastCheckpoint();
     if (latest && latest.size === head.size) return latest;
     if (latest && latest.size > head.size) {
@@ -236,7 +239,7 @@ export class Ledger {
         },
       );
     }
-    const root = CompactRange.decode(head.size, head.frontier).root();
+    const root = range.root();
     if (latest && latest.size > 0) {
       const plan = consistencyPlan(latest.size, head.size);
       const proof = plan.assemble(await tx.nodes(plan.nodes));
@@ -278,21 +281,39 @@ export class Ledger {
     return (await this.store.head(this.log.id)).size;
   }
 
-  /** Inclusion proof of entry `index` in the tree of `size` (default: the latest checkpoint's). */
+  /**
+   * Inclusion proof of entry `index` in the tree of `size` (default: the latest checkpoint's),
+   * checked against that size's signed checkpoint (else the stored tree's root) before it is
+   * returned: TAMPER_DETECTED (rule proof_mismatch) when it fails (./proofs.ts).
+   */
   async proveInclusion(index: number, size?: number): Promise<InclusionProof> {
     const n = size ?? (await this.latestCheckpoint())?.size ?? 0;
     await this.checkSize(n);
     const plan = inclusionPlan(index, n);
-    const hashes = plan.assemble(await this.store.nodes(this.log.id, plan.nodes));
+    const hashes = plan.assemble(await proofNodes(this.store, this.log.id, plan.nodes));
     const entry = await this.entryAt(index);
-    return { index, size: n, leaf: toBase64(leafBytes(entry!)), hashes: hashes.map(toBase64) };
+    if (!entry) {
+      throw new EvidentError(
+        ErrorCode.TAMPER_DETECTED,
+        `integrity alarm: entry ${index} of the tree is missing`,
+        {
+          rule: 'proof_mismatch',
+          index,
+          size: n,
+        },
+      );
+    }
+    await checkInclusion(this.store, this.log.id, entry, n, hashes);
+    return { index, size: n, leaf: toBase64(leafBytes(entry)), hashes: hashes.map(toBase64) };
   }
 
-  /** Consistency proof between the trees of sizes `from` and `to` (RFC 9162 §2.1.4). */
+  /** Consistency proof between the trees of sizes `from` and `to` (RFC 9162 §2.1.4), checked like proveInclusion. */
   async proveConsistency(from: number, to: number): Promise<string[]> {
     await this.checkSize(to);
     const plan = consistencyPlan(from, to);
-    return plan.assemble(await this.store.nodes(this.log.id, plan.nodes)).map(toBase64);
+    const hashes = plan.assemble(await proofNodes(this.store, this.log.id, plan.nodes));
+    await checkConsistency(this.store, this.log.id, from, to, hashes);
+    return hashes.map(toBase64);
   }
 
   private async checkSize(n: number): Promise<void> {

@@ -11,7 +11,7 @@ import { type NoteVerifier, verifierFromKey } from '../core/note-keys.ts';
 import { verifyLog } from '../core/verify/log-verifier.ts';
 import { type Fault, FaultKind, type VerifyReport } from '../core/verify/report.ts';
 import type { SchemaDrift } from '../store/schema-drift.ts';
-import type { ApiKeyStore, LogInfo, Store } from '../store/types.ts';
+import type { ApiKeyStore, LogHead, LogInfo, Store } from '../store/types.ts';
 import { apiKeysOf, checkApiKeys, KeyEventsSeen } from './key-check.ts';
 
 export interface VerifyOptions {
@@ -50,11 +50,22 @@ export async function verifyStoredLog(
     );
   }
   const keyEvents = new KeyEventsSeen();
+  // The head compared with the entries is read after the last of them: appends commit entries
+  // and head together, so a head beyond the entries read means appends made meanwhile (read on,
+  // once) or a head that claims entries the log does not hold.
+  let after: LogHead | undefined;
   async function* pages(): AsyncIterable<Entry[]> {
     let from = 0;
+    let reread = false;
     for (;;) {
       const page = await store.entries(log.id, from, Number.MAX_SAFE_INTEGER, pageSize);
-      if (page.length === 0) return;
+      if (page.length === 0) {
+        after = await store.head(log.id);
+        if (reread || after.size <= from) return;
+        reread = true;
+        continue;
+      }
+      reread = false;
       keyEvents.add(page);
       o.onEntries?.(page);
       yield page;
@@ -72,6 +83,9 @@ export async function verifyStoredLog(
       ...(o.trusted ?? []).map((note) => ({ note, trusted: true })),
     ],
     recordedSize: head.size,
+    recordedHead: () => after,
+    storedNodes: (from, to) => store.nodesCompleted(log.id, from, to),
+    currentSize: async () => (await store.head(log.id)).size,
     consistencyProof: async (from, to) => {
       const plan = consistencyPlan(from, to);
       return plan.assemble(await store.nodes(log.id, plan.nodes));

@@ -12,7 +12,7 @@ import { AccessTally } from './access-tally.ts';
 import { registerJsonBody } from './body.ts';
 import type { ServerContext } from './context.ts';
 import { type OpenApiDoc, renderDocsPage } from './docs-page.ts';
-import { toHttpError } from './errors.ts';
+import { integrityAlarm, toHttpError } from './errors.ts';
 import { loadFramework } from './framework.ts';
 import { instrumentStore } from './instrument.ts';
 import { LogRegistry } from './logs.ts';
@@ -61,6 +61,8 @@ export async function buildServer(options: ServerOptions): Promise<App> {
   const sendError = (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const h = toHttpError(err);
     metrics.errors.inc({ code: h.body.code });
+    const alarm = integrityAlarm(err);
+    if (alarm) metrics.integrityAlarms.inc(alarm);
     // A 503 is pushback the client retries (the store is busy or away): a warning, not a bug.
     if (h.status === 503) req.log.warn({ code: h.body.code }, 'request refused: pushback');
     else if (h.status >= 500) req.log.error({ err }, 'request failed');

@@ -50,6 +50,27 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 500,
 };
 
+/**
+ * The codes that say the server's own data failed a check (a tampered or corrupted database):
+ * each answer with one of them is an integrity alarm, counted apart for alerting.
+ */
+const INTEGRITY_ALARMS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.TAMPER_DETECTED,
+  ErrorCode.PROOF_ROOT_MISMATCH,
+  ErrorCode.NOTE_MALFORMED,
+  ErrorCode.NOTE_SIGNATURE_INVALID,
+  ErrorCode.NOTE_UNVERIFIED,
+  ErrorCode.CHECKPOINT_MALFORMED,
+  ErrorCode.CHECKPOINT_INCONSISTENT,
+]);
+
+/** The labels of an integrity alarm (code, and the rule the check broke), or undefined for any other error. */
+export function integrityAlarm(e: unknown): { code: string; rule: string } | undefined {
+  if (!isEvidentError(e) || !INTEGRITY_ALARMS.has(e.code)) return undefined;
+  const rule = e.details['rule'];
+  return { code: e.code, rule: typeof rule === 'string' ? rule : 'none' };
+}
+
 /** Fastify's own errors that a client causes, by Fastify error code, with our wording. */
 const FASTIFY_CODES: Readonly<Record<string, [ErrorCode, string]>> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send the body as application/json'],

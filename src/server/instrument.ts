@@ -15,6 +15,7 @@ export function instrumentStore<S extends Store>(store: S, metrics: ServerMetric
       // spread would lose.
       fn({
         head: () => tx.head(),
+        lastIndex: () => tx.lastIndex(),
         lastCheckpoint: () => tx.lastCheckpoint(),
         entriesById: (ids) => tx.entriesById(ids),
         nodes: (ids) => tx.nodes(ids),

@@ -114,6 +114,10 @@ export class ServerMetrics {
     'evident_access_audit_failures_total',
     'Access audit events that could not be appended.',
   );
+  readonly integrityAlarms = new Counter(
+    'evident_integrity_alarms_total',
+    "Requests refused because the server's own data failed a check, by error code and rule.",
+  );
 
   render(): string {
     const all = [
@@ -127,6 +131,7 @@ export class ServerMetrics {
       this.httpSeconds,
       this.accessEvents,
       this.accessAuditFailures,
+      this.integrityAlarms,
     ];
     return `${all.flatMap((m) => m.render()).join('\n')}\n`;
   }

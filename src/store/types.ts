@@ -120,6 +120,8 @@ export interface FailureCount {
  */
 export interface WriteTx {
   head(): Promise<LogHead>;
+  /** The largest entry index stored for the log, or undefined when it has none: O(log n) on the index. */
+  lastIndex(): Promise<number | undefined>;
   lastCheckpoint(): Promise<StoredCheckpoint | undefined>;
   /** Entries already stored with these ids (for idempotent retries). */
   entriesById(ids: string[]): Promise<Map<string, Entry>>;
@@ -144,6 +146,12 @@ export interface Store {
   query(logId: number, filter: EntryFilter): Promise<Entry[]>;
   failuresByActor(logId: number, since: string, minFailures: number): Promise<FailureCount[]>;
   nodes(logId: number, ids: NodeId[]): Promise<Uint8Array[]>;
+  /**
+   * The stored nodes above the leaves (level >= 1) whose last leaf lies in [from, to), in any
+   * order: one index range per level (completedNodes in core/merkle), so a verifier reads the
+   * tree in windows as the leaves stream in.
+   */
+  nodesCompleted(logId: number, from: number, to: number): Promise<NodeHash[]>;
   checkpoints(logId: number): Promise<StoredCheckpoint[]>;
   checkpointAt(logId: number, size: number): Promise<StoredCheckpoint | undefined>;
   latestCheckpoint(logId: number): Promise<StoredCheckpoint | undefined>;

@@ -263,12 +263,25 @@ describe('truncation and rollback', () => {
 
   test('a clean cut with nothing kept outside passes, but the report says it cannot rule one out', async () => {
     // docs/design.md: truncation is caught by a signed checkpoint held outside the database.
-    const r = await attack((db) => truncate(db, true));
+    const cleanCut = (db: Db) => {
+      truncate(db, true);
+      db.exec('DELETE FROM tree_nodes WHERE (idx + 1) * (1 << level) > 40');
+    };
+    const r = await attack(cleanCut);
     assert.equal(r.ok, true, summary(r));
     assert.equal(r.entries, 40);
     assert.ok(r.warnings.length > 0);
-    const withOutside = await attack((db) => truncate(db, true), [trustedNote]);
+    const withOutside = await attack(cleanCut, [trustedNote]);
     assert.equal(withOutside.ok, false);
+  });
+
+  test('a cut that leaves the tree nodes above the tail → tree_node_mismatch (they lie beyond the tree)', async () => {
+    const r = await attack((db) => truncate(db, true));
+    assert.equal(r.ok, false, summary(r));
+    assert.ok(
+      r.faults.every((f) => f.kind === FaultKind.TREE_NODE_MISMATCH),
+      summary(r),
+    );
   });
 
   test('an entry count below the recorded head is a truncation even with no checkpoint beyond', async () => {

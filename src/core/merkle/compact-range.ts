@@ -10,6 +10,9 @@ import { emptyRoot, HASH_SIZE, nodeHash } from '../hash.ts';
 import type { NodeHash } from './node-id.ts';
 import { isTreeSize, perfectSubtrees, popcount } from './tree-math.ts';
 
+/** Sees one completed perfect subtree: its level (>= 1), index at that level, and hash. */
+export type NodeVisitor = (level: number, index: number, hash: Uint8Array) => void;
+
 export class CompactRange {
   #size: number;
   /** Roots of the perfect subtrees of [0, size), largest (leftmost) first. */
@@ -40,12 +43,17 @@ export class CompactRange {
     return completed;
   }
 
-  /** append() for a caller that needs only the frontier (a verifier): no list of completed nodes. */
-  push(leafHash: Uint8Array): void {
-    this.#add(leafHash, undefined);
+  /**
+   * append() for a caller that needs only the frontier (a verifier): no list of completed nodes.
+   * `visit`, if given, sees each node above the leaf that this append completes, lowest level
+   * first, without an object per node: how a verifier compares a store's nodes as leaves stream
+   * in. The hash passed is the range's own: read it, never keep or change it.
+   */
+  push(leafHash: Uint8Array, visit?: NodeVisitor): void {
+    this.#add(leafHash, undefined, visit);
   }
 
-  #add(leafHash: Uint8Array, completed: NodeHash[] | undefined): void {
+  #add(leafHash: Uint8Array, completed: NodeHash[] | undefined, visit?: NodeVisitor): void {
     if (!(leafHash instanceof Uint8Array) || leafHash.length !== HASH_SIZE) {
       throw new ValidationError([{ field: 'leafHash', rule: 'length', message: 'must be 32 bytes' }]);
     }
@@ -62,6 +70,7 @@ export class CompactRange {
       level += 1;
       index = (index - 1) / 2;
       completed?.push({ level, index, hash });
+      visit?.(level, index, hash);
     }
     // A copy when the nodes were handed out, so that a caller mutating them cannot corrupt the
     // frontier; otherwise `hash` is already this range's own (a copy, or a fresh node hash).

@@ -63,6 +63,29 @@ export function perfectSubtrees(start: number, end: number): NodeId[] {
   return out;
 }
 
+/** The perfect subtrees of one level whose indexes lie in [first, last]. */
+export interface LevelRange {
+  level: number;
+  first: number;
+  last: number;
+}
+
+/**
+ * The perfect subtrees above the leaves (level >= 1) whose last leaf lies in [from, to): the
+ * nodes an append of those leaves completes, as one index range per level. A node of level L
+ * and index i ends at leaf (i + 1) * 2^L - 1.
+ */
+export function completedNodes(from: number, to: number): LevelRange[] {
+  const out: LevelRange[] = [];
+  if (!isTreeSize(from) || !isTreeSize(to) || from >= to) return out;
+  for (let level = 1, width = 2; width <= to && level <= 53; level++, width *= 2) {
+    const first = Math.ceil((from + 1) / width) - 1;
+    const last = Math.floor(to / width) - 1;
+    if (first <= last) out.push({ level, first, last });
+  }
+  return out;
+}
+
 /** A half-open leaf range [start, end) whose MTH is one proof element. */
 export interface LeafRange {
   readonly start: number;

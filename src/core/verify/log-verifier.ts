@@ -11,8 +11,10 @@ import type { NoteVerifier } from '../note-keys.ts';
 import { checkPairwise, extendBySuffix, openTargets } from './checkpoints.ts';
 import { checkValues, findShift, hashesTo, leafHashOf, UNHASHABLE } from './entry-checks.ts';
 import { ErasureCheck } from './erasures.ts';
+import { checkHead, type RecordedHead } from './head.ts';
 import { Lookahead } from './lookahead.ts';
 import { type Fault, FaultKind, type VerifyReport } from './report.ts';
+import { NodeCheck, type StoredNodes } from './tree-nodes.ts';
 
 export interface CheckpointSource {
   /** The signed note, byte-exact. */
@@ -37,6 +39,16 @@ export interface VerifyLogInput {
   checkpoints: readonly CheckpointSource[];
   /** The log's own record of its size (its head), when there is one. */
   recordedSize?: number;
+  /**
+   * The log's whole head (size, last hash, frontier) as read after the last entries were (so
+   * that appends made meanwhile are in it): compared with what the entries give. Its size then
+   * stands for recordedSize.
+   */
+  recordedHead?: () => RecordedHead | undefined;
+  /** The store's perfect-subtree nodes: each is compared with the tree the entries give. */
+  storedNodes?: StoredNodes;
+  /** The log's size now: stored nodes beyond it belong to no tree (appends go on while a live log is verified). */
+  currentSize?: () => Promise<number>;
   /** A consistency proof between two sizes from the log's stored tree, to check checkpoints pairwise. */
   consistencyProof?: (from: number, to: number) => Promise<Uint8Array[]>;
   onProgress?: (entries: number) => void;
@@ -100,6 +112,26 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   let prevStored: string | undefined = start === 0 ? GENESIS : undefined;
   let lastShift = 0;
   const involved = new Set<number>(); // positions already blamed: their neighbours' links are not news
+  const blamedSorted: number[] = []; // the same positions in order, to ask whether a node covers one
+  const blame = (p: number) => {
+    if (involved.has(p)) return;
+    involved.add(p);
+    let i = blamedSorted.length;
+    while (i > 0 && blamedSorted[i - 1]! > p) i--;
+    blamedSorted.splice(i, 0, p);
+  };
+  const blamedIn = (a: number, b: number) => {
+    let lo = 0;
+    let hi = blamedSorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (blamedSorted[mid]! < a) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < blamedSorted.length && blamedSorted[lo]! < b;
+  };
+  const nodeCheck =
+    input.storedNodes && !input.prefix ? new NodeCheck(input.storedNodes, add, blamedIn) : undefined;
   const erasures = new ErasureCheck(input.origin, input.erasureVerifiers);
   // Within a page the next entry is taken without an await (a promise per entry costs more
   // than hashing it); at a page's end next() reads on.
@@ -125,7 +157,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
         count: index - pos,
       });
       treeAligned = false;
-      involved.add(index - 1);
+      blame(index - 1);
       pos = index;
     }
     const leaf = leafHashOf(cur, index);
@@ -142,10 +174,10 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
           expected: cur.prev_hash,
           found: expectedPrev,
         });
-        involved.add(pos - 1);
+        blame(pos - 1);
       }
     } else {
-      involved.add(pos);
+      blame(pos);
       const shift = findShift(cur, index, stored);
       if (shift === 0) {
         lastShift = 0;
@@ -185,20 +217,24 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
             count: -shift,
           });
         }
-        for (let p = partner; p < pos; p++) involved.add(p);
+        for (let p = partner; p < pos; p++) blame(p);
         lastShift = shift;
       }
     }
     checkValues(cur, pos, add);
     erasures.reach(cur, pos, add);
     if (cur.erased && cur.erased.length > 0) erasures.claim(cur, pos, add);
-    range.push(leaf ?? UNHASHABLE);
+    if (nodeCheck && treeAligned) {
+      if (nodeCheck.needs(pos)) await nodeCheck.load(pos);
+      range.push(leaf ?? UNHASHABLE, nodeCheck.visit);
+    } else range.push(leaf ?? UNHASHABLE);
     prevStored = stored;
     pos++;
     compareRoots();
     if (pos % 65536 === 0) input.onProgress?.(pos);
   }
   input.onProgress?.(pos);
+  if (nodeCheck && treeAligned) await nodeCheck.finish(pos, input.currentSize);
   if (input.suffix && treeAligned) extendBySuffix(range, input.suffix, add);
   compareRoots();
 
@@ -214,8 +250,22 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   }
 
   const longest = targets.reduce((m, t) => Math.max(m, t.size), 0);
-  if (!input.suffix && (longest > pos || (input.recordedSize ?? 0) > pos)) {
-    const claimed = Math.max(longest, input.recordedSize ?? 0);
+  const recordedHead = input.recordedHead?.();
+  const head =
+    recordedHead && !input.prefix && !input.suffix
+      ? checkHead(recordedHead, {
+          size: pos,
+          lastHash: prevStored ?? GENESIS,
+          frontier: treeAligned && blamedSorted.length === 0 ? range.encode() : undefined,
+        })
+      : undefined;
+  if (head) add(head);
+  // A head that only claims more entries than there are, while naming the last one present as
+  // its last, was rewritten (head_mismatch above): the entries were not cut.
+  const headOnly = head !== undefined && head['last_entry_matches'] === true;
+  const recorded = headOnly ? 0 : (recordedHead?.size ?? input.recordedSize ?? 0);
+  if (!input.suffix && (longest > pos || recorded > pos)) {
+    const claimed = Math.max(longest, recorded);
     add({
       kind: FaultKind.LOG_TRUNCATED,
       index: pos,

@@ -33,13 +33,17 @@ export const FaultKind = {
   SCHEMA_DRIFT: 'schema_drift',
   /** An API key in the store that no audit event created (or revoked), or that differs from it. */
   API_KEY_UNRECORDED: 'api_key_unrecorded',
+  /** The stored log head (size, last hash, frontier) is not what the entries give. */
+  HEAD_MISMATCH: 'head_mismatch',
+  /** A stored tree node is not the hash of the subtree the entries give, is missing, or lies beyond the tree. */
+  TREE_NODE_MISMATCH: 'tree_node_mismatch',
 } as const;
 
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 
 export interface Fault {
   kind: FaultKind;
-  /** The first entry index the fault concerns; null when it is about a checkpoint alone. */
+  /** The first entry index the fault concerns; null when it is about a checkpoint, the head or a tree node alone. */
   index: number | null;
   /** True when `index` only starts the range in which the fault lies (a root mismatch). */
   approximate?: boolean;
@@ -99,6 +103,8 @@ const LABEL: Record<FaultKind, string> = {
   erasure_unauthorised: 'erasure not authorised',
   schema_drift: 'schema differs from the migrations',
   api_key_unrecorded: 'API key without its audit event',
+  head_mismatch: 'log head does not match the entries',
+  tree_node_mismatch: 'stored tree node does not match the entries',
 };
 
 /** A report in words, for people. */

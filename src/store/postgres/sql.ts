@@ -53,6 +53,8 @@ export class Statements {
   readonly checkpointAt: Stmt;
   readonly latestCheckpoint: Stmt;
   readonly nodes: Stmt;
+  readonly nodesCompleted: Stmt;
+  readonly lastIndex: Stmt;
   readonly failures: string;
 
   constructor(schema: string) {
@@ -115,6 +117,11 @@ UNION ALL
 SELECT t.level, t.idx, NULL, t.hash FROM ${s}.tree_nodes t
   JOIN unnest($3::int[], $4::bigint[]) AS q(level, idx) ON t.level = q.level AND t.idx = q.idx
   WHERE t.log_id = $1`);
+    // One index range scan per level, on the primary key (log_id, level, idx).
+    this.nodesCompleted = new Stmt(`SELECT t.level, t.idx::float8 AS idx, t.hash
+  FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS q(level, lo, hi)
+  JOIN ${s}.tree_nodes t ON t.log_id = $1 AND t.level = q.level AND t.idx BETWEEN q.lo AND q.hi`);
+    this.lastIndex = new Stmt(`SELECT max(idx)::float8 AS idx FROM ${s}.entries WHERE log_id = $1`);
     // The third compliance query (actors with many failures); `result <> 'success'` verbatim, so the partial index applies.
     this.failures = `SELECT actor_id, count(*) AS failures, extract(epoch FROM max(ts))::float8 AS last_s
   FROM ${s}.entries

@@ -6,7 +6,7 @@
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
-import type { NodeId } from '../../core/merkle/index.ts';
+import { completedNodes, type NodeId } from '../../core/merkle/index.ts';
 import { timestampSeconds } from '../rows.ts';
 import type { SchemaCheck } from '../schema-drift.ts';
 import {
@@ -26,6 +26,7 @@ import type {
   FailureCount,
   LogHead,
   LogInfo,
+  NodeHash,
   Store,
   StoredCheckpoint,
   WriteTx,
@@ -242,6 +243,20 @@ export class PostgresStore implements Store, ApiKeyStore {
     } catch (e) {
       throw pgError(e);
     }
+  }
+
+  async nodesCompleted(logId: number, from: number, to: number): Promise<NodeHash[]> {
+    const ranges = completedNodes(from, to);
+    if (ranges.length === 0) return [];
+    const rows = await this.q<{ level: number; idx: number; hash: Uint8Array }>(
+      this.st.nodesCompleted.with([
+        logId,
+        ranges.map((r) => r.level),
+        ranges.map((r) => r.first),
+        ranges.map((r) => r.last),
+      ]),
+    );
+    return rows.map((r) => ({ level: r.level, index: r.idx, hash: new Uint8Array(r.hash) }));
   }
 
   async checkpoints(logId: number): Promise<StoredCheckpoint[]> {

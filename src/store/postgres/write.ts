@@ -83,6 +83,12 @@ class PgWriteTx implements WriteTx {
     return { ...this.current, frontier: this.current.frontier.slice() };
   }
 
+  async lastIndex(): Promise<number | undefined> {
+    this.check();
+    const { rows } = await this.db.query<{ idx: number | null }>(this.st.lastIndex.with([this.logId]));
+    return rows[0]?.idx ?? undefined;
+  }
+
   async lastCheckpoint(): Promise<StoredCheckpoint | undefined> {
     this.check();
     const { rows } = await this.db.query<CheckpointRow>(this.st.latestCheckpoint.with([this.logId]));

@@ -10,7 +10,7 @@ import { fromHex } from '../../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
-import type { NodeId } from '../../core/merkle/index.ts';
+import { completedNodes, type NodeId } from '../../core/merkle/index.ts';
 import { loadPeer } from '../../core/peers.ts';
 import { ENTRY_COLUMNS, entryToRows, timestampSeconds } from '../rows.ts';
 import type { SchemaCheck } from '../schema-drift.ts';
@@ -181,6 +181,9 @@ export class SqliteStore implements Store, ApiKeyStore {
     return {
       head: async () =>
         toHead(this.stmt('SELECT size, last_hash, frontier FROM logs WHERE log_id = ?').get(logId) as LogRow),
+      lastIndex: async () =>
+        (this.stmt('SELECT MAX(idx) FROM entries WHERE log_id = ?').pluck().get(logId) as number | null) ??
+        undefined,
       lastCheckpoint: async () => {
         const r = this.stmt('SELECT * FROM checkpoints WHERE log_id = ? ORDER BY size DESC LIMIT 1').get(
           logId,
@@ -279,6 +282,20 @@ export class SqliteStore implements Store, ApiKeyStore {
 
   async nodes(logId: number, ids: NodeId[]): Promise<Uint8Array[]> {
     return this.readNodes(this.reader, logId, ids);
+  }
+
+  async nodesCompleted(logId: number, from: number, to: number): Promise<NodeHash[]> {
+    // Raw rows, and each blob as the Buffer SQLite handed out (a Uint8Array of its own): a
+    // verifier reads every node of the log through here.
+    const st = this.rstmt(
+      'SELECT idx, hash FROM tree_nodes WHERE log_id = ? AND level = ? AND idx >= ? AND idx <= ?',
+    );
+    const out: NodeHash[] = [];
+    for (const r of completedNodes(from, to)) {
+      for (const [index, hash] of st.raw(true).all(logId, r.level, r.first, r.last) as [number, Uint8Array][])
+        out.push({ level: r.level, index, hash });
+    }
+    return out;
   }
 
   private readNodes(db: Db, logId: number, ids: NodeId[]): Uint8Array[] {
