@@ -22,7 +22,14 @@ function tampered(statements: string): string {
   const dir = copyLog(fx.dir);
   const db = new Database(join(dir, 'evident.db'));
   try {
+    // a careful attacker puts back any trigger it drops, so that no schema drift shows
+    const triggers = db
+      .prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger'")
+      .pluck()
+      .all() as string[];
     db.exec(statements);
+    const left = new Set(db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger'").pluck().all());
+    for (const sql of triggers) if (!left.has(sql)) db.exec(sql);
   } finally {
     db.close();
   }

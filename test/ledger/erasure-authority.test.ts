@@ -26,7 +26,7 @@ import {
   rejectsWith,
   summary,
 } from './support.ts';
-import { dropTriggers } from './tamper-support.ts';
+import { carefully, dropTriggers } from './tamper-support.ts';
 
 const fixtures: Fixture[] = [];
 after(() => {
@@ -219,9 +219,10 @@ describe('forged erasures are detected', () => {
       (e: unknown) => (e as { code?: string }).code === 'SQLITE_CONSTRAINT_TRIGGER',
     );
     // ... so whoever holds the file drops them first
-    dropTriggers(db);
-    db.exec(`INSERT INTO erasures (log_id, idx, field, erasure_idx) VALUES (1, 4, 'old_values', 30);
-             DELETE FROM entry_secrets WHERE idx = 4 AND field = 'old_values';`);
+    carefully(db, () =>
+      db.exec(`INSERT INTO erasures (log_id, idx, field, erasure_idx) VALUES (1, 4, 'old_values', 30);
+               DELETE FROM entry_secrets WHERE idx = 4 AND field = 'old_values';`),
+    );
     db.close();
     const l2 = await fx.open({ checkpointIntervalMs: 3_600_000 });
     const r = await l2.verify({ verifiers: fx.verifiers, erasureVerifiers: ERASURE_VERIFIERS });
@@ -267,13 +268,14 @@ describe('values stored where no hash covers them', () => {
     const { fx, l } = await seeded();
     await l.close();
     const db = new Database(fx.db);
-    dropTriggers(db);
-    const value = db
-      .prepare("SELECT value FROM entry_secrets WHERE idx = 7 AND field = 'old_values'")
-      .pluck()
-      .get();
-    db.prepare('UPDATE entries SET old_values = ? WHERE idx = 7').run(value);
-    db.prepare(`UPDATE entries SET new_values = '{"name":"x"}' WHERE idx = 9`).run();
+    carefully(db, () => {
+      const value = db
+        .prepare("SELECT value FROM entry_secrets WHERE idx = 7 AND field = 'old_values'")
+        .pluck()
+        .get();
+      db.prepare('UPDATE entries SET old_values = ? WHERE idx = 7').run(value);
+      db.prepare(`UPDATE entries SET new_values = '{"name":"x"}' WHERE idx = 9`).run();
+    });
     db.close();
     const l2 = await fx.open({ checkpointIntervalMs: 3_600_000 });
     const r = await l2.verify({ verifiers: fx.verifiers });
@@ -292,11 +294,12 @@ describe('values stored where no hash covers them', () => {
     await l.erase({ erasureKey: ERASURE_KEY, actor_id: 'user-3', reason: 'GDPR art. 17' });
     await l.close();
     const db = new Database(fx.db);
-    dropTriggers(db);
     // a salt put back beside an erased value; a side value for a field the leaf holds itself
-    db.exec(`INSERT INTO entry_secrets (log_id, idx, field, value, salt) VALUES (1, 3, 'old_values', 'null', '00');
-             UPDATE entry_secrets SET value = 'null' WHERE idx = 3 AND field = 'old_values';
-             INSERT INTO entry_secrets (log_id, idx, field, value, salt) VALUES (1, 5, 'reason', '"x"', '00');`);
+    carefully(db, () =>
+      db.exec(`INSERT INTO entry_secrets (log_id, idx, field, value, salt) VALUES (1, 3, 'old_values', 'null', '00');
+               UPDATE entry_secrets SET value = 'null' WHERE idx = 3 AND field = 'old_values';
+               INSERT INTO entry_secrets (log_id, idx, field, value, salt) VALUES (1, 5, 'reason', '"x"', '00');`),
+    );
     db.close();
     const l2 = await fx.open({ checkpointIntervalMs: 3_600_000 });
     const r = await l2.verify({ verifiers: fx.verifiers, erasureVerifiers: ERASURE_VERIFIERS });

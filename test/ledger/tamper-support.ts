@@ -20,10 +20,27 @@ type Db = BetterSqlite3.Database;
 
 export const LOG_ID = 1;
 
-/** Drops every trigger of the schema, as anyone holding the file can. */
-export function dropTriggers(db: Db): void {
-  const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[];
-  for (const n of names) db.exec(`DROP TRIGGER "${n}"`);
+/**
+ * Drops every trigger of the schema, as anyone holding the file can, and returns what puts
+ * them back: a careful attacker restores them after the change, so that `verify` cannot tell
+ * the attack by a schema that differs from the migrations' (schema_drift) alone.
+ */
+export function dropTriggers(db: Db): () => void {
+  const triggers = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all() as {
+    name: string;
+    sql: string;
+  }[];
+  for (const t of triggers) db.exec(`DROP TRIGGER "${t.name}"`);
+  return () => {
+    for (const t of triggers) db.exec(t.sql);
+  };
+}
+
+/** Runs `mutate` with every trigger dropped, then puts them back (a careful attacker). */
+export function carefully(db: Db, mutate: (db: Db) => void): void {
+  const restore = dropTriggers(db);
+  mutate(db);
+  restore();
 }
 
 export function readRow(db: Db, idx: number): EntryRow {

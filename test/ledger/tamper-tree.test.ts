@@ -16,7 +16,7 @@ import { FaultKind, type VerifyReport } from '../../src/core/verify/report.ts';
 import type { Ledger } from '../../src/ledger/ledger.ts';
 import { openLedger } from '../../src/ledger/open.ts';
 import { ERASURE_KEY, type Fixture, fullEvent, makeFixture, rejectsWith, summary } from './support.ts';
-import { dropTriggers } from './tamper-support.ts';
+import { carefully } from './tamper-support.ts';
 
 type Db = Database.Database;
 
@@ -40,10 +40,7 @@ function tampered(mutate: (db: Db) => void): string {
   const path = join(fx.dir, `case-${cases++}.db`);
   copyFileSync(fx.db, path);
   const db = new Database(path);
-  db.transaction(() => {
-    dropTriggers(db);
-    mutate(db);
-  })();
+  db.transaction(() => carefully(db, mutate))();
   db.close();
   return path;
 }
