@@ -16,6 +16,14 @@ import type { VerifyReport } from '../core/verify/report.ts';
 import type { EntryFilter, FailureCount, LogInfo, Store, StoredCheckpoint, WriteTx } from '../store/types.ts';
 import { type ErasureRequest, type ErasureResult, eraseSubject } from './erase.ts';
 import { integrate, type Receipt, type Unit } from './integrate.ts';
+import {
+  DEFAULT_ORPHAN_AFTER_MS,
+  isOrphan,
+  type LedgerIntent,
+  liveOwners,
+  newOwner,
+  storedEvent,
+} from './intents.ts';
 import { isKeyRing, type KeyRing } from './keyfile.ts';
 import { type VerifyOptions, verifyStoredLog } from './verify.ts';
 
@@ -36,6 +44,20 @@ export interface LedgerOptions {
   now?: () => Date;
   /** Whether close() also closes the store (default true; false when many ledgers share one store). */
   ownsStore?: boolean;
+  /**
+   * Write-ahead intents left by a ledger on another host count as orphans (and are appended as
+   * their provisional events) once this old, in ms (default 15 min). On this host a dead
+   * process's intents are orphans at once.
+   */
+  orphanAfterMs?: number;
+}
+
+/** What `open` found of intents left by processes that ended mid-request. */
+export interface IntentRecovery {
+  /** Orphan intents appended as their provisional events. */
+  recovered: number;
+  /** Intents held by live ledgers, left alone. */
+  live: number;
 }
 
 export interface InclusionProof {
@@ -48,6 +70,8 @@ export interface InclusionProof {
 
 interface Pending {
   unit: Unit;
+  /** Intents to retire in the same transaction, if this unit is appended. */
+  retire: string[];
   resolve: (r: Receipt[]) => void;
   reject: (e: unknown) => void;
 }
@@ -67,6 +91,12 @@ export class Ledger {
   private draining: Promise<void> | undefined;
   private lastCheckpointAt = 0;
   private closed = false;
+  private readonly owner = newOwner();
+  private readonly orphanAfterMs: number;
+  /** Intents begun here and not yet completed or released: the provisional events by id. */
+  private readonly held = new Map<string, AuditEvent>();
+  /** Set by open(): the orphans it appended. */
+  recovery: IntentRecovery = { recovered: 0, live: 0 };
 
   private constructor(log: LogInfo, o: LedgerOptions) {
     this.store = o.store;
@@ -78,6 +108,7 @@ export class Ledger {
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? 1000;
     this.now = o.now ?? (() => new Date());
     this.ownsStore = o.ownsStore ?? true;
+    this.orphanAfterMs = o.orphanAfterMs ?? DEFAULT_ORPHAN_AFTER_MS;
   }
 
   static async open(o: LedgerOptions): Promise<Ledger> {
@@ -95,7 +126,80 @@ export class Ledger {
         { key_name: signer.name, origin: log.origin },
       );
     }
-    return new Ledger(log, { ...o, ...(signer ? { signer } : {}) });
+    const ledger = new Ledger(log, { ...o, ...(signer ? { signer } : {}) });
+    if (signer) {
+      try {
+        ledger.recovery = await ledger.recoverIntents();
+      } catch (e) {
+        liveOwners.delete(ledger.owner);
+        throw e;
+      }
+    }
+    return ledger;
+  }
+
+  /**
+   * Appends the provisional events of orphan intents (their process ended before the outcome
+   * was recorded), retiring each in the same transaction. Run by open(); never drops one: an
+   * intent whose stored event is not valid is appended only if valid, else left and reported by
+   * the VALIDATION_FAILED rejection.
+   */
+  async recoverIntents(): Promise<IntentRecovery> {
+    const now = Date.now();
+    const all = await this.store.intents(this.log.id);
+    const orphans = all.filter((i) => isOrphan(i, this.orphanAfterMs, now));
+    if (orphans.length > 0) {
+      await Promise.all(orphans.map((i) => this.enqueue([storedEvent(i)], [i.id])));
+    }
+    return { recovered: orphans.length, live: all.length - orphans.length };
+  }
+
+  /**
+   * The fail-closed write-ahead (AuditSink.begin): validates the provisional event and stores it
+   * as an intent, resolving only once that is committed. It is not in the log: `complete`
+   * replaces it by the final event, `release` appends it as it is, and if this process dies
+   * first, the next open() appends it. Rejects with the codes of append (STORE_BUSY when another
+   * process holds the lock past the busy timeout, STORE_FAILED when the disk is full).
+   */
+  async begin(event: unknown): Promise<LedgerIntent> {
+    await this.ensureWritable(); // a full queue refuses here, before the handler, not at complete
+
+    const [valid] = validateAll([event], this.now);
+    const id = valid!.id;
+    if (this.held.has(id))
+      throw new EvidentError(ErrorCode.ID_CONFLICT, `an intent for event ${id} is already held`, { id });
+    const intent = {
+      id,
+      event: JSON.stringify(valid),
+      owner: this.owner,
+      createdAt: this.now().toISOString(),
+    };
+    await this.store.write(this.log.id, (tx) => tx.putIntent(intent));
+    this.held.set(id, valid!);
+    return { eventId: id };
+  }
+
+  /** Appends the final event of an intent and retires the intent, in one transaction. */
+  async complete(intent: LedgerIntent, event: unknown): Promise<Receipt> {
+    if (!this.held.has(intent.eventId))
+      throw new EvidentError(ErrorCode.NOT_FOUND, `no intent held for event ${intent.eventId}`, {
+        id: intent.eventId,
+      });
+    const [r] = await this.enqueue([event], [intent.eventId]);
+    this.held.delete(intent.eventId);
+    return r!;
+  }
+
+  /** Appends an intent's provisional event as it is and retires the intent, in one transaction. */
+  async release(intent: LedgerIntent): Promise<Receipt> {
+    const provisional = this.held.get(intent.eventId);
+    if (!provisional)
+      throw new EvidentError(ErrorCode.NOT_FOUND, `no intent held for event ${intent.eventId}`, {
+        id: intent.eventId,
+      });
+    const [r] = await this.enqueue([provisional], [intent.eventId]);
+    this.held.delete(intent.eventId);
+    return r!;
   }
 
   /** Appends one event; resolves with its receipt once durably committed. */
@@ -109,6 +213,10 @@ export class Ledger {
    * position) and nothing is written; an id conflict refuses the whole call.
    */
   appendMany(events: readonly unknown[]): Promise<Receipt[]> {
+    return this.enqueue(events, []);
+  }
+
+  private enqueue(events: readonly unknown[], retire: string[]): Promise<Receipt[]> {
     if (this.closed) return Promise.reject(new EvidentError(ErrorCode.LEDGER_CLOSED, 'ledger is closed'));
     if (!this.signer)
       return Promise.reject(new EvidentError(ErrorCode.KEY_INVALID, 'ledger opened without a signing key'));
@@ -119,7 +227,8 @@ export class Ledger {
       return Promise.reject(e);
     }
     if (unit.length === 0) return Promise.resolve([]);
-    if (this.pendingEvents + unit.length > this.maxPending) {
+    // A request admitted by begin() is not refused by pushback at its end: its intent is durable.
+    if (retire.length === 0 && this.pendingEvents + unit.length > this.maxPending) {
       return Promise.reject(
         new EvidentError(ErrorCode.STORE_BUSY, 'too many events are waiting for a commit: retry later', {
           pending: this.pendingEvents,
@@ -128,7 +237,7 @@ export class Ledger {
       );
     }
     return new Promise<Receipt[]>((resolve, reject) => {
-      this.pending.push({ unit, resolve, reject });
+      this.pending.push({ unit, retire, resolve, reject });
       this.pendingEvents += unit.length;
       this.kick();
     });
@@ -184,7 +293,7 @@ export class Ledger {
       }
       this.pendingEvents -= n;
       try {
-        const outcomes = await this.commit(batch.map((p) => p.unit));
+        const outcomes = await this.commit(batch);
         for (const [i, o] of outcomes.entries()) {
           if (o.ok) batch[i]!.resolve(o.receipts);
           else batch[i]!.reject(o.error);
@@ -195,13 +304,17 @@ export class Ledger {
     }
   }
 
-  private async commit(units: Unit[]) {
+  private async commit(batch: Pending[]) {
+    const units = batch.map((p) => p.unit);
     const ids = [...new Set(units.flatMap((u) => u.map((e) => e.id)))];
     const receivedAt = this.now().toISOString();
     return this.store.write(this.log.id, async (tx) => {
       const head = await tx.head();
       const existing = await tx.entriesById(ids);
       const result = integrate(head, units, existing, { erasable: this.log.erasable, receivedAt });
+      // An intent goes in the transaction that appends its event, never before (nor without it).
+      const retire = result.outcomes.flatMap((o, i) => (o.ok ? batch[i]!.retire : []));
+      if (retire.length > 0) await tx.retireIntents(retire);
       if (result.entries.length > 0) {
         await tx.insertEntries(result.entries, result.nodes, result.head);
         if (Date.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) await this.signInTx(tx);
@@ -337,8 +450,12 @@ export class Ledger {
   /** Commits what is pending, signs a last checkpoint, and closes the store. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Requests still running lose their outcome: their provisional events go in now (a failure
+    // leaves the intents durable, appended by the next open).
+    await Promise.allSettled([...this.held.keys()].map((eventId) => this.release({ eventId })));
     await this.flush();
     this.closed = true;
+    liveOwners.delete(this.owner);
     try {
       if (this.signer && (await this.size()) > ((await this.latestCheckpoint())?.size ?? 0)) {
         await this.store.write(this.log.id, (tx) => this.signInTx(tx));

@@ -24,6 +24,8 @@ export function instrumentStore(store: Store, metrics: ServerMetrics): Store {
         },
         insertCheckpoint: (cp) => tx.insertCheckpoint(cp),
         erase: (erasures) => tx.erase(erasures),
+        putIntent: (intent) => tx.putIntent(intent),
+        retireIntents: (ids) => tx.retireIntents(ids),
       }),
     );
     metrics.commitSeconds.observe((performance.now() - started) / 1000);

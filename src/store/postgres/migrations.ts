@@ -208,8 +208,25 @@ ${refuseStatements(s, 'api_keys', 'DELETE OR TRUNCATE')}
 `;
 }
 
+/**
+ * Write-ahead intents of fail-closed requests: provisional events durable before a handler
+ * runs. Not a table of record: each row is deleted in the transaction that appends its event.
+ */
+function intents(s: string): string {
+  return `
+CREATE TABLE ${s}.intents (
+  log_id     integer NOT NULL,
+  id         ${TEXT} NOT NULL,
+  event      text NOT NULL,
+  owner      ${TEXT} NOT NULL,
+  created_at ${TEXT} NOT NULL,
+  PRIMARY KEY (log_id, id)
+);
+`;
+}
+
 /** Migration n (1-based) is MIGRATIONS[n - 1]; each takes the quoted schema name. */
-export const MIGRATIONS: readonly ((s: string) => string)[] = [v1];
+export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, intents];
 
 export interface MigrateOptions {
   /** Apply missing migrations (default); false: refuse to open an outdated schema. */

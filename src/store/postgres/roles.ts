@@ -50,6 +50,8 @@ export function serviceRoleGrants(schema: string, role: string): string[] {
     `GRANT UPDATE (size, last_hash, frontier) ON ${s}.logs TO ${r}`,
     `GRANT UPDATE (revoked_at) ON ${s}.api_keys TO ${r}`,
     `GRANT DELETE ON ${s}.entry_secrets TO ${r}`,
+    // write-ahead intents (not a table of record): written and retired by every append path
+    `GRANT SELECT, INSERT, DELETE ON ${s}.intents TO ${r}`,
   ];
 }
 

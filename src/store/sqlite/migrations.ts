@@ -137,6 +137,18 @@ CREATE TRIGGER api_keys_revoke_only BEFORE UPDATE ON api_keys
 CREATE TRIGGER api_keys_no_delete BEFORE DELETE ON api_keys
   BEGIN SELECT RAISE(ABORT, 'evident: API keys are revoked, never deleted'); END;
 `,
+  `
+-- write-ahead intents of fail-closed requests: provisional events durable before a handler
+-- runs; not part of the log (each row is deleted in the transaction that appends its event)
+CREATE TABLE intents (
+  log_id     INTEGER NOT NULL,
+  id         TEXT NOT NULL,
+  event      TEXT NOT NULL,
+  owner      TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (log_id, id)
+) WITHOUT ROWID;
+`,
 ];
 
 /** Applies the migrations not yet applied, in one immediate transaction. */
