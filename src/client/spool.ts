@@ -113,6 +113,11 @@ export class Spool {
       });
       this.queuedBytes += r.end - r.start;
     }
+    // Intents retired by their final record (replay.ts) at the front leave at once.
+    while (this.head < this.queue.length && this.queue[this.head]!.done) {
+      const r = this.queue[this.head++]!;
+      this.queuedBytes -= r.end - r.start;
+    }
     this.ack = replayed.ack;
     this.segment = replayed.nextSegment - 1;
     this.segments = [...new Set(replayed.records.map((r) => r.segment))];
