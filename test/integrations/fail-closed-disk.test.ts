@@ -9,14 +9,17 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
+import Fastify from 'fastify';
 import { EvidentClient } from '../../src/client/index.ts';
 import { replaySpool } from '../../src/client/replay.ts';
 import { ErrorCode } from '../../src/core/errors.ts';
 import { audit, evidentExpress } from '../../src/integrations/express/index.ts';
+import { evidentFastify } from '../../src/integrations/fastify/index.ts';
 import { type AuditSink, ledgerSink } from '../../src/integrations/sink.ts';
 import { createKeyFile } from '../../src/ledger/keyfile.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
@@ -28,6 +31,20 @@ import { holdWriteLock, mountSmall, skipWithoutMount, subdir } from './full-disk
 import { close, listen } from './support.ts';
 
 const ORIGIN = 'test.example/default';
+
+/** The Fastify twin of phiApp. */
+async function phiFastify(sink: AuditSink) {
+  const handled = new Map<number, string>();
+  const app = Fastify();
+  await app.register(evidentFastify, { sink, onError: () => undefined });
+  app.get('/phi/:id', { config: { audit: { failClosed: true, action: 'phi.read' } } }, async (request) => {
+    handled.set(Number((request.query as { n: string }).n), request.audit.eventId);
+    return { ok: true };
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  return { base: `http://127.0.0.1:${port}`, handled, stop: () => app.close() };
+}
 
 /** An app whose fail-closed route notes, per request number, the event id its handler ran under. */
 async function phiApp(sink: AuditSink) {
@@ -166,39 +183,43 @@ describe('fail-closed routes never run unaudited (issue 11)', { skip: skipWithou
 });
 
 describe('fail-closed with the database locked by another process (issue 11, item 7)', () => {
-  test('503 STORE_BUSY before the handler, and the event loop keeps running while the ledger waits', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'evident-fc-lock-'));
-    const db = join(dir, 'audit.db');
-    const { signer } = await keyAndLog(db, dir);
-    const store = await openSqliteStore(db, { busyTimeoutMs: 1000 });
-    const ledger = await Ledger.open({ store, signer });
-    const app = await phiApp(ledgerSink(ledger));
-    const lag = monitorEventLoopDelay({ resolution: 10 });
-    try {
-      assert.equal((await fetch(`${app.base}/phi/0?n=-1`)).status, 200);
-      const lock = await holdWriteLock(db);
-      lag.enable();
-      const started = Date.now();
-      const status = await hammer(app.base, 3, 3);
-      const waited = Date.now() - started;
-      lag.disable();
-      await lock.release();
-      for (const s of status.values()) {
-        assert.equal(s.status, 503);
-        assert.equal(s.code, ErrorCode.STORE_BUSY);
-        assert.equal(s.retryAfter, '1');
+  for (const [name, make] of [
+    ['Express', phiApp],
+    ['Fastify', phiFastify],
+  ] as const)
+    test(`${name}: 503 STORE_BUSY before the handler, and the event loop keeps running while the ledger waits`, async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'evident-fc-lock-'));
+      const db = join(dir, 'audit.db');
+      const { signer } = await keyAndLog(db, dir);
+      const store = await openSqliteStore(db, { busyTimeoutMs: 1000 });
+      const ledger = await Ledger.open({ store, signer });
+      const app = await make(ledgerSink(ledger));
+      const lag = monitorEventLoopDelay({ resolution: 10 });
+      try {
+        assert.equal((await fetch(`${app.base}/phi/0?n=-1`)).status, 200);
+        const lock = await holdWriteLock(db);
+        lag.enable();
+        const started = Date.now();
+        const status = await hammer(app.base, 3, 3);
+        const waited = Date.now() - started;
+        lag.disable();
+        await lock.release();
+        for (const s of status.values()) {
+          assert.equal(s.status, 503);
+          assert.equal(s.code, ErrorCode.STORE_BUSY);
+          assert.equal(s.retryAfter, '1');
+        }
+        assert.equal(app.handled.size, 1, 'only the request before the lock ran its handler');
+        assert.ok(waited >= 1000, `the ledger waited for the lock (${waited} ms)`);
+        const maxLagMs = lag.max / 1e6;
+        t.diagnostic(`waited ${waited} ms for the lock; longest event-loop stall ${maxLagMs.toFixed(0)} ms`);
+        assert.ok(maxLagMs < 250, `the event loop stalled ${maxLagMs.toFixed(0)} ms`);
+        assert.equal((await fetch(`${app.base}/phi/1?n=99`)).status, 200);
+        assert.equal((await ledger.query({})).length, 2);
+      } finally {
+        await app.stop().catch(() => undefined);
+        await ledger.close();
+        rmSync(dir, { recursive: true, force: true });
       }
-      assert.equal(app.handled.size, 1, 'only the request before the lock ran its handler');
-      assert.ok(waited >= 1000, `the ledger waited for the lock (${waited} ms)`);
-      const maxLagMs = lag.max / 1e6;
-      t.diagnostic(`waited ${waited} ms for the lock; longest event-loop stall ${maxLagMs.toFixed(0)} ms`);
-      assert.ok(maxLagMs < 250, `the event loop stalled ${maxLagMs.toFixed(0)} ms`);
-      assert.equal((await fetch(`${app.base}/phi/1?n=99`)).status, 200);
-      assert.equal((await ledger.query({})).length, 2);
-    } finally {
-      await app.stop().catch(() => undefined);
-      await ledger.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    });
 });
