@@ -58,6 +58,8 @@ export interface IntentRecovery {
   recovered: number;
   /** Intents held by live ledgers, left alone. */
   live: number;
+  /** Orphans whose stored event is not valid (or not of their id): left in place. */
+  invalid: number;
 }
 
 export interface InclusionProof {
@@ -96,7 +98,7 @@ export class Ledger {
   /** Intents begun here and not yet completed or released: the provisional events by id. */
   private readonly held = new Map<string, AuditEvent>();
   /** Set by open(): the orphans it appended. */
-  recovery: IntentRecovery = { recovered: 0, live: 0 };
+  recovery: IntentRecovery = { recovered: 0, live: 0, invalid: 0 };
 
   private constructor(log: LogInfo, o: LedgerOptions) {
     this.store = o.store;
@@ -140,18 +142,29 @@ export class Ledger {
 
   /**
    * Appends the provisional events of orphan intents (their process ended before the outcome
-   * was recorded), retiring each in the same transaction. Run by open(); never drops one: an
-   * intent whose stored event is not valid is appended only if valid, else left and reported by
-   * the VALIDATION_FAILED rejection.
+   * was recorded), retiring each in the same transaction. Run by open(). An orphan whose stored
+   * event is not a valid event (only a writer of the database makes one) is not appended and not
+   * deleted: it is left for an operator, counted in `invalid`.
    */
   async recoverIntents(): Promise<IntentRecovery> {
     const now = Date.now();
     const all = await this.store.intents(this.log.id);
     const orphans = all.filter((i) => isOrphan(i, this.orphanAfterMs, now));
-    if (orphans.length > 0) {
-      await Promise.all(orphans.map((i) => this.enqueue([storedEvent(i)], [i.id])));
+    const valid: { event: AuditEvent; id: string }[] = [];
+    for (const i of orphans) {
+      try {
+        const [event] = validateAll([storedEvent(i)], this.now);
+        if (event!.id === i.id) valid.push({ event: event!, id: i.id });
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+      }
     }
-    return { recovered: orphans.length, live: all.length - orphans.length };
+    await Promise.all(valid.map((v) => this.enqueue([v.event], [v.id])));
+    return {
+      recovered: valid.length,
+      live: all.length - orphans.length,
+      invalid: orphans.length - valid.length,
+    };
   }
 
   /**

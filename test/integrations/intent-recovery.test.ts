@@ -47,7 +47,7 @@ describe('write-ahead intents after a crash (issue 11)', () => {
         await holdAndKill(['ledger', fx.db, fx.keyPath, id, ...(complete ? ['complete'] : [])]);
         const ledger = await fx.open();
         try {
-          assert.deepEqual(ledger.recovery, { recovered: complete ? 0 : 1, live: 0 });
+          assert.deepEqual(ledger.recovery, { recovered: complete ? 0 : 1, live: 0, invalid: 0 });
           const all = await ledger.query({});
           assert.equal(all.length, 1);
           assert.equal(all[0]!.id, id);
