@@ -13,7 +13,15 @@ import { validateEvent } from '../core/event/validate.ts';
 import { CompactRange, consistencyPlan, inclusionPlan, verifyConsistency } from '../core/merkle/index.ts';
 import { type NoteSigner, verifierFromPublicKey } from '../core/note-keys.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
-import type { EntryFilter, FailureCount, LogInfo, Store, StoredCheckpoint, WriteTx } from '../store/types.ts';
+import type {
+  EntryFilter,
+  FailureCount,
+  LogInfo,
+  Store,
+  StoredCheckpoint,
+  StoredIntent,
+  WriteTx,
+} from '../store/types.ts';
 import { type ErasureRequest, type ErasureResult, eraseSubject } from './erase.ts';
 import { integrate, type Receipt, type Unit } from './integrate.ts';
 import {
@@ -74,6 +82,8 @@ interface Pending {
   unit: Unit;
   /** Intents to retire in the same transaction, if this unit is appended. */
   retire: string[];
+  /** An intent to store (begin): then `unit` is empty. */
+  put?: StoredIntent;
   resolve: (r: Receipt[]) => void;
   reject: (e: unknown) => void;
 }
@@ -187,7 +197,12 @@ export class Ledger {
       owner: this.owner,
       createdAt: this.now().toISOString(),
     };
-    await this.store.write(this.log.id, (tx) => tx.putIntent(intent));
+    // Through the commit queue: concurrent intents share one transaction and one fsync with
+    // the appends waiting beside them (group commit), and resolve once it is committed.
+    await new Promise<Receipt[]>((resolve, reject) => {
+      this.pending.push({ unit: [], retire: [], put: intent, resolve, reject });
+      this.kick();
+    });
     this.held.set(id, valid!);
     return { eventId: id };
   }
@@ -322,6 +337,7 @@ export class Ledger {
     const ids = [...new Set(units.flatMap((u) => u.map((e) => e.id)))];
     const receivedAt = this.now().toISOString();
     return this.store.write(this.log.id, async (tx) => {
+      for (const p of batch) if (p.put) await tx.putIntent(p.put);
       const head = await tx.head();
       const existing = await tx.entriesById(ids);
       const result = integrate(head, units, existing, { erasable: this.log.erasable, receivedAt });
