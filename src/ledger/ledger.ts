@@ -186,7 +186,6 @@ export class Ledger {
    */
   async begin(event: unknown): Promise<LedgerIntent> {
     await this.ensureWritable(); // a full queue refuses here, before the handler, not at complete
-
     const [valid] = validateAll([event], this.now);
     const id = valid!.id;
     if (this.held.has(id))
@@ -212,6 +211,13 @@ export class Ledger {
     if (!this.held.has(intent.eventId))
       throw new EvidentError(ErrorCode.NOT_FOUND, `no intent held for event ${intent.eventId}`, {
         id: intent.eventId,
+      });
+    // Retiring the intent for an event of another id would lose the provisional event.
+    const id = (event as { id?: unknown } | null)?.id;
+    if (id !== intent.eventId)
+      throw new EvidentError(ErrorCode.USAGE, "the final event must carry its intent's id", {
+        id: typeof id === 'string' ? id : null,
+        intent: intent.eventId,
       });
     const [r] = await this.enqueue([event], [intent.eventId]);
     this.held.delete(intent.eventId);

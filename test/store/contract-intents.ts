@@ -25,6 +25,7 @@ export function intentTests(fx: ContractFixture): void {
     );
     assert.equal(await l.size(), 0, 'an intent is not in the log');
     const final = { ...provisional(0), id: intent.eventId, result: 'success', metadata: { status: 200 } };
+    await rejectsWith(l.complete(intent, { ...final, id: uuidv7() }), ErrorCode.USAGE);
     const r = await l.complete(intent, final);
     assert.equal(r.index, 0);
     assert.deepEqual(await fx.store.intents(l.log.id), []);
