@@ -5,7 +5,7 @@
  * throughput of each variant:
  *   none    no middleware (the baseline)
  *   open    fail-open (default): the event is recorded after the response
- *   closed  fail-closed: ensureWritable() before, record() durable before the response
+ *   closed  fail-closed: begin() durable before the handler, complete() durable before the response
  * Sinks: `ledger` (embedded, SQLite file in a temp dir) and `client` (EvidentClient spooling to
  * a temp dir with delivery off: the cost of the fsynced spool write alone). Add a sink to SINKS.
  */

@@ -6,12 +6,12 @@
  */
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { validateEvent } from '../core/event/validate.ts';
-import type { AuditSink } from '../integrations/sink.ts';
+import type { AuditIntent, AuditSink } from '../integrations/sink.ts';
 import { Transport } from './http.ts';
 import { type LogCheck, LogChecker } from './log-check.ts';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { Sender } from './sender.ts';
-import { Spool } from './spool.ts';
+import { Spool, type SpoolRecord } from './spool.ts';
 import { type ClientStats, emptyStats } from './stats.ts';
 
 /** What record() resolves with once the event is durable in the spool. */
@@ -25,6 +25,11 @@ export interface FlushResult {
   drained: boolean;
   /** Events still undelivered at the end of the wait. */
   pending: number;
+}
+
+/** A fail-closed request's intent in this client's spool. */
+interface SpoolIntent extends AuditIntent {
+  readonly record: SpoolRecord;
 }
 
 export const DEFAULT_FLUSH_TIMEOUT_MS = 30_000;
@@ -161,6 +166,58 @@ export class EvidentClient implements AuditSink {
       this.counters.refused++;
       throw e;
     }
+  }
+
+  /**
+   * The fail-closed write-ahead (AuditSink.begin): validates the provisional event and writes it
+   * to the spool as a held intent, resolving once fsynced. It is not delivered while held.
+   * Rejects, with nothing kept, with the codes of record(): on a full disk the write itself
+   * fails (SPOOL_FAILED), so the request is refused before its handler runs.
+   */
+  async begin(provisional: Readonly<Record<string, unknown>>): Promise<AuditIntent> {
+    try {
+      if (this.closing) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'the client is closed');
+      const valid = validateEvent(provisional);
+      const record = await this.spool.append(Buffer.from(JSON.stringify(valid), 'utf8'), valid.id!, {
+        intent: true,
+      });
+      const intent: SpoolIntent = { eventId: valid.id!, record };
+      return intent;
+    } catch (e) {
+      this.counters.refused++;
+      throw e;
+    }
+  }
+
+  /**
+   * Writes the final event (the intent's id) in one fsynced record; once durable, the intent is
+   * retired and never delivered. On rejection the intent is still held: release() it.
+   */
+  async complete(intent: AuditIntent, event: Readonly<Record<string, unknown>>): Promise<Recorded> {
+    const held = intent as SpoolIntent;
+    try {
+      const valid = validateEvent(event);
+      if (valid.id !== held.eventId) {
+        throw new EvidentError(ErrorCode.USAGE, "the final event must carry its intent's id", {
+          id: valid.id,
+          intent: held.eventId,
+        });
+      }
+      await this.spool.append(Buffer.from(JSON.stringify(valid), 'utf8'), valid.id!, {
+        retires: held.record,
+      });
+      this.counters.spooled++;
+      return { id: valid.id!, timestamp: valid.timestamp! };
+    } catch (e) {
+      this.counters.refused++;
+      throw e;
+    }
+  }
+
+  /** Lets an intent's provisional event be delivered as it is (it is durable already). */
+  async release(intent: AuditIntent): Promise<void> {
+    this.spool.release((intent as SpoolIntent).record);
+    this.counters.spooled++;
   }
 
   /**

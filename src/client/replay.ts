@@ -3,6 +3,10 @@
  * tail of the last segment (a crash mid-write: nothing after it was ever acknowledged) is cut
  * off; a bad record anywhere else is damage and fails the open with SPOOL_FAILED
  * (`reason: 'corrupt_record'`, the segment and offset): never skipped.
+ *
+ * A write-ahead intent followed by a record with its event id was completed: only the later
+ * record is delivered. An intent with no such record is an orphan (its process ended mid
+ * request) and is delivered as it is: the provisional event, never lost.
  */
 import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +30,10 @@ export interface ReplayedRecord {
   end: number;
   id: string;
   payload: Buffer;
+  /** A write-ahead intent (frame.ts). */
+  intent?: boolean;
+  /** An intent whose final record follows: never delivered. */
+  retired?: boolean;
 }
 
 export interface Replayed {
@@ -76,6 +84,8 @@ export async function replaySpool(dir: string): Promise<Replayed> {
   const names = (await readdir(dir)).filter((n) => SEGMENT.test(n)).sort();
   const numbers = names.map((n) => Number(SEGMENT.exec(n)![1]));
   const records: ReplayedRecord[] = [];
+  /** Ids with a record that is not an intent: an intent of one of them was completed. */
+  const completed = new Set<string>();
   const kept: number[] = [];
   let tornBytes = 0;
   for (const [i, seg] of numbers.entries()) {
@@ -135,12 +145,14 @@ export async function replaySpool(dir: string): Promise<Replayed> {
       if (step.start >= from) {
         const id = idOf(step.payload);
         if (id === undefined) throw corrupt(at, 'record is not an event with an id');
+        if (!step.intent) completed.add(id);
         records.push({
           segment: seg,
           start: step.start,
           end: step.end,
           id,
           payload: Buffer.from(step.payload),
+          ...(step.intent ? { intent: true } : {}),
         });
       }
       at = step.end;
@@ -148,6 +160,7 @@ export async function replaySpool(dir: string): Promise<Replayed> {
     if (!onBoundary) throw corrupt(from, 'the acknowledged position is not a record boundary');
   }
   if (ack && numbers.some((n) => n < ack.segment)) await fsyncDir(dir);
+  for (const r of records) if (r.intent && completed.has(r.id)) r.retired = true;
   return {
     records,
     ack,

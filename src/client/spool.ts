@@ -6,6 +6,12 @@
  *
  * MUST: append() resolves only once its record is written and fdatasynced; it rejects, having
  * kept nothing that will be delivered, with SPOOL_FULL or SPOOL_FAILED.
+ *
+ * Write-ahead intents (fail-closed requests): `append(..., { intent: true })` writes a record
+ * flagged as an intent and held: not delivered while its request runs. Completing it is one more
+ * record, the final event with the same id (`retires`): once that is fsynced the intent is
+ * retired (never delivered, here or at replay). `release` lets a held intent go out as it is.
+ * After a crash, replay delivers every intent that has no final record.
  */
 import { type FileHandle, mkdir, open, realpath, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +32,15 @@ export interface SpoolRecord {
   id: string;
   payload: Buffer;
   done: boolean;
+  /** A write-ahead intent still held by its request: not delivered until released. */
+  held: boolean;
+}
+
+export interface AppendOptions {
+  /** Write a held write-ahead intent. */
+  intent?: boolean;
+  /** The intent this record completes: retired once this record is durable. */
+  retires?: SpoolRecord;
 }
 
 export interface SpoolLimits {
@@ -40,7 +55,9 @@ export interface SpoolLimits {
 interface PendingWrite {
   frame: Buffer;
   id: string;
-  resolve: () => void;
+  intent: boolean;
+  retires: SpoolRecord | undefined;
+  resolve: (r: SpoolRecord) => void;
   reject: (e: EvidentError) => void;
 }
 
@@ -84,8 +101,22 @@ export class Spool {
     replayed: Awaited<ReturnType<typeof replaySpool>>,
   ) {
     for (const r of replayed.records) {
-      this.queue.push({ ...r, seq: ++this.seq, done: false });
+      this.queue.push({
+        segment: r.segment,
+        start: r.start,
+        end: r.end,
+        id: r.id,
+        payload: r.payload,
+        seq: ++this.seq,
+        done: r.retired === true,
+        held: false,
+      });
       this.queuedBytes += r.end - r.start;
+    }
+    // Intents retired by their final record (replay.ts) at the front leave at once.
+    while (this.head < this.queue.length && this.queue[this.head]!.done) {
+      const r = this.queue[this.head++]!;
+      this.queuedBytes -= r.end - r.start;
     }
     this.ack = replayed.ack;
     this.segment = replayed.nextSegment - 1;
@@ -134,10 +165,10 @@ export class Spool {
   }
 
   /** Writes one event; resolves once it is fsynced. */
-  async append(payload: Buffer, id: string): Promise<void> {
+  async append(payload: Buffer, id: string, o: AppendOptions = {}): Promise<SpoolRecord> {
     if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'the client is closed');
     if (this.broken) throw this.broken;
-    const frame = encodeRecord(payload);
+    const frame = encodeRecord(payload, o.intent === true);
     await this.room.reserve(frame.length);
     if (this.broken) {
       this.room.cancel(frame.length);
@@ -145,8 +176,8 @@ export class Spool {
     }
     // The reservation is released once the write is settled: by then the record is in the queue
     // (counted there) or refused.
-    return new Promise<void>((resolve, reject) => {
-      this.writes.push({ frame, id, resolve, reject });
+    return new Promise<SpoolRecord>((resolve, reject) => {
+      this.writes.push({ frame, id, intent: o.intent === true, retires: o.retires, resolve, reject });
       this.kick();
     });
   }
@@ -197,9 +228,10 @@ export class Spool {
         continue;
       }
       let at = start;
+      const records: SpoolRecord[] = [];
       for (const g of group) {
         const end = at + g.frame.length;
-        this.queue.push({
+        const record: SpoolRecord = {
           seq: ++this.seq,
           segment: this.segment,
           start: at,
@@ -207,9 +239,15 @@ export class Spool {
           id: g.id,
           payload: g.frame.subarray(HEADER_BYTES),
           done: false,
-        });
+          held: g.intent,
+        };
+        this.queue.push(record);
+        records.push(record);
         this.queuedBytes += g.frame.length;
         at = end;
+        // Its final record is durable: the intent is never delivered. It leaves the queue (and
+        // the acknowledged position moves past it) with the next delivery.
+        if (g.retires) g.retires.done = true;
       }
       this.segSize = at;
       this.groupSize = 0;
@@ -217,9 +255,9 @@ export class Spool {
       this.commits++;
       this.lastWriteOkAt = Date.now();
       this.lastWriteFailed = false;
-      for (const g of group) {
+      for (const [i, g] of group.entries()) {
         this.room.cancel(g.frame.length);
-        g.resolve();
+        g.resolve(records[i]!);
       }
       this.onCommitted();
     }
@@ -327,12 +365,22 @@ export class Spool {
     let size = 0;
     for (let i = this.head; i < this.queue.length && out.length < count; i++) {
       const r = this.queue[i]!;
-      if (r.done) continue;
+      if (r.done || r.held) continue;
       if (out.length > 0 && size + r.payload.length + 1 > bytes) break;
       out.push(r);
       size += r.payload.length + 1;
     }
     return out;
+  }
+
+  /**
+   * Lets a held intent be delivered as it is (its request's outcome will not be recorded). The
+   * record is already durable: nothing is written.
+   */
+  release(intent: SpoolRecord): void {
+    if (!intent.held) return;
+    intent.held = false;
+    this.onCommitted();
   }
 
   /** The last record committed so far (0: none). */

@@ -13,11 +13,27 @@ import { validateEvent } from '../core/event/validate.ts';
 import { consistencyPlan, inclusionPlan, verifyConsistency } from '../core/merkle/index.ts';
 import { type NoteSigner, verifierFromPublicKey } from '../core/note-keys.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
-import type { EntryFilter, FailureCount, LogInfo, Store, StoredCheckpoint, WriteTx } from '../store/types.ts';
+import type {
+  EntryFilter,
+  FailureCount,
+  LogInfo,
+  Store,
+  StoredCheckpoint,
+  StoredIntent,
+  WriteTx,
+} from '../store/types.ts';
 import { LEDGER_DEFAULTS } from './defaults.ts';
 import { type ErasureRequest, type ErasureResult, eraseSubject } from './erase.ts';
 import { checkedHead } from './head.ts';
 import { integrate, type Receipt, type Unit } from './integrate.ts';
+import {
+  DEFAULT_ORPHAN_AFTER_MS,
+  isOrphan,
+  type LedgerIntent,
+  liveOwners,
+  newOwner,
+  storedEvent,
+} from './intents.ts';
 import { isKeyRing, type KeyRing } from './keyfile.ts';
 import { checkConsistency, checkInclusion, proofNodes } from './proofs.ts';
 import { type VerifiedQueryResult, verifiedQuery } from './verified-query.ts';
@@ -40,6 +56,22 @@ export interface LedgerOptions {
   now?: () => Date;
   /** Whether close() also closes the store (default true; false when many ledgers share one store). */
   ownsStore?: boolean;
+  /**
+   * Write-ahead intents left by a ledger on another host count as orphans (and are appended as
+   * their provisional events) once this old, in ms (default 15 min). On this host a dead
+   * process's intents are orphans at once.
+   */
+  orphanAfterMs?: number;
+}
+
+/** What `open` found of intents left by processes that ended mid-request. */
+export interface IntentRecovery {
+  /** Orphan intents appended as their provisional events. */
+  recovered: number;
+  /** Intents held by live ledgers, left alone. */
+  live: number;
+  /** Orphans whose stored event is not valid (or not of their id): left in place. */
+  invalid: number;
 }
 
 export interface InclusionProof {
@@ -52,6 +84,10 @@ export interface InclusionProof {
 
 interface Pending {
   unit: Unit;
+  /** Intents to retire in the same transaction, if this unit is appended. */
+  retire: string[];
+  /** An intent to store (begin): then `unit` is empty. */
+  put?: StoredIntent;
   resolve: (r: Receipt[]) => void;
   reject: (e: unknown) => void;
 }
@@ -71,6 +107,12 @@ export class Ledger {
   private draining: Promise<void> | undefined;
   private lastCheckpointAt = 0;
   private closed = false;
+  private readonly owner = newOwner();
+  private readonly orphanAfterMs: number;
+  /** Intents begun here and not yet completed or released: the provisional events by id. */
+  private readonly held = new Map<string, AuditEvent>();
+  /** Set by open(): the orphans it appended. */
+  recovery: IntentRecovery = { recovered: 0, live: 0, invalid: 0 };
 
   private constructor(log: LogInfo, o: LedgerOptions) {
     this.store = o.store;
@@ -82,6 +124,7 @@ export class Ledger {
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? LEDGER_DEFAULTS.checkpointIntervalMs;
     this.now = o.now ?? (() => new Date());
     this.ownsStore = o.ownsStore ?? true;
+    this.orphanAfterMs = o.orphanAfterMs ?? DEFAULT_ORPHAN_AFTER_MS;
   }
 
   static async open(o: LedgerOptions): Promise<Ledger> {
@@ -99,7 +142,102 @@ export class Ledger {
         { key_name: signer.name, origin: log.origin },
       );
     }
-    return new Ledger(log, { ...o, ...(signer ? { signer } : {}) });
+    const ledger = new Ledger(log, { ...o, ...(signer ? { signer } : {}) });
+    if (signer) {
+      try {
+        ledger.recovery = await ledger.recoverIntents();
+      } catch (e) {
+        liveOwners.delete(ledger.owner);
+        throw e;
+      }
+    }
+    return ledger;
+  }
+
+  /**
+   * Appends the provisional events of orphan intents (their process ended before the outcome
+   * was recorded), retiring each in the same transaction. Run by open(). An orphan whose stored
+   * event is not a valid event (only a writer of the database makes one) is not appended and not
+   * deleted: it is left for an operator, counted in `invalid`.
+   */
+  async recoverIntents(): Promise<IntentRecovery> {
+    const now = Date.now();
+    const all = await this.store.intents(this.log.id);
+    const orphans = all.filter((i) => isOrphan(i, this.orphanAfterMs, now));
+    const valid: { event: AuditEvent; id: string }[] = [];
+    for (const i of orphans) {
+      try {
+        const [event] = validateAll([storedEvent(i)], this.now);
+        if (event!.id === i.id) valid.push({ event: event!, id: i.id });
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+      }
+    }
+    await Promise.all(valid.map((v) => this.enqueue([v.event], [v.id])));
+    return {
+      recovered: valid.length,
+      live: all.length - orphans.length,
+      invalid: orphans.length - valid.length,
+    };
+  }
+
+  /**
+   * The fail-closed write-ahead (AuditSink.begin): validates the provisional event and stores it
+   * as an intent, resolving only once that is committed. It is not in the log: `complete`
+   * replaces it by the final event, `release` appends it as it is, and if this process dies
+   * first, the next open() appends it. Rejects with the codes of append (STORE_BUSY when another
+   * process holds the lock past the busy timeout, STORE_FAILED when the disk is full).
+   */
+  async begin(event: unknown): Promise<LedgerIntent> {
+    await this.ensureWritable(); // a full queue refuses here, before the handler, not at complete
+    const [valid] = validateAll([event], this.now);
+    const id = valid!.id;
+    if (this.held.has(id))
+      throw new EvidentError(ErrorCode.ID_CONFLICT, `an intent for event ${id} is already held`, { id });
+    const intent = {
+      id,
+      event: JSON.stringify(valid),
+      owner: this.owner,
+      createdAt: this.now().toISOString(),
+    };
+    // Through the commit queue: concurrent intents share one transaction and one fsync with
+    // the appends waiting beside them (group commit), and resolve once it is committed.
+    await new Promise<Receipt[]>((resolve, reject) => {
+      this.pending.push({ unit: [], retire: [], put: intent, resolve, reject });
+      this.kick();
+    });
+    this.held.set(id, valid!);
+    return { eventId: id };
+  }
+
+  /** Appends the final event of an intent and retires the intent, in one transaction. */
+  async complete(intent: LedgerIntent, event: unknown): Promise<Receipt> {
+    if (!this.held.has(intent.eventId))
+      throw new EvidentError(ErrorCode.NOT_FOUND, `no intent held for event ${intent.eventId}`, {
+        id: intent.eventId,
+      });
+    // Retiring the intent for an event of another id would lose the provisional event.
+    const id = (event as { id?: unknown } | null)?.id;
+    if (id !== intent.eventId)
+      throw new EvidentError(ErrorCode.USAGE, "the final event must carry its intent's id", {
+        id: typeof id === 'string' ? id : null,
+        intent: intent.eventId,
+      });
+    const [r] = await this.enqueue([event], [intent.eventId]);
+    this.held.delete(intent.eventId);
+    return r!;
+  }
+
+  /** Appends an intent's provisional event as it is and retires the intent, in one transaction. */
+  async release(intent: LedgerIntent): Promise<Receipt> {
+    const provisional = this.held.get(intent.eventId);
+    if (!provisional)
+      throw new EvidentError(ErrorCode.NOT_FOUND, `no intent held for event ${intent.eventId}`, {
+        id: intent.eventId,
+      });
+    const [r] = await this.enqueue([provisional], [intent.eventId]);
+    this.held.delete(intent.eventId);
+    return r!;
   }
 
   /** Appends one event; resolves with its receipt once durably committed. */
@@ -113,6 +251,10 @@ export class Ledger {
    * position) and nothing is written; an id conflict refuses the whole call.
    */
   appendMany(events: readonly unknown[]): Promise<Receipt[]> {
+    return this.enqueue(events, []);
+  }
+
+  private enqueue(events: readonly unknown[], retire: string[]): Promise<Receipt[]> {
     if (this.closed) return Promise.reject(new EvidentError(ErrorCode.LEDGER_CLOSED, 'ledger is closed'));
     if (!this.signer)
       return Promise.reject(new EvidentError(ErrorCode.KEY_INVALID, 'ledger opened without a signing key'));
@@ -123,7 +265,8 @@ export class Ledger {
       return Promise.reject(e);
     }
     if (unit.length === 0) return Promise.resolve([]);
-    if (this.pendingEvents + unit.length > this.maxPending) {
+    // A request admitted by begin() is not refused by pushback at its end: its intent is durable.
+    if (retire.length === 0 && this.pendingEvents + unit.length > this.maxPending) {
       return Promise.reject(
         new EvidentError(ErrorCode.STORE_BUSY, 'too many events are waiting for a commit: retry later', {
           pending: this.pendingEvents,
@@ -132,7 +275,7 @@ export class Ledger {
       );
     }
     return new Promise<Receipt[]>((resolve, reject) => {
-      this.pending.push({ unit, resolve, reject });
+      this.pending.push({ unit, retire, resolve, reject });
       this.pendingEvents += unit.length;
       this.kick();
     });
@@ -188,7 +331,7 @@ export class Ledger {
       }
       this.pendingEvents -= n;
       try {
-        const outcomes = await this.commit(batch.map((p) => p.unit));
+        const outcomes = await this.commit(batch);
         for (const [i, o] of outcomes.entries()) {
           if (o.ok) batch[i]!.resolve(o.receipts);
           else batch[i]!.reject(o.error);
@@ -199,14 +342,19 @@ export class Ledger {
     }
   }
 
-  private async commit(units: Unit[]) {
+  private async commit(batch: Pending[]) {
+    const units = batch.map((p) => p.unit);
     const ids = [...new Set(units.flatMap((u) => u.map((e) => e.id)))];
     const receivedAt = this.now().toISOString();
     return this.store.write(this.log.id, async (tx) => {
+      for (const p of batch) if (p.put) await tx.putIntent(p.put);
       // Checked before use: a rewritten head must not extend the chain or the tree (./head.ts).
       const { head } = await checkedHead(tx);
       const existing = await tx.entriesById(ids);
       const result = integrate(head, units, existing, { erasable: this.log.erasable, receivedAt });
+      // An intent goes in the transaction that appends its event, never before (nor without it).
+      const retire = result.outcomes.flatMap((o, i) => (o.ok ? batch[i]!.retire : []));
+      if (retire.length > 0) await tx.retireIntents(retire);
       if (result.entries.length > 0) {
         await tx.insertEntries(result.entries, result.nodes, result.head);
         if (Date.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) await this.signInTx(tx);
@@ -370,8 +518,12 @@ export class Ledger {
   /** Commits what is pending, signs a last checkpoint, and closes the store. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Requests still running lose their outcome: their provisional events go in now (a failure
+    // leaves the intents durable, appended by the next open).
+    await Promise.allSettled([...this.held.keys()].map((eventId) => this.release({ eventId })));
     await this.flush();
     this.closed = true;
+    liveOwners.delete(this.owner);
     try {
       if (this.signer && (await this.size()) > ((await this.latestCheckpoint())?.size ?? 0)) {
         await this.store.write(this.log.id, (tx) => this.signInTx(tx));

@@ -25,6 +25,8 @@ export function instrumentStore<S extends Store>(store: S, metrics: ServerMetric
         },
         insertCheckpoint: (cp) => tx.insertCheckpoint(cp),
         erase: (erasures) => tx.erase(erasures),
+        putIntent: (intent) => tx.putIntent(intent),
+        retireIntents: (ids) => tx.retireIntents(ids),
       }),
     );
     metrics.commitSeconds.observe((performance.now() - started) / 1000);

@@ -114,6 +114,21 @@ export interface FailureCount {
 }
 
 /**
+ * A fail-closed request's write-ahead intent: its provisional event, durable before the
+ * request's handler runs. Not part of the log: an intent is retired in the same transaction
+ * that appends its final (or provisional) event, and orphans are appended when a ledger opens.
+ */
+export interface StoredIntent {
+  /** The event id (the provisional and the final event share it). */
+  id: string;
+  /** The provisional event, JSON. Hostile like everything stored: validated before it is appended. */
+  event: string;
+  /** The ledger instance that holds it: `<host>:<pid>:<random>`, to tell orphans from live intents. */
+  owner: string;
+  createdAt: string;
+}
+
+/**
  * A write transaction on one log. Drivers MUST hold the log's exclusive sequencing lock for
  * the whole transaction (no other writer, in any process, may change the head meanwhile) and
  * MUST make every write durable before `Store.write` resolves.
@@ -130,6 +145,10 @@ export interface WriteTx {
   insertCheckpoint(cp: StoredCheckpoint): Promise<void>;
   /** The narrow erasure path: records the erasures, then deletes those values and salts. */
   erase(erasures: Erasure[]): Promise<void>;
+  /** Records a write-ahead intent (durable once the transaction commits). */
+  putIntent(intent: StoredIntent): Promise<void>;
+  /** Removes intents by event id; ids with no intent are ignored. */
+  retireIntents(ids: string[]): Promise<void>;
 }
 
 export interface Store {
@@ -161,5 +180,7 @@ export interface Store {
    * migrations created: no hash covers them, yet queries and append-only rest on them.
    */
   schemaCheck(): Promise<SchemaCheck>;
+  /** The log's write-ahead intents still held, oldest first. */
+  intents(logId: number): Promise<StoredIntent[]>;
   close(): Promise<void>;
 }

@@ -6,7 +6,7 @@
  * second process (its own connections).
  *
  * This file holds the shared fixture; the tests live by purpose in contract-writes.ts,
- * contract-reads.ts and contract-concurrency.ts, registered in that order.
+ * contract-reads.ts, contract-concurrency.ts and contract-intents.ts, registered in that order.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +22,7 @@ import { createLog } from '../../src/ledger/open.ts';
 import type { ApiKeyStore, Store } from '../../src/store/types.ts';
 import { summary } from '../ledger/support.ts';
 import { concurrencyTests } from './contract-concurrency.ts';
+import { intentTests } from './contract-intents.ts';
 import { readTests } from './contract-reads.ts';
 import { writeTests } from './contract-writes.ts';
 
@@ -146,5 +147,6 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
     writeTests(fx);
     readTests(fx);
     concurrencyTests(fx);
+    intentTests(fx);
   });
 }

@@ -79,41 +79,64 @@ class EvidentMiddleware:
             return
         loop = asyncio.get_running_loop()
         closed = pattern is not None and self.fail_closed(method, pattern)
-        if closed:
-            try:
-                await loop.run_in_executor(None, self.client.ensure_writable)
-            except Exception as e:
-                self._report(e, None)
-                await _refuse(send, e)
-                return
         started = time.perf_counter()
         headers = headers_of(scope)
         request_id = headers.get(self.request_id_header.decode("latin-1"))
         generated = request_id is None
         if generated:
             request_id = uuid7()
+        intent: dict[str, Any] | None = None
+        if closed:
+            # Write-ahead: the request's provisional event is durable before the app runs, or
+            # the request is refused here, before any side effect.
+            try:
+                arrived, _ = self._event(scope, headers, method, pattern, 0, started, request_id)
+                intent = await loop.run_in_executor(None, self.client.begin, provisional(arrived))
+            except Exception as e:
+                self._report(e, None)
+                await _refuse(send, e)
+                return
         done = False
+        failed: BaseException | None = None
 
         async def record(status: int) -> None:
-            nonlocal done
+            nonlocal done, failed
             done = True
             final = pattern or self._pattern_after(scope)
-            if final is not None and self.skip(method, final):
+            if intent is None and final is not None and self.skip(method, final):
                 return
             event: dict[str, Any] | None = None
             try:
                 # A getter that raises (actor, resource) is a failure to audit, not a failed request.
                 event, base = self._event(scope, headers, method, final, status, started, request_id)
-                await loop.run_in_executor(None, self._record, event, base)
+                if intent is not None:
+                    await loop.run_in_executor(None, self._complete, intent, event, base)
+                else:
+                    await loop.run_in_executor(None, self._record, event, base)
             except Exception as e:
                 event = event or {"action": f"{method.lower()} {final or UNMATCHED}"}
-                # Fail-open: loud, counted, and the response goes out. (On a fail-closed route
-                # the probe passed a moment ago; the side effect has happened and cannot be undone.)
                 self._report(e, event)
+                if intent is not None:
+                    # The outcome could not be written: the provisional event stands (released
+                    # now, or spooled at the next open) and the response becomes a 503.
+                    failed = e
+                    try:
+                        await loop.run_in_executor(None, self.client.release, intent)
+                    except Exception as inner:
+                        self._report(inner, intent)
+
+        swallow = False
 
         async def audited_send(message: dict) -> None:
+            nonlocal swallow
+            if swallow:
+                return
             if message["type"] == "http.response.start" and not done:
                 await record(int(message["status"]))
+                if failed is not None:
+                    swallow = True
+                    await _refuse(send, failed)
+                    return
                 if generated:
                     message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
             await send(message)
@@ -142,6 +165,19 @@ class EvidentMiddleware:
                 self.on_error(e, event)
             issues = [{k: str(i.get(k)) for k in ("field", "rule")} for i in e.issues[:20]]
             self.client.record({**base, "metadata": {**base["metadata"], "audit_fields_refused": issues}})
+
+    def _complete(self, intent: dict[str, Any], event: dict[str, Any], base: dict[str, Any]) -> None:
+        try:
+            self.client.complete(intent, event)
+        except ValidationError as e:
+            if event == base:
+                raise
+            self.fields_refused += 1
+            log.error("evident: fields added to %s refused (%s); recorded without them", event.get("action"), e)
+            if self.on_error is not None:
+                self.on_error(e, event)
+            issues = [{k: str(i.get(k)) for k in ("field", "rule")} for i in e.issues[:20]]
+            self.client.complete(intent, {**base, "metadata": {**base["metadata"], "audit_fields_refused": issues}})
 
     def _event(self, scope: dict, headers: dict[str, str], method: str, pattern: str | None, status: int, started: float, request_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The event, and the same without what the handler added (kept if that breaks a rule)."""
@@ -237,6 +273,16 @@ class EvidentMiddleware:
                 self.on_error(e, event)
             except Exception:
                 log.exception("evident: on_error raised")
+
+
+OUTCOME_UNKNOWN = "the process ended before the outcome was recorded"
+
+
+def provisional(event: dict[str, Any]) -> dict[str, Any]:
+    """The event a fail-closed request leaves if its outcome is never recorded: result failure,
+    ``metadata.evident_outcome: "unknown"``, no status or duration (not known yet)."""
+    metadata = {k: v for k, v in event.get("metadata", {}).items() if k not in ("status", "duration_ms")}
+    return {**event, "result": "failure", "reason": OUTCOME_UNKNOWN, "metadata": {**metadata, "evident_outcome": "unknown"}}
 
 
 async def _refuse(send: Callable, e: BaseException) -> None:

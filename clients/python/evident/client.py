@@ -24,6 +24,7 @@ from .errors import DeliveryRejected, EvidentError, SpoolFailed, SpoolFull
 from .spool import PROBE, Spool
 from .transport import Response, Transport
 from .uuid7 import uuid7
+from .intents import Intents, payload_of
 from .validate import check_event, utc_now
 
 log = logging.getLogger("evident")
@@ -66,6 +67,12 @@ class EvidentClient:
         self.transport = Transport(url, api_key, timeout)
         self.path = f"/v1/logs/{urllib.parse.quote(log, safe='')}/events"
         self.spool = Spool(spool_dir, max_events=max_events, max_bytes=max_bytes)
+        try:
+            self.intents = Intents(self.spool.dir)
+            self.recovered_intents = self._recover_intents()
+        except BaseException:
+            self.spool.close()
+            raise
         self.delivered = 0
         self.rejected_count = 0
         self._stop = threading.Event()
@@ -89,6 +96,51 @@ class EvidentClient:
         payload = json.dumps(ev, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
         self.spool.append(payload, block=self.block_timeout if self.on_full == "block" else None)
         return ev
+
+    def begin(self, provisional: dict[str, Any]) -> dict[str, Any]:
+        """The fail-closed write-ahead: checks the provisional event (the request's event with
+        its outcome unknown), fills ``id`` and ``timestamp``, and returns it once it is written and
+        fsynced as an intent (not delivered while held). Raises ValidationError, SpoolFull or
+        SpoolFailed, having kept nothing: the request must then be refused before it runs."""
+        if self._closed:
+            raise SpoolFailed(self.spool.dir, "the client is closed")
+        ev = dict(provisional)
+        ev.setdefault("id", uuid7())
+        ev.setdefault("timestamp", utc_now())
+        check_event(ev)
+        with self.spool.cond:
+            if self.spool.pending >= self.spool.max_events:
+                raise SpoolFull(self.spool.max_events, self.spool.pending)
+        self.intents.write(ev["id"], payload_of(ev))
+        return ev
+
+    def complete(self, intent: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+        """Spools the final event (the intent's id and timestamp), fsynced, then retires the
+        intent. On an exception the intent is still held: call release()."""
+        ev = {**event, "id": intent["id"], "timestamp": intent["timestamp"]}
+        self.record(ev)
+        self.intents.drop(intent["id"])
+        return ev
+
+    def release(self, intent: dict[str, Any]) -> None:
+        """Spools the provisional event as it is, then retires the intent. If that fails too the
+        intent stays on disk and is spooled when the client next opens."""
+        self.spool.append(payload_of(intent))
+        self.intents.drop(intent["id"])
+
+    def _recover_intents(self) -> int:
+        """Spools the provisional events of intents left by a process that died mid-request."""
+        left = self.intents.orphans()
+        if not left:
+            return 0
+        spooled = self.spool.pending_ids()
+        n = 0
+        for event_id, payload in left:
+            if event_id not in spooled:
+                self.spool.append(payload)
+                n += 1
+            self.intents.drop(event_id)
+        return n
 
     def ensure_writable(self) -> None:
         """The fail-closed preflight: writes and fsyncs a probe frame. Raises SpoolFailed or

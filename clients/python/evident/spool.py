@@ -293,6 +293,29 @@ class Spool:
         with self.cond:
             return pos < self.synced
 
+    def pending_ids(self) -> set[str]:
+        """Ids of the events in the spool not yet acknowledged (read once, at open, to retire
+        intents whose event was appended before their process died)."""
+        ids: set[str] = set()
+        with self.cond:
+            acked = self.acked
+        for seg in self._segments():
+            if seg < acked[0]:
+                continue
+            with open(self._path(seg), "rb") as f:
+                data = f.read()
+            frames, _ = scan(data, acked[1] if seg == acked[0] else 0)
+            for off, end, kind, start in frames:
+                if kind != EVENT:
+                    continue
+                try:
+                    ev = json.loads(data[start:end])
+                except ValueError:
+                    continue
+                if isinstance(ev, dict) and isinstance(ev.get("id"), str):
+                    ids.add(ev["id"])
+        return ids
+
     def read_batch(self, max_events: int, max_bytes: int) -> tuple[list[bytes], Position, int]:
         """Durable events from the acknowledged position: payloads, the position after the last
         one, and their frame bytes. Probe frames are passed over. Reads in chunks of about

@@ -3,6 +3,7 @@
  * overrides, and the flags that make sure the event is recorded once.
  */
 import { uuidv7 } from '../../core/event/uuid.ts';
+import type { AuditIntent } from '../sink.ts';
 import type { AuditFields, AuditHandle, RouteAudit } from './types.ts';
 
 export class RequestAudit<Req> implements AuditHandle {
@@ -14,6 +15,8 @@ export class RequestAudit<Req> implements AuditHandle {
   route: RouteAudit<Req> | undefined;
   /** Fail-closed protection is in place (preflight passed, response held until recorded). */
   failClosed = false;
+  /** The durable write-ahead intent of a fail-closed request, once `begin` succeeded. */
+  intent: AuditIntent | undefined;
   /** The event was built (or the request refused): nothing more is recorded for it. */
   done = false;
 

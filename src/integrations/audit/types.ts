@@ -52,7 +52,10 @@ export interface RouteAudit<Req> {
   /** A fixed resource, or a function of the request. */
   resource?: ResourceRef | ((req: Req) => ResourceRef | undefined);
   reason?: string;
-  /** Refuse the request (503) unless the sink is writable, and record before the response leaves. */
+  /**
+   * Make a provisional event durable before the handler runs (503 when it cannot), and the final
+   * event before the response leaves (503, with the provisional event kept, when it cannot).
+   */
   failClosed?: boolean;
   /** Record nothing for this route. */
   skip?: boolean;
@@ -60,8 +63,12 @@ export interface RouteAudit<Req> {
 
 /** What `onError` is told besides the error. */
 export interface AuditFailure {
-  /** `record`: the event was built but not kept; `preflight`: a fail-closed request was refused. */
-  stage: 'record' | 'preflight' | 'build';
+  /**
+   * `record`: the event was built but not kept; `preflight`: a fail-closed request was refused
+   * (its provisional event could not be made durable); `release`: a provisional event could not
+   * be given to the log now (it stays durable and is recorded when the sink next opens).
+   */
+  stage: 'record' | 'preflight' | 'build' | 'release';
   event_id: string;
   action: string | undefined;
 }

@@ -8,7 +8,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { buildEvent, type RequestFacts } from '../audit/build.ts';
 import { type AuditConfig, resolveConfig } from '../audit/config.ts';
-import { preflight, recordClosed, recordOpen } from '../audit/deliver.ts';
+import { beginClosed, recordClosed, recordOpen } from '../audit/deliver.ts';
 import { matchPattern, pathOf } from '../audit/pattern.ts';
 import { type AuditCounters, refusalBody, retryAfterSeconds } from '../audit/report.ts';
 import { RequestAudit, SKIPPED } from '../audit/request-audit.ts';
@@ -106,7 +106,8 @@ function protect(
   next: NextFunction,
 ): void {
   state.failClosed = true;
-  void preflight(cfg, state, state.route?.action).then((refused) => {
+  const build = () => buildEvent(cfg, state, req, facts(req, res, false));
+  void beginClosed(cfg, state, build, state.route?.action).then((refused) => {
     if (refused) {
       refuse(res, refused, cfg.retryAfterSeconds);
       return;
@@ -114,7 +115,7 @@ function protect(
     holdResponse(res, async () => {
       // Already recorded as aborted: the client left before the handler answered.
       if (state.done) return { release: true };
-      const error = await recordClosed(cfg, state, () => buildEvent(cfg, state, req, facts(req, res, false)));
+      const error = await recordClosed(cfg, state, build);
       return error
         ? { release: false, replace: (r) => refuse(r, error, cfg.retryAfterSeconds) }
         : { release: true };

@@ -9,7 +9,7 @@ import type { EvidentError } from '../../core/errors.ts';
 import { buildEvent, type RequestFacts } from '../audit/build.ts';
 import { type AuditConfig, resolveConfig } from '../audit/config.ts';
 import { UNMATCHED } from '../audit/defaults.ts';
-import { preflight, recordClosed, recordOpen } from '../audit/deliver.ts';
+import { beginClosed, recordClosed, recordOpen } from '../audit/deliver.ts';
 import { pathOf } from '../audit/pattern.ts';
 import { type AuditCounters, refusalBody, retryAfterSeconds } from '../audit/report.ts';
 import { RequestAudit, SKIPPED } from '../audit/request-audit.ts';
@@ -54,9 +54,10 @@ async function plugin(fastify: FastifyInstance, options: FastifyAuditOptions): P
     request.audit = state;
     if (!(cfg.failClosed || route?.failClosed)) return;
     state.failClosed = true;
-    const refused = await preflight(
+    const refused = await beginClosed(
       cfg,
       state,
+      () => buildEvent(cfg, state, request, facts(request, reply)),
       route?.action ?? `${request.method.toLowerCase()} ${patternOf(request)}`,
     );
     if (refused) {

@@ -276,8 +276,25 @@ END $$;
 `;
 }
 
+/**
+ * Migration 4. Write-ahead intents of fail-closed requests: provisional events durable before a handler
+ * runs. Not a table of record: each row is deleted in the transaction that appends its event.
+ */
+function v4(s: string): string {
+  return `
+CREATE TABLE ${s}.intents (
+  log_id     integer NOT NULL,
+  id         ${TEXT} NOT NULL,
+  event      text NOT NULL,
+  owner      ${TEXT} NOT NULL,
+  created_at ${TEXT} NOT NULL,
+  PRIMARY KEY (log_id, id)
+);
+`;
+}
+
 /** Migration n (1-based) is MIGRATIONS[n - 1]; each takes the quoted schema name. */
-export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3];
+export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3, v4];
 
 export interface MigrateOptions extends SchemaChecks {
   /** Apply missing migrations (default); false: refuse to open an outdated schema. */

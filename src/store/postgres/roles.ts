@@ -4,7 +4,8 @@
  * logs (also what SELECT ... FOR UPDATE, the sequencing lock, requires), DELETE on
  * entry_secrets (the erasure path, still guarded by its trigger), and only SELECT on api_keys:
  * keys are created and revoked by the owner (`evident keys`), each recorded as an audit event,
- * so that the service role cannot mint, backdate or revoke a key. No UPDATE, DELETE or
+ * so that the service role cannot mint, backdate or revoke a key; SELECT, INSERT and DELETE on
+ * intents (the fail-closed write-ahead records, not a table of record). No UPDATE, DELETE or
  * TRUNCATE on entries, tree_nodes, checkpoints, erasures; and, not being the owner, it cannot
  * disable the triggers, alter or drop anything.
  */
@@ -23,6 +24,8 @@ export const SERVICE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]
   tree_nodes: ['SELECT', 'INSERT'],
   checkpoints: ['SELECT', 'INSERT'],
   api_keys: ['SELECT'],
+  // write-ahead intents (not a table of record): written and retired by every append path
+  intents: ['SELECT', 'INSERT', 'DELETE'],
 };
 
 /** Column privileges of the service role: `table.column` to privileges. */

@@ -29,6 +29,7 @@ import type {
   NodeHash,
   Store,
   StoredCheckpoint,
+  StoredIntent,
   WriteTx,
 } from '../types.ts';
 import { createPool, type PgPool, type PgQuery } from './driver.ts';
@@ -280,6 +281,15 @@ export class PostgresStore implements Store, ApiKeyStore {
       [logId, from, to],
     );
     return rows.map((r) => ({ index: r.idx, field: r.field, erasureIndex: r.erasure_idx }));
+  }
+
+  async intents(logId: number): Promise<StoredIntent[]> {
+    const rows = await this.q<{ id: string; event: string; owner: string; created_at: string }>(
+      `SELECT id, event, owner, created_at FROM ${this.st.s}.intents
+         WHERE log_id = $1 ORDER BY created_at, id`,
+      [logId],
+    );
+    return rows.map((r) => ({ id: r.id, event: r.event, owner: r.owner, createdAt: r.created_at }));
   }
 
   async createApiKey(k: ApiKeyRecord): Promise<void> {

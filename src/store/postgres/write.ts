@@ -18,7 +18,7 @@ import type { Entry } from '../../core/event/entry.ts';
 import type { NodeId } from '../../core/merkle/index.ts';
 import { ENTRY_COLUMNS, entryToRows } from '../rows.ts';
 import { type CheckpointRow, type LogRow, toCheckpoint, toHead } from '../table-rows.ts';
-import type { Erasure, LogHead, NodeHash, StoredCheckpoint, WriteTx } from '../types.ts';
+import type { Erasure, LogHead, NodeHash, StoredCheckpoint, StoredIntent, WriteTx } from '../types.ts';
 import { type PgPool, type PgQueryable, type PgResult, withClient } from './driver.ts';
 import { missingNode, pgError } from './errors.ts';
 import { type HydratedRow, toEntry } from './log-rows.ts';
@@ -167,6 +167,23 @@ class PgWriteTx implements WriteTx {
       this.st.recordErasures.with([this.logId, idx, field, erasures.map((x) => x.erasureIndex)]),
     );
     await this.db.query(this.st.deleteSecrets.with([this.logId, idx, field]));
+  }
+
+  async putIntent(i: StoredIntent): Promise<void> {
+    this.check();
+    await this.db.query(
+      `INSERT INTO ${this.st.s}.intents (log_id, id, event, owner, created_at) VALUES ($1, $2, $3, $4, $5)`,
+      [this.logId, i.id, i.event, i.owner, i.createdAt],
+    );
+  }
+
+  async retireIntents(ids: string[]): Promise<void> {
+    this.check();
+    if (ids.length === 0) return;
+    await this.db.query(`DELETE FROM ${this.st.s}.intents WHERE log_id = $1 AND id = ANY($2::text[])`, [
+      this.logId,
+      ids,
+    ]);
   }
 }
 

@@ -149,6 +149,18 @@ CREATE TRIGGER erasures_named_by_event BEFORE INSERT ON erasures
       AND t.type = 'integer' AND t.value = NEW.idx)
   BEGIN SELECT RAISE(ABORT, 'evident: an erasure must be named by its erasure event'); END;
 `,
+  `
+-- write-ahead intents of fail-closed requests: provisional events durable before a handler
+-- runs; not part of the log (each row is deleted in the transaction that appends its event)
+CREATE TABLE intents (
+  log_id     INTEGER NOT NULL,
+  id         TEXT NOT NULL,
+  event      TEXT NOT NULL,
+  owner      TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (log_id, id)
+) WITHOUT ROWID;
+`,
 ];
 
 /** Applies the migrations not yet applied, in one immediate transaction. */

@@ -34,6 +34,7 @@ import type {
   NodeHash,
   Store,
   StoredCheckpoint,
+  StoredIntent,
   WriteTx,
 } from '../types.ts';
 import { COLS, type Prepare, querySql, readEntries, TIME } from './entry-reads.ts';
@@ -45,7 +46,10 @@ import { sqliteSchemaCheck } from './schema-check.ts';
 type Db = BetterSqlite3.Database;
 
 export interface SqliteStoreOptions extends OpenChecks {
-  /** How long a writer waits for another process's write lock, in ms. */
+  /**
+   * How long a writer waits for another process's write lock, in ms (default 10 s), then
+   * STORE_BUSY. The wait is asynchronous (see beginImmediate): the event loop keeps running.
+   */
   busyTimeoutMs?: number;
   readonly?: boolean;
 }
@@ -86,7 +90,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   }
   const reader = new Database(path, { readonly: true, fileMustExist: true });
   reader.pragma(`busy_timeout = ${busy}`);
-  return new SqliteStore(db, reader);
+  return new SqliteStore(db, reader, busy);
 }
 
 const INSERT_ENTRY = `INSERT INTO entries (log_id, ${COLS}) VALUES (?, ${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
@@ -101,6 +105,7 @@ export class SqliteStore implements Store, ApiKeyStore {
   constructor(
     private readonly db: Db,
     private readonly reader: Db,
+    private readonly busyTimeoutMs = 10_000,
   ) {}
 
   /** A prepared statement on the writer, cached: preparing costs more than running. */
@@ -156,11 +161,7 @@ export class SqliteStore implements Store, ApiKeyStore {
 
   private async runWrite<T>(logId: number, fn: (tx: WriteTx) => Promise<T>): Promise<T> {
     if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
-    try {
-      this.db.exec('BEGIN IMMEDIATE');
-    } catch (e) {
-      throw storeError(e);
-    }
+    await this.beginImmediate();
     try {
       this.erasedInTx = false;
       const result = await fn(this.tx(logId));
@@ -173,6 +174,41 @@ export class SqliteStore implements Store, ApiKeyStore {
     } catch (e) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw e instanceof EvidentError ? e : storeError(e);
+    }
+  }
+
+  /**
+   * Takes the write lock without blocking the event loop. better-sqlite3 is synchronous: with a
+   * busy timeout, BEGIN IMMEDIATE would sleep inside SQLite's busy handler and freeze the whole
+   * process while another process holds the lock. So each attempt runs with busy_timeout 0 and
+   * the waits between attempts are timers (backoff 1 ms doubling to 50 ms), until
+   * `busyTimeoutMs`; then STORE_BUSY with `retry_after_ms`. Other statements keep the
+   * connection's timeout: once the write lock is held, WAL readers and COMMIT do not wait on it.
+   */
+  private async beginImmediate(): Promise<void> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    let pause = 1;
+    for (;;) {
+      let busy: EvidentError;
+      this.db.pragma('busy_timeout = 0');
+      try {
+        this.db.exec('BEGIN IMMEDIATE');
+        return;
+      } catch (e) {
+        busy = storeError(e);
+        if (busy.code !== ErrorCode.STORE_BUSY) throw busy;
+      } finally {
+        this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      }
+      if (Date.now() >= deadline) {
+        throw new EvidentError(ErrorCode.STORE_BUSY, busy.message, {
+          ...busy.details,
+          waited_ms: this.busyTimeoutMs,
+          retry_after_ms: 1000,
+        });
+      }
+      await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(1, deadline - Date.now()))));
+      pause = Math.min(pause * 2, 50);
     }
   }
 
@@ -233,7 +269,27 @@ export class SqliteStore implements Store, ApiKeyStore {
         }
         this.erasedInTx = erasures.length > 0;
       },
+      putIntent: async (i) => {
+        this.stmt('INSERT INTO intents (log_id, id, event, owner, created_at) VALUES (?, ?, ?, ?, ?)').run(
+          logId,
+          i.id,
+          i.event,
+          i.owner,
+          i.createdAt,
+        );
+      },
+      retireIntents: async (ids) => {
+        const del = this.stmt('DELETE FROM intents WHERE log_id = ? AND id = ?');
+        for (const id of ids) del.run(logId, id);
+      },
     };
+  }
+
+  async intents(logId: number): Promise<StoredIntent[]> {
+    const rows = this.rstmt(
+      'SELECT id, event, owner, created_at FROM intents WHERE log_id = ? ORDER BY created_at, id',
+    ).all(logId) as { id: string; event: string; owner: string; created_at: string }[];
+    return rows.map((r) => ({ id: r.id, event: r.event, owner: r.owner, createdAt: r.created_at }));
   }
 
   async head(logId: number): Promise<LogHead> {
