@@ -94,7 +94,7 @@ describe('fail-closed routes never run unaudited (issue 11)', { skip: skipWithou
     const spoolDir = subdir(disk, 'spool');
     const client = await EvidentClient.open({
       url: 'http://127.0.0.1:9',
-      apiKey: 'evk_test_secret',
+      apiKey: 'evk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
       log: 'default',
       spoolDir,
       deliver: false,

@@ -26,7 +26,7 @@ import {
   rejectsWith,
   summary,
 } from './support.ts';
-import { carefully, dropTriggers } from './tamper-support.ts';
+import { carefully } from './tamper-support.ts';
 
 const fixtures: Fixture[] = [];
 after(() => {

@@ -216,7 +216,8 @@ function suite(): void {
           await c.query(`DROP TABLE ${s}.intents`); // added by migration 4
           await c.query(`UPDATE ${s}.meta SET value = '2' WHERE key = 'schema_version'`);
         });
-        assert.deepEqual((await f.owner.schemaCheck()).drifts.map((d) => `${d.name} ${d.actual}`).sort(), [
+        const drifts = (await f.owner.schemaCheck()).drifts.filter((d) => !d.name.startsWith('intents'));
+        assert.deepEqual(drifts.map((d) => `${d.name} ${d.actual}`).sort(), [
           `${role} on api_keys INSERT`,
           `${role} on api_keys.revoked_at UPDATE`,
         ]);
