@@ -1,5 +1,5 @@
 /**
- * Issue 9, item 15: a server started in the background the documented ways stops when killed and
+ * A server started in the background the documented ways stops when killed and
  * frees its port. `npx evident serve &` then `kill $!` signals npm, not node: the server must
  * still stop (it watches the npm process that started it). `node_modules/.bin/evident serve &`
  * then `kill $!` signals the server itself. Each run is a real shell, npm and app folder with

@@ -1,5 +1,5 @@
 /**
- * Issue 9, item 7: `init`, `serve` and `keys create` never write evident's tables into another
+ * `init`, `serve` and `keys create` never write evident's tables into another
  * application's database, and only `init` creates a store. Real SQLite files, real PostgreSQL
  * schemas, the built bin.
  */

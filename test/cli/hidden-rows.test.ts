@@ -1,5 +1,5 @@
 /**
- * Issue 10, items 5 and 6, through the built CLI: a query result can hide a row whose hash
+ * Through the built CLI: a query result can hide a row whose hash
  * verifies (an index rewritten in sqlite_master); `evident verify` exits 1 naming the index,
  * `evident query --verified` finds the row on an intact log and refuses to answer (exit 1)
  * from a tampered one. `evident keys create` and `keys revoke` are recorded in the log; a key

@@ -1,5 +1,5 @@
 /**
- * Issue 9, item 13: an entry point whose optional peer is not installed says which package and
+ * An entry point whose optional peer is not installed says which package and
  * which versions, with a coded error (DEPENDENCY_MISSING). Each case runs in a child process
  * against a real installed copy of the package (dist, bin, package.json under
  * TMP/node_modules/evident) beside its runtime dependencies and only the peers the case keeps:

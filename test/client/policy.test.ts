@@ -101,7 +101,7 @@ describe('options', () => {
       [{ url: 'ftp://x' }, 'url'],
       [{ log: '../etc' }, 'log'],
       [{ apiKey: '' }, 'apiKey'],
-      // issue 9: a malformed key is refused at open, not spooled against and refused by 401 forever
+      // A malformed key is refused at open, not spooled against and refused by 401 forever
       [{ apiKey: 'evk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }, 'apiKey'],
       [{ apiKey: `evk_000000000000_${'A'.repeat(44)}` }, 'apiKey'],
       [{ apiKey: 'Bearer evk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }, 'apiKey'],

@@ -1,5 +1,5 @@
 /**
- * Issue 9, item 14: a client that cannot deliver is never silent. Against a real `evident serve`:
+ * A client that cannot deliver is never silent. Against a real `evident serve`:
  * a wrong API key warns on stderr by default (once per run of failures), and events that wait
  * past stallAfterMs are reported as DELIVERY_STALLED and shown in stats() until delivery resumes.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 11, items 6 and 7: a fail-closed route must never run its handler without a durable
+ * A fail-closed route must never run its handler without a durable
  * audit record, whatever way the store fails. Real failures only: a tmpfs filled to its last
  * block under the client's spool and under the SQLite database, and the database's write lock
  * held by another process. Each test counts the handlers that ran and checks that every one of
@@ -88,7 +88,7 @@ async function keyAndLog(db: string, keyDir: string) {
   return { keyPath, signer };
 }
 
-describe('fail-closed routes never run unaudited (issue 11)', { skip: skipWithoutMount() }, () => {
+describe('fail-closed routes never run unaudited', { skip: skipWithoutMount() }, () => {
   test('item 6: Express with the client SDK, spool file system full: no handler runs without a spooled event', async (t) => {
     const disk = mountSmall(1024);
     const spoolDir = subdir(disk, 'spool');
@@ -182,7 +182,7 @@ describe('fail-closed routes never run unaudited (issue 11)', { skip: skipWithou
   });
 });
 
-describe('fail-closed with the database locked by another process (issue 11, item 7)', () => {
+describe('fail-closed with the database locked by another process', () => {
   for (const [name, make] of [
     ['Express', phiApp],
     ['Fastify', phiFastify],

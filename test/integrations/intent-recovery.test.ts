@@ -37,7 +37,7 @@ async function holdAndKill(args: string[]): Promise<void> {
   await gone;
 }
 
-describe('write-ahead intents after a crash (issue 11)', () => {
+describe('write-ahead intents after a crash', () => {
   for (const complete of [false, true]) {
     const what = complete ? 'after complete: the final event only' : 'after begin: the provisional event';
     test(`embedded ledger, SIGKILL ${what}`, async () => {

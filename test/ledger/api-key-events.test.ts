@@ -1,5 +1,5 @@
 /**
- * Issue 10, item 6 on SQLite: API keys were outside the log. Creating and revoking a key now
+ * On SQLite: API keys were outside the log. Creating and revoking a key now
  * append an `evident.api_key.*` event, written by the ledger itself, to every log the key
  * reaches; verify() reports a key that no event created (a backdated `*` admin key written
  * into the file), a key that differs from its event, and a revocation no event records.
@@ -34,7 +34,7 @@ async function verify(log = 'default'): Promise<VerifyReport> {
   }
 }
 
-describe('API keys in the log (issue 10, item 6)', () => {
+describe('API keys in the log', () => {
   test('creation and revocation are evident.api_key events naming the key, its scopes, logs and who', async () => {
     const store = await openStore(fx.db);
     try {

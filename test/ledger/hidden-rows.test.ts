@@ -1,5 +1,5 @@
 /**
- * Issue 10, item 5: query results can hide rows while the hashes all verify. Played on SQLite
+ * Query results can hide rows while the hashes all verify. Played on SQLite
  * by whoever can write the file: a trigger dropped, an index replaced by a partial one, and
  * sqlite_master rewritten (PRAGMA writable_schema) so that its text claims a full index over a
  * b-tree that lacks one resource's rows. verify() names each object as schema_drift; the
@@ -71,7 +71,7 @@ function hideResource(db: Database.Database): void {
   db.pragma('writable_schema = OFF');
 }
 
-describe('SQLite schema drift (issue 10, item 5)', () => {
+describe('SQLite schema drift', () => {
   test('an untouched log has no drift: verify is ok', async () => {
     const r = await verifyCopy(await attacked(() => {}));
     assert.ok(r.ok, summary(r));

@@ -71,7 +71,7 @@ describe('API keys, tenants and the access audit', () => {
     const r = await f.app.inject({ method: 'GET', url: '/v1/logs/default/events' });
     assert.equal(r.statusCode, 401);
     assert.equal(r.json().code, 'UNAUTHENTICATED');
-    await f.app.flushAccessTally(); // counted per address and window (issue 11, item 2)
+    await f.app.flushAccessTally(); // counted per address and window
     const e = await lastEntry();
     assert.equal((e.metadata as Record<string, unknown>)['count'], 1);
     assert.equal(e.action, 'audit_log.query');
@@ -208,7 +208,7 @@ describe('API keys, tenants and the access audit', () => {
     assert.equal(closed.statusCode, 401);
     const pub = await setup({ publicVerify: ['default'] });
     try {
-      // Only a key makes the server sign (issue 11, item 2): the first checkpoint is signed so.
+      // Only a key makes the server sign: the first checkpoint is signed so.
       const signed = await pub.app.inject({
         method: 'GET',
         url: '/v1/logs/default/checkpoint',

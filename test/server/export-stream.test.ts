@@ -1,5 +1,5 @@
 /**
- * Exports of large events (issue 11, item 1): `evident export` and GET .../export stream the
+ * Exports of large events: `evident export` and GET .../export stream the
  * bundle entry by entry with backpressure, in bounded memory; an export that fails midway ends
  * with an error line and a cut connection, and its access event says failure.
  *
@@ -60,7 +60,7 @@ async function fill(
   await ledger.close();
 }
 
-describe('exports of large events stream in bounded memory (issue 11, item 1)', () => {
+describe('exports of large events stream in bounded memory', () => {
   let dir: string;
   let db: string;
   let keyFile: string;
@@ -139,7 +139,7 @@ function readVkey(db: string): string {
   }
 }
 
-describe('an export that fails midway (issue 11, item 1)', () => {
+describe('an export that fails midway', () => {
   it('ends with an error line and a cut connection, and its access event says failure', async () => {
     const f = await setup();
     try {

@@ -1,5 +1,5 @@
 /**
- * A flood without a key (issue 11, item 2). Requests without a valid key cost nothing to send:
+ * A flood without a key. Requests without a valid key cost nothing to send:
  * they get a much lower rate limit per address (600 a minute by default, against 6,000 for a
  * key), their refusals and anonymous reads are counted per address and window and written as
  * one event per window (at most 100 such events a window for the whole server, whatever the
@@ -12,7 +12,7 @@ import { event, setup } from './helpers.ts';
 
 type Meta = Record<string, unknown>;
 
-describe('a flood without a key does not grow the log without bound (issue 11, item 2)', () => {
+describe('a flood without a key does not grow the log without bound', () => {
   it('counts refused requests from one address into one event, and limits them at 600 a minute', async () => {
     const f = await setup();
     try {

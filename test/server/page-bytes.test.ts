@@ -1,5 +1,5 @@
 /**
- * Query pages bounded by bytes (issue 11, item 4): with limit=1000 over large entries a page
+ * Query pages bounded by bytes: with limit=1000 over large entries a page
  * stops at the byte budget (default 8 MiB) and gives a cursor; following the cursors returns
  * every entry exactly once. Before, the page held every entry asked for (248 MB at 250 KB each).
  */
@@ -11,7 +11,7 @@ import { event, type Fixture, setup } from './helpers.ts';
 const COUNT = 60;
 const blob = (tag: string, i: number) => ({ text: `${tag}${i}-`.padEnd(60_000, 'x') });
 
-describe('query pages stop at a byte budget (issue 11, item 4)', () => {
+describe('query pages stop at a byte budget', () => {
   let f: Fixture;
   before(async () => {
     f = await setup();

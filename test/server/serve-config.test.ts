@@ -62,7 +62,7 @@ describe('evident serve settings', () => {
     const cases: [Record<string, OptionValue>, Record<string, string>, string?][] = [
       [{ port: '70000' }, {}],
       [{ port: '8o80' }, {}],
-      // Issue 11, item 5: every log public would let anyone tell which log names exist.
+      // Every log public would let anyone tell which log names exist.
       [{}, { EVIDENT_PUBLIC_VERIFY: 'true' }],
       [{ 'public-verify': 'default,../x' }, {}],
       [{ config: bad }, {}, '{"publicVerify": true}'],
@@ -72,7 +72,7 @@ describe('evident serve settings', () => {
       [{ config: bad }, {}, '{"prot": 1}'],
       [{ config: bad }, {}, '{"port": "80"}'],
       [{ config: bad }, {}, '{"port": 1, "port": 2}'],
-      // Issue 11, item 3: believing any X-Forwarded-For (true) or a hop count is refused.
+      // Believing any X-Forwarded-For (true) or a hop count is refused.
       [{ 'trust-proxy': 'true' }, {}],
       [{}, { EVIDENT_TRUST_PROXY: '1' }],
       [{ 'trust-proxy': '10.0.0.300' }, {}],

@@ -1,5 +1,5 @@
 /**
- * Issue 11, item 5: /failures answers a page at a time with a cursor; publicVerify names its
+ * /failures answers a page at a time with a cursor; publicVerify names its
  * logs, so that a caller without a key cannot tell which log names exist; an entry read with
  * an index past 2^53 - 1 is a precise 400, recorded like any other failed read.
  */
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { event, setup } from './helpers.ts';
 
-describe('smaller bounds (issue 11, item 5)', () => {
+describe('smaller bounds', () => {
   it('/failures pages with limit and cursor, each actor exactly once', async () => {
     const f = await setup();
     try {

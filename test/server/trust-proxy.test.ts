@@ -1,5 +1,5 @@
 /**
- * Trusted proxies (issue 11, item 3): X-Forwarded-For is read from the right, past the proxies
+ * Trusted proxies: X-Forwarded-For is read from the right, past the proxies
  * the operator named; the caller cannot pick the address recorded in its access events, nor
  * dodge the per-address rate limit by writing other addresses at the left of the header.
  */
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setup } from './helpers.ts';
 
-describe('trusted proxies (issue 11, item 3)', () => {
+describe('trusted proxies', () => {
   it('records the address the trusted proxy saw, not the one the caller wrote', async () => {
     const f = await setup({ trustProxy: ['127.0.0.1', '10.0.0.0/8'] });
     try {

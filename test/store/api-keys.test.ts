@@ -61,7 +61,7 @@ describe('API keys in the SQLite store', () => {
   });
 });
 
-// Issue 9 (structure): the ledger's Store holds no API key method; the HTTP service asks for
+// The ledger's Store holds no API key method; the HTTP service asks for
 // `Store & ApiKeyStore`. Checked by the type checker (tsc runs over the tests): the line below
 // stops compiling if a key method moves back into Store.
 type KeyMethodsInStore = Extract<keyof Store, keyof ApiKeyStore>;

@@ -1,5 +1,5 @@
 /**
- * Issue 9, item 7, in the library: opening a store never writes evident's tables into another
+ * In the library: opening a store never writes evident's tables into another
  * application's SQLite file unless asked (allowForeign), and `create: false` never makes one.
  */
 import assert from 'node:assert/strict';

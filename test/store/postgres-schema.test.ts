@@ -1,5 +1,5 @@
 /**
- * Issue 10, items 5 and 6 on PostgreSQL: what no hash covers. A row-level security policy (or
+ * On PostgreSQL: what no hash covers. A row-level security policy (or
  * a widened grant, a disabled trigger) changes what the service role sees or may do while
  * every hash verifies; verify() compares the schema with the migrations' and names the object.
  * API keys: the service role can no longer mint one (a backdated `*` admin key was possible),
@@ -97,7 +97,7 @@ function suite(): void {
     }
   }
 
-  describe('schema drift (issue 10, item 5)', () => {
+  describe('schema drift', () => {
     test('a fresh schema has no drift, as the owner and as the service role', async () => {
       const f = await fixture();
       try {
@@ -176,7 +176,7 @@ function suite(): void {
     });
   });
 
-  describe('API keys outside the log (issue 10, item 6)', () => {
+  describe('API keys outside the log', () => {
     test('the service role cannot mint a backdated * admin key, nor revoke one (42501)', async () => {
       const f = await fixture();
       try {

@@ -1,5 +1,5 @@
 /**
- * Issue 9, item 11: every role set-up docs/postgres.md offers works step by step as written.
+ * Every role set-up docs/postgres.md offers works step by step as written.
  * The SQL is read from the page itself (each block after its `<!-- setup: NAME -->` comment),
  * and so are the shell steps (the `sh` blocks after `setup: init` and `setup: service`), so the
  * page and this test cannot drift apart. Role and schema names are made random (parallel runs

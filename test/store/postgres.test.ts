@@ -264,7 +264,7 @@ function suite(): void {
       const r = await l.erase({ erasureKey: ERASURE_KEY, actor_id: 'user-2', reason: 'request #7' });
       assert.equal(r.receipt.index, 20);
       await l.checkpoint();
-      // issue 10, item 6: the service role could mint (and backdate) a key; now only read them
+      // The service role could mint (and backdate) a key; now only read them
       await assert.rejects(
         svc.createApiKey({
           id: 'svc-k',

@@ -76,7 +76,7 @@ class FailClosedTest(unittest.TestCase):
         self.assertNotIn("p-2", [e["resource_id"] for e in events if e["action"].startswith("post ")])
 
     def test_full_file_system_never_runs_a_handler_unaudited(self) -> None:
-        """Issue 11, item 8: a real tmpfs filled to its last block under the spool. Every handler
+        """A real tmpfs filled to its last block under the spool. Every handler
         that ran has its event in the log: the final one, or (when only the write-ahead intent
         could be written) the provisional one, outcome unknown, spooled at the next open."""
         if os.geteuid() != 0:
