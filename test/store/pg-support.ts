@@ -5,8 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
 import pg from 'pg';
+import { createKeyFile, type KeyRing, loadKeyRing } from '../../src/ledger/keyfile.ts';
+import { openStore } from '../../src/store/open.ts';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.ts';
 
 export const PG_URL = process.env['EVIDENT_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -59,4 +65,49 @@ export function urlAs(role: string): string {
   u.username = role;
   u.password = '';
   return u.toString();
+}
+
+/** A throwaway schema on the test server as its owner and as a least-privileged service role. */
+export interface ServiceRoleSchema {
+  /** The schema's name (unquoted). */
+  schema: string;
+  /** The service role's name. */
+  role: string;
+  /** The store as the schema's owner (the URL's user). */
+  owner: PostgresStore;
+  /** The store as the service role, holding exactly serviceRoleGrants(). */
+  svc: PostgresStore;
+  /** A signing key ring for `origin`. */
+  ring: KeyRing;
+  /** A temporary folder (the key file lives there). */
+  dir: string;
+}
+
+/**
+ * Registers before/after hooks that create, then remove, a schema with its owner store, a new
+ * login role granted the service role's privileges with a store connected as it, and a key ring.
+ * The fields are set once the `before` hook has run.
+ */
+export function serviceRoleSchema(prefix: string, origin = 'pg.test/default'): ServiceRoleSchema {
+  const f = { schema: randomName(prefix), role: randomName('evident_svc_') } as ServiceRoleSchema;
+  before(async () => {
+    f.owner = (await openStore(`${PG_URL}?schema=${f.schema}`)) as PostgresStore;
+    f.dir = mkdtempSync(join(tmpdir(), `${prefix.replace(/_+$/, '')}-`));
+    await createKeyFile(join(f.dir, 'signing.key'), origin);
+    f.ring = await loadKeyRing(join(f.dir, 'signing.key'));
+    await admin((c) => c.query(`CREATE ROLE "${f.role}" LOGIN`));
+    await f.owner.grantServiceRole(f.role);
+    f.svc = await openPostgresStore(urlAs(f.role), { schema: f.schema });
+  });
+  after(async () => {
+    await f.svc?.close();
+    await f.owner?.close();
+    await dropSchema(f.schema);
+    await admin(async (c) => {
+      await c.query(`DROP OWNED BY "${f.role}"`);
+      await c.query(`DROP ROLE "${f.role}"`);
+    });
+    if (f.dir) rmSync(f.dir, { recursive: true, force: true });
+  });
+  return f;
 }

@@ -7,19 +7,15 @@
  * The same on SQLite: test/ledger/erasure-authority.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ErrorCode, type ValidationError } from '../../src/core/errors.ts';
 import { FaultKind, type VerifyReport } from '../../src/core/verify/report.ts';
-import { createKeyFile, type KeyRing, loadKeyRing } from '../../src/ledger/keyfile.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { createLog } from '../../src/ledger/open.ts';
 import { openStore } from '../../src/store/open.ts';
 import { RuleViolation } from '../../src/store/postgres/errors.ts';
 import { MIGRATIONS as PG_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
-import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.ts';
+import type { PostgresStore } from '../../src/store/postgres/store.ts';
 import { forgeErasure } from '../ledger/forge-support.ts';
 import { ERASURE_KEY, ERASURE_VERIFIERS, fullEvent, rejectsWith, summary } from '../ledger/support.ts';
 import {
@@ -29,7 +25,7 @@ import {
   postgresUnreachable,
   probePostgres,
   randomName,
-  urlAs,
+  serviceRoleSchema,
 } from './pg-support.ts';
 
 const unreachable = await probePostgres();
@@ -37,42 +33,17 @@ if (unreachable !== undefined) postgresUnreachable('PostgreSQL erasures', unreac
 else suite();
 
 function suite(): void {
-  const schema = randomName('evident_pgerase_');
+  const f = serviceRoleSchema('evident_pgerase_');
+  const { schema, role } = f;
   const s = `"${schema}"`;
-  const role = randomName('evident_svc_');
-  let owner: PostgresStore;
-  let svc: PostgresStore;
-  let ring: KeyRing;
-  let dir: string;
-
-  before(async () => {
-    owner = (await openStore(`${PG_URL}?schema=${schema}`)) as PostgresStore;
-    dir = mkdtempSync(join(tmpdir(), 'evident-pgerase-'));
-    await createKeyFile(join(dir, 'signing.key'), 'pg.test/default');
-    ring = await loadKeyRing(join(dir, 'signing.key'));
-    await admin((c) => c.query(`CREATE ROLE "${role}" LOGIN`));
-    await owner.grantServiceRole(role);
-    svc = await openPostgresStore(urlAs(role), { schema });
-  });
-
-  after(async () => {
-    await svc?.close();
-    await owner?.close();
-    await admin(async (c) => {
-      await c.query(`DROP OWNED BY "${role}"`);
-      await c.query(`DROP ROLE "${role}"`);
-    });
-    await dropSchema(schema);
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   /** A log of 30 full events written and checkpointed by the service role; user-3's entries are 3, 8, ... */
   async function seeded(name: string): Promise<Ledger> {
-    await createLog(svc, { name, origin: `pg.test/${name}`, signer: ring });
+    await createLog(f.svc, { name, origin: `pg.test/${name}`, signer: f.ring });
     const l = await Ledger.open({
-      store: svc,
+      store: f.svc,
       log: name,
-      signer: ring,
+      signer: f.ring,
       ownsStore: false,
       checkpointIntervalMs: 3_600_000,
     });
@@ -179,11 +150,11 @@ function suite(): void {
           await c.query(`INSERT INTO "${old}".meta VALUES ('schema_version', '1')`);
         });
         const o = (await openStore(`${PG_URL}?schema=${old}`)) as PostgresStore;
-        await createLog(o, { name: 'old', origin: 'pg.test/old', signer: ring });
+        await createLog(o, { name: 'old', origin: 'pg.test/old', signer: f.ring });
         const l = await Ledger.open({
           store: o,
           log: 'old',
-          signer: ring,
+          signer: f.ring,
           ownsStore: true,
           checkpointIntervalMs: 3_600_000,
         });

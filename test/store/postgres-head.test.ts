@@ -5,70 +5,31 @@
  * head the entries do not back, and proofs over a bad node never leave the ledger.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type pg from 'pg';
 import { ErrorCode } from '../../src/core/errors.ts';
 import { FaultKind, type VerifyReport } from '../../src/core/verify/report.ts';
-import { createKeyFile, type KeyRing, loadKeyRing } from '../../src/ledger/keyfile.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { createLog } from '../../src/ledger/open.ts';
-import { openStore } from '../../src/store/open.ts';
-import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.ts';
 import { fullEvent, rejectsWith, summary } from '../ledger/support.ts';
-import {
-  admin,
-  dropSchema,
-  PG_URL,
-  postgresUnreachable,
-  probePostgres,
-  randomName,
-  urlAs,
-} from './pg-support.ts';
+import { admin, postgresUnreachable, probePostgres, randomName, serviceRoleSchema } from './pg-support.ts';
 
 const unreachable = await probePostgres();
 if (unreachable !== undefined) postgresUnreachable('PostgreSQL log head and tree nodes', unreachable);
 else suite();
 
 function suite(): void {
-  const schema = randomName('evident_pghead_');
+  const f = serviceRoleSchema('evident_pghead_');
+  const { schema, role } = f;
   const s = `"${schema}"`;
-  const role = randomName('evident_svc_');
-  let owner: PostgresStore;
-  let svc: PostgresStore;
-  let ring: KeyRing;
-  let dir: string;
-
-  before(async () => {
-    owner = (await openStore(`${PG_URL}?schema=${schema}`)) as PostgresStore;
-    dir = mkdtempSync(join(tmpdir(), 'evident-pghead-'));
-    await createKeyFile(join(dir, 'signing.key'), 'pg.test/default');
-    ring = await loadKeyRing(join(dir, 'signing.key'));
-    await admin((c) => c.query(`CREATE ROLE "${role}" LOGIN`));
-    await owner.grantServiceRole(role);
-    svc = await openPostgresStore(urlAs(role), { schema });
-  });
-
-  after(async () => {
-    await svc?.close();
-    await owner?.close();
-    await dropSchema(schema);
-    await admin(async (c) => {
-      await c.query(`DROP OWNED BY "${role}"`);
-      await c.query(`DROP ROLE "${role}"`);
-    });
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   /** A log of 20 entries appended by the service role, checkpointed at 10 and 20. */
   async function seeded(name: string): Promise<Ledger> {
-    await createLog(owner, { name, origin: `pg.test/${name}`, signer: ring });
+    await createLog(f.owner, { name, origin: `pg.test/${name}`, signer: f.ring });
     const l = await Ledger.open({
-      store: svc,
+      store: f.svc,
       log: name,
-      signer: ring,
+      signer: f.ring,
       ownsStore: false,
       checkpointIntervalMs: 3_600_000,
     });
