@@ -102,7 +102,7 @@ describe('options', () => {
       [{ log: '../etc' }, 'log'],
       [{ apiKey: '' }, 'apiKey'],
       // A malformed key is refused at open, not spooled against and refused by 401 forever
-      [{ apiKey: 'evk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }, 'apiKey'],
+      [{ apiKey: 'evk_test_secret' }, 'apiKey'],
       [{ apiKey: `evk_000000000000_${'A'.repeat(44)}` }, 'apiKey'],
       [{ apiKey: 'Bearer evk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }, 'apiKey'],
       [{ verifyApiKey: 'not-a-key' }, 'verifyApiKey'],
