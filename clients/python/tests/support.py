@@ -85,8 +85,8 @@ def read_log(url: str, read_key: str, log: str, **filters: str) -> list[dict[str
 
 
 def client_events(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The log's entries without the server's own access-audit events."""
-    return [e for e in entries if not e["action"].startswith("audit_log.")]
+    """The log's entries without the server's own: access-audit events and evident.* (API keys)."""
+    return [e for e in entries if not e["action"].startswith(("audit_log.", "evident."))]
 
 
 def free_port() -> int:
