@@ -298,6 +298,8 @@ export class Load {
 export interface LogCheck {
   log: string;
   size: number;
+  /** Entries the ledger wrote itself (evident.*, such as API key creation): not the load's. */
+  own: number;
   distinctIds: number;
   /** Every fault found: a gap or repeat in the indexes, a duplicate id, a receipt not honoured. */
   faults: string[];
@@ -323,7 +325,7 @@ export async function checkLogs(db: string, load: Load): Promise<LogCheck[]> {
       const faults: string[] = [];
       const info = await store.getLog(log);
       if (!info) {
-        out.push({ log, size: 0, distinctIds: 0, faults: [`no log ${log}`] });
+        out.push({ log, size: 0, own: 0, distinctIds: 0, faults: [`no log ${log}`] });
         continue;
       }
       const head = await store.head(info.id);
@@ -358,7 +360,7 @@ export async function checkLogs(db: string, load: Load): Promise<LogCheck[]> {
         }
       }
       if (bad > 10) faults.push(`... ${bad} receipts not honoured in all`);
-      out.push({ log, size: ids.length, distinctIds: distinct, faults });
+      out.push({ log, size: ids.length, own, distinctIds: distinct, faults });
     }
   } finally {
     await store.close();
