@@ -3,7 +3,9 @@ export { ERASURE_ACTION } from '../core/event/entry.ts';
 export { type OpenStoreOptions, openStore } from '../store/open.ts';
 export type { ErasureRequest, ErasureResult } from './erase.ts';
 export { type ExportOptions, exportBundle, verifyBundleFile } from './export.ts';
+export type { IntentRecovery } from './held-intents.ts';
 export type { Receipt } from './integrate.ts';
+export type { LedgerIntent } from './intents.ts';
 export {
   createKeyFile,
   isKeyRing,

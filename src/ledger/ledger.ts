@@ -5,12 +5,10 @@
  */
 import './native-hash.ts';
 import { toBase64 } from '../core/bytes.ts';
-import { signCheckpoint } from '../core/checkpoint.ts';
-import { ErrorCode, EvidentError, type FieldIssue, ValidationError } from '../core/errors.ts';
+import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { type Entry, leafBytes } from '../core/event/entry.ts';
 import type { AuditEvent } from '../core/event/schema.ts';
-import { validateEvent } from '../core/event/validate.ts';
-import { consistencyPlan, inclusionPlan, verifyConsistency } from '../core/merkle/index.ts';
+import { consistencyPlan, inclusionPlan } from '../core/merkle/index.ts';
 import { type NoteSigner, verifierFromPublicKey } from '../core/note-keys.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
 import type {
@@ -25,17 +23,13 @@ import type {
 import { LEDGER_DEFAULTS } from './defaults.ts';
 import { type ErasureRequest, type ErasureResult, eraseSubject } from './erase.ts';
 import { checkedHead } from './head.ts';
+import { HeldIntents, type IntentRecovery } from './held-intents.ts';
 import { integrate, type Receipt, type Unit } from './integrate.ts';
-import {
-  DEFAULT_ORPHAN_AFTER_MS,
-  isOrphan,
-  type LedgerIntent,
-  liveOwners,
-  newOwner,
-  storedEvent,
-} from './intents.ts';
+import { DEFAULT_ORPHAN_AFTER_MS, type LedgerIntent } from './intents.ts';
 import { isKeyRing, type KeyRing } from './keyfile.ts';
 import { checkConsistency, checkInclusion, proofNodes } from './proofs.ts';
+import { signInTx } from './sign.ts';
+import { validateBatch } from './validate-batch.ts';
 import { type VerifiedQueryResult, verifiedQuery } from './verified-query.ts';
 import { type VerifyOptions, verifyStoredLog } from './verify.ts';
 
@@ -62,16 +56,6 @@ export interface LedgerOptions {
    * process's intents are orphans at once.
    */
   orphanAfterMs?: number;
-}
-
-/** What `open` found of intents left by processes that ended mid-request. */
-export interface IntentRecovery {
-  /** Orphan intents appended as their provisional events. */
-  recovered: number;
-  /** Intents held by live ledgers, left alone. */
-  live: number;
-  /** Orphans whose stored event is not valid (or not of their id): left in place. */
-  invalid: number;
 }
 
 export interface InclusionProof {
@@ -107,10 +91,7 @@ export class Ledger {
   private draining: Promise<void> | undefined;
   private lastCheckpointAt = 0;
   private closed = false;
-  private readonly owner = newOwner();
-  private readonly orphanAfterMs: number;
-  /** Intents begun here and not yet completed or released: the provisional events by id. */
-  private readonly held = new Map<string, AuditEvent>();
+  private readonly intents: HeldIntents;
   /** Set by open(): the orphans it appended. */
   recovery: IntentRecovery = { recovered: 0, live: 0, invalid: 0 };
 
@@ -124,7 +105,21 @@ export class Ledger {
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? LEDGER_DEFAULTS.checkpointIntervalMs;
     this.now = o.now ?? (() => new Date());
     this.ownsStore = o.ownsStore ?? true;
-    this.orphanAfterMs = o.orphanAfterMs ?? DEFAULT_ORPHAN_AFTER_MS;
+    this.intents = new HeldIntents({
+      store: this.store,
+      logId: log.id,
+      now: this.now,
+      orphanAfterMs: o.orphanAfterMs ?? DEFAULT_ORPHAN_AFTER_MS,
+      validate: (events) => validateBatch(events, this.now),
+      // Through the commit queue: concurrent intents share one transaction and one fsync with
+      // the appends waiting beside them (group commit), and resolve once it is committed.
+      put: (intent) =>
+        new Promise<Receipt[]>((resolve, reject) => {
+          this.pending.push({ unit: [], retire: [], put: intent, resolve, reject });
+          this.kick();
+        }),
+      append: (events, retire) => this.enqueue(events, retire),
+    });
   }
 
   static async open(o: LedgerOptions): Promise<Ledger> {
@@ -145,40 +140,13 @@ export class Ledger {
     const ledger = new Ledger(log, { ...o, ...(signer ? { signer } : {}) });
     if (signer) {
       try {
-        ledger.recovery = await ledger.recoverIntents();
+        ledger.recovery = await ledger.intents.recover();
       } catch (e) {
-        liveOwners.delete(ledger.owner);
+        ledger.intents.retire();
         throw e;
       }
     }
     return ledger;
-  }
-
-  /**
-   * Appends the provisional events of orphan intents (their process ended before the outcome
-   * was recorded), retiring each in the same transaction. Run by open(). An orphan whose stored
-   * event is not a valid event (only a writer of the database makes one) is not appended and not
-   * deleted: it is left for an operator, counted in `invalid`.
-   */
-  async recoverIntents(): Promise<IntentRecovery> {
-    const now = Date.now();
-    const all = await this.store.intents(this.log.id);
-    const orphans = all.filter((i) => isOrphan(i, this.orphanAfterMs, now));
-    const valid: { event: AuditEvent; id: string }[] = [];
-    for (const i of orphans) {
-      try {
-        const [event] = validateAll([storedEvent(i)], this.now);
-        if (event!.id === i.id) valid.push({ event: event!, id: i.id });
-      } catch (e) {
-        if (!(e instanceof ValidationError)) throw e;
-      }
-    }
-    await Promise.all(valid.map((v) => this.enqueue([v.event], [v.id])));
-    return {
-      recovered: valid.length,
-      live: all.length - orphans.length,
-      invalid: orphans.length - valid.length,
-    };
   }
 
   /**
@@ -190,54 +158,17 @@ export class Ledger {
    */
   async begin(event: unknown): Promise<LedgerIntent> {
     await this.ensureWritable(); // a full queue refuses here, before the handler, not at complete
-    const [valid] = validateAll([event], this.now);
-    const id = valid!.id;
-    if (this.held.has(id))
-      throw new EvidentError(ErrorCode.ID_CONFLICT, `an intent for event ${id} is already held`, { id });
-    const intent = {
-      id,
-      event: JSON.stringify(valid),
-      owner: this.owner,
-      createdAt: this.now().toISOString(),
-    };
-    // Through the commit queue: concurrent intents share one transaction and one fsync with
-    // the appends waiting beside them (group commit), and resolve once it is committed.
-    await new Promise<Receipt[]>((resolve, reject) => {
-      this.pending.push({ unit: [], retire: [], put: intent, resolve, reject });
-      this.kick();
-    });
-    this.held.set(id, valid!);
-    return { eventId: id };
+    return this.intents.begin(event);
   }
 
   /** Appends the final event of an intent and retires the intent, in one transaction. */
-  async complete(intent: LedgerIntent, event: unknown): Promise<Receipt> {
-    if (!this.held.has(intent.eventId))
-      throw new EvidentError(ErrorCode.NOT_FOUND, `no intent held for event ${intent.eventId}`, {
-        id: intent.eventId,
-      });
-    // Retiring the intent for an event of another id would lose the provisional event.
-    const id = (event as { id?: unknown } | null)?.id;
-    if (id !== intent.eventId)
-      throw new EvidentError(ErrorCode.USAGE, "the final event must carry its intent's id", {
-        id: typeof id === 'string' ? id : null,
-        intent: intent.eventId,
-      });
-    const [r] = await this.enqueue([event], [intent.eventId]);
-    this.held.delete(intent.eventId);
-    return r!;
+  complete(intent: LedgerIntent, event: unknown): Promise<Receipt> {
+    return this.intents.complete(intent, event);
   }
 
   /** Appends an intent's provisional event as it is and retires the intent, in one transaction. */
-  async release(intent: LedgerIntent): Promise<Receipt> {
-    const provisional = this.held.get(intent.eventId);
-    if (!provisional)
-      throw new EvidentError(ErrorCode.NOT_FOUND, `no intent held for event ${intent.eventId}`, {
-        id: intent.eventId,
-      });
-    const [r] = await this.enqueue([provisional], [intent.eventId]);
-    this.held.delete(intent.eventId);
-    return r!;
+  release(intent: LedgerIntent): Promise<Receipt> {
+    return this.intents.release(intent);
   }
 
   /** Appends one event; resolves with its receipt once durably committed. */
@@ -260,7 +191,7 @@ export class Ledger {
       return Promise.reject(new EvidentError(ErrorCode.KEY_INVALID, 'ledger opened without a signing key'));
     let unit: AuditEvent[];
     try {
-      unit = validateAll(events, this.now);
+      unit = validateBatch(events, this.now);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -374,40 +305,7 @@ export class Ledger {
   }
 
   private async signInTx(tx: WriteTx): Promise<StoredCheckpoint> {
-    const { head, range } = await checkedHead(tx);
-    const latest = await tx.lastCheckpoint();
-    if (latest && latest.size === head.size) return latest;
-    if (latest && latest.size > head.size) {
-      throw new EvidentError(
-        ErrorCode.CHECKPOINT_INCONSISTENT,
-        'the log is smaller than its latest checkpoint',
-        {
-          checkpoint_size: latest.size,
-          tree_size: head.size,
-        },
-      );
-    }
-    const root = range.root();
-    if (latest && latest.size > 0) {
-      const plan = consistencyPlan(latest.size, head.size);
-      const proof = plan.assemble(await tx.nodes(plan.nodes));
-      try {
-        verifyConsistency(latest.size, head.size, proof, latest.root, root);
-      } catch (e) {
-        throw new EvidentError(
-          ErrorCode.CHECKPOINT_INCONSISTENT,
-          'refusing to sign: the tree is not consistent with the latest checkpoint',
-          {
-            from: latest.size,
-            to: head.size,
-            cause: (e as EvidentError).code ?? String(e),
-          },
-        );
-      }
-    }
-    const note = signCheckpoint({ origin: this.log.origin, size: head.size, rootHash: root }, this.signer!);
-    const cp: StoredCheckpoint = { size: head.size, root, note, createdAt: this.now().toISOString() };
-    await tx.insertCheckpoint(cp);
+    const cp = await signInTx(tx, { origin: this.log.origin, signer: this.signer!, now: this.now });
     this.lastCheckpointAt = Date.now();
     return cp;
   }
@@ -520,10 +418,10 @@ export class Ledger {
     if (this.closed) return;
     // Requests still running lose their outcome: their provisional events go in now (a failure
     // leaves the intents durable, appended by the next open).
-    await Promise.allSettled([...this.held.keys()].map((eventId) => this.release({ eventId })));
+    await this.intents.releaseAll();
     await this.flush();
     this.closed = true;
-    liveOwners.delete(this.owner);
+    this.intents.retire();
     try {
       if (this.signer && (await this.size()) > ((await this.latestCheckpoint())?.size ?? 0)) {
         await this.store.write(this.log.id, (tx) => this.signInTx(tx));
@@ -533,21 +431,6 @@ export class Ledger {
       if (this.ownsStore) await this.store.close();
     }
   }
-}
-
-function validateAll(events: readonly unknown[], now: () => Date): AuditEvent[] {
-  const out: AuditEvent[] = [];
-  const issues: FieldIssue[] = [];
-  events.forEach((ev, i) => {
-    try {
-      out.push(validateEvent(ev, { now }));
-    } catch (e) {
-      if (!(e instanceof ValidationError)) throw e;
-      for (const x of e.issues) issues.push(events.length > 1 ? { item: i, ...x } : x);
-    }
-  });
-  if (issues.length > 0) throw new ValidationError(issues);
-  return out;
 }
 
 function verifierFromSigner(s: NoteSigner) {

@@ -1,0 +1,48 @@
+/**
+ * Signing a checkpoint inside a write transaction: of the tree the checked head gives, never of
+ * a tree that is not consistent with the latest signed checkpoint (RFC 9162 §2.1.4).
+ */
+import { signCheckpoint } from '../core/checkpoint.ts';
+import { ErrorCode, EvidentError } from '../core/errors.ts';
+import { consistencyPlan, verifyConsistency } from '../core/merkle/index.ts';
+import type { NoteSigner } from '../core/note-keys.ts';
+import type { StoredCheckpoint, WriteTx } from '../store/types.ts';
+import { checkedHead } from './head.ts';
+
+/** The latest checkpoint when it covers the tree already, else a new one, stored in `tx`. */
+export async function signInTx(
+  tx: WriteTx,
+  o: { origin: string; signer: NoteSigner; now: () => Date },
+): Promise<StoredCheckpoint> {
+  const { head, range } = await checkedHead(tx);
+  const latest = await tx.lastCheckpoint();
+  if (latest && latest.size === head.size) return latest;
+  if (latest && latest.size > head.size) {
+    throw new EvidentError(
+      ErrorCode.CHECKPOINT_INCONSISTENT,
+      'the log is smaller than its latest checkpoint',
+      {
+        checkpoint_size: latest.size,
+        tree_size: head.size,
+      },
+    );
+  }
+  const root = range.root();
+  if (latest && latest.size > 0) {
+    const plan = consistencyPlan(latest.size, head.size);
+    const proof = plan.assemble(await tx.nodes(plan.nodes));
+    try {
+      verifyConsistency(latest.size, head.size, proof, latest.root, root);
+    } catch (e) {
+      throw new EvidentError(
+        ErrorCode.CHECKPOINT_INCONSISTENT,
+        'refusing to sign: the tree is not consistent with the latest checkpoint',
+        { from: latest.size, to: head.size, cause: (e as EvidentError).code ?? String(e) },
+      );
+    }
+  }
+  const note = signCheckpoint({ origin: o.origin, size: head.size, rootHash: root }, o.signer);
+  const cp: StoredCheckpoint = { size: head.size, root, note, createdAt: o.now().toISOString() };
+  await tx.insertCheckpoint(cp);
+  return cp;
+}
