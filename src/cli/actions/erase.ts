@@ -7,32 +7,12 @@ import type { ErasureRequest } from '../../ledger/erase.ts';
 import { loadErasureKey } from '../../ledger/keyfile.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { EntryFilter } from '../../store/types.ts';
+import { actorFromFlags } from '../actor-flags.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
 import { flag, str } from '../globals.ts';
 import { openForWriting, withLedger } from '../open-log.ts';
 import { print, printJson } from '../output.ts';
-
-const ERASER_TYPES = ['admin', 'user', 'service', 'system'] as const;
-
-/** --by and --by-type: who erases, recorded as the erasure event's actor. */
-function eraser(ctx: Context): ErasureRequest['by'] {
-  const id = str(ctx, 'by');
-  const type = str(ctx, 'by-type');
-  const ip = str(ctx, 'by-ip');
-  if (id === undefined) {
-    if (type !== undefined) throw usageError('--by-type goes with --by', '--by-type');
-    if (ip !== undefined) throw usageError('--by-ip goes with --by', '--by-ip');
-    return undefined;
-  }
-  if (id === '') throw usageError('--by must name who erases', '--by');
-  const kind = type ?? 'admin';
-  if (!(ERASER_TYPES as readonly string[]).includes(kind)) {
-    throw usageError(`--by-type must be one of ${ERASER_TYPES.join(', ')}`, '--by-type');
-  }
-  // The command runs here: a person at this machine's console is at its loopback address.
-  return { id, type: kind as (typeof ERASER_TYPES)[number], ip_address: ip ?? '127.0.0.1' };
-}
 
 /**
  * An erasure that erases nothing would still append an erasure event: a record that a request
@@ -84,7 +64,7 @@ export async function run(ctx: Context): Promise<number> {
     );
   }
   if (reason === undefined || reason === '') throw usageError('--reason is required', '--reason');
-  const by = eraser(ctx);
+  const by = actorFromFlags(ctx);
   const keyFile = str(ctx, 'erasure-key');
   if (keyFile === undefined || keyFile === '') {
     throw usageError('--erasure-key is required: an erasure is signed by the erasure key', '--erasure-key');

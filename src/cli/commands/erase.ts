@@ -1,4 +1,5 @@
 /** evident erase: GDPR erasure of one data subject's erasable values. The work is in ../actions/erase.ts, loaded when the command runs. */
+import { ACTOR_OPTIONS } from '../actor-flags.ts';
 import { type Command, lazy } from '../command.ts';
 
 export const erase: Command = {
@@ -16,21 +17,7 @@ export const erase: Command = {
       description: 'with --resource-id: the entries about this resource',
     },
     'resource-id': { type: 'string', value: 'ID', description: 'with --resource-type' },
-    by: {
-      type: 'string',
-      value: 'ID',
-      description: "who erases (recorded as the erasure event's actor; default evident, a system actor)",
-    },
-    'by-type': {
-      type: 'string',
-      value: 'TYPE',
-      description: 'the kind of actor --by is: admin (default), user, service or system',
-    },
-    'by-ip': {
-      type: 'string',
-      value: 'IP',
-      description: 'with --by: where the erasure was requested from (default 127.0.0.1, this machine)',
-    },
+    ...ACTOR_OPTIONS,
     reason: {
       type: 'string',
       value: 'TEXT',
