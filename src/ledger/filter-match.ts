@@ -3,17 +3,7 @@
  * were just checked: what a verified query uses instead of the database's indexes.
  */
 import type { Entry } from '../core/event/entry.ts';
-import type { EntryFilter } from '../store/types.ts';
-
-const EQUAL = [
-  'actor_id',
-  'actor_type',
-  'action',
-  'resource_type',
-  'resource_id',
-  'ip_address',
-  'session_id',
-] as const;
+import { type EntryFilter, EQUALITY_FILTERS } from '../store/types.ts';
 
 /**
  * An RFC 3339 UTC time as text that sorts by time: seconds, then the fraction padded to 9
@@ -28,7 +18,7 @@ export function timeKey(t: string): string {
 
 /** Whether `e` matches every condition of `f` (index bounds and limit aside). */
 export function matchesFilter(e: Entry, f: EntryFilter): boolean {
-  for (const k of EQUAL) {
+  for (const k of EQUALITY_FILTERS) {
     const want = f[k];
     if (want !== undefined && e[k] !== want) return false;
   }

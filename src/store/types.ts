@@ -52,6 +52,17 @@ export interface Erasure {
   erasureIndex: number;
 }
 
+/** The filter fields that are matched for equality, one column each. */
+export const EQUALITY_FILTERS = [
+  'actor_id',
+  'actor_type',
+  'action',
+  'resource_type',
+  'resource_id',
+  'ip_address',
+  'session_id',
+] as const;
+
 export interface EntryFilter {
   actor_id?: string;
   actor_type?: string;

@@ -32,6 +32,7 @@ import type {
   StoredIntent,
   WriteTx,
 } from '../types.ts';
+import { EQUALITY_FILTERS } from '../types.ts';
 import { createPool, type PgPool, type PgQuery } from './driver.ts';
 import { pgError } from './errors.ts';
 import type { SchemaChecks } from './identify.ts';
@@ -95,16 +96,6 @@ export async function openPostgresStore(
   }
   return new PostgresStore(pool, schema, options);
 }
-
-const EQUALITY_FILTERS = [
-  'actor_id',
-  'actor_type',
-  'action',
-  'resource_type',
-  'resource_id',
-  'ip_address',
-  'session_id',
-] as const;
 
 export class PostgresStore implements Store, ApiKeyStore {
   readonly kind = 'postgres' as const;

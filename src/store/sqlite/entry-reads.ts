@@ -14,7 +14,7 @@ import {
   timestampSeconds,
   valuesToEntry,
 } from '../rows.ts';
-import type { EntryFilter } from '../types.ts';
+import { type EntryFilter, EQUALITY_FILTERS } from '../types.ts';
 
 /** A cached prepared statement on one connection. */
 export type Prepare = (sql: string) => BetterSqlite3.Statement;
@@ -67,15 +67,7 @@ function hydrate(prepare: Prepare, logId: number, rows: unknown[][]): Entry[] {
 export function querySql(f: EntryFilter): { sql: string; args: unknown[] } {
   const where = ['log_id = ?'];
   const args: unknown[] = [];
-  for (const k of [
-    'actor_id',
-    'actor_type',
-    'action',
-    'resource_type',
-    'resource_id',
-    'ip_address',
-    'session_id',
-  ] as const) {
+  for (const k of EQUALITY_FILTERS) {
     const v = f[k];
     if (v !== undefined) {
       where.push(`${k} = ?`);
