@@ -54,6 +54,9 @@ export interface SqliteStoreOptions extends OpenChecks {
   readonly?: boolean;
 }
 
+/** The longest wait between two tries for the write lock (beginImmediate). */
+const MAX_LOCK_PAUSE_MS = 8;
+
 export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
   // A native module: it can also fail to load when built for another Node version.
   const Database = (await loadPeer('better-sqlite3', 'the SQLite store', () => import('better-sqlite3')))
@@ -181,8 +184,10 @@ export class SqliteStore implements Store, ApiKeyStore {
    * Takes the write lock without blocking the event loop. better-sqlite3 is synchronous: with a
    * busy timeout, BEGIN IMMEDIATE would sleep inside SQLite's busy handler and freeze the whole
    * process while another process holds the lock. So each attempt runs with busy_timeout 0 and
-   * the waits between attempts are timers (backoff 1 ms doubling to 50 ms), until
-   * `busyTimeoutMs`; then STORE_BUSY with `retry_after_ms`. Other statements keep the
+   * the waits between attempts are timers (backoff 1 ms doubling to 8 ms, with jitter), until
+   * `busyTimeoutMs`; then STORE_BUSY with `retry_after_ms`. The short cap keeps two writing
+   * processes fair: the lock is free only between one's COMMIT and its next BEGIN, and a waiter
+   * that slept 50 ms at a time missed those windows for whole runs. Other statements keep the
    * connection's timeout: once the write lock is held, WAL readers and COMMIT do not wait on it.
    */
   private async beginImmediate(): Promise<void> {
@@ -207,8 +212,9 @@ export class SqliteStore implements Store, ApiKeyStore {
           retry_after_ms: 1000,
         });
       }
-      await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(1, deadline - Date.now()))));
-      pause = Math.min(pause * 2, 50);
+      const wait = pause / 2 + Math.random() * (pause / 2);
+      await new Promise((r) => setTimeout(r, Math.min(wait, Math.max(1, deadline - Date.now()))));
+      pause = Math.min(pause * 2, MAX_LOCK_PAUSE_MS);
     }
   }
 
