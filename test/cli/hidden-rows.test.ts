@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { VerifyReport } from '../../src/core/verify/report.ts';
 import { buildFixture, type Fixture } from './fixture.ts';
-import { copyLog, ensureBuilt, jsonLines, removeTempDirs, run } from './helpers.ts';
+import { copyLog, ensureBuilt, errorOf, jsonLines, removeTempDirs, run } from './helpers.ts';
 
 let fx: Fixture;
 before(async () => {
@@ -51,6 +51,43 @@ describe('hidden rows and keys outside the log (CLI)', { concurrency: 2 }, () =>
     assert.equal(jsonLines(verified.stdout).length, 6);
     const usage = await run(['query', ...HIDDEN, '--vkey', fx.vkey], { cwd });
     assert.equal(usage.code, 2, '--vkey without --verified is a usage error');
+  });
+
+  it('query --verified is cut by --limit as query is: a last truncated line with where to go on; --all is refused', async () => {
+    const cwd = copyLog(fx.dir);
+    const all = jsonLines(
+      (await run(['query', ...HIDDEN, '--json', '--verified', '--vkey', fx.vkey], { cwd })).stdout,
+    ) as { index: number }[];
+    const cut = await run(['query', ...HIDDEN, '--json', '--verified', '--vkey', fx.vkey, '--limit', '2'], {
+      cwd,
+    });
+    assert.equal(cut.code, 0, cut.stderr);
+    const lines = jsonLines(cut.stdout) as { index?: number; truncated?: boolean; next_cursor?: number }[];
+    assert.deepEqual(
+      lines.slice(0, 2).map((e) => e.index),
+      all.slice(0, 2).map((e) => e.index),
+    );
+    assert.deepEqual(lines[2], { truncated: true, next_cursor: all[1]!.index + 1 });
+    const rest = await run(
+      [
+        'query',
+        ...HIDDEN,
+        '--json',
+        '--verified',
+        '--vkey',
+        fx.vkey,
+        '--from-index',
+        String(lines[2]!.next_cursor),
+      ],
+      { cwd },
+    );
+    assert.deepEqual(
+      (jsonLines(rest.stdout) as { index: number }[]).map((e) => e.index),
+      all.slice(2).map((e) => e.index),
+    );
+    const refused = await run(['query', ...HIDDEN, '--json', '--verified', '--all'], { cwd });
+    assert.equal(refused.code, 2);
+    assert.equal(errorOf(refused).code, 'USAGE');
   });
 
   it('an index rewritten to hide rows: query misses them, verify exits 1 naming it, query --verified exits 1', async () => {

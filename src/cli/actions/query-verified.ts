@@ -47,11 +47,21 @@ export async function run(ctx: Context, filter: EntryFilter, limit: number): Pro
     ctx,
     `verified ${report.entries} entries of ${report.origin} (${report.verified_size} under a signed checkpoint); ${result.matched} match${result.matched > entries.length ? `, ${entries.length} shown (--limit)` : ''}`,
   );
+  // Cut by --limit: said as plain query says it (the same last line in --json), with where to go on.
+  const last = entries.at(-1);
+  const next =
+    result.matched > entries.length && last
+      ? filter.descending
+        ? last.index - 1
+        : last.index + 1
+      : undefined;
   if (ctx.json) {
     ctx.io.stdout.write(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    if (next !== undefined) printJson(ctx, { truncated: true, next_cursor: next });
     return EXIT_OK;
   }
   if (entries.length > 0) print(ctx, table(HEAD, entries.map(row)));
+  if (next !== undefined) note(ctx, `more match: go on with --from-index ${next}`);
   return EXIT_OK;
 }
 

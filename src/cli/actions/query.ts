@@ -66,7 +66,15 @@ export async function run(ctx: Context): Promise<number> {
   const limit = all
     ? Number.POSITIVE_INFINITY
     : (optionalCount('limit', limitArg, { min: 1 }) ?? QUERY_DEFAULT_LIMIT);
-  if (flag(ctx, 'verified')) return (await import('./query-verified.ts')).run(ctx, filter, limit);
+  if (flag(ctx, 'verified')) {
+    // A verified answer is held until the whole log has verified: bounded by --limit, never --all.
+    if (all)
+      throw usageError(
+        '--verified holds its answer until the log verifies: give --limit N, not --all',
+        '--all',
+      );
+    return (await import('./query-verified.ts')).run(ctx, filter, limit);
+  }
   for (const f of ['vkey', 'trusted-checkpoint']) {
     if (strs(ctx, f).length > 0) throw usageError(`--${f} goes with --verified`, `--${f}`);
   }
