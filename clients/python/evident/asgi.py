@@ -153,22 +153,15 @@ class EvidentMiddleware:
     # ------------------------------------------------------------------ the event
 
     def _record(self, event: dict[str, Any], base: dict[str, Any]) -> None:
-        try:
-            self.client.record(event)
-        except ValidationError as e:
-            if event == base:
-                raise
-            # What the handler added broke a rule: keep the record of the request itself.
-            self.fields_refused += 1
-            log.error("evident: fields added to %s refused (%s); recorded without them", event.get("action"), e)
-            if self.on_error is not None:
-                self.on_error(e, event)
-            issues = [{k: str(i.get(k)) for k in ("field", "rule")} for i in e.issues[:20]]
-            self.client.record({**base, "metadata": {**base["metadata"], "audit_fields_refused": issues}})
+        self._write(self.client.record, event, base)
 
     def _complete(self, intent: dict[str, Any], event: dict[str, Any], base: dict[str, Any]) -> None:
+        self._write(lambda e: self.client.complete(intent, e), event, base)
+
+    def _write(self, write: Callable[[dict[str, Any]], Any], event: dict[str, Any], base: dict[str, Any]) -> None:
+        """Writes the event; if what the handler added broke a rule, the record of the request itself."""
         try:
-            self.client.complete(intent, event)
+            write(event)
         except ValidationError as e:
             if event == base:
                 raise
@@ -177,7 +170,7 @@ class EvidentMiddleware:
             if self.on_error is not None:
                 self.on_error(e, event)
             issues = [{k: str(i.get(k)) for k in ("field", "rule")} for i in e.issues[:20]]
-            self.client.complete(intent, {**base, "metadata": {**base["metadata"], "audit_fields_refused": issues}})
+            write({**base, "metadata": {**base["metadata"], "audit_fields_refused": issues}})
 
     def _event(self, scope: dict, headers: dict[str, str], method: str, pattern: str | None, status: int, started: float, request_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The event, and the same without what the handler added (kept if that breaks a rule)."""
