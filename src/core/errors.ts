@@ -53,6 +53,11 @@ export const ErrorCode = {
   DELIVERY_FAILED: 'DELIVERY_FAILED',
   /** The client has delivered nothing for a while although events wait in its spool. */
   DELIVERY_STALLED: 'DELIVERY_STALLED',
+  // Archive targets (src/archive).
+  /** An archive object exists under this name with other bytes: archives are written once, never overwritten. */
+  ARCHIVE_CONFLICT: 'ARCHIVE_CONFLICT',
+  /** An archive target cannot be reached or refused a write or read; nothing was pruned. */
+  ARCHIVE_UNAVAILABLE: 'ARCHIVE_UNAVAILABLE',
   /** An unexpected failure (a bug, or the machine): never a client's fault. */
   INTERNAL: 'INTERNAL',
 } as const;

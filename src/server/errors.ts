@@ -33,6 +33,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   SPOOL_FAILED: 503,
   DELIVERY_REJECTED: 500,
   DELIVERY_FAILED: 503,
+  ARCHIVE_CONFLICT: 409,
+  ARCHIVE_UNAVAILABLE: 503,
   DELIVERY_STALLED: 503,
   // The server's own data or configuration is at fault: an operator must look.
   PROOF_ROOT_MISMATCH: 500,

@@ -13,13 +13,15 @@ export const LAYERS: Record<string, readonly string[]> = {
   core: [],
   store: ['core'],
   ledger: ['core', 'store'],
-  server: ['core', 'store', 'ledger'],
+  server: ['core', 'store', 'ledger', 'archive'],
   outbox: ['core', 'store', 'ledger'],
+  // Sealed segments, archive targets, retention and pruning: built on the ledger and its store.
+  archive: ['core', 'store', 'ledger'],
   integrations: ['core'],
   // The client is one of the sinks a middleware writes to: it implements integrations' AuditSink.
   client: ['core', 'integrations'],
   // The command line sits on top: it opens stores and ledgers, serves, and runs the relay.
-  cli: ['core', 'store', 'ledger', 'server', 'outbox'],
+  cli: ['core', 'store', 'ledger', 'server', 'outbox', 'archive'],
 };
 
 const srcDir = new URL('../../src/', import.meta.url).pathname;
