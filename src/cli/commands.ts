@@ -14,6 +14,7 @@ import { relay } from './commands/relay.ts';
 import { serve } from './commands/serve.ts';
 import { verify } from './commands/verify.ts';
 import { verifyBundle } from './commands/verify-bundle.ts';
+import { verifyProof } from './commands/verify-proof.ts';
 
 export const COMMANDS: readonly Command[] = [
   init,
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   prove,
   exportCommand,
   verifyBundle,
+  verifyProof,
   erase,
   serve,
   relay,

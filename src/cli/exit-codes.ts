@@ -19,6 +19,8 @@ export const EXIT_CODE: Readonly<Record<ErrorCode, number>> = {
   // Refusing to sign: the stored tree is smaller than, or not consistent with, its own signed
   // checkpoint (RFC 9162 §2.1.4): only a rewritten database gets there.
   CHECKPOINT_INCONSISTENT: EXIT_TAMPERED,
+  // A proof file that does not prove its entry: a signature or the inclusion proof fails.
+  TLOG_PROOF_REJECTED: EXIT_TAMPERED,
   // Everything else the user can act on: what was given, or the environment it runs in.
   VALIDATION_FAILED: EXIT_USAGE,
   JSON_INVALID: EXIT_USAGE,
@@ -60,6 +62,8 @@ export const EXIT_CODE: Readonly<Record<ErrorCode, number>> = {
   ARCHIVE_CONFLICT: EXIT_USAGE,
   ARCHIVE_UNAVAILABLE: EXIT_USAGE,
   DELIVERY_STALLED: EXIT_USAGE,
+  TILE_ENTRY_TOO_LARGE: EXIT_USAGE,
+  TLOG_PROOF_MALFORMED: EXIT_USAGE,
   INTERNAL: EXIT_INTERNAL,
 };
 

@@ -58,6 +58,13 @@ export const ErrorCode = {
   ARCHIVE_CONFLICT: 'ARCHIVE_CONFLICT',
   /** An archive target cannot be reached or refused a write or read; nothing was pruned. */
   ARCHIVE_UNAVAILABLE: 'ARCHIVE_UNAVAILABLE',
+  // Tiles and proof files (src/core/tlog).
+  /** An entry bundle cannot hold an entry over 65,535 bytes (uint16 length): it is served in the uint32 format instead. */
+  TILE_ENTRY_TOO_LARGE: 'TILE_ENTRY_TOO_LARGE',
+  /** A C2SP tlog-proof file does not parse. */
+  TLOG_PROOF_MALFORMED: 'TLOG_PROOF_MALFORMED',
+  /** A C2SP tlog-proof file parses but does not prove its entry: a signature or the inclusion proof fails (`cause`). */
+  TLOG_PROOF_REJECTED: 'TLOG_PROOF_REJECTED',
   /** An unexpected failure (a bug, or the machine): never a client's fault. */
   INTERNAL: 'INTERNAL',
 } as const;

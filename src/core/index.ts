@@ -110,6 +110,18 @@ export {
   verifierFromKey,
   verifierFromPublicKey,
 } from './note-keys.ts';
+// C2SP tlog-tiles paths and entry bundles, C2SP tlog-proof files.
+export { parseEntryBundle } from './tlog/entry-bundle.ts';
+export {
+  formatTlogProof,
+  parseTlogProof,
+  TLOG_PROOF_MEDIA_TYPE,
+  type TlogProof,
+  type VerifiedTlogProof,
+  type VerifyTlogProofOptions,
+  verifyTlogProof,
+} from './tlog/proof-file.ts';
+export { parseTilePath, type TileId, tilePath } from './tlog/tile-path.ts';
 // Verifying a whole log or an export bundle.
 export type { ErasureSummary } from './verify/erasures.ts';
 export { type CheckpointSource, type VerifyLogInput, verifyLog } from './verify/log-verifier.ts';

@@ -23,6 +23,7 @@ import { exportRoutes } from './routes/export.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
 import { queryRoutes } from './routes/query.ts';
+import { tileRoutes } from './routes/tiles.ts';
 import { verifyRoutes } from './routes/verify.ts';
 import type { App, TypeBoxTypeProvider } from './type-provider.ts';
 import { validatorCompiler } from './validation.ts';
@@ -166,6 +167,7 @@ export async function buildServer(options: ServerOptions): Promise<App> {
   entryRoutes(app, ctx);
   verifyRoutes(app, ctx);
   exportRoutes(app, ctx);
+  tileRoutes(app, ctx);
   healthRoutes(app, ctx);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/docs', { schema: { hide: true } }, async (_req, reply) =>

@@ -201,6 +201,17 @@ export const EntryWithProof = Type.Object({
   checkpoint: Type.String({ description: 'The signed checkpoint the proof leads to.' }),
 });
 
+/** A tile route's parameters: the log, and the rest of the path after the route's prefix. */
+export const TileParams = Type.Object(
+  { log: LogName, '*': Type.String({ maxLength: 200, description: 'The tile path after the prefix.' }) },
+  { additionalProperties: false },
+);
+
+export const Binary = (description: string) => ({
+  description,
+  content: { 'application/octet-stream': { schema: Type.String({ format: 'binary' }) } },
+});
+
 export const Text = (description: string) => ({
   description,
   content: { 'text/plain': { schema: Type.String() } },

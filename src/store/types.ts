@@ -182,6 +182,14 @@ export interface Store {
    * tree in windows as the leaves stream in.
    */
   nodesCompleted(logId: number, from: number, to: number): Promise<NodeHash[]>;
+  /**
+   * The hashes of the nodes at one `level` with from <= index < to, in index order: at level 0
+   * the entries' own leaf hashes, above it the stored nodes. What a C2SP tlog-tiles hash tile
+   * holds (level 8L, indexes 256N to 256N + W − 1), so it MUST be ONE index range read, never a
+   * read per node. Stops before the first index not stored: fewer hashes than asked means the
+   * rest of the range does not exist (yet).
+   */
+  nodeRange(logId: number, level: number, from: number, to: number): Promise<Uint8Array[]>;
   checkpoints(logId: number): Promise<StoredCheckpoint[]>;
   checkpointAt(logId: number, size: number): Promise<StoredCheckpoint | undefined>;
   latestCheckpoint(logId: number): Promise<StoredCheckpoint | undefined>;

@@ -20,7 +20,8 @@ describe('CLI exit codes (src/cli/exit-codes.ts)', () => {
     const tamper = Object.entries(EXIT_CODE)
       .filter(([, x]) => x === 1)
       .map(([c]) => c);
-    assert.deepEqual(tamper.sort(), ['CHECKPOINT_INCONSISTENT', 'TAMPER_DETECTED']);
+    // A proof file that does not prove its entry is evidence too (evident verify-proof).
+    assert.deepEqual(tamper.sort(), ['CHECKPOINT_INCONSISTENT', 'TAMPER_DETECTED', 'TLOG_PROOF_REJECTED']);
     assert.equal(EXIT_CODE.INTERNAL, 3);
     assert.equal(exitCodeFor(new TypeError('a bug')), 3);
     assert.equal(exitCodeFor(new EvidentError(ErrorCode.INTERNAL, 'x')), 3);

@@ -80,6 +80,14 @@ const PUBLIC = [
   'verifierFromPublicKey',
   'verifyCosignature',
   'verifyNote',
+  // C2SP tlog-tiles and tlog-proof
+  'TLOG_PROOF_MEDIA_TYPE',
+  'formatTlogProof',
+  'parseEntryBundle',
+  'parseTilePath',
+  'parseTlogProof',
+  'tilePath',
+  'verifyTlogProof',
   // whole logs and bundles
   'BUNDLE_FORMAT',
   'FaultKind',

@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs';
 import type { BundleHeader } from '../../core/bundle.ts';
 import { parseJson } from '../../core/json.ts';
 import { type ExportOptions, exportBundle } from '../../ledger/export.ts';
+import { exportTiles } from '../../ledger/tiles-export.ts';
 import type { Context } from '../command.ts';
+import { usageError } from '../errors.ts';
 import { createNewFile } from '../files.ts';
 import { keyPath, str, strs } from '../globals.ts';
 import type { OutStream } from '../io.ts';
@@ -18,6 +20,8 @@ import { signingKeyFromEnv } from '../signing-key.ts';
 import { parseCount, parseTime } from '../values.ts';
 
 export async function run(ctx: Context): Promise<number> {
+  const tiles = str(ctx, 'tiles');
+  if (tiles !== undefined) return runTiles(ctx, tiles);
   const o: ExportOptions = {};
   const since = str(ctx, 'since');
   const until = str(ctx, 'until');
@@ -66,4 +70,30 @@ async function write(out: OutStream, chunk: string): Promise<void> {
   if (out.write(chunk) === false && typeof stream.once === 'function') {
     await once(stream as NodeJS.EventEmitter, 'drain');
   }
+}
+
+/** export --tiles DIR: the log as C2SP tlog-tiles files (../../ledger/tiles-export.ts). */
+async function runTiles(ctx: Context, dir: string): Promise<number> {
+  for (const other of ['out', 'since', 'until']) {
+    if (str(ctx, other) !== undefined)
+      throw usageError(`--tiles exports the whole log: --${other} does not apply`, `--${other}`);
+  }
+  if (strs(ctx, 'consistency-from').length > 0) {
+    throw usageError(
+      '--tiles exports the whole log: --consistency-from does not apply',
+      '--consistency-from',
+    );
+  }
+  const { path, explicit } = keyPath(ctx);
+  const canSign = signingKeyFromEnv(ctx) !== undefined || explicit || existsSync(path);
+  const ledger = canSign ? await openForWriting(ctx) : await openReadOnly(ctx);
+  const r = await withLedger(ledger, async (l) => {
+    // As for a bundle: with the key at hand, a fresh checkpoint first, so the tiles cover every entry.
+    if (l.canSign) await l.checkpoint();
+    return exportTiles(l, dir);
+  });
+  if (ctx.json) printJson(ctx, { dir, tree_size: r.size, written: r.written, kept: r.kept, bytes: r.bytes });
+  else
+    note(ctx, `tiles of tree size ${r.size} in ${dir}: ${r.written} files written, ${r.kept} already there`);
+  return 0;
 }

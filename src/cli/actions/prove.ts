@@ -2,6 +2,7 @@
 import { fromBase64, toHex } from '../../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { leafHash } from '../../core/hash.ts';
+import { tlogProofFile } from '../../ledger/tiles.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
 import { str } from '../globals.ts';
@@ -19,6 +20,20 @@ function required(ctx: Context, name: string): number {
 export async function runInclusion(ctx: Context): Promise<number> {
   const index = required(ctx, 'index');
   const size = optionalCount('size', str(ctx, 'size'));
+  const format = str(ctx, 'format') ?? 'evident';
+  if (format !== 'evident' && format !== 'tlog-proof') {
+    throw usageError(`--format is evident or tlog-proof, not "${format}"`, '--format');
+  }
+  if (format === 'tlog-proof') {
+    if (ctx.json)
+      throw usageError('--json does not apply to --format tlog-proof (the file is text)', '--json');
+    // The published checkpoint (or the one signed at --size), with the leaf bytes as `extra`.
+    const text = await withLedger(await openReadOnly(ctx), (l) =>
+      tlogProofFile(l, index, { ...(size !== undefined ? { size } : {}), leaf: true }),
+    );
+    ctx.io.stdout.write(text);
+    return 0;
+  }
   const proof = await withLedger(await openReadOnly(ctx), async (l) => {
     const n = size ?? (await l.latestCheckpoint())?.size;
     if (n === undefined) {

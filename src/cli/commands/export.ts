@@ -7,10 +7,18 @@ export const exportCommand: Command = {
   description:
     'The bundle is JSON Lines: a header (origin, checkpoint, range, subtree hashes), then one entry\n' +
     'per line. With --since/--until it holds the whole index range between the first and last match.\n' +
-    'Signs a fresh checkpoint first when the signing key is available.',
+    'Signs a fresh checkpoint first when the signing key is available.\n' +
+    'With --tiles DIR it writes the log as C2SP tlog-tiles instead (the files evident serve answers\n' +
+    'under /v1/logs/LOG/tlog/): full tiles already in DIR are kept, the checkpoint is written last.',
   globals: ['db', 'key', 'log'],
   options: {
     out: { type: 'string', value: 'FILE', description: 'write the bundle to a new file', default: 'stdout' },
+    tiles: {
+      type: 'string',
+      value: 'DIR',
+      description:
+        'instead of a bundle, write the whole log as C2SP tlog-tiles files (checkpoint, tile/...) into DIR, for static hosting; incremental',
+    },
     since: { type: 'string', value: 'RFC3339', description: 'entries at or after this time' },
     until: { type: 'string', value: 'RFC3339', description: 'entries before this time' },
     'consistency-from': {
@@ -21,6 +29,9 @@ export const exportCommand: Command = {
         'the tree size of a checkpoint the auditor keeps: the bundle carries a consistency proof from it',
     },
   },
-  examples: ['evident export --since 2026-01-01 --until 2026-02-01 --out audit-2026-01.bundle'],
+  examples: [
+    'evident export --since 2026-01-01 --until 2026-02-01 --out audit-2026-01.bundle',
+    'evident export --tiles /var/www/audit-log',
+  ],
   run: lazy(async () => (await import('../actions/export.ts')).run),
 };

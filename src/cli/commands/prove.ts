@@ -6,13 +6,24 @@ export const proveInclusion: Command = {
   summary: 'prove that the entry at leaf index I is in the tree of size N (RFC 9162 §2.1.3)',
   description:
     'With --json prints {"index","size","leaf","hashes"}: leaf is the base64 leaf bytes (hash them\n' +
-    'with 0x00 prefix for the leaf hash), hashes the audit path, standard base64.',
+    'with 0x00 prefix for the leaf hash), hashes the audit path, standard base64. With --format\n' +
+    'tlog-proof it prints a C2SP tlog-proof file against the checkpoint signed at that size.',
   globals: ['db', 'log'],
   options: {
     index: { type: 'string', value: 'I', description: 'leaf index of the entry (required)' },
     size: { type: 'string', value: 'N', description: 'tree size', default: "the latest checkpoint's" },
+    format: {
+      type: 'string',
+      value: 'FORMAT',
+      description:
+        'evident, or tlog-proof: a C2SP tlog-proof file (index, proof, the signed checkpoint, the leaf bytes as extra), checked by evident verify-proof',
+      default: 'evident',
+    },
   },
-  examples: ['evident prove inclusion --index 41 --json'],
+  examples: [
+    'evident prove inclusion --index 41 --json',
+    'evident prove inclusion --index 41 --format tlog-proof > entry-41.tlog-proof',
+  ],
   run: lazy(async () => (await import('../actions/prove.ts')).runInclusion),
 };
 

@@ -6,8 +6,11 @@
  * An inclusion proof carries the leaf bytes (the entry itself) only for keys that may read:
  * the verify scope proves entries the auditor already holds, it does not reveal them.
  */
+import { Type } from '@sinclair/typebox';
 import { fromHex, toBase64 } from '../../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
+import { TLOG_PROOF_MEDIA_TYPE } from '../../core/tlog/proof-file.ts';
+import { tlogProofFile } from '../../ledger/tiles.ts';
 import { auditedRead } from '../access-audit.ts';
 import { keyHasScope } from '../api-keys.ts';
 import { ledgerOf, type ServerContext } from '../context.ts';
@@ -22,6 +25,17 @@ import {
   Text,
 } from '../schemas.ts';
 import type { App } from '../type-provider.ts';
+
+/** Whether the Accept header asks for a C2SP tlog-proof file (its media type, at any q above 0). */
+function wantsTlogProof(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((part) => {
+    const [type, ...params] = part.trim().split(';');
+    if (type?.trim().toLowerCase() !== TLOG_PROOF_MEDIA_TYPE) return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
 
 const verifyAccess = { access: { scope: 'verify' as const, action: 'audit_log.proof' } };
 
@@ -81,19 +95,42 @@ export function verifyRoutes(app: App, ctx: ServerContext): void {
         summary: 'Inclusion proof',
         description:
           'Proves that leaf `index` is in the tree of `size` (default: the latest checkpoint). `leaf` (the ' +
-          'entry bytes) is included only for keys with read scope. Scope: verify. Recorded as an ' +
-          'audit_log.proof event.',
+          'entry bytes) is included only for keys with read scope. With `Accept: text/x.tlog.proof`, a C2SP ' +
+          'tlog-proof file instead (index, proof, the checkpoint signed at that size; the leaf bytes as its ' +
+          '`extra` line for keys with read scope; 404 if no checkpoint was signed at `size`). Scope: verify. ' +
+          'Recorded as an audit_log.proof event.',
         tags: ['verify'],
         params: LogParams,
         querystring: InclusionQuery,
-        response: { 200: InclusionProof, ...errors(400, 401, 403, 404, 429, 503) },
+        response: {
+          200: {
+            description: 'The proof, JSON; or a C2SP tlog-proof file (text/x.tlog.proof) when asked.',
+            content: {
+              'application/json': { schema: InclusionProof },
+              [TLOG_PROOF_MEDIA_TYPE]: { schema: Type.String() },
+            },
+          },
+          ...errors(400, 401, 403, 404, 429, 503),
+        },
       },
       config: verifyAccess,
     },
-    async (req) => {
+    async (req, reply) => {
       const ledger = ledgerOf(req);
       const { index, size } = req.query;
       const mayRead = req.evident.key !== undefined && keyHasScope(req.evident.key, 'read');
+      if (wantsTlogProof(req.headers.accept)) {
+        // C2SP tlog-proof: against the published checkpoint (or the one signed at `size`).
+        const text = await auditedRead(
+          ctx,
+          req,
+          ledger,
+          'audit_log.proof',
+          { proof: 'inclusion', format: 'tlog-proof', index, ...(size !== undefined ? { size } : {}) },
+          () => tlogProofFile(ledger, index, { ...(size !== undefined ? { size } : {}), leaf: mayRead }),
+        );
+        return reply.type(TLOG_PROOF_MEDIA_TYPE).header('cache-control', 'no-store').send(text);
+      }
       return auditedRead(
         ctx,
         req,

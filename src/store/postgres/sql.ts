@@ -54,6 +54,8 @@ export class Statements {
   readonly latestCheckpoint: Stmt;
   readonly nodes: Stmt;
   readonly nodesCompleted: Stmt;
+  readonly leafRange: Stmt;
+  readonly nodeRange: Stmt;
   readonly lastIndex: Stmt;
   readonly failures: string;
 
@@ -121,6 +123,11 @@ SELECT t.level, t.idx, NULL, t.hash FROM ${s}.tree_nodes t
     this.nodesCompleted = new Stmt(`SELECT t.level, t.idx::float8 AS idx, t.hash
   FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS q(level, lo, hi)
   JOIN ${s}.tree_nodes t ON t.log_id = $1 AND t.level = q.level AND t.idx BETWEEN q.lo AND q.hi`);
+    // A tile's hashes: one index range scan, on (log_id, idx) of entries or the primary key of tree_nodes.
+    this.leafRange = new Stmt(`SELECT idx::float8 AS idx, hash AS hex, NULL::bytea AS hash FROM ${s}.entries
+  WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`);
+    this.nodeRange = new Stmt(`SELECT idx::float8 AS idx, NULL::text AS hex, hash FROM ${s}.tree_nodes
+  WHERE log_id = $1 AND level = $2 AND idx >= $3 AND idx < $4 ORDER BY idx`);
     this.lastIndex = new Stmt(`SELECT max(idx)::float8 AS idx FROM ${s}.entries WHERE log_id = $1`);
     // The third compliance query (actors with many failures); `result <> 'success'` verbatim, so the partial index applies.
     this.failures = `SELECT actor_id, count(*) AS failures, extract(epoch FROM max(ts))::float8 AS last_s

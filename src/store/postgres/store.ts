@@ -3,6 +3,7 @@
  * log, inside the database (write.ts); reads are single statements on a pool. The driver
  * (npm `pg`) is loaded only here, when a store is opened.
  */
+import { fromHex } from '../../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
@@ -249,6 +250,20 @@ export class PostgresStore implements Store, ApiKeyStore {
       ]),
     );
     return rows.map((r) => ({ level: r.level, index: r.idx, hash: new Uint8Array(r.hash) }));
+  }
+
+  async nodeRange(logId: number, level: number, from: number, to: number): Promise<Uint8Array[]> {
+    const rows = await this.q<{ idx: number; hex: string | null; hash: Uint8Array | null }>(
+      level === 0
+        ? this.st.leafRange.with([logId, from, to])
+        : this.st.nodeRange.with([logId, level, from, to]),
+    );
+    const out: Uint8Array[] = [];
+    for (const r of rows) {
+      if (r.idx !== from + out.length) break;
+      out.push(r.hex !== null ? fromHex(r.hex) : new Uint8Array(r.hash!));
+    }
+    return out;
   }
 
   async checkpoints(logId: number): Promise<StoredCheckpoint[]> {

@@ -360,6 +360,27 @@ export class SqliteStore implements Store, ApiKeyStore {
     return out;
   }
 
+  async nodeRange(logId: number, level: number, from: number, to: number): Promise<Uint8Array[]> {
+    // Level 0 is the entry's own hash (hex); above, the stored nodes: one range on a primary key each.
+    const rows = (
+      level === 0
+        ? this.rstmt('SELECT idx, hash FROM entries WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx')
+            .raw(true)
+            .all(logId, from, to)
+        : this.rstmt(
+            'SELECT idx, hash FROM tree_nodes WHERE log_id = ? AND level = ? AND idx >= ? AND idx < ? ORDER BY idx',
+          )
+            .raw(true)
+            .all(logId, level, from, to)
+    ) as [number, string | Uint8Array][];
+    const out: Uint8Array[] = [];
+    for (const [idx, h] of rows) {
+      if (idx !== from + out.length) break;
+      out.push(typeof h === 'string' ? fromHex(h) : new Uint8Array(h));
+    }
+    return out;
+  }
+
   private readNodes(db: Db, logId: number, ids: NodeId[]): Uint8Array[] {
     const leaf = this.stmt('SELECT hash FROM entries WHERE log_id = ? AND idx = ?', db).pluck();
     const inner = this.stmt(
