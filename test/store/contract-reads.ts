@@ -151,6 +151,39 @@ export function readTests(fx: ContractFixture): void {
     assert.equal(r.verified_size, 21);
   });
 
+  test('nodeRange: the hashes of one tree level over an index range, as a tile holds them, in one statement', async () => {
+    const l = await fx.newLog('node-range');
+    await l.appendMany(Array.from({ length: 600 }, (_, i) => event(i)));
+    const id = l.log.id;
+    const hex = (hs: Uint8Array[]) => hs.map(toHex);
+    const entries = await fx.store.entries(id, 0, 600, 600);
+    // level 0: the entries' own leaf hashes
+    assert.deepEqual(hex(await fx.store.nodeRange(id, 0, 256, 512)), entries.slice(256, 512).map((e) => e.hash));
+    // above: the stored nodes, equal to what nodes() reads one by one
+    for (const [level, from, to] of [
+      [1, 10, 20],
+      [8, 0, 2],
+      [3, 70, 75],
+    ] as const) {
+      const ids = Array.from({ length: to - from }, (_, i) => ({ level, index: from + i }));
+      assert.deepEqual(hex(await fx.store.nodeRange(id, level, from, to)), hex(await fx.store.nodes(id, ids)));
+    }
+    // cut at the tree's edge: 600 leaves make 2 complete nodes of level 8, 75 of level 3
+    assert.equal((await fx.store.nodeRange(id, 8, 0, 256)).length, 2);
+    assert.equal((await fx.store.nodeRange(id, 3, 70, 80)).length, 5);
+    assert.equal((await fx.store.nodeRange(id, 0, 590, 846)).length, 10);
+    assert.deepEqual(await fx.store.nodeRange(id, 0, 600, 856), []);
+    assert.equal((await fx.store.nodeRange(id, 9, 0, 256)).length, 1);
+    assert.deepEqual(await fx.store.nodeRange(id, 10, 0, 256), []);
+    assert.deepEqual(await fx.store.nodeRange(id, 0, 5, 5), []);
+    // one statement per call, whatever the width (not one per node)
+    const counted = countStatements(fx.store);
+    await fx.store.nodeRange(id, 0, 0, 256);
+    await fx.store.nodeRange(id, 1, 0, 256);
+    assert.equal(counted.count(), 2, 'one statement per range');
+    counted.restore();
+  });
+
   test('a checkpoint is never signed for a tree inconsistent with the last one', async () => {
     const l = await fx.newLog('inconsistent');
     await l.appendMany(Array.from({ length: 8 }, (_, i) => event(i)));
@@ -262,4 +295,25 @@ export function readTests(fx: ContractFixture): void {
     assert.equal(await fx.store.revokeApiKey('nope', '2026-01-02T00:00:00.000Z'), false);
     await assert.rejects(fx.store.createApiKey(rec), 'an id is never reused');
   });
+}
+
+/**
+ * Counts the statements a store runs from now on: SQLite's reads go through one statement cache
+ * (`rstmt`), PostgreSQL's through the pool's `query`; each is wrapped.
+ */
+function countStatements(store: object): { count(): number; restore(): void } {
+  let n = 0;
+  const s = store as Record<string, unknown> & { db: Record<string, unknown> };
+  const [target, name] = s['kind'] === 'sqlite' ? [s, 'rstmt'] : [s.db, 'query'];
+  const original = target[name] as (...a: unknown[]) => unknown;
+  target[name] = function (this: unknown, ...a: unknown[]) {
+    n++;
+    return original.apply(this, a);
+  };
+  return {
+    count: () => n,
+    restore: () => {
+      target[name] = original;
+    },
+  };
 }
