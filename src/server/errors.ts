@@ -114,6 +114,8 @@ const PUBLIC_DETAILS = [
   'log_size',
   'limit',
   'retry_after_ms',
+  // TILE_ENTRY_TOO_LARGE: where the same entries are served instead
+  'alternative',
 ] as const;
 
 export interface ErrorBody {

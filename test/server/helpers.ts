@@ -27,7 +27,10 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function setup(o: Partial<ServerOptions> = {}): Promise<Fixture> {
+export async function setup(
+  o: Partial<ServerOptions> = {},
+  wrapStore: (s: Store & ApiKeyStore) => Store & ApiKeyStore = (s) => s,
+): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'evident-server-'));
   const keyFile = join(dir, 'audit.key');
   await createKeyFile(keyFile, `${HOST}/default`);
@@ -46,7 +49,13 @@ export async function setup(o: Partial<ServerOptions> = {}): Promise<Fixture> {
     revoked: await mk(['default'], ['read', 'ingest']),
   };
   await revokeApiKey(store, keys.revoked.slice(4, 16));
-  const app = await buildServer({ store, keyRing: ring, originHost: HOST, checkpointIntervalMs: 0, ...o });
+  const app = await buildServer({
+    store: wrapStore(store),
+    keyRing: ring,
+    originHost: HOST,
+    checkpointIntervalMs: 0,
+    ...o,
+  });
   await app.ready();
   return {
     app,

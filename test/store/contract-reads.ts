@@ -158,7 +158,10 @@ export function readTests(fx: ContractFixture): void {
     const hex = (hs: Uint8Array[]) => hs.map(toHex);
     const entries = await fx.store.entries(id, 0, 600, 600);
     // level 0: the entries' own leaf hashes
-    assert.deepEqual(hex(await fx.store.nodeRange(id, 0, 256, 512)), entries.slice(256, 512).map((e) => e.hash));
+    assert.deepEqual(
+      hex(await fx.store.nodeRange(id, 0, 256, 512)),
+      entries.slice(256, 512).map((e) => e.hash),
+    );
     // above: the stored nodes, equal to what nodes() reads one by one
     for (const [level, from, to] of [
       [1, 10, 20],
@@ -166,7 +169,10 @@ export function readTests(fx: ContractFixture): void {
       [3, 70, 75],
     ] as const) {
       const ids = Array.from({ length: to - from }, (_, i) => ({ level, index: from + i }));
-      assert.deepEqual(hex(await fx.store.nodeRange(id, level, from, to)), hex(await fx.store.nodes(id, ids)));
+      assert.deepEqual(
+        hex(await fx.store.nodeRange(id, level, from, to)),
+        hex(await fx.store.nodes(id, ids)),
+      );
     }
     // cut at the tree's edge: 600 leaves make 2 complete nodes of level 8, 75 of level 3
     assert.equal((await fx.store.nodeRange(id, 8, 0, 256)).length, 2);
