@@ -132,7 +132,7 @@ describe('prove inclusion --format tlog-proof and verify-proof', () => {
     const noKey = await verifyProof(proof, []);
     assert.equal(noKey.code, 2);
     assert.equal(errorOf(noKey).code, 'USAGE');
-    const foreign = generateSigner('elsewhere.example/log').vkey;
+    const foreign = generateSigner('elsewhere.example/log').verifierKey;
     const other = await verifyProof(proof, ['--vkey', foreign]);
     assert.equal(other.code, 2);
     assert.equal(errorOf(other).code, 'KEY_INVALID');

@@ -92,6 +92,8 @@ export function parseTlogProof(input: string | Uint8Array): TlogProof {
   }
   if (text.length > MAX_TLOG_PROOF_BYTES)
     throw malformed('size', `a proof file is at most ${MAX_TLOG_PROOF_BYTES} bytes`);
+  // tlog-proof: "lines separated by newlines (U+000A)"; a CR would also change the signed note.
+  if (text.includes('\r')) throw malformed('carriage-return', 'lines end in LF only, never CR LF');
   const blank = text.indexOf('\n\n');
   if (blank < 0) throw malformed('structure', 'no empty line before the checkpoint');
   const head = text.slice(0, blank).split('\n');
