@@ -107,7 +107,7 @@ describe('tlog-proof files', () => {
     index: 5,
     hashes: referenceInclusionProof(5, hashes),
     checkpoint: note,
-    extra: leaves[5],
+    extra: leaves[5]!,
   });
 
   it('formats as the spec shows and verifies', () => {
@@ -118,19 +118,19 @@ describe('tlog-proof files', () => {
     assert.ok(file.endsWith(note));
     assert.deepEqual(parseTlogProof(file).extra, leaves[5]);
     assert.equal(verifyTlogProof(file, { verifiers }).index, 5);
-    assert.equal(verifyTlogProof(file, { verifiers, leaf: leaves[5] }).leafFromExtra, false);
+    assert.equal(verifyTlogProof(file, { verifiers, leaf: leaves[5]! }).leafFromExtra, false);
     // a tree of one leaf: no proof lines at all
     const one = signCheckpoint({ origin: 'example.com/log', size: 1, rootHash: hashes[0]! }, s.signer);
     const single = formatTlogProof({ index: 0, hashes: [], checkpoint: one });
     assert.equal(single, `c2sp.org/tlog-proof@v1\nindex 0\n\n${one}`);
-    verifyTlogProof(single, { verifiers, leaf: leaves[0] });
+    verifyTlogProof(single, { verifiers, leaf: leaves[0]! });
   });
 
   it('rejects another leaf, another origin, a proof of another log', () => {
     const rejected = (cause: string) => (e: unknown) =>
       isEvidentError(e, ErrorCode.TLOG_PROOF_REJECTED) && e.details['cause'] === cause;
     assert.throws(
-      () => verifyTlogProof(file, { verifiers, leaf: leaves[6] }),
+      () => verifyTlogProof(file, { verifiers, leaf: leaves[6]! }),
       rejected('PROOF_ROOT_MISMATCH'),
     );
     assert.throws(
