@@ -7,9 +7,10 @@ import type { ProofResult } from './proofs.ts';
 import type { QueryResult } from './queries.ts';
 import type { StorageResult } from './storage.ts';
 import type { StoreKind } from './support.ts';
+import type { TileResult } from './tiles.ts';
 import type { VerifyResult } from './verify.ts';
 
-export const SECTIONS = ['ingest', 'http', 'verify', 'proofs', 'queries', 'storage'] as const;
+export const SECTIONS = ['ingest', 'http', 'verify', 'proofs', 'queries', 'storage', 'tiles'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Bump when the shape changes: an older file is then not merged into. */
@@ -29,6 +30,8 @@ export interface Results {
   proofs: ProofResult[];
   queries: QueryResult[];
   storage: StorageResult[];
+  /** Tile reads over HTTP (absent from results written before the section existed). */
+  tiles?: TileResult[];
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];

@@ -6,7 +6,7 @@
  *   --quick                     every section on tiny sizes (seconds; the smoke test runs it)
  *   --only ingest,http,...      run these sections, keep the others' last results
  *   --verify-sizes 100000,1000000   --proof-sizes 1000000,10000000   --log-size 1000000
- *   --http-seconds 8            --no-postgres          --no-cache    --out DIR
+ *   --http-seconds 8            --tile-seconds 5       --no-postgres --no-cache    --out DIR
  *
  * PostgreSQL: EVIDENT_BENCH_PG (else EVIDENT_TEST_PG, else postgres://postgres@127.0.0.1:5432/test),
  * a fresh schema per log, dropped afterwards. Unreachable: its rows are skipped, and the report says so.
@@ -25,6 +25,7 @@ import { ingestChart, markdown } from './report.ts';
 import { FORMAT, type Results, SECTIONS, type Section, targets } from './results.ts';
 import { postgresStorage, sqliteStorage } from './storage.ts';
 import { type FreshLog, freshLog, progress, type StoreKind } from './support.ts';
+import { benchTiles } from './tiles.ts';
 import { benchVerify } from './verify.ts';
 
 const { values } = parseArgs({
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     'proof-sizes': { type: 'string' },
     'log-size': { type: 'string' },
     'http-seconds': { type: 'string' },
+    'tile-seconds': { type: 'string' },
     'no-postgres': { type: 'boolean', default: false },
     'no-cache': { type: 'boolean', default: false },
     out: { type: 'string', default: join(import.meta.dirname, 'results') },
@@ -52,6 +54,7 @@ const verifySizes = sizes(values['verify-sizes'], [2_000], [100_000, 1_000_000])
 const proofSizes = sizes(values['proof-sizes'], [2_000, 5_000], [1_000_000, 10_000_000]);
 const [logSize] = sizes(values['log-size'], [5_000], [1_000_000]) as [number];
 const httpSeconds = Number(values['http-seconds'] ?? (quick ? 0.5 : 8));
+const tileSeconds = Number(values['tile-seconds'] ?? (quick ? 0.5 : 5));
 const cache = !quick && !values['no-cache'];
 
 const probe = values['no-postgres'] ? { error: '--no-postgres' } : await probePostgres();
@@ -177,6 +180,9 @@ try {
       results.storage.push(await postgresStorage(schema, logSize));
     }
   });
+  await section('tiles', async () => {
+    results.tiles = await benchTiles(await sqliteLog(logSize), 8, tileSeconds);
+  });
 } finally {
   for (const log of logs.values()) log.dispose();
   await pgLog?.dispose();
@@ -193,5 +199,6 @@ writeFileSync(join(values.out, `${stem}-ingest.svg`), ingestChart(results));
 const broken =
   results.ingest.some((x) => x.system === 'evident' && !x.chain_ok) ||
   results.verify.some((x) => !x.ok) ||
-  results.proofs.some((x) => !x.ok);
+  results.proofs.some((x) => !x.ok) ||
+  (results.tiles ?? []).some((x) => !x.ok || x.errors > 0);
 if (broken) process.exitCode = 1;

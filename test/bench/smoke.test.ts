@@ -34,7 +34,18 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
     const stores = r.postgres_skipped === undefined ? ['sqlite', 'postgres'] : ['sqlite'];
     if (r.postgres_skipped === undefined) assert.match(r.machine.postgres?.version ?? '', /^\d+/);
     assert.match(r.machine.sqlite, /^3\.\d+/);
-    assert.deepEqual(Object.keys(r.ran).sort(), ['http', 'ingest', 'proofs', 'queries', 'storage', 'verify']);
+    assert.deepEqual(Object.keys(r.ran).sort(), [
+      'http',
+      'ingest',
+      'proofs',
+      'queries',
+      'storage',
+      'tiles',
+      'verify',
+    ]);
+    // tiles: level-0 hash tiles, bundles and the checkpoint at least, all answered and checked
+    assert.ok((r.tiles ?? []).length >= 3);
+    for (const x of r.tiles ?? []) assert.ok(x.ok && x.errors === 0 && x.requests > 0, JSON.stringify(x));
 
     assert.equal(r.ingest.length, stores.length * 4);
     for (const x of r.ingest) {
