@@ -33,7 +33,7 @@ export interface TileExportResult {
   size: number;
   /** Files written by this run (tiles, bundles, the checkpoint). */
   written: number;
-  /** Full tiles and bundles already present, left as they were. */
+  /** Tiles and bundles already present (full, or partial of the same width), left as they were. */
   kept: number;
   bytes: number;
 }

@@ -136,7 +136,7 @@ if ('missing' in tc) {
     before(async () => {
       bin = build(tc);
       // the server signs only when asked; this test signs at the sizes it checks
-      f = await setup({ checkpointIntervalMs: 3_600_000 });
+      f = await setup({ checkpointIntervalMs: 3_600_000, ledger: { checkpointIntervalMs: 3_600_000 } });
       const address = await f.app.listen({ host: '127.0.0.1', port: 0 });
       prefix = `${address}/v1/logs/default/tlog`;
       ledger = await Ledger.open({

@@ -22,12 +22,18 @@ import { parseTlogProof, TLOG_PROOF_MEDIA_TYPE, verifyTlogProof } from '../../sr
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { exportTiles } from '../../src/ledger/tiles-export.ts';
 import type { ApiKeyStore, Store } from '../../src/store/types.ts';
+import { ERASURE_KEY } from '../ledger/support.ts';
 import { event, type Fixture, setup } from './helpers.ts';
 
 const SIZE = 600;
 const LARGE_AT = 520;
 const SECRET_AT = 7;
 const P = '/v1/logs/default/tlog';
+/** Checkpoints only when a key asks (or at a ledger's first commit): the tests fix the tree's size. */
+const FIXED_CHECKPOINT = {
+  checkpointIntervalMs: 3_600_000,
+  ledger: { checkpointIntervalMs: 3_600_000 },
+} as const;
 
 /** Counts calls to each store method (the server's reads), so a test can see what a tile costs. */
 function counting(calls: Map<string, number>) {
@@ -55,13 +61,12 @@ describe('tlog-tiles over HTTP', () => {
     concatBytes(...entries.slice(from, to).map((e) => fromHex(e.hash)));
 
   before(async () => {
-    // a checkpoint only when a key asks (the first commit aside): the tests fix the tree at SIZE
-    f = await setup({ checkpointIntervalMs: 3_600_000 }, counting(calls));
+    f = await setup({ ...FIXED_CHECKPOINT }, counting(calls));
     // the log already holds the ledger's own events (key creation): fill it up to SIZE
     const base = (await f.entries()).length;
     const evs = Array.from({ length: SIZE - base }, (_, j) => {
       const i = base + j;
-      if (i === SECRET_AT) return event({ new_values: { ssn: 'SECRET-078-05-1120' } });
+      if (i === SECRET_AT) return event({ actor_id: 'subject-7', new_values: { ssn: 'SECRET-078-05-1120' } });
       if (i === LARGE_AT) return event({ metadata: { blob: 'x'.repeat(65_200) } });
       return event();
     });
@@ -286,7 +291,7 @@ describe('tlog-tiles over HTTP', () => {
       // again: full tiles are kept as they are, nothing is rewritten
       const mtime = statSync(join(dir, 'tile/0/000')).mtimeMs;
       const again = await exportTiles(ledger, dir);
-      assert.equal(again.kept, 5);
+      assert.deepEqual([again.kept, again.written], [7, 1], 'every tile kept; only the checkpoint written');
       assert.equal(statSync(join(dir, 'tile/0/000')).mtimeMs, mtime);
     } finally {
       await ledger.close();
@@ -295,10 +300,45 @@ describe('tlog-tiles over HTTP', () => {
   });
 });
 
+describe('tlog-tiles and erasure', () => {
+  it('an erasure changes no bundle: the entries still hash to the tree, the value is gone', async () => {
+    const f = await setup({ ...FIXED_CHECKPOINT });
+    const get = (url: string, key: string) => f.app.inject({ method: 'GET', url, headers: f.auth(key) });
+    const ledger = await Ledger.open({ store: f.store, log: 'default', signer: f.ring, ownsStore: false });
+    try {
+      await ledger.appendMany([
+        event({ actor_id: 'subject-9', new_values: { ssn: 'SECRET-219-09-9999' } }),
+        event(),
+      ]);
+      await ledger.checkpoint();
+      const size = await ledger.size();
+      const before = new Uint8Array((await get(`${P}/tile/entries/000.p/${size}`, f.keys.read)).rawPayload);
+      const r = await ledger.erase({
+        actor_id: 'subject-9',
+        reason: 'erasure request',
+        by: { id: 'dpo', type: 'system' },
+        erasureKey: ERASURE_KEY,
+      });
+      assert.equal(r.entries, 1);
+      const after = await get(`${P}/tile/entries/000.p/${size}`, f.keys.read);
+      assert.equal(after.statusCode, 200);
+      assert.deepEqual(new Uint8Array(after.rawPayload), before);
+      const tile = new Uint8Array((await get(`${P}/tile/0/000.p/${size}`, f.keys.verify)).rawPayload);
+      assert.deepEqual(concatBytes(...parseEntryBundle(before).map((l) => leafHash(l))), tile);
+      assert.ok(!Buffer.from(before).toString('latin1').includes('SECRET-219-09-9999'));
+      const erased = (await f.entries()).find((e) => e.actor_id === 'subject-9')!;
+      assert.deepEqual(erased.erased, ['new_values']);
+    } finally {
+      await ledger.close();
+      await f.close();
+    }
+  });
+});
+
 describe('tlog-tiles of a public log', () => {
   let f: Fixture;
   before(async () => {
-    f = await setup({ publicVerify: ['default'], checkpointIntervalMs: 3_600_000 });
+    f = await setup({ publicVerify: ['default'], ...FIXED_CHECKPOINT });
     const r = await f.app.inject({
       method: 'POST',
       url: '/v1/logs/default/events',
