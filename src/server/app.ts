@@ -113,6 +113,11 @@ export async function buildServer(options: ServerOptions): Promise<App> {
         { name: 'ingest', description: 'Scope ingest.' },
         { name: 'read', description: 'Scope read; every call is recorded as an access event.' },
         { name: 'verify', description: 'Scope verify (or public, if so configured).' },
+        {
+          name: 'tiles',
+          description:
+            'The log as C2SP tlog-tiles: checkpoint and hash tiles scope verify (or public), entry bundles scope read.',
+        },
         { name: 'operations', description: 'No key.' },
       ],
     },
