@@ -14,6 +14,7 @@
  * answers are `private`, so no shared cache hands them to someone without the key.
  */
 import { gzipSync } from 'node:zlib';
+import type { FastifyReply } from 'fastify';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { LengthBytes } from '../../core/tlog/entry-bundle.ts';
 import { parseTilePath, TILE_WIDTH, type TileId } from '../../core/tlog/tile-path.ts';
@@ -74,7 +75,7 @@ export function tileRoutes(app: App, ctx: ServerContext): void {
         description:
           'tile/<L>/<N>[.p/<W>]: the W (256 for a full tile) Merkle tree hashes of level 8L, indexes ' +
           '256N to 256N+W-1, concatenated (C2SP tlog-tiles). 404 beyond the checkpoint; 400 for a ' +
-          'malformed path (rule level, index, width or canonical). Scope: verify.',
+          'malformed path (rule level, index, width, canonical or format). Scope: verify.',
         tags: ['tiles'],
         params: TileParams,
         response: { 200: Binary('The hashes, 32 bytes each.'), ...errors(400, 401, 403, 404, 429, 500) },
@@ -144,12 +145,7 @@ export function tileRoutes(app: App, ctx: ServerContext): void {
   );
 }
 
-function sendTile(
-  reply: import('fastify').FastifyReply,
-  t: TileId,
-  bytes: Uint8Array,
-  visibility: 'public' | 'private',
-) {
+function sendTile(reply: FastifyReply, t: TileId, bytes: Uint8Array, visibility: 'public' | 'private') {
   return reply
     .type('application/octet-stream')
     .header('cache-control', `${visibility}, ${t.width === TILE_WIDTH ? IMMUTABLE : SHORT}`)
