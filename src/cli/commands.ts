@@ -14,6 +14,7 @@ import { relay } from './commands/relay.ts';
 import { serve } from './commands/serve.ts';
 import { verify } from './commands/verify.ts';
 import { verifyBundle } from './commands/verify-bundle.ts';
+import { witness } from './commands/witness.ts';
 
 export const COMMANDS: readonly Command[] = [
   init,
@@ -30,4 +31,5 @@ export const COMMANDS: readonly Command[] = [
   serve,
   relay,
   keys,
+  witness,
 ];

@@ -19,6 +19,10 @@ export const EXIT_CODE: Readonly<Record<ErrorCode, number>> = {
   // Refusing to sign: the stored tree is smaller than, or not consistent with, its own signed
   // checkpoint (RFC 9162 §2.1.4): only a rewritten database gets there.
   CHECKPOINT_INCONSISTENT: EXIT_TAMPERED,
+  // The auditor required K cosignatures from witnesses it trusts and the checkpoint lacks them:
+  // the log cannot show that this history is the one it showed everyone else (no witness saw
+  // it consistent with theirs), so the verification fails like any other, never as a usage slip.
+  WITNESS_QUORUM_UNMET: EXIT_TAMPERED,
   // Everything else the user can act on: what was given, or the environment it runs in.
   VALIDATION_FAILED: EXIT_USAGE,
   JSON_INVALID: EXIT_USAGE,
