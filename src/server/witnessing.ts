@@ -117,7 +117,10 @@ export class Witnessing {
     await Promise.all(
       this.witnesses.map(async (w) => {
         const keyId = toHex(w.witness.key.keyId);
-        if (have.some((c) => c.name === w.witness.key.name && c.keyId === keyId)) return;
+        if (have.some((c) => c.name === w.witness.key.name && c.keyId === keyId)) {
+          w.size = cp.size;
+          return;
+        }
         if (w.retryAt !== undefined && this.now() < w.retryAt) return;
         const stored = sizes.find((s) => s.name === w.witness.key.name && s.keyId === keyId)?.size;
         await this.ask(ledger, cp, w, w.told.get(id) ?? stored ?? 0);
