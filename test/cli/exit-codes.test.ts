@@ -20,7 +20,7 @@ describe('CLI exit codes (src/cli/exit-codes.ts)', () => {
     const tamper = Object.entries(EXIT_CODE)
       .filter(([, x]) => x === 1)
       .map(([c]) => c);
-    assert.deepEqual(tamper.sort(), ['CHECKPOINT_INCONSISTENT', 'TAMPER_DETECTED']);
+    assert.deepEqual(tamper.sort(), ['CHECKPOINT_INCONSISTENT', 'TAMPER_DETECTED', 'WITNESS_QUORUM_UNMET']);
     assert.equal(EXIT_CODE.INTERNAL, 3);
     assert.equal(exitCodeFor(new TypeError('a bug')), 3);
     assert.equal(exitCodeFor(new EvidentError(ErrorCode.INTERNAL, 'x')), 3);
