@@ -26,6 +26,7 @@ import { FORMAT, type Results, SECTIONS, type Section, targets } from './results
 import { postgresStorage, sqliteStorage } from './storage.ts';
 import { type FreshLog, freshLog, progress, type StoreKind } from './support.ts';
 import { benchVerify } from './verify.ts';
+import { benchWitness } from './witness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -76,6 +77,7 @@ const results: Results = {
         proofs: [],
         queries: [],
         storage: [],
+        witness: [],
         builds: [],
         ran: {},
         targets: [],
@@ -177,6 +179,10 @@ try {
       results.storage.push(await postgresStorage(schema, logSize));
     }
   });
+  await section('witness', async () => {
+    // One log, checkpoints 1,000 entries apart: the witness's requests per second over HTTP.
+    results.witness = [await benchWitness(quick ? 10 : 50)];
+  });
 } finally {
   for (const log of logs.values()) log.dispose();
   await pgLog?.dispose();
@@ -193,5 +199,6 @@ writeFileSync(join(values.out, `${stem}-ingest.svg`), ingestChart(results));
 const broken =
   results.ingest.some((x) => x.system === 'evident' && !x.chain_ok) ||
   results.verify.some((x) => !x.ok) ||
-  results.proofs.some((x) => !x.ok);
+  results.proofs.some((x) => !x.ok) ||
+  (results.witness ?? []).some((x) => !x.ok);
 if (broken) process.exitCode = 1;

@@ -34,7 +34,17 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
     const stores = r.postgres_skipped === undefined ? ['sqlite', 'postgres'] : ['sqlite'];
     if (r.postgres_skipped === undefined) assert.match(r.machine.postgres?.version ?? '', /^\d+/);
     assert.match(r.machine.sqlite, /^3\.\d+/);
-    assert.deepEqual(Object.keys(r.ran).sort(), ['http', 'ingest', 'proofs', 'queries', 'storage', 'verify']);
+    assert.deepEqual(Object.keys(r.ran).sort(), [
+      'http',
+      'ingest',
+      'proofs',
+      'queries',
+      'storage',
+      'verify',
+      'witness',
+    ]);
+    assert.equal(r.witness?.length, 1);
+    assert.ok(r.witness![0]!.ok && r.witness![0]!.requests_per_s > 0, JSON.stringify(r.witness));
 
     assert.equal(r.ingest.length, stores.length * 4);
     for (const x of r.ingest) {
