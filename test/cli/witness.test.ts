@@ -212,6 +212,26 @@ describe('witnesses and a witnessed log (real processes)', () => {
     copyFileSync(join(dir, 'evident.db'), join(dir, 'fork.db'));
     const v = await verify(['--witness', vkeys[0]!, '--witness', vkeys[1]!, '--witness-quorum', '2']);
     assert.equal(v.code, 0, v.stderr);
+    // The export bundle carries the cosignatures: verify-bundle checks the quorum offline.
+    const e = await run(['export', '--out', 'a.bundle'], { cwd: dir });
+    assert.equal(e.code, 0, e.stderr);
+    const b = await run(
+      [
+        'verify-bundle',
+        'a.bundle',
+        '--vkey',
+        logVkey,
+        '--witness',
+        vkeys[0]!,
+        '--witness',
+        vkeys[1]!,
+        '--json',
+      ],
+      {
+        cwd: dir,
+      },
+    );
+    assert.equal(b.code, 0, b.stderr);
   });
 
   it('SIGKILL of a witness mid-round: no state lost, never a cosignature the witness did not record, quorum again', async () => {
@@ -280,7 +300,37 @@ describe('witnesses and a witnessed log (real processes)', () => {
     const two = await verify(['--witness', vkeys[0]!, '--witness', vkeys[1]!, '--witness-quorum', '2']);
     assert.equal(two.code, 1, two.stderr);
     assert.equal(errorOf(two).code, 'WITNESS_QUORUM_UNMET');
-    // An unknown witness key is ignored, not an error: one trusted key is not enough for 2.
+    assert.deepEqual(errorOf(two)['missing'], ['witness.test/w2']);
+    const e = await run(['export', '--out', 'b.bundle'], { cwd: dir });
+    assert.equal(e.code, 0, e.stderr);
+    const bundle = (k: string) =>
+      run(
+        [
+          'verify-bundle',
+          'b.bundle',
+          '--vkey',
+          logVkey,
+          '--witness',
+          vkeys[0]!,
+          '--witness',
+          vkeys[1]!,
+          '--witness-quorum',
+          k,
+          '--json',
+        ],
+        {
+          cwd: dir,
+        },
+      );
+    assert.equal((await bundle('1')).code, 0);
+    const b2 = await bundle('2');
+    assert.equal(b2.code, 1, b2.stderr);
+    assert.equal(errorOf(b2).code, 'WITNESS_QUORUM_UNMET');
+    // Flags are checked: a quorum beyond the keys given is a usage error, and a log key is no witness key.
+    const bad = await verify(['--witness', vkeys[0]!, '--witness-quorum', '2']);
+    assert.deepEqual([bad.code, errorOf(bad).code], [2, 'USAGE']);
+    const notCosigner = await verify(['--witness', logVkey]);
+    assert.deepEqual([notCosigner.code, errorOf(notCosigner).code], [2, 'KEY_INVALID']);
     witnesses[1] = await startWitness(2, ports[1]);
   });
 
