@@ -85,6 +85,7 @@ export async function buildServer(options: ServerOptions): Promise<App> {
         store,
         intervalMs: o.witnesses.intervalMs ?? DEFAULTS.witnessIntervalMs,
         timeoutMs: o.witnesses.timeoutMs ?? DEFAULTS.witnessTimeoutMs,
+        minBackoffMs: o.witnesses.minBackoffMs ?? DEFAULTS.witnessMinBackoffMs,
         maxBackoffMs: o.witnesses.maxBackoffMs ?? DEFAULTS.witnessMaxBackoffMs,
         metrics,
         log: app.log,

@@ -66,6 +66,8 @@ export interface ServerOptions {
     intervalMs?: number;
     /** One request's deadline, in ms. */
     timeoutMs?: number;
+    /** First wait before retrying a failing witness (doubling per failure), in ms. */
+    minBackoffMs?: number;
     /** Longest wait before retrying a failing witness, in ms. */
     maxBackoffMs?: number;
   };
@@ -92,6 +94,7 @@ export const DEFAULTS = {
   /** Witnessing: a round per log at most this often, each request within the timeout, retries backing off to the cap. */
   witnessIntervalMs: 10_000,
   witnessTimeoutMs: 5_000,
+  witnessMinBackoffMs: 1_000,
   witnessMaxBackoffMs: 60_000,
 } as const;
 

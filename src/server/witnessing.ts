@@ -31,6 +31,8 @@ export interface WitnessingOptions {
   intervalMs: number;
   /** One request's deadline, in ms. */
   timeoutMs: number;
+  /** The first wait before retrying a failing witness, doubling per failure, in ms. */
+  minBackoffMs: number;
   /** The longest wait before retrying a failing witness, in ms. */
   maxBackoffMs: number;
   metrics?: ServerMetrics;
@@ -224,8 +226,8 @@ export class Witnessing {
     w.up = false;
     w.failures++;
     w.lastError = `${outcome}: ${message}`;
-    // 1 s, 2 s, 4 s ... up to maxBackoffMs, with jitter so witnesses coming back are not stampeded.
-    const wait = Math.min(this.o.maxBackoffMs, 1000 * 2 ** Math.min(w.failures - 1, 20));
+    // min, 2 min, 4 min ... up to maxBackoffMs, with jitter so a witness coming back is not stampeded.
+    const wait = Math.min(this.o.maxBackoffMs, this.o.minBackoffMs * 2 ** Math.min(w.failures - 1, 20));
     w.retryAt = this.now() + wait / 2 + Math.random() * (wait / 2);
     this.count(w, outcome.startsWith('http-') ? 'refused' : outcome);
     this.o.metrics?.witnessUp.set({ witness: w.name }, 0);
