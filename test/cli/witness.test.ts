@@ -261,6 +261,7 @@ describe('witnesses and a witnessed log (real processes)', () => {
     assert.match(down.last_error ?? '', /^unreachable/);
     const metrics = await (await fetch(`${serve.url}/metrics`)).text();
     assert.match(metrics, /evident_witness_up\{witness="w1"\} 0/);
+    const killed = witnesses[0]!;
     witnesses[0] = await startWitness(1, ports[0]);
     const size = await bothAt(serve.url, before + 7);
     const r = await fetch(`${serve.url}/v1/logs/default/checkpoint?size=${size}`);
@@ -274,6 +275,15 @@ describe('witnesses and a witnessed log (real processes)', () => {
       }[]
     ).map((x) => x.size);
     rows.close();
+    // Every state move the witness answered 200 to, across both lives: never two from one old size.
+    const moves = (killed.out() + witnesses[0]!.out())
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { status?: number; old?: number; size?: number })
+      .filter((l) => l.status === 200 && l.old! < l.size!)
+      .map((l) => l.old);
+    assert.ok(moves.length >= 2, JSON.stringify(moves));
+    assert.equal(new Set(moves).size, moves.length, `no old size moved twice: ${JSON.stringify(moves)}`);
     assert.deepEqual(
       sizes,
       [...sizes].sort((a, b) => a - b),

@@ -31,6 +31,9 @@ export interface WitnessAnswer {
   /** Why, for the witness's own log line and metrics (never sent beyond the body's text). */
   reason: string;
   origin?: string;
+  /** The old size the request named, once parsed. */
+  old?: number;
+  /** 200: the size cosigned; 409: the latest cosigned size. */
   size?: number;
 }
 
@@ -145,7 +148,7 @@ export class Witness {
       });
       return undefined;
     });
-    if (refused) return refused;
+    if (refused) return { ...refused, old: req.oldSize };
     // Recorded (committed) above: only now does the cosignature leave.
     const sig: NoteSignature = {
       name: this.cosigner.name,
@@ -158,6 +161,7 @@ export class Witness {
       body: formatCosignatureLines([sig]),
       reason: 'cosigned',
       origin,
+      old: req.oldSize,
       size: cp.size,
     };
   }

@@ -64,6 +64,8 @@ export async function startWitnessServer(
     let status = 500;
     let reason = '';
     let origin: string | undefined;
+    let old: number | undefined;
+    let size: number | undefined;
     try {
       if (path === '/add-checkpoint') {
         if (req.method !== 'POST') {
@@ -91,6 +93,8 @@ export async function startWitnessServer(
         status = a.status;
         reason = a.reason;
         origin = a.origin;
+        old = a.old;
+        size = a.size;
         send(res, a.status, a.contentType, a.body);
       } else if (path === '/healthz' && req.method === 'GET') {
         status = 200;
@@ -109,7 +113,7 @@ export async function startWitnessServer(
       if (!res.headersSent) send(res, status, 'text/plain', `${reason}\n`);
     } finally {
       count(path === '/add-checkpoint' ? 'add-checkpoint' : 'other', status);
-      o.log?.({ method: req.method, path, status, reason, origin, ms: Date.now() - started });
+      o.log?.({ method: req.method, path, status, reason, origin, old, size, ms: Date.now() - started });
     }
   });
   server.requestTimeout = o.bodyTimeoutMs ?? 10_000;
