@@ -9,8 +9,18 @@ import type { StorageResult } from './storage.ts';
 import type { StoreKind } from './support.ts';
 import type { TileResult } from './tiles.ts';
 import type { VerifyResult } from './verify.ts';
+import type { WitnessResult } from './witness.ts';
 
-export const SECTIONS = ['ingest', 'http', 'verify', 'proofs', 'queries', 'storage', 'tiles'] as const;
+export const SECTIONS = [
+  'ingest',
+  'http',
+  'verify',
+  'proofs',
+  'queries',
+  'storage',
+  'tiles',
+  'witness',
+] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Bump when the shape changes: an older file is then not merged into. */
@@ -32,6 +42,8 @@ export interface Results {
   storage: StorageResult[];
   /** Tile reads over HTTP (absent from results written before the section existed). */
   tiles?: TileResult[];
+  /** Absent in results written before the witness section existed. */
+  witness?: WitnessResult[];
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];

@@ -27,6 +27,7 @@ import { postgresStorage, sqliteStorage } from './storage.ts';
 import { type FreshLog, freshLog, progress, type StoreKind } from './support.ts';
 import { benchTiles } from './tiles.ts';
 import { benchVerify } from './verify.ts';
+import { benchWitness } from './witness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -79,6 +80,7 @@ const results: Results = {
         proofs: [],
         queries: [],
         storage: [],
+        witness: [],
         builds: [],
         ran: {},
         targets: [],
@@ -183,6 +185,10 @@ try {
   await section('tiles', async () => {
     results.tiles = await benchTiles(await sqliteLog(logSize), 8, tileSeconds);
   });
+  await section('witness', async () => {
+    // One log, checkpoints 1,000 entries apart: the witness's requests per second over HTTP.
+    results.witness = [await benchWitness(quick ? 10 : 50)];
+  });
 } finally {
   for (const log of logs.values()) log.dispose();
   await pgLog?.dispose();
@@ -200,5 +206,6 @@ const broken =
   results.ingest.some((x) => x.system === 'evident' && !x.chain_ok) ||
   results.verify.some((x) => !x.ok) ||
   results.proofs.some((x) => !x.ok) ||
-  (results.tiles ?? []).some((x) => !x.ok || x.errors > 0);
+  (results.tiles ?? []).some((x) => !x.ok || x.errors > 0) ||
+  (results.witness ?? []).some((x) => !x.ok);
 if (broken) process.exitCode = 1;

@@ -15,6 +15,7 @@ import { serve } from './commands/serve.ts';
 import { verify } from './commands/verify.ts';
 import { verifyBundle } from './commands/verify-bundle.ts';
 import { verifyProof } from './commands/verify-proof.ts';
+import { witness } from './commands/witness.ts';
 
 export const COMMANDS: readonly Command[] = [
   init,
@@ -32,4 +33,5 @@ export const COMMANDS: readonly Command[] = [
   serve,
   relay,
   keys,
+  witness,
 ];

@@ -13,3 +13,8 @@ export const DEFAULT_KEY = './evident.key';
 
 /** `evident serve`'s log level. */
 export const SERVE_DEFAULT_LOG_LEVEL = 'info';
+
+/** `evident witness`: its database, cosigner key file and port when no flag names them. */
+export const WITNESS_DEFAULT_DB = './witness.db';
+export const WITNESS_DEFAULT_KEY = './witness.key';
+export const WITNESS_DEFAULT_PORT = 8081;

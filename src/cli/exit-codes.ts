@@ -21,6 +21,10 @@ export const EXIT_CODE: Readonly<Record<ErrorCode, number>> = {
   CHECKPOINT_INCONSISTENT: EXIT_TAMPERED,
   // A proof file that does not prove its entry: a signature or the inclusion proof fails.
   TLOG_PROOF_REJECTED: EXIT_TAMPERED,
+  // The auditor required K cosignatures from witnesses it trusts and the checkpoint lacks them:
+  // the log cannot show that this history is the one it showed everyone else (no witness saw
+  // it consistent with theirs), so the verification fails like any other, never as a usage slip.
+  WITNESS_QUORUM_UNMET: EXIT_TAMPERED,
   // Everything else the user can act on: what was given, or the environment it runs in.
   VALIDATION_FAILED: EXIT_USAGE,
   JSON_INVALID: EXIT_USAGE,

@@ -9,7 +9,7 @@ import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
 import type { NoteSigner } from '../core/note-keys.ts';
 import type { KeyRing } from '../ledger/keyfile.ts';
 import { Ledger, type LedgerOptions } from '../ledger/ledger.ts';
-import { type OpenStoreOptions, openStore } from '../store/open.ts';
+import { type FullStore, type OpenStoreOptions, openStore } from '../store/open.ts';
 import type { ApiKeyStore, Store } from '../store/types.ts';
 import type { Context } from './command.ts';
 import { dbPath, keyPath, logName } from './globals.ts';
@@ -41,7 +41,7 @@ export async function openExistingStore(
 export async function openStoreAt(
   db: string,
   o: OpenStoreOptions & { readonly: boolean },
-): Promise<Store & ApiKeyStore> {
+): Promise<FullStore> {
   try {
     return await openStore(db, o);
   } catch (e) {

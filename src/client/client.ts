@@ -55,7 +55,9 @@ export class EvidentClient implements AuditSink {
     private readonly spool: Spool,
   ) {
     const transport = new Transport(o, this.abort.signal);
-    this.checker = o.verifierKey ? new LogChecker(o.verifierKey, o.origin, spool.dir, transport) : undefined;
+    this.checker = o.verifierKey
+      ? new LogChecker(o.verifierKey, o.origin, spool.dir, transport, o.witnesses)
+      : undefined;
     this.counters.replayed = spool.replayed;
     this.counters.tornBytes = spool.tornBytes;
     this.sender = new Sender(spool, transport, o, {

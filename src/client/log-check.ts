@@ -13,6 +13,7 @@ import { type Checkpoint, openCheckpoint } from '../core/checkpoint.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { verifyConsistency } from '../core/merkle/verify.ts';
 import { type NoteVerifier, parseVerifierKey, verifierFromKey } from '../core/note-keys.ts';
+import { checkWitnessQuorum, type WitnessPolicy } from '../core/witness-policy.ts';
 import { replaceFile } from './files.ts';
 import type { Transport } from './http.ts';
 
@@ -41,6 +42,7 @@ export class LogChecker {
     origin: string | undefined,
     private readonly dir: string,
     private readonly transport: Transport,
+    private readonly witnesses?: WitnessPolicy,
   ) {
     this.verifier = verifierFromKey(vkey);
     this.origin = origin ?? parseVerifierKey(vkey).name;
@@ -74,6 +76,9 @@ export class LogChecker {
     const old = await this.stored();
     const note = await this.transport.checkpoint();
     const cp = this.open(note);
+    // With witnesses: a checkpoint no quorum of them cosigned may be a view shown to this client
+    // alone; it is refused (WITNESS_QUORUM_UNMET) before it can become the reference.
+    if (this.witnesses) checkWitnessQuorum(note, this.witnesses);
     if (old) {
       const detail = { verified_size: old.size, size: cp.size };
       if (cp.size < old.size) {

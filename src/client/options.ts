@@ -1,7 +1,9 @@
 /** EvidentClient's options, their defaults, and the checks that refuse a bad configuration at open. */
+
 import { API_KEY_TEXT } from '../core/api-key-text.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { isValidLogName, LOG_NAME_RULE } from '../core/log-name.ts';
+import { quorumPolicy, type WitnessPolicy } from '../core/witness-policy.ts';
 
 export type OnFull = 'reject' | 'block';
 
@@ -70,6 +72,13 @@ export interface ClientOptions extends ClientHooks {
   /** The checkpoint's expected origin. Default: the verifier key's name. */
   origin?: string;
   /**
+   * With a verifier key: the witnesses whose cosignatures a new checkpoint must carry
+   * (cosigner vkeys, C2SP tlog-cosignature) and how many of them (`quorum`, default all).
+   * checkLog() then refuses a checkpoint with fewer valid cosignatures (WITNESS_QUORUM_UNMET)
+   * and keeps the last one it accepted (docs/witness.md).
+   */
+  witnesses?: { vkeys: readonly string[]; quorum?: number };
+  /**
    * With a verifier key: run checkLog() after a delivery, at most once per this many ms (0: only
    * when called). Each check's consistency proof is itself an audited read on the server. Default 0.
    */
@@ -84,9 +93,10 @@ export interface ClientOptions extends ClientHooks {
 }
 
 export interface ResolvedOptions
-  extends Required<Omit<ClientOptions, keyof ClientHooks | 'verifierKey' | 'origin'>> {
+  extends Required<Omit<ClientOptions, keyof ClientHooks | 'verifierKey' | 'origin' | 'witnesses'>> {
   verifierKey: string | undefined;
   origin: string | undefined;
+  witnesses: WitnessPolicy | undefined;
   hooks: ClientHooks;
 }
 
@@ -164,6 +174,9 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     verifierKey: o.verifierKey?.trim(),
     verifyApiKey: o.verifyApiKey ?? o.apiKey,
     origin: o.origin,
+    witnesses: o.witnesses
+      ? quorumPolicy(o.witnesses.vkeys, o.witnesses.quorum ?? o.witnesses.vkeys.length)
+      : undefined,
     hooks: {
       ...(o.onError ? { onError: o.onError } : {}),
       ...(o.onRejected ? { onRejected: o.onRejected } : {}),

@@ -126,3 +126,12 @@ export { parseTilePath, type TileId, tilePath } from './tlog/tile-path.ts';
 export type { ErasureSummary } from './verify/erasures.ts';
 export { type CheckpointSource, type VerifyLogInput, verifyLog } from './verify/log-verifier.ts';
 export { describeReport, type Fault, FaultKind, type VerifyReport } from './verify/report.ts';
+// Witnesses (C2SP tlog-witness, tlog-policy): the quorum check any verifier runs.
+export {
+  checkWitnessQuorum,
+  type PolicyWitness,
+  parseWitnessPolicy,
+  type QuorumResult,
+  quorumPolicy,
+  type WitnessPolicy,
+} from './witness-policy.ts';

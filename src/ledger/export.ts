@@ -6,6 +6,7 @@
  * EXPORT_PAGE_ENTRIES entries holds at most about 16 MiB, and each entry is handed out as its
  * own line (one string per entry, never one string per page: V8 strings stop at about 512 MiB).
  */
+
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import {
@@ -23,6 +24,7 @@ import { LIMITS } from '../core/event/schema.ts';
 import { parseJson } from '../core/json.ts';
 import { perfectSubtrees } from '../core/merkle/index.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
+import { cosignedNote } from './cosigned.ts';
 import type { Ledger } from './ledger.ts';
 
 export interface ExportOptions {
@@ -83,7 +85,7 @@ export async function* exportBundle(ledger: Ledger, o: ExportOptions = {}): Asyn
     format: BUNDLE_FORMAT,
     origin: ledger.log.origin,
     vkey: ledger.log.vkey,
-    checkpoint: cp.note,
+    checkpoint: await cosignedNote(ledger.store, ledger.log.id, cp),
     tree_size: n,
     range: { from, to },
     prefix: await fetch(0, from),

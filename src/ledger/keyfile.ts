@@ -159,3 +159,20 @@ export async function loadErasureKey(path: string): Promise<NoteSigner> {
     });
   }
 }
+
+/**
+ * Loads a witness's cosigner key file (`evident witness init`): the same text and 0600 rule as
+ * a signing key; its seed signs C2SP cosignatures (type 0x04), never checkpoints.
+ */
+export async function loadWitnessKey(path: string): Promise<SignerKey> {
+  try {
+    await fs.stat(path);
+  } catch {
+    throw new EvidentError(
+      ErrorCode.KEY_INVALID,
+      `no witness key: ${path} does not exist (create one with evident witness init --key ${path} --name NAME)`,
+      { path, field: '--key', reason: 'missing' },
+    );
+  }
+  return loadKey(path);
+}

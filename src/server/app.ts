@@ -17,7 +17,7 @@ import { loadFramework } from './framework.ts';
 import { instrumentStore } from './instrument.ts';
 import { LogRegistry } from './logs.ts';
 import { ServerMetrics } from './metrics.ts';
-import { resolveOptions, type ServerOptions } from './options.ts';
+import { DEFAULTS, resolveOptions, type ServerOptions } from './options.ts';
 import { entryRoutes } from './routes/entry.ts';
 import { exportRoutes } from './routes/export.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -27,6 +27,7 @@ import { tileRoutes } from './routes/tiles.ts';
 import { verifyRoutes } from './routes/verify.ts';
 import type { App, TypeBoxTypeProvider } from './type-provider.ts';
 import { validatorCompiler } from './validation.ts';
+import { Witnessing } from './witnessing.ts';
 
 function packageVersion(): string {
   try {
@@ -79,6 +80,18 @@ export async function buildServer(options: ServerOptions): Promise<App> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   registerJsonBody(app as never, { maxBytes: o.maxBodyBytes, timeoutMs: o.bodyTimeoutMs });
 
+  const witnessing = o.witnesses
+    ? new Witnessing({
+        policy: o.witnesses.policy,
+        store,
+        intervalMs: o.witnesses.intervalMs ?? DEFAULTS.witnessIntervalMs,
+        timeoutMs: o.witnesses.timeoutMs ?? DEFAULTS.witnessTimeoutMs,
+        minBackoffMs: o.witnesses.minBackoffMs ?? DEFAULTS.witnessMinBackoffMs,
+        maxBackoffMs: o.witnesses.maxBackoffMs ?? DEFAULTS.witnessMaxBackoffMs,
+        metrics,
+        log: app.log,
+      })
+    : undefined;
   const registry = new LogRegistry({
     store,
     keyRing: o.keyRing,
@@ -87,9 +100,18 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     checkpointIntervalMs: o.checkpointIntervalMs,
     log: app.log,
     ...(o.now ? { now: o.now } : {}),
+    ...(witnessing ? { witnessing } : {}),
   });
   const tally = new AccessTally(o.anonymousAudit, metrics, app.log, o.now);
-  const ctx: ServerContext = { options: o, store, registry, metrics, tally, lifecycle: { closing: false } };
+  const ctx: ServerContext = {
+    options: o,
+    store,
+    registry,
+    metrics,
+    tally,
+    lifecycle: { closing: false },
+    ...(witnessing ? { witnessing } : {}),
+  };
   app.decorate('flushAccessTally', () => tally.flush());
 
   app.decorateRequest('evident', null as never);

@@ -1,16 +1,19 @@
 /** What every route shares, and what the access guard leaves on each request. */
 import type { Ledger } from '../ledger/ledger.ts';
-import type { ApiKeyRecord, ApiKeyStore, Scope, Store } from '../store/types.ts';
+import type { ApiKeyRecord, ApiKeyStore, CosignatureStore, Scope, Store } from '../store/types.ts';
 import type { AccessTally } from './access-tally.ts';
 import type { LogRegistry } from './logs.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { ResolvedOptions } from './options.ts';
+import type { Witnessing } from './witnessing.ts';
 
 export interface ServerContext {
   options: ResolvedOptions;
   /** The store, instrumented for metrics. */
-  store: Store & ApiKeyStore;
+  store: Store & ApiKeyStore & CosignatureStore;
   registry: LogRegistry;
+  /** Sends checkpoints to witnesses and gathers their cosignatures, when witnesses are configured. */
+  witnessing?: Witnessing;
   metrics: ServerMetrics;
   /** Access without a valid key: counted per address and window, written once per window. */
   tally: AccessTally;

@@ -12,6 +12,7 @@ import { Ledger, type LedgerOptions } from '../ledger/ledger.ts';
 import { createLog } from '../ledger/open.ts';
 import type { Store } from '../store/types.ts';
 import { DEFAULTS } from './options.ts';
+import type { Witnessing } from './witnessing.ts';
 
 export type LedgerTuning = Pick<
   LedgerOptions,
@@ -27,11 +28,15 @@ export interface LogRegistryOptions {
   checkpointIntervalMs?: number;
   log?: FastifyBaseLogger;
   now?: () => Date;
+  /** Sends each log's latest checkpoint to its witnesses (./witnessing.ts), on its own timer. */
+  witnessing?: Witnessing;
 }
 
 export class LogRegistry {
   private readonly ledgers = new Map<string, Promise<Ledger | undefined>>();
   private readonly timer: NodeJS.Timeout | undefined;
+  private readonly witnessTimer: NodeJS.Timeout | undefined;
+  private witnessingRun: Promise<void> | undefined;
   private closed = false;
   private sweeping: Promise<void> | undefined;
 
@@ -44,6 +49,33 @@ export class LogRegistry {
         });
       }, every);
       this.timer.unref();
+    }
+    const w = o.witnessing;
+    if (w) {
+      // Ticks four times per interval; Witnessing itself keeps each log to one round per interval.
+      const tick = Math.max(50, Math.floor(w.intervalMs / 4));
+      this.witnessTimer = setInterval(() => {
+        this.witnessingRun ??= this.witnessAll(w).finally(() => {
+          this.witnessingRun = undefined;
+        });
+      }, tick);
+      this.witnessTimer.unref();
+    }
+  }
+
+  /** A witnessing round for every log this server can sign (opening each on first use). */
+  private async witnessAll(w: Witnessing): Promise<void> {
+    try {
+      for (const info of await this.o.store.listLogs()) {
+        if (this.closed) return;
+        const l = await this.get(info.name);
+        if (l?.canSign)
+          void w
+            .maybeRound(l)
+            ?.catch((e) => this.o.log?.warn({ log: info.name, err: e }, 'witnessing round failed'));
+      }
+    } catch (e) {
+      this.o.log?.warn({ err: e }, 'witnessing: listing logs failed');
     }
   }
 
@@ -134,7 +166,10 @@ export class LogRegistry {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.witnessTimer) clearInterval(this.witnessTimer);
     await this.sweeping;
+    await this.witnessingRun;
+    await this.o.witnessing?.idle();
     const ledgers = await this.openLedgers();
     const results = await Promise.allSettled(ledgers.map((l) => l.close()));
     for (const [i, r] of results.entries()) {

@@ -81,6 +81,30 @@ export class Histogram {
   }
 }
 
+export class Gauge {
+  private readonly values = new Map<string, { labels: Labels; value: number }>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  set(labels: Labels, value: number): void {
+    this.values.set(keyOf(labels), { labels, value });
+  }
+
+  get(labels: Labels = {}): number | undefined {
+    return this.values.get(keyOf(labels))?.value;
+  }
+
+  render(): string[] {
+    const out = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    for (const { labels, value } of this.values.values())
+      out.push(`${this.name}${labelText(labels)} ${value}`);
+    return out;
+  }
+}
+
 /** The server's series. Label values are route patterns and codes, never log names or client text. */
 export class ServerMetrics {
   readonly ingestEvents = new Counter('evident_ingest_events_total', 'Events accepted through the HTTP API.');
@@ -119,8 +143,24 @@ export class ServerMetrics {
     "Requests refused because the server's own data failed a check, by error code and rule.",
   );
 
+  readonly witnessRequests = new Counter(
+    'evident_witness_requests_total',
+    'Checkpoints sent to witnesses, by witness (its policy name) and outcome.',
+  );
+  readonly witnessUp = new Gauge(
+    'evident_witness_up',
+    'Whether the last request to the witness got its cosignature (1) or failed (0).',
+  );
+  readonly checkpointsUnwitnessed = new Counter(
+    'evident_checkpoint_quorum_unmet_total',
+    'Checkpoints served without the witness quorum of the policy.',
+  );
+
   render(): string {
     const all = [
+      this.witnessRequests,
+      this.witnessUp,
+      this.checkpointsUnwitnessed,
       this.ingestEvents,
       this.ingestRequests,
       this.batches,

@@ -4,16 +4,17 @@
  */
 import type { FastifyServerOptions } from 'fastify';
 import { isValidLogName } from '../core/log-name.ts';
+import type { WitnessPolicy } from '../core/witness-policy.ts';
 import { LEDGER_DEFAULTS } from '../ledger/defaults.ts';
 import type { KeyRing } from '../ledger/keyfile.ts';
-import type { ApiKeyStore, Store } from '../store/types.ts';
+import type { ApiKeyStore, CosignatureStore, Store } from '../store/types.ts';
 import { TALLY_DEFAULTS, type TallyOptions } from './access-tally.ts';
 import type { LedgerTuning } from './logs.ts';
 import { resolveTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
 export interface ServerOptions {
   /** Any Store (SQLite, PostgreSQL); the server closes it on close unless `ownsStore` is false. */
-  store: Store & ApiKeyStore;
+  store: Store & ApiKeyStore & CosignatureStore;
   ownsStore?: boolean;
   /** Signs every log's checkpoints and access-audit events: the server cannot serve without it. */
   keyRing: KeyRing;
@@ -54,6 +55,22 @@ export interface ServerOptions {
   ledger?: LedgerTuning;
   /** How often grown logs get a new signed checkpoint, in ms (0: only on demand). */
   checkpointIntervalMs?: number;
+  /**
+   * Witnesses to send each new checkpoint to (C2SP tlog-witness), from a tlog-policy file with
+   * `witness <name> <vkey> <url>` lines and a quorum; the checkpoint route serves every
+   * cosignature gathered and says whether the quorum is met (docs/witness.md).
+   */
+  witnesses?: {
+    policy: WitnessPolicy;
+    /** Least time between two witnessing rounds of one log, in ms. */
+    intervalMs?: number;
+    /** One request's deadline, in ms. */
+    timeoutMs?: number;
+    /** First wait before retrying a failing witness (doubling per failure), in ms. */
+    minBackoffMs?: number;
+    /** Longest wait before retrying a failing witness, in ms. */
+    maxBackoffMs?: number;
+  };
   /** Fastify's logger: false (default for buildServer), true, or pino options. */
   logger?: FastifyServerOptions['logger'];
   /** Serve HTTPS with this certificate and private key (PEM). */
@@ -74,6 +91,11 @@ export const DEFAULTS = {
   rateLimit: { max: 6000, timeWindowMs: 60_000, anonymousMax: 600 },
   checkpointIntervalMs: LEDGER_DEFAULTS.checkpointIntervalMs,
   maxPending: LEDGER_DEFAULTS.maxPending,
+  /** Witnessing: a round per log at most this often, each request within the timeout, retries backing off to the cap. */
+  witnessIntervalMs: 10_000,
+  witnessTimeoutMs: 5_000,
+  witnessMinBackoffMs: 1_000,
+  witnessMaxBackoffMs: 60_000,
 } as const;
 
 export type ResolvedOptions = Required<

@@ -1,7 +1,10 @@
 /** Opening the store a database string names: a SQLite file (or `sqlite:PATH`), or a PostgreSQL URL. */
 import { openPostgresStore } from './postgres/store.ts';
 import { openSqliteStore } from './sqlite/store.ts';
-import type { ApiKeyStore, Store } from './types.ts';
+import type { ApiKeyStore, CosignatureStore, Store, WitnessStore } from './types.ts';
+
+/** Everything a driver implements: the ledger's Store and the contracts beside it. */
+export type FullStore = Store & ApiKeyStore & CosignatureStore & WitnessStore;
 
 export interface OpenStoreOptions {
   readonly?: boolean;
@@ -11,7 +14,7 @@ export interface OpenStoreOptions {
   allowForeign?: boolean;
 }
 
-export async function openStore(db: string, options: OpenStoreOptions = {}): Promise<Store & ApiKeyStore> {
+export async function openStore(db: string, options: OpenStoreOptions = {}): Promise<FullStore> {
   // The driver (npm pg) is loaded by openPostgresStore itself, only for a postgres:// URL.
   if (/^postgres(ql)?:\/\//.test(db)) return openPostgresStore(db, options);
   return openSqliteStore(db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db, options);

@@ -203,3 +203,63 @@ export interface Store {
   intents(logId: number): Promise<StoredIntent[]>;
   close(): Promise<void>;
 }
+
+/** A log a witness checks (C2SP tlog-witness): its origin and one verifier key, recorded once. */
+export interface WitnessedLog {
+  origin: string;
+  vkey: string;
+  addedAt: string;
+}
+
+/** A checkpoint a witness cosigned: its state for the origin is the largest such size. */
+export interface WitnessedCheckpoint {
+  origin: string;
+  size: number;
+  root: Uint8Array;
+  /** The signed checkpoint note as submitted (the log's signatures, without the witness's own). */
+  note: string;
+  cosignedAt: string;
+}
+
+/** One witnessing step, inside one transaction that holds the origin's lock. */
+export interface WitnessTx {
+  /** The latest checkpoint cosigned for the origin, or undefined (size 0). */
+  latest(): Promise<WitnessedCheckpoint | undefined>;
+  /** Records a newly cosigned checkpoint (a larger size than latest()). */
+  record(cp: WitnessedCheckpoint): Promise<void>;
+}
+
+/**
+ * A witness's state (evident witness): the logs it checks and the checkpoints it cosigned,
+ * append-only. `witnessStep` MUST run `fn` in one transaction that holds a lock on the origin
+ * for its whole length (no other step on that origin, in any process, may read or write
+ * meanwhile), and MUST make `record` durable before it resolves: the check against the latest
+ * checkpoint and the update are atomic (tlog-witness, the rollback race), and a cosignature is
+ * never handed out for a checkpoint that is not recorded.
+ */
+export interface WitnessStore {
+  /** Records a log's verifier key; false if that (origin, vkey) was recorded before. */
+  recordWitnessedLog(log: WitnessedLog): Promise<boolean>;
+  witnessedLogs(): Promise<WitnessedLog[]>;
+  witnessStep<T>(origin: string, fn: (tx: WitnessTx) => Promise<T>): Promise<T>;
+}
+
+/** A witness cosignature a log gathered for one of its checkpoints. */
+export interface StoredCosignature {
+  size: number;
+  /** The witness's key name and 4-byte key ID (hex), as on the signature line. */
+  name: string;
+  keyId: string;
+  /** The whole signature line, `— <name> <base64>` without the newline. */
+  line: string;
+  createdAt: string;
+}
+
+/** The cosignatures a witnessed log keeps beside its checkpoints, append-only. */
+export interface CosignatureStore {
+  /** Stores cosignatures (one already stored for that size, name and key ID is kept, not replaced). */
+  addCosignatures(logId: number, cosignatures: StoredCosignature[]): Promise<void>;
+  cosignatures(logId: number, size: number): Promise<StoredCosignature[]>;
+  /** The largest size each witness (name and key ID) cosigned: where its next proof starts. */
+  cosignedSizes(logId: number): Promise<{ name: string; keyId: string; size: number }[]>;
+}

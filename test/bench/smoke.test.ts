@@ -42,10 +42,13 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
       'storage',
       'tiles',
       'verify',
+      'witness',
     ]);
     // tiles: level-0 hash tiles, bundles and the checkpoint at least, all answered and checked
     assert.ok((r.tiles ?? []).length >= 3);
     for (const x of r.tiles ?? []) assert.ok(x.ok && x.errors === 0 && x.requests > 0, JSON.stringify(x));
+    assert.equal(r.witness?.length, 1);
+    assert.ok(r.witness![0]!.ok && r.witness![0]!.requests_per_s > 0, JSON.stringify(r.witness));
 
     assert.equal(r.ingest.length, stores.length * 4);
     for (const x of r.ingest) {

@@ -21,7 +21,13 @@ describe('CLI exit codes (src/cli/exit-codes.ts)', () => {
       .filter(([, x]) => x === 1)
       .map(([c]) => c);
     // A proof file that does not prove its entry is evidence too (evident verify-proof).
-    assert.deepEqual(tamper.sort(), ['CHECKPOINT_INCONSISTENT', 'TAMPER_DETECTED', 'TLOG_PROOF_REJECTED']);
+    // So is a checkpoint without the witness quorum the auditor required.
+    assert.deepEqual(tamper.sort(), [
+      'CHECKPOINT_INCONSISTENT',
+      'TAMPER_DETECTED',
+      'TLOG_PROOF_REJECTED',
+      'WITNESS_QUORUM_UNMET',
+    ]);
     assert.equal(EXIT_CODE.INTERNAL, 3);
     assert.equal(exitCodeFor(new TypeError('a bug')), 3);
     assert.equal(exitCodeFor(new EvidentError(ErrorCode.INTERNAL, 'x')), 3);

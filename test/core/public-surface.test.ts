@@ -95,6 +95,10 @@ const PUBLIC = [
   'parseBundleHeader',
   'verifyBundle',
   'verifyLog',
+  // witnesses
+  'checkWitnessQuorum',
+  'parseWitnessPolicy',
+  'quorumPolicy',
 ];
 
 describe('the root export', () => {

@@ -9,7 +9,7 @@ import { createApiKey, revokeApiKey } from '../../src/server/api-keys.ts';
 import { buildServer } from '../../src/server/app.ts';
 import type { ServerOptions } from '../../src/server/options.ts';
 import type { App } from '../../src/server/type-provider.ts';
-import { openStore } from '../../src/store/open.ts';
+import { type FullStore, openStore } from '../../src/store/open.ts';
 import type { ApiKeyStore, Store } from '../../src/store/types.ts';
 
 export const HOST = 'audit.test';
@@ -29,7 +29,7 @@ export interface Fixture {
 
 export async function setup(
   o: Partial<ServerOptions> = {},
-  wrapStore: (s: Store & ApiKeyStore) => Store & ApiKeyStore = (s) => s,
+  wrapStore: (s: FullStore) => FullStore = (s) => s,
 ): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'evident-server-'));
   const keyFile = join(dir, 'audit.key');

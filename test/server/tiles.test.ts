@@ -21,7 +21,7 @@ import { parseEntryBundle } from '../../src/core/tlog/entry-bundle.ts';
 import { parseTlogProof, TLOG_PROOF_MEDIA_TYPE, verifyTlogProof } from '../../src/core/tlog/proof-file.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { exportTiles } from '../../src/ledger/tiles-export.ts';
-import type { ApiKeyStore, Store } from '../../src/store/types.ts';
+import type { FullStore } from '../../src/store/open.ts';
 import { ERASURE_KEY } from '../ledger/support.ts';
 import { event, type Fixture, setup } from './helpers.ts';
 
@@ -37,7 +37,7 @@ const FIXED_CHECKPOINT = {
 
 /** Counts calls to each store method (the server's reads), so a test can see what a tile costs. */
 function counting(calls: Map<string, number>) {
-  return (s: Store & ApiKeyStore): Store & ApiKeyStore =>
+  return (s: FullStore): FullStore =>
     new Proxy(s, {
       get(target, prop) {
         const v = Reflect.get(target, prop, target);

@@ -31,6 +31,8 @@ export interface ServeConfig {
   maxPageBytes: number;
   maxPending: number;
   checkpointIntervalMs: number;
+  witnessPolicy?: string;
+  witnessIntervalMs: number;
   logLevel: string;
 }
 
@@ -40,6 +42,7 @@ const MIN = {
   maxBatch: 1,
   maxBodyBytes: 1,
   bodyTimeoutMs: 1,
+  witnessIntervalMs: 1,
   maxPageBytes: 1,
   anonymousRateLimit: 1,
 } as Record<string, number>;
@@ -63,7 +66,9 @@ export async function resolveServeConfig(ctx: Context): Promise<ServeConfig> {
       out[s.config] = fromJson(s, file[s.config], `${configPath}: ${s.config}`);
       continue;
     }
-    if (!['tlsCert', 'tlsKey', 'originHost', 'trustProxy', 'publicVerify'].includes(s.config))
+    if (
+      !['tlsCert', 'tlsKey', 'originHost', 'trustProxy', 'publicVerify', 'witnessPolicy'].includes(s.config)
+    )
       out[s.config] = fromText(s, s.default, 'default');
   }
   out['originHost'] ??= defaultOriginHost();

@@ -177,6 +177,25 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     default: String(DEFAULTS.checkpointIntervalMs),
   },
   {
+    flag: 'witness-policy',
+    env: 'EVIDENT_WITNESS_POLICY',
+    config: 'witnessPolicy',
+    kind: 'string',
+    value: 'FILE',
+    description:
+      'send each checkpoint to the witnesses of this C2SP tlog-policy file (witness lines with URLs, a quorum)',
+    default: 'none',
+  },
+  {
+    flag: 'witness-interval-ms',
+    env: 'EVIDENT_WITNESS_INTERVAL_MS',
+    config: 'witnessIntervalMs',
+    kind: 'count',
+    value: 'MS',
+    description: 'at most one witnessing round per log this often',
+    default: String(DEFAULTS.witnessIntervalMs),
+  },
+  {
     flag: 'log-level',
     env: 'EVIDENT_LOG_LEVEL',
     config: 'logLevel',

@@ -8,9 +8,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { redactUrls } from '../../core/redact.ts';
+import { parseWitnessPolicy, type WitnessPolicy } from '../../core/witness-policy.ts';
 import { DEFAULTS } from '../../server/options.ts';
 import type { Context } from '../command.ts';
 import { EXIT_INTERNAL, EXIT_OK, usageError } from '../errors.ts';
+import { readUserFile } from '../files.ts';
 import { dbFile, openStoreAt } from '../open-log.ts';
 import { watchNpmParent } from '../parent-watch.ts';
 import { loadSigningKey } from '../signing-key.ts';
@@ -75,6 +77,26 @@ function readPem(path: string, flag: string): Buffer {
   }
 }
 
+/** --witness-policy: witness lines need a URL here (the log must reach them), and a quorum. */
+async function loadWitnessPolicy(
+  path: string,
+  intervalMs: number,
+): Promise<{ policy: WitnessPolicy; intervalMs: number }> {
+  const policy = parseWitnessPolicy(await readUserFile(path, '--witness-policy'));
+  if (policy.witnesses.length === 0)
+    throw usageError(`--witness-policy: ${path} lists no witness`, '--witness-policy');
+  for (const w of policy.witnesses) {
+    if (!w.url || !/^https?:\/\/[^\s]+$/.test(w.url)) {
+      throw usageError(
+        `--witness-policy: witness ${w.name} needs the URL of its submission prefix (http:// or https://)`,
+        '--witness-policy',
+        { rule: 'url' },
+      );
+    }
+  }
+  return { policy, intervalMs };
+}
+
 export async function run(ctx: Context): Promise<number> {
   const c = await resolveServeConfig(ctx);
   const { startServer } = await loadServer();
@@ -83,6 +105,8 @@ export async function run(ctx: Context): Promise<number> {
     c.tlsCert !== undefined && c.tlsKey !== undefined
       ? { cert: readPem(c.tlsCert, '--tls-cert'), key: readPem(c.tlsKey, '--tls-key') }
       : undefined;
+  const witnesses =
+    c.witnessPolicy === undefined ? undefined : await loadWitnessPolicy(c.witnessPolicy, c.witnessIntervalMs);
   const file = dbFile(c.db);
   if (file !== undefined && !existsSync(file)) {
     throw new EvidentError(
@@ -121,6 +145,7 @@ export async function run(ctx: Context): Promise<number> {
           : false,
       ledger: { maxPending: c.maxPending },
       checkpointIntervalMs: c.checkpointIntervalMs,
+      ...(witnesses ? { witnesses } : {}),
       logger: { level: c.logLevel, stream: redactingStream(ctx.io.stdout as { write(s: string): void }) },
       ...(https ? { https } : {}),
     });

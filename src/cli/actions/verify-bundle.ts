@@ -4,6 +4,7 @@
  * Exit 0: intact and every trusted checkpoint checked; 1: evidence of tampering; 2: an input
  * error, or a trusted checkpoint the bundle cannot be checked against (TRUSTED_CHECKPOINT_UNCHECKED).
  */
+
 import { isBlankLine, parseBundleHeader } from '../../core/bundle.ts';
 import { ErrorCode, EvidentError, isEvidentError } from '../../core/errors.ts';
 import { parseJson } from '../../core/json.ts';
@@ -19,6 +20,7 @@ import { erasureKeys, parseVkeyArg } from '../keys.ts';
 import { note, print, printJson, warn } from '../output.ts';
 import { progress } from '../progress.ts';
 import { checkTrustedCheckpoints, readTrustedCheckpoints } from '../trusted-checkpoints.ts';
+import { checkQuorum, witnessPolicyOf } from '../witness-args.ts';
 
 export async function run(ctx: Context): Promise<number> {
   const file = ctx.positionals[0];
@@ -28,6 +30,7 @@ export async function run(ctx: Context): Promise<number> {
     });
   }
   const given = await Promise.all(strs(ctx, 'vkey').map((v) => parseVkeyArg(v)));
+  const witnesses = await witnessPolicyOf(ctx);
   const files = await readTrustedCheckpoints(ctx);
   const first = await readFirstLine(file, 'FILE', isBlankLine);
   if (first === undefined)
@@ -95,5 +98,11 @@ export async function run(ctx: Context): Promise<number> {
       { field: '--trusted-checkpoint', unchecked },
     );
   }
-  return report.ok ? EXIT_OK : EXIT_TAMPERED;
+  if (!report.ok) return EXIT_TAMPERED;
+  // The checkpoint's own signature verified above (with the log's key); now its witnesses.
+  if (witnesses) {
+    const q = checkQuorum(header.checkpoint, witnesses);
+    note(ctx, `witness quorum met: cosigned by ${q.cosigned.join(', ')}`);
+  }
+  return EXIT_OK;
 }

@@ -7,9 +7,11 @@
  * evidence, whoever holds it. Keys and checkpoint files of another log (another NAME) are
  * input errors, exit 2 (../../core/verify/auditor-inputs.ts).
  */
+
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { checkKeyNames, keyLabel, logIdentity } from '../../core/verify/auditor-inputs.ts';
 import { describeReport, FaultKind, type VerifyReport } from '../../core/verify/report.ts';
+import { cosignedNote } from '../../ledger/cosigned.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { Context } from '../command.ts';
 import { EXIT_OK, EXIT_TAMPERED } from '../errors.ts';
@@ -19,6 +21,7 @@ import { openReadOnly, withLedger } from '../open-log.ts';
 import { note, print, printJson } from '../output.ts';
 import { progress } from '../progress.ts';
 import { checkTrustedCheckpoints, readTrustedCheckpoints } from '../trusted-checkpoints.ts';
+import { checkQuorum, witnessPolicyOf } from '../witness-args.ts';
 
 /** The keys to trust: --vkey, else the signing key, else none (the log's recorded key, flagged). */
 export async function trustedKeys(ctx: Context, origin?: string): Promise<TrustedKey[]> {
@@ -63,6 +66,7 @@ function checkRecordedKey(report: VerifyReport, l: Ledger, keys: readonly Truste
 }
 
 export async function run(ctx: Context): Promise<number> {
+  const witnesses = await witnessPolicyOf(ctx);
   const files = await readTrustedCheckpoints(ctx);
   const ledger = await openReadOnly(ctx);
   let keys: TrustedKey[];
@@ -107,10 +111,26 @@ export async function run(ctx: Context): Promise<number> {
       onProgress: (done, total) => bar.update(done, total),
     });
     checkRecordedKey(r, l, keys);
-    return r;
+    // The latest checkpoint (its log signature checked above) with the cosignatures stored beside it.
+    const latest = await l.latestCheckpoint();
+    return { r, witnessed: latest && witnesses ? await cosignedNote(l.store, l.log.id, latest) : undefined };
   });
   bar.end();
-  if (ctx.json) printJson(ctx, report);
-  else print(ctx, describeReport(report));
-  return report.ok ? EXIT_OK : EXIT_TAMPERED;
+  if (ctx.json) printJson(ctx, report.r);
+  else print(ctx, describeReport(report.r));
+  if (!report.r.ok) return EXIT_TAMPERED;
+  if (witnesses) {
+    if (report.witnessed === undefined) {
+      throw new EvidentError(
+        ErrorCode.WITNESS_QUORUM_UNMET,
+        'the log has no signed checkpoint for witnesses to have cosigned',
+        {
+          cosigned: [],
+        },
+      );
+    }
+    const q = checkQuorum(report.witnessed, witnesses);
+    note(ctx, `witness quorum met: cosigned by ${q.cosigned.join(', ')}`);
+  }
+  return EXIT_OK;
 }

@@ -1,5 +1,6 @@
 /** evident verify-bundle: verify an export bundle offline, without a database. The work is in ../actions/verify-bundle.ts, loaded when the command runs. */
 import { type Command, lazy } from '../command.ts';
+import { WITNESS_OPTIONS } from '../witness-args.ts';
 
 export const verifyBundle: Command = {
   name: 'verify-bundle',
@@ -8,10 +9,13 @@ export const verifyBundle: Command = {
     'Without --vkey the key written in the bundle itself is used, with a warning: whoever could\n' +
     'edit the bundle could also have replaced that key. Exit 0 if intact, 1 if tampering was found,\n' +
     '2 for an input error, or when a --trusted-checkpoint lies beyond the bundle or the bundle carries\n' +
-    'no consistency proof from it (TRUSTED_CHECKPOINT_UNCHECKED: export again, with --consistency-from).',
+    'no consistency proof from it (TRUSTED_CHECKPOINT_UNCHECKED: export again, with --consistency-from).\n' +
+    "With --witness (or --witness-policy) the bundle's checkpoint must carry the quorum of those\n" +
+    "witnesses' cosignatures: else WITNESS_QUORUM_UNMET, exit 1.",
   globals: ['progress'],
   positionals: [{ name: 'FILE', description: 'the bundle, as written by evident export' }],
   options: {
+    ...WITNESS_OPTIONS,
     'erasure-key': {
       type: 'string',
       value: 'VKEY',

@@ -1,5 +1,6 @@
 /** evident verify: the whole log, read-only. The work is in ../actions/verify.ts, loaded when the command runs. */
 import { type Command, lazy } from '../command.ts';
+import { WITNESS_OPTIONS } from '../witness-args.ts';
 
 export const verify: Command = {
   name: 'verify',
@@ -11,9 +12,12 @@ export const verify: Command = {
     'Erasures are checked against --erasure-key; without it they are reported unauthenticated.\n' +
     'Exit 0 if the log is intact, 1 if tampering was found (a checkpoint failing the key you hold\n' +
     'included), 2 for an input error: a --vkey or checkpoint file of another log, a file that is not\n' +
-    'a signed checkpoint (CRLF and a missing final newline are read back exactly).',
+    'a signed checkpoint (CRLF and a missing final newline are read back exactly).\n' +
+    'With --witness (or --witness-policy) the latest checkpoint must also carry, among the\n' +
+    'cosignatures stored beside it, the quorum of those witnesses: else WITNESS_QUORUM_UNMET, exit 1.',
   globals: ['db', 'key', 'log', 'progress'],
   options: {
+    ...WITNESS_OPTIONS,
     'erasure-key': {
       type: 'string',
       value: 'VKEY',

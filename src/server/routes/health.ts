@@ -7,6 +7,21 @@ import { ErrorBody, Text } from '../schemas.ts';
 import type { App } from '../type-provider.ts';
 
 const Status = Type.Object({ status: Type.String() });
+const Ready = Type.Object({
+  status: Type.String(),
+  witnesses: Type.Optional(
+    Type.Array(
+      Type.Object({
+        name: Type.String(),
+        url: Type.String(),
+        up: Type.Boolean(),
+        failures: Type.Integer(),
+        cosigned_size: Type.Optional(Type.Integer()),
+        last_error: Type.Optional(Type.String()),
+      }),
+    ),
+  ),
+});
 
 export function healthRoutes(app: App, ctx: ServerContext): void {
   app.get(
@@ -21,7 +36,7 @@ export function healthRoutes(app: App, ctx: ServerContext): void {
       schema: {
         summary: 'Readiness: the store answers and the server is not shutting down',
         tags: ['operations'],
-        response: { 200: Status, 503: ErrorBody },
+        response: { 200: Ready, 503: ErrorBody },
       },
     },
     async (req, reply) => {
@@ -41,6 +56,19 @@ export function healthRoutes(app: App, ctx: ServerContext): void {
           .code(503)
           .header('retry-after', '1')
           .send({ code, message: 'the store does not answer' });
+      }
+      // Witnesses that are down do not make the server unready (it serves and signs without
+      // them), but they show here and in evident_witness_up.
+      if (ctx.witnessing) {
+        const witnesses = ctx.witnessing.states().map((w) => ({
+          name: w.name,
+          url: w.url,
+          up: w.up,
+          failures: w.failures,
+          ...(w.size !== undefined ? { cosigned_size: w.size } : {}),
+          ...(w.lastError ? { last_error: w.lastError } : {}),
+        }));
+        return { status: 'ready', witnesses };
       }
       return { status: 'ready' };
     },

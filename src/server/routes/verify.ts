@@ -81,10 +81,23 @@ export function verifyRoutes(app: App, ctx: ServerContext): void {
           { field: 'size' },
         );
       }
-      return reply
-        .type('text/plain; charset=utf-8')
-        .header('cache-control', size === undefined ? 'no-cache' : 'max-age=86400')
-        .send(cp.note);
+      let note = cp.note;
+      if (ctx.witnessing) {
+        // Every cosignature gathered so far, and whether the policy's quorum is met: a checkpoint
+        // is served either way, but one not yet witnessed says so.
+        const w = await ctx.witnessing.withCosignatures(ledger.log.id, cp);
+        note = w.note;
+        reply.header('evident-witness-quorum', w.met ? 'met' : 'unmet');
+        reply.header('evident-witness-cosigned', w.cosigned.join(','));
+        if (!w.met) ctx.metrics.checkpointsUnwitnessed.inc();
+      }
+      return (
+        reply
+          .type('text/plain; charset=utf-8')
+          // The cosignatures of a checkpoint grow as witnesses answer: a fixed size is cached briefly.
+          .header('cache-control', size === undefined || ctx.witnessing ? 'no-cache' : 'max-age=86400')
+          .send(note)
+      );
     },
   );
 

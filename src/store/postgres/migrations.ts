@@ -293,8 +293,47 @@ CREATE TABLE ${s}.intents (
 `;
 }
 
+/**
+ * Migration 5. Witnessing: the cosignatures a log gathered for its checkpoints (C2SP
+ * tlog-cosignature), and the state of `evident witness` (the logs it checks, the checkpoints it
+ * cosigned). All append-only.
+ */
+function v5(s: string): string {
+  return `
+CREATE TABLE ${s}.checkpoint_cosignatures (
+  log_id     integer NOT NULL,
+  size       bigint NOT NULL,
+  name       ${TEXT} NOT NULL,
+  key_id     ${TEXT} NOT NULL,
+  line       ${TEXT} NOT NULL,
+  created_at ${TEXT} NOT NULL,
+  PRIMARY KEY (log_id, size, name, key_id)
+);
+CREATE INDEX checkpoint_cosignatures_witness ON ${s}.checkpoint_cosignatures (log_id, name, key_id, size);
+${refuseStatements(s, 'checkpoint_cosignatures', 'UPDATE OR DELETE OR TRUNCATE')}
+
+CREATE TABLE ${s}.witness_logs (
+  origin   ${TEXT} NOT NULL,
+  vkey     ${TEXT} NOT NULL,
+  added_at ${TEXT} NOT NULL,
+  PRIMARY KEY (origin, vkey)
+);
+${refuseStatements(s, 'witness_logs', 'UPDATE OR DELETE OR TRUNCATE')}
+
+CREATE TABLE ${s}.witness_checkpoints (
+  origin      ${TEXT} NOT NULL,
+  size        bigint NOT NULL,
+  root        bytea NOT NULL,
+  note        ${TEXT} NOT NULL,
+  cosigned_at ${TEXT} NOT NULL,
+  PRIMARY KEY (origin, size)
+);
+${refuseStatements(s, 'witness_checkpoints', 'UPDATE OR DELETE OR TRUNCATE')}
+`;
+}
+
 /** Migration n (1-based) is MIGRATIONS[n - 1]; each takes the quoted schema name. */
-export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3, v4];
+export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3, v4, v5];
 
 export interface MigrateOptions extends SchemaChecks {
   /** Apply missing migrations (default); false: refuse to open an outdated schema. */

@@ -26,6 +26,11 @@ export const SERVICE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]
   api_keys: ['SELECT'],
   // write-ahead intents (not a table of record): written and retired by every append path
   intents: ['SELECT', 'INSERT', 'DELETE'],
+  // witness cosignatures the serve process gathers for its checkpoints (append-only)
+  checkpoint_cosignatures: ['SELECT', 'INSERT'],
+  // the state of an evident witness run as the service role (append-only)
+  witness_logs: ['SELECT', 'INSERT'],
+  witness_checkpoints: ['SELECT', 'INSERT'],
 };
 
 /** Column privileges of the service role: `table.column` to privileges. */

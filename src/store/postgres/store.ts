@@ -22,6 +22,7 @@ import {
 import type {
   ApiKeyRecord,
   ApiKeyStore,
+  CosignatureStore,
   EntryFilter,
   Erasure,
   FailureCount,
@@ -30,7 +31,11 @@ import type {
   NodeHash,
   Store,
   StoredCheckpoint,
+  StoredCosignature,
   StoredIntent,
+  WitnessedLog,
+  WitnessStore,
+  WitnessTx,
   WriteTx,
 } from '../types.ts';
 import { EQUALITY_FILTERS } from '../types.ts';
@@ -42,6 +47,7 @@ import { checkSchemaName, ident, migrate } from './migrations.ts';
 import { grantServiceRole } from './roles.ts';
 import { postgresSchemaCheck } from './schema-check.ts';
 import { Statements } from './sql.ts';
+import * as witness from './witness.ts';
 import { readNodes, runWrite } from './write.ts';
 
 export interface PostgresStoreOptions extends SchemaChecks {
@@ -98,7 +104,7 @@ export async function openPostgresStore(
   return new PostgresStore(pool, schema, options);
 }
 
-export class PostgresStore implements Store, ApiKeyStore {
+export class PostgresStore implements Store, ApiKeyStore, CosignatureStore, WitnessStore {
   readonly kind = 'postgres' as const;
   readonly schema: string;
   private readonly st: Statements;
@@ -296,6 +302,47 @@ export class PostgresStore implements Store, ApiKeyStore {
       [logId],
     );
     return rows.map((r) => ({ id: r.id, event: r.event, owner: r.owner, createdAt: r.created_at }));
+  }
+
+  async addCosignatures(logId: number, cs: StoredCosignature[]): Promise<void> {
+    this.writable();
+    await this.guard(() => witness.addCosignatures(this.db, this.st.s, logId, cs));
+  }
+
+  cosignatures(logId: number, size: number): Promise<StoredCosignature[]> {
+    return this.guard(() => witness.cosignatures(this.db, this.st.s, logId, size));
+  }
+
+  cosignedSizes(logId: number): Promise<{ name: string; keyId: string; size: number }[]> {
+    return this.guard(() => witness.cosignedSizes(this.db, this.st.s, logId));
+  }
+
+  async recordWitnessedLog(l: WitnessedLog): Promise<boolean> {
+    this.writable();
+    return this.guard(() => witness.recordWitnessedLog(this.db, this.st.s, l));
+  }
+
+  witnessedLogs(): Promise<WitnessedLog[]> {
+    return this.guard(() => witness.witnessedLogs(this.db, this.st.s));
+  }
+
+  async witnessStep<T>(origin: string, fn: (tx: WitnessTx) => Promise<T>): Promise<T> {
+    this.writable();
+    return this.guard(() => witness.witnessStep(this.db, this.st.s, origin, fn));
+  }
+
+  /** Runs a query function, refused once closed; database errors become coded errors. */
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
+    const run = fn();
+    this.inflight.add(run);
+    try {
+      return await run;
+    } catch (e) {
+      throw pgError(e);
+    } finally {
+      this.inflight.delete(run);
+    }
   }
 
   async createApiKey(k: ApiKeyRecord): Promise<void> {

@@ -161,6 +161,40 @@ CREATE TABLE intents (
   PRIMARY KEY (log_id, id)
 ) WITHOUT ROWID;
 `,
+  `
+-- witness cosignatures a log gathered for its checkpoints (C2SP tlog-cosignature), one per
+-- checkpoint size and witness key; the largest size per witness is where its next proof starts
+CREATE TABLE checkpoint_cosignatures (
+  log_id     INTEGER NOT NULL,
+  size       INTEGER NOT NULL,
+  name       TEXT NOT NULL,
+  key_id     TEXT NOT NULL,
+  line       TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (log_id, size, name, key_id)
+) WITHOUT ROWID;
+CREATE INDEX checkpoint_cosignatures_witness ON checkpoint_cosignatures (log_id, name, key_id, size);
+${appendOnly('checkpoint_cosignatures')}
+
+-- evident witness: the logs it checks (one row per origin and verifier key, added once) and the
+-- checkpoints it cosigned; its state for an origin is the largest size cosigned
+CREATE TABLE witness_logs (
+  origin   TEXT NOT NULL,
+  vkey     TEXT NOT NULL,
+  added_at TEXT NOT NULL,
+  PRIMARY KEY (origin, vkey)
+) WITHOUT ROWID;
+${appendOnly('witness_logs')}
+CREATE TABLE witness_checkpoints (
+  origin      TEXT NOT NULL,
+  size        INTEGER NOT NULL,
+  root        BLOB NOT NULL,
+  note        TEXT NOT NULL,
+  cosigned_at TEXT NOT NULL,
+  PRIMARY KEY (origin, size)
+) WITHOUT ROWID;
+${appendOnly('witness_checkpoints')}
+`,
 ];
 
 /** Applies the migrations not yet applied, in one immediate transaction. */

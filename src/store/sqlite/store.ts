@@ -26,6 +26,7 @@ import {
 import type {
   ApiKeyRecord,
   ApiKeyStore,
+  CosignatureStore,
   EntryFilter,
   Erasure,
   FailureCount,
@@ -34,7 +35,12 @@ import type {
   NodeHash,
   Store,
   StoredCheckpoint,
+  StoredCosignature,
   StoredIntent,
+  WitnessedCheckpoint,
+  WitnessedLog,
+  WitnessStore,
+  WitnessTx,
   WriteTx,
 } from '../types.ts';
 import { COLS, type Prepare, querySql, readEntries, TIME } from './entry-reads.ts';
@@ -98,7 +104,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 
 const INSERT_ENTRY = `INSERT INTO entries (log_id, ${COLS}) VALUES (?, ${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
 
-export class SqliteStore implements Store, ApiKeyStore {
+export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, WitnessStore {
   readonly kind = 'sqlite' as const;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -463,6 +469,93 @@ export class SqliteStore implements Store, ApiKeyStore {
     return !this.db.readonly;
   }
 
+  async addCosignatures(logId: number, cs: StoredCosignature[]): Promise<void> {
+    const ins = this.stmt(
+      `INSERT INTO checkpoint_cosignatures (log_id, size, name, key_id, line, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    );
+    await this.locked(async () => {
+      for (const c of cs) ins.run(logId, c.size, c.name, c.keyId, c.line, c.createdAt);
+    });
+  }
+
+  async cosignatures(logId: number, size: number): Promise<StoredCosignature[]> {
+    const rows = this.rstmt(
+      'SELECT size, name, key_id, line, created_at FROM checkpoint_cosignatures WHERE log_id = ? AND size = ? ORDER BY name, key_id',
+    ).all(logId, size) as { size: number; name: string; key_id: string; line: string; created_at: string }[];
+    return rows.map((r) => ({
+      size: r.size,
+      name: r.name,
+      keyId: r.key_id,
+      line: r.line,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async cosignedSizes(logId: number): Promise<{ name: string; keyId: string; size: number }[]> {
+    const rows = this.rstmt(
+      'SELECT name, key_id, MAX(size) AS size FROM checkpoint_cosignatures WHERE log_id = ? GROUP BY name, key_id',
+    ).all(logId) as { name: string; key_id: string; size: number }[];
+    return rows.map((r) => ({ name: r.name, keyId: r.key_id, size: r.size }));
+  }
+
+  async recordWitnessedLog(l: WitnessedLog): Promise<boolean> {
+    const st = this.stmt(
+      'INSERT INTO witness_logs (origin, vkey, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    return this.locked(async () => st.run(l.origin, l.vkey, l.addedAt).changes === 1);
+  }
+
+  async witnessedLogs(): Promise<WitnessedLog[]> {
+    const rows = this.rstmt(
+      'SELECT origin, vkey, added_at FROM witness_logs ORDER BY added_at, origin',
+    ).all() as {
+      origin: string;
+      vkey: string;
+      added_at: string;
+    }[];
+    return rows.map((r) => ({ origin: r.origin, vkey: r.vkey, addedAt: r.added_at }));
+  }
+
+  /** One step under SQLite's write lock (BEGIN IMMEDIATE): every process's steps take turns. */
+  witnessStep<T>(origin: string, fn: (tx: WitnessTx) => Promise<T>): Promise<T> {
+    return this.locked(() =>
+      fn({
+        latest: async () => {
+          const r = this.stmt(
+            'SELECT * FROM witness_checkpoints WHERE origin = ? ORDER BY size DESC LIMIT 1',
+          ).get(origin) as
+            | { origin: string; size: number; root: Uint8Array; note: string; cosigned_at: string }
+            | undefined;
+          return r && toWitnessed(r);
+        },
+        record: async (cp: WitnessedCheckpoint) => {
+          this.stmt(
+            'INSERT INTO witness_checkpoints (origin, size, root, note, cosigned_at) VALUES (?, ?, ?, ?, ?)',
+          ).run(cp.origin, cp.size, cp.root, cp.note, cp.cosignedAt);
+        },
+      }),
+    );
+  }
+
+  /** Runs fn in one immediate transaction, queued behind this connection's other writes. */
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => {
+      if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
+      await this.beginImmediate();
+      try {
+        const result = await fn();
+        this.db.exec('COMMIT');
+        return result;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw e instanceof EvidentError ? e : storeError(e);
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   async schemaCheck(): Promise<SchemaCheck> {
     return sqliteSchemaCheck(this.reader);
   }
@@ -474,4 +567,20 @@ export class SqliteStore implements Store, ApiKeyStore {
     this.reader.close();
     this.db.close();
   }
+}
+
+function toWitnessed(r: {
+  origin: string;
+  size: number;
+  root: Uint8Array;
+  note: string;
+  cosigned_at: string;
+}): WitnessedCheckpoint {
+  return {
+    origin: r.origin,
+    size: r.size,
+    root: new Uint8Array(r.root),
+    note: r.note,
+    cosignedAt: r.cosigned_at,
+  };
 }
