@@ -11,6 +11,7 @@
  *
  * Nothing beyond the served checkpoint is ever answered: tiles are cut at its tree size.
  */
+
 import { fromBase64, toHex } from '../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { leafBytes } from '../core/event/entry.ts';
@@ -19,6 +20,7 @@ import { encodeEntryBundle, type LengthBytes, MAX_BUNDLE_ENTRY } from '../core/t
 import { formatTlogProof } from '../core/tlog/proof-file.ts';
 import { TILE_HEIGHT, TILE_WIDTH, type TileId, tilePath, tileWidthAt } from '../core/tlog/tile-path.ts';
 import type { StoredCheckpoint } from '../store/types.ts';
+import { cosignedNote } from './cosigned.ts';
 import type { Ledger } from './ledger.ts';
 
 /** Where entry bundles that hold an entry over 65,535 bytes are served, beside `tile/`. */
@@ -34,7 +36,11 @@ export async function publishedCheckpoint(
   ledger: Ledger,
   size?: number,
 ): Promise<StoredCheckpoint | undefined> {
-  return size === undefined ? ledger.latestCheckpoint() : ledger.checkpointAt(size);
+  const cp = await (size === undefined ? ledger.latestCheckpoint() : ledger.checkpointAt(size));
+  // With the witness cosignatures gathered so far (C2SP tlog-cosignature): each copy of the
+  // checkpoint (tiles, export --tiles, tlog-proof files) then carries what a verifier's
+  // witness policy asks for.
+  return cp && { ...cp, note: await cosignedNote(ledger.store, ledger.log.id, cp) };
 }
 
 function notFound(t: TileId, size: number): EvidentError {
