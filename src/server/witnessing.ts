@@ -148,11 +148,18 @@ export class Witnessing {
     }
     let status: number;
     let body: string;
+    let proof: Uint8Array[];
     try {
-      const proof =
+      // Checked against the stored checkpoints before it leaves (Ledger.proveConsistency).
+      proof =
         old === 0 || old === cp.size
           ? []
           : (await ledger.proveConsistency(old, cp.size)).map((h) => fromBase64(h));
+    } catch (e) {
+      this.fail(w, 'proof-failed', (e as Error).message);
+      return;
+    }
+    try {
       const res = await fetch(`${w.url}/add-checkpoint`, {
         method: 'POST',
         body: formatAddCheckpoint({ oldSize: old, proof, checkpoint: cp.note }),
