@@ -26,6 +26,9 @@ export const SERVICE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]
   api_keys: ['SELECT'],
   // write-ahead intents (not a table of record): written and retired by every append path
   intents: ['SELECT', 'INSERT', 'DELETE'],
+  // pruning is the owner's (evident archive run): the service only reads what was pruned
+  pruned_ranges: ['SELECT'],
+  pruned_leaves: ['SELECT'],
 };
 
 /** Column privileges of the service role: `table.column` to privileges. */
