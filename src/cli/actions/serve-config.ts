@@ -31,6 +31,7 @@ export interface ServeConfig {
   maxPageBytes: number;
   maxPending: number;
   checkpointIntervalMs: number;
+  archiveIntervalMs: number;
   logLevel: string;
 }
 

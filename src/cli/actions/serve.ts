@@ -121,6 +121,7 @@ export async function run(ctx: Context): Promise<number> {
           : false,
       ledger: { maxPending: c.maxPending },
       checkpointIntervalMs: c.checkpointIntervalMs,
+      archiveIntervalMs: c.archiveIntervalMs,
       logger: { level: c.logLevel, stream: redactingStream(ctx.io.stdout as { write(s: string): void }) },
       ...(https ? { https } : {}),
     });

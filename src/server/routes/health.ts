@@ -7,6 +7,22 @@ import { ErrorBody, Text } from '../schemas.ts';
 import type { App } from '../type-provider.ts';
 
 const Status = Type.Object({ status: Type.String() });
+const Ready = Type.Object({
+  status: Type.String(),
+  archive: Type.Optional(
+    Type.Array(
+      Type.Object({
+        log: Type.String(),
+        code: Type.Optional(Type.String()),
+        message: Type.Optional(Type.String()),
+        since: Type.Optional(Type.String()),
+        failures: Type.Integer(),
+        next_run: Type.Optional(Type.String()),
+      }),
+      { description: 'Logs whose last archive pass failed: why, since when, and the next retry.' },
+    ),
+  ),
+});
 
 export function healthRoutes(app: App, ctx: ServerContext): void {
   app.get(
@@ -21,7 +37,7 @@ export function healthRoutes(app: App, ctx: ServerContext): void {
       schema: {
         summary: 'Readiness: the store answers and the server is not shutting down',
         tags: ['operations'],
-        response: { 200: Status, 503: ErrorBody },
+        response: { 200: Ready, 503: ErrorBody },
       },
     },
     async (req, reply) => {
@@ -41,6 +57,21 @@ export function healthRoutes(app: App, ctx: ServerContext): void {
           .code(503)
           .header('retry-after', '1')
           .send({ code, message: 'the store does not answer' });
+      }
+      // A failing archive pass does not take the server out of service (ingest must go on, and
+      // nothing is lost or pruned meanwhile): /readyz stays 200 and says why.
+      const failing = ctx.archive.failing();
+      if (failing.length > 0) {
+        req.log.warn({ logs: failing.map((f) => f.log) }, 'readiness: archive passes failing');
+        return {
+          status: 'ready',
+          archive: failing.map((f) => ({
+            log: f.log,
+            ...f.error,
+            failures: f.failures,
+            ...(f.next_run ? { next_run: f.next_run } : {}),
+          })),
+        };
       }
       return { status: 'ready' };
     },
