@@ -34,7 +34,17 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
     const stores = r.postgres_skipped === undefined ? ['sqlite', 'postgres'] : ['sqlite'];
     if (r.postgres_skipped === undefined) assert.match(r.machine.postgres?.version ?? '', /^\d+/);
     assert.match(r.machine.sqlite, /^3\.\d+/);
-    assert.deepEqual(Object.keys(r.ran).sort(), ['http', 'ingest', 'proofs', 'queries', 'storage', 'verify']);
+    assert.deepEqual(Object.keys(r.ran).sort(), [
+      'archive',
+      'http',
+      'ingest',
+      'proofs',
+      'queries',
+      'storage',
+      'verify',
+    ]);
+    assert.equal(r.archive?.length, 1);
+    assert.ok(r.archive![0]!.ok && r.archive![0]!.pruned_entries > 0, JSON.stringify(r.archive));
 
     assert.equal(r.ingest.length, stores.length * 4);
     for (const x of r.ingest) {
