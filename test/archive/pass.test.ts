@@ -4,7 +4,7 @@
  * what still verifies after.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { openDirectoryTarget } from '../../src/archive/directory.ts';
 import { bundleName, checkpointName, manifestName } from '../../src/archive/layout.ts';
 import { parseManifest } from '../../src/archive/manifest.ts';
 import { archivePass } from '../../src/archive/pass.ts';
+import { pruneSegment } from '../../src/archive/prune.ts';
 import { buildPolicy, setPolicy } from '../../src/archive/retention.ts';
 import { fromBase64 } from '../../src/core/bytes.ts';
 import { ErrorCode, isEvidentError } from '../../src/core/errors.ts';
@@ -77,6 +78,33 @@ describe('archive pass (SQLite, directory target)', () => {
     // a second pass seals nothing new and writes nothing twice
     const again = await archivePass({ ledger: l, targets: [t] });
     assert.equal(again.sealed.length, 0);
+    await l.close();
+  });
+
+  it('refuses to prune while a target lacks the segment or it fails read-back', async () => {
+    const l = await f.open();
+    const a = await openDirectoryTarget(pathToFileURL(join(dir, 'a')).href);
+    const empty = await openDirectoryTarget(pathToFileURL(join(dir, 'empty')).href);
+    const later = () => new Date(Date.now() + 3 * 86_400_000);
+    const m = parseManifest(readFileSync(join(dir, 'a', manifestName('default', 0, 9)), 'utf8'));
+    const policy = buildPolicy({ preset: 'custom', online: '1d', archive: '1y', segment: String(SEG) });
+    // a target that lacks the segment: nothing is pruned
+    await assert.rejects(pruneSegment(l, m, [a, empty], policy, later), (e) => {
+      assert.ok(isEvidentError(e, ErrorCode.ARCHIVE_UNAVAILABLE));
+      assert.equal((e as { details: Record<string, unknown> }).details['rule'], 'not_held');
+      return true;
+    });
+    // a bundle that no longer reads back as sealed (a copy of the archive, one bundle edited)
+    const bad = join(dir, 'bad');
+    cpSync(join(dir, 'a'), bad, { recursive: true });
+    const bundle = join(bad, bundleName('default', 0, 9));
+    chmodSync(bundle, 0o644);
+    writeFileSync(bundle, readFileSync(bundle, 'utf8').replace('"p-3"', '"p-Z"'));
+    const t = await openDirectoryTarget(pathToFileURL(bad).href);
+    await assert.rejects(archivePass({ ledger: l, targets: [t], now: later }), (e) =>
+      isEvidentError(e, ErrorCode.ARCHIVE_UNAVAILABLE),
+    );
+    assert.deepEqual(await l.store.prunedRanges(l.log.id), []);
     await l.close();
   });
 
