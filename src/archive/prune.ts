@@ -10,6 +10,7 @@
 
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { PRUNE_ACTION } from '../core/event/prune.ts';
+import { keyEventsOf } from '../ledger/key-check.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { manifestName } from './layout.ts';
 import { appendLedgerEvent } from './ledger-events.ts';
@@ -61,6 +62,24 @@ export async function pruneSegment(
     `${t.url}/${m.bundle.name}`,
     `${t.url}/${manifestName(m.log, m.first, m.last)}`,
   ]);
+  // API key events and earlier prune events leave with the segment: this event carries the key
+  // events, so that verify still finds every key's creation (../ledger/key-check.ts).
+  const keyEvents = keyEventsOf(
+    [
+      ...(await ledger.store.query(ledger.log.id, {
+        resource_type: 'api_key',
+        fromIndex: m.first,
+        limit: 100_000,
+      })),
+      ...(await ledger.store.query(ledger.log.id, {
+        action: PRUNE_ACTION,
+        fromIndex: m.first,
+        limit: 100_000,
+      })),
+    ]
+      .filter((e) => e.index <= m.last)
+      .sort((a, b) => a.index - b.index),
+  );
   const { receipt, result } = await appendLedgerEvent(
     ledger.store,
     ledger.log,
@@ -75,6 +94,7 @@ export async function pruneSegment(
         objects,
         targets: targets.map((t) => t.url),
         retention: policy,
+        ...(keyEvents.length > 0 ? { api_key_events: keyEvents } : {}),
       },
     },
     now,

@@ -40,6 +40,12 @@ export interface RestoreResult {
   checkpoints: number;
   /** The latest restored checkpoint's tree size and root (base64). */
   size: number;
+  /**
+   * Whether a restored checkpoint has the restored size. When not, the last entries are proven
+   * only by a bundle's checkpoint of a larger tree (checked by archive verify), not by one the
+   * restored store holds: seal with --seal-open before a planned restore.
+   */
+  covered: boolean;
   root: string | null;
   archive: ArchiveVerifyReport;
 }
@@ -215,6 +221,7 @@ export async function restoreFromArchive(
     entries: size,
     checkpoints: sizes.length,
     size: latest ?? 0,
+    covered: latest === size,
     root: latest !== undefined ? Buffer.from(all.get(latest)!.root).toString('base64') : null,
     archive,
   };

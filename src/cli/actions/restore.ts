@@ -6,7 +6,7 @@ import { EXIT_OK, usageError } from '../errors.ts';
 import { dbPath, str, strs } from '../globals.ts';
 import { parseVkeyArg } from '../keys.ts';
 import { openStoreAt } from '../open-log.ts';
-import { print, printJson } from '../output.ts';
+import { note, print, printJson } from '../output.ts';
 import { progress } from '../progress.ts';
 
 export async function run(ctx: Context): Promise<number> {
@@ -31,6 +31,11 @@ export async function run(ctx: Context): Promise<number> {
       onProgress: (n) => bar.update(n, 0),
     });
     bar.end();
+    if (!r.covered)
+      note(
+        ctx,
+        `no archived checkpoint has tree size ${r.entries}: entries ${r.size} to ${r.entries - 1} are proven by the archive's bundles, not by a checkpoint the restored database holds (seal with evident archive run --seal-open before a restore)`,
+      );
     if (ctx.json)
       printJson(ctx, {
         log: r.log,
@@ -39,6 +44,7 @@ export async function run(ctx: Context): Promise<number> {
         checkpoints: r.checkpoints,
         size: r.size,
         root: r.root,
+        covered: r.covered,
       });
     else
       print(
