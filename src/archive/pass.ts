@@ -311,9 +311,11 @@ export async function dropStaged(m: SegmentManifest): Promise<void> {
 }
 
 /**
- * Every checkpoint the archive holds must be in the store, byte for byte: the store keeps every
+ * The archive's latest checkpoint must be in the store, byte for byte: the store keeps every
  * checkpoint it signed (append-only), so one the store lacks, or holds with other bytes, means
- * the store was rolled back to an older copy or forked (TAMPER_DETECTED, exit 1).
+ * the store was rolled back to an older copy or forked (TAMPER_DETECTED, exit 1). The latest
+ * per target suffices: a rolled-back or forked store lacks it too, and the store's own verify
+ * checks its checkpoints against each other; it keeps a pass O(1) in checkpoints read.
  */
 export async function checkArchivedCheckpoints(
   ledger: Ledger,
@@ -321,29 +323,32 @@ export async function checkArchivedCheckpoints(
 ): Promise<void> {
   const log = ledger.log;
   for (const t of targets) {
+    let latest: { name: string; size: number } | undefined;
     for await (const obj of t.list(`${log.name}/checkpoints/`)) {
       const n = parseName(obj.name);
-      if (n.kind !== 'checkpoint' || n.log !== log.name) continue;
-      const body = await t.read(obj.name);
-      if (!body) continue;
-      const note = new TextDecoder().decode(await readAll(body));
-      const stored = await ledger.store.checkpointAt(log.id, n.size);
-      if (!stored || stored.note !== note) {
-        const head = await ledger.store.head(log.id);
-        throw new EvidentError(
-          ErrorCode.TAMPER_DETECTED,
-          stored
-            ? `the archive ${t.url} holds a checkpoint of tree size ${n.size} that differs from the store's: the log was forked or rewritten`
-            : `the archive ${t.url} holds a signed checkpoint of tree size ${n.size} that the store lacks (store size ${head.size}): the store was rolled back to an older copy`,
-          {
-            rule: stored ? 'archive_checkpoint_differs' : 'archive_checkpoint_missing',
-            size: n.size,
-            target: t.url,
-            object: obj.name,
-            store_size: head.size,
-          },
-        );
-      }
+      if (n.kind === 'checkpoint' && n.log === log.name && (!latest || n.size > latest.size))
+        latest = { name: obj.name, size: n.size };
+    }
+    if (!latest) continue;
+    const body = await t.read(latest.name);
+    if (!body) continue;
+    const note = new TextDecoder().decode(await readAll(body));
+    const stored = await ledger.store.checkpointAt(log.id, latest.size);
+    if (!stored || stored.note !== note) {
+      const head = await ledger.store.head(log.id);
+      throw new EvidentError(
+        ErrorCode.TAMPER_DETECTED,
+        stored
+          ? `the archive ${t.url} holds a checkpoint of tree size ${latest.size} that differs from the store's: the log was forked or rewritten`
+          : `the archive ${t.url} holds a signed checkpoint of tree size ${latest.size} that the store lacks (store size ${head.size}): the store was rolled back to an older copy`,
+        {
+          rule: stored ? 'archive_checkpoint_differs' : 'archive_checkpoint_missing',
+          size: latest.size,
+          target: t.url,
+          object: latest.name,
+          store_size: head.size,
+        },
+      );
     }
   }
 }

@@ -275,13 +275,8 @@ async function verifyLogArchive(
       range = undefined;
       continue;
     }
-    const res = await checkBundle(
-      target,
-      bName,
-      m,
-      o,
-      range === undefined && (expected === undefined || expected === s.first),
-      (n) => o.onProgress?.({ log, segment: bName, entries: n }),
+    const res = await checkBundle(target, bName, m, o, (n) =>
+      o.onProgress?.({ log, segment: bName, entries: n }),
     );
     if (res.sha256 !== m.bundle.sha256 || res.size !== m.bundle.size) {
       const other = shaOf.get(res.sha256);
@@ -378,7 +373,6 @@ async function checkBundle(
   name: string,
   m: SegmentManifest,
   o: ArchiveVerifyOptions,
-  _fresh: boolean,
   progress: (n: number) => void,
 ): Promise<BundleCheck> {
   const body = (await target.read(name))!;
