@@ -7,7 +7,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
-import { exportBundle } from '../ledger/export.ts';
+import { verifierFromKey } from '../core/note-keys.ts';
+import { exportBundle, verifyBundleFile } from '../ledger/export.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { addDuration, parseDuration } from './duration.ts';
 import { bundleName, checkpointName, manifestName, parseName } from './layout.ts';
@@ -94,7 +95,7 @@ export async function archivePass(o: ArchivePassOptions): Promise<ArchivePassRes
   let size = (await store.head(log.id)).size;
   let prevTreeSize: number | undefined;
   for (let s = 0; ; ) {
-    const h = held.get(s);
+    const h = held.segments.get(s);
     if (h) {
       const manifest = await copyToMissing(log.name, s, h, targets, o, result);
       manifests.push(manifest);
@@ -109,13 +110,20 @@ export async function archivePass(o: ArchivePassOptions): Promise<ArchivePassRes
         { rule: 'pruned_segment_lost', index: s },
       );
     }
-    const end = await segmentEnd(store, log, s, size, policy.segment, {
-      now: now(),
-      sealOpen: o.sealOpen ?? false,
-    });
+    // A bundle without its manifest: a pass stopped between the two puts. Its bytes are adopted
+    // (once they verify), since a new seal would differ and the target never overwrites.
+    const orphan = held.orphans.get(s);
+    const end = orphan
+      ? orphan.last
+      : await segmentEnd(store, log, s, size, policy.segment, {
+          now: now(),
+          sealOpen: o.sealOpen ?? false,
+        });
     if (end === undefined) break;
     o.onProgress?.({ phase: 'seal', first: s, last: end });
-    const manifest = await sealSegment(ledger, s, end, policy, prevTreeSize, now, o);
+    const manifest = orphan
+      ? await adoptOrphan(ledger, s, orphan, policy, now, o)
+      : await sealSegment(ledger, s, end, policy, prevTreeSize, now, o);
     try {
       for (const t of targets) await putSegment(t, manifest);
     } finally {
@@ -151,17 +159,69 @@ export async function archivePass(o: ArchivePassOptions): Promise<ArchivePassRes
 
 /** Segments the targets hold, by first index: which targets hold a manifest of it. */
 async function heldSegments(log: string, targets: readonly ArchiveTarget[]) {
-  const held = new Map<number, { last: number; holders: ArchiveTarget[] }>();
+  const segments = new Map<number, { last: number; holders: ArchiveTarget[] }>();
+  const bundles = new Map<ArchiveTarget, Map<number, number>>();
   for (const t of targets) {
+    const own = new Map<number, number>();
+    bundles.set(t, own);
     for await (const obj of t.list(`${log}/segments/`)) {
       const n = parseName(obj.name);
-      if (n.kind !== 'manifest' || n.log !== log) continue;
-      const h = held.get(n.first);
+      if ((n.kind !== 'manifest' && n.kind !== 'bundle') || n.log !== log) continue;
+      if (n.kind === 'bundle') {
+        own.set(n.first, n.last);
+        continue;
+      }
+      const h = segments.get(n.first);
       if (h && h.last === n.last) h.holders.push(t);
-      else if (!h) held.set(n.first, { last: n.last, holders: [t] });
+      else if (!h) segments.set(n.first, { last: n.last, holders: [t] });
     }
   }
-  return held;
+  // Bundles no target's manifest describes.
+  const orphans = new Map<number, { last: number; holder: ArchiveTarget }>();
+  for (const [t, own] of bundles) {
+    for (const [first, last] of own) {
+      if (segments.has(first) || orphans.has(first)) continue;
+      orphans.set(first, { last, holder: t });
+    }
+  }
+  return { segments, orphans };
+}
+
+/** A bundle left without its manifest, read back and verified with the log's key, then described. */
+async function adoptOrphan(
+  ledger: Ledger,
+  first: number,
+  orphan: { last: number; holder: ArchiveTarget },
+  policy: { online: string; archive: string },
+  now: () => Date,
+  o: ArchivePassOptions,
+): Promise<SegmentManifest> {
+  const name = bundleName(ledger.log.name, first, orphan.last);
+  const body = await orphan.holder.read(name);
+  if (!body)
+    throw new EvidentError(ErrorCode.ARCHIVE_UNAVAILABLE, `archive ${orphan.holder.url}: ${name} vanished`, {
+      target: orphan.holder.url,
+      name,
+    });
+  const staged = await stage(body, o.stagingDir);
+  let header: { checkpoint: string; tree_size: number; range: { from: number; to: number } };
+  let ok = false;
+  try {
+    const r = await verifyBundleFile(staged.path, { verifiers: [verifierFromKey(ledger.log.vkey)] });
+    header = r.header;
+    ok = r.report.ok && r.header.range.from === first && r.header.range.to === orphan.last + 1;
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    await fs.rm(staged.path, { force: true });
+    throw new EvidentError(
+      ErrorCode.ARCHIVE_CONFLICT,
+      `archive ${orphan.holder.url}: ${name} has no manifest and does not verify as segment ${first}..${orphan.last}: remove it or look into it`,
+      { target: orphan.holder.url, name },
+    );
+  }
+  return manifestFor(ledger, first, orphan.last, staged, header!, policy, now);
 }
 
 async function readManifest(
@@ -259,6 +319,21 @@ async function sealSegment(
     }
   }
   const staged = await stage(tap(), o.stagingDir);
+  return manifestFor(ledger, first, last, staged, header!, policy, now);
+}
+
+/** The manifest of a staged bundle of entries [first, last], proven against `header.checkpoint`. */
+async function manifestFor(
+  ledger: Ledger,
+  first: number,
+  last: number,
+  staged: { path: string; sha256: string; size: number },
+  header: { checkpoint: string; tree_size: number },
+  policy: { online: string; archive: string },
+  now: () => Date,
+): Promise<SegmentManifest> {
+  const store = ledger.store;
+  const log = ledger.log;
   const [a] = await store.entries(log.id, first, first + 1, 1);
   const [b] = await store.entries(log.id, last, last + 1, 1);
   const retainUntil = addDuration(new Date(b!.received_at), parseDuration(policy.archive, 'archive'));
@@ -274,8 +349,8 @@ async function sealSegment(
     first_timestamp: a!.timestamp,
     last_timestamp: b!.timestamp,
     bundle: { name: bundleName(log.name, first, last), sha256: staged.sha256, size: staged.size },
-    checkpoint: header!.checkpoint,
-    tree_size: header!.tree_size,
+    checkpoint: header.checkpoint,
+    tree_size: header.tree_size,
     erasable: log.erasable,
     sealed_at: now().toISOString(),
     retain_until: retainUntil.toISOString(),

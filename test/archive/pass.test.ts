@@ -81,6 +81,34 @@ describe('archive pass (SQLite, directory target)', () => {
     await l.close();
   });
 
+  it('adopts a bundle left without its manifest (a pass stopped between the two puts); refuses one that does not verify', async () => {
+    const l = await f.open();
+    const d = join(dir, 'orphan');
+    cpSync(join(dir, 'a'), d, { recursive: true });
+    const bundle = join(d, bundleName('default', 10, 19));
+    const before = readFileSync(bundle);
+    rmSync(join(d, manifestName('default', 10, 19)), { force: true });
+    const t = await openDirectoryTarget(pathToFileURL(d).href);
+    const r = await archivePass({ ledger: l, targets: [t], prune: false });
+    assert.deepEqual(
+      r.sealed.map((x) => [x.first, x.last]),
+      [[10, 19]],
+    );
+    assert.deepEqual(readFileSync(bundle), before);
+    assert.equal(parseManifest(readFileSync(join(d, manifestName('default', 10, 19)), 'utf8')).last, 19);
+    // a junk bundle where a segment would start: refused, never overwritten
+    const junk = join(dir, 'junk');
+    cpSync(join(dir, 'a'), junk, { recursive: true });
+    rmSync(join(junk, manifestName('default', 10, 19)), { force: true });
+    chmodSync(join(junk, bundleName('default', 10, 19)), 0o644);
+    writeFileSync(join(junk, bundleName('default', 10, 19)), 'not a bundle\n');
+    const tj = await openDirectoryTarget(pathToFileURL(junk).href);
+    await assert.rejects(archivePass({ ledger: l, targets: [tj], prune: false }), (e) =>
+      isEvidentError(e, ErrorCode.ARCHIVE_CONFLICT),
+    );
+    await l.close();
+  });
+
   it('refuses to prune while a target lacks the segment or it fails read-back', async () => {
     const l = await f.open();
     const a = await openDirectoryTarget(pathToFileURL(join(dir, 'a')).href);
