@@ -1,4 +1,5 @@
 /** The benchmark's results document (bench/results/latest.json) and the project's targets. */
+import type { ArchiveResult } from './archive.ts';
 import type { BuildInfo } from './built-log.ts';
 import type { HttpResult } from './http-ingest.ts';
 import type { IngestResult } from './ingest.ts';
@@ -20,6 +21,7 @@ export const SECTIONS = [
   'storage',
   'tiles',
   'witness',
+  'archive',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 
@@ -44,6 +46,8 @@ export interface Results {
   tiles?: TileResult[];
   /** Absent in results written before the witness section existed. */
   witness?: WitnessResult[];
+  /** Sealing, archiving, verifying and pruning a log to a directory target (absent in older files). */
+  archive?: ArchiveResult[];
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];

@@ -7,6 +7,7 @@
  *   --only ingest,http,...      run these sections, keep the others' last results
  *   --verify-sizes 100000,1000000   --proof-sizes 1000000,10000000   --log-size 1000000
  *   --http-seconds 8            --tile-seconds 5       --no-postgres --no-cache    --out DIR
+ *   --archive-size 1000000      --archive-segment 100000   (--only archive: seal, verify, prune)
  *
  * PostgreSQL: EVIDENT_BENCH_PG (else EVIDENT_TEST_PG, else postgres://postgres@127.0.0.1:5432/test),
  * a fresh schema per log, dropped afterwards. Unreachable: its rows are skipped, and the report says so.
@@ -14,6 +15,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchArchive } from './archive.ts';
 import { type BuiltLog, builtLog, fill } from './built-log.ts';
 import { benchHttp } from './http-ingest.ts';
 import { benchIngest, benchNaive } from './ingest.ts';
@@ -38,6 +40,8 @@ const { values } = parseArgs({
     'log-size': { type: 'string' },
     'http-seconds': { type: 'string' },
     'tile-seconds': { type: 'string' },
+    'archive-size': { type: 'string' },
+    'archive-segment': { type: 'string' },
     'no-postgres': { type: 'boolean', default: false },
     'no-cache': { type: 'boolean', default: false },
     out: { type: 'string', default: join(import.meta.dirname, 'results') },
@@ -54,6 +58,8 @@ const run = new Set(only as Section[]);
 const verifySizes = sizes(values['verify-sizes'], [2_000], [100_000, 1_000_000]);
 const proofSizes = sizes(values['proof-sizes'], [2_000, 5_000], [1_000_000, 10_000_000]);
 const [logSize] = sizes(values['log-size'], [5_000], [1_000_000]) as [number];
+const [archiveSize] = sizes(values['archive-size'], [3_000], [1_000_000]) as [number];
+const archiveSegment = Number(values['archive-segment'] ?? (quick ? 1_000 : 100_000));
 const httpSeconds = Number(values['http-seconds'] ?? (quick ? 0.5 : 8));
 const tileSeconds = Number(values['tile-seconds'] ?? (quick ? 0.5 : 5));
 const cache = !quick && !values['no-cache'];
@@ -189,6 +195,9 @@ try {
     // One log, checkpoints 1,000 entries apart: the witness's requests per second over HTTP.
     results.witness = [await benchWitness(quick ? 10 : 50)];
   });
+  await section('archive', async () => {
+    results.archive = [await benchArchive(await sqliteLog(archiveSize), archiveSize, archiveSegment)];
+  });
 } finally {
   for (const log of logs.values()) log.dispose();
   await pgLog?.dispose();
@@ -207,5 +216,6 @@ const broken =
   results.verify.some((x) => !x.ok) ||
   results.proofs.some((x) => !x.ok) ||
   (results.tiles ?? []).some((x) => !x.ok || x.errors > 0) ||
-  (results.witness ?? []).some((x) => !x.ok);
+  (results.witness ?? []).some((x) => !x.ok) ||
+  (results.archive ?? []).some((x) => !x.ok);
 if (broken) process.exitCode = 1;

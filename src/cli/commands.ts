@@ -1,6 +1,7 @@
 /** Every command, in the order `evident --help` lists them. */
 import type { Command } from './command.ts';
 import { append } from './commands/append.ts';
+import { archive, restore } from './commands/archive.ts';
 import { checkpoint } from './commands/checkpoint.ts';
 import { erase } from './commands/erase.ts';
 import { exportCommand } from './commands/export.ts';
@@ -11,6 +12,7 @@ import { logs } from './commands/logs.ts';
 import { prove } from './commands/prove.ts';
 import { query } from './commands/query.ts';
 import { relay } from './commands/relay.ts';
+import { retention } from './commands/retention.ts';
 import { serve } from './commands/serve.ts';
 import { verify } from './commands/verify.ts';
 import { verifyBundle } from './commands/verify-bundle.ts';
@@ -30,6 +32,9 @@ export const COMMANDS: readonly Command[] = [
   verifyBundle,
   verifyProof,
   erase,
+  retention,
+  archive,
+  restore,
   serve,
   relay,
   keys,

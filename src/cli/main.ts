@@ -66,22 +66,30 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   }
 }
 
-/** The command named by argv[0] (and argv[1], for a subcommand), and the arguments after it. */
+/** The command named by argv[0] (and the words after it, for subcommands), and the arguments after it. */
 function resolve(argv: readonly string[]): { cmd: Command; rest: string[] } {
-  const cmd = COMMANDS.find((c) => c.name === argv[0]);
+  let cmd = COMMANDS.find((c) => c.name === argv[0]);
   if (!cmd) {
     throw usageError(`unknown command "${argv[0]}" (see evident --help)`, 'command', { command: argv[0] });
   }
-  const sub =
-    argv[1] === undefined ? undefined : cmd.subcommands?.find((s) => s.name === `${cmd.name} ${argv[1]}`);
-  if (sub) return { cmd: sub, rest: argv.slice(2) };
-  if (!cmd.run && argv[1] !== undefined && !argv[1].startsWith('-')) {
+  let i = 1;
+  for (;;) {
+    const word = argv[i];
+    const parent: Command = cmd;
+    const sub =
+      word === undefined ? undefined : parent.subcommands?.find((s) => s.name === `${parent.name} ${word}`);
+    if (!sub) break;
+    cmd = sub;
+    i++;
+  }
+  const next = argv[i];
+  if (!cmd.run && next !== undefined && !next.startsWith('-')) {
     throw usageError(
-      `unknown subcommand "${cmd.name} ${argv[1]}" (see evident ${cmd.name} --help)`,
+      `unknown subcommand "${cmd.name} ${next}" (see evident ${cmd.name} --help)`,
       'subcommand',
     );
   }
-  return { cmd, rest: argv.slice(1) };
+  return { cmd, rest: argv.slice(i) };
 }
 
 /** evident help [command [subcommand]]. */

@@ -6,6 +6,7 @@
  * event records (every key revoked by a writer, to take the service down) is reported too.
  */
 import type { Entry } from '../core/event/entry.ts';
+import { PRUNE_ACTION } from '../core/event/prune.ts';
 import { type Fault, FaultKind } from '../core/verify/report.ts';
 import type { ApiKeyRecord, ApiKeyStore, LogInfo, Store } from '../store/types.ts';
 import {
@@ -21,8 +22,24 @@ export class KeyEventsSeen {
   readonly created = new Map<string, Entry>();
   readonly revoked = new Map<string, Entry>();
 
+  private addPruned(e: Entry): void {
+    for (const k of prunedKeyEvents(e)) {
+      const as = {
+        ...e,
+        index: k.index,
+        action: k.action,
+        resource_type: API_KEY_RESOURCE,
+        resource_id: k.key_id,
+        metadata: k.metadata,
+      };
+      if (k.action === API_KEY_CREATED && !this.created.has(k.key_id)) this.created.set(k.key_id, as);
+      else if (k.action === API_KEY_REVOKED && !this.revoked.has(k.key_id)) this.revoked.set(k.key_id, as);
+    }
+  }
+
   add(page: readonly Entry[]): void {
     for (const e of page) {
+      if (e.action === PRUNE_ACTION) this.addPruned(e);
       if (e.resource_type !== API_KEY_RESOURCE) continue;
       if (e.action === API_KEY_CREATED && !this.created.has(e.resource_id))
         this.created.set(e.resource_id, e);
@@ -30,6 +47,50 @@ export class KeyEventsSeen {
         this.revoked.set(e.resource_id, e);
     }
   }
+}
+
+/**
+ * Key events that left the store with a pruned segment: the prune event carries them
+ * (`metadata.api_key_events`, docs/retention.md), signed into the log like the event itself.
+ */
+export interface PrunedKeyEvent {
+  action: string;
+  index: number;
+  key_id: string;
+  metadata: Record<string, unknown>;
+}
+
+function prunedKeyEvents(e: Entry): PrunedKeyEvent[] {
+  const list = (e.metadata as { api_key_events?: unknown } | undefined)?.api_key_events;
+  if (!Array.isArray(list)) return [];
+  return list.filter(
+    (x): x is PrunedKeyEvent =>
+      typeof x === 'object' &&
+      x !== null &&
+      typeof (x as PrunedKeyEvent).action === 'string' &&
+      typeof (x as PrunedKeyEvent).key_id === 'string' &&
+      Number.isSafeInteger((x as PrunedKeyEvent).index) &&
+      typeof (x as PrunedKeyEvent).metadata === 'object',
+  );
+}
+
+/** The key events of a range about to be pruned, those its earlier prune events carried included. */
+export function keyEventsOf(entries: readonly Entry[]): PrunedKeyEvent[] {
+  const out: PrunedKeyEvent[] = [];
+  for (const e of entries) {
+    if (e.action === PRUNE_ACTION) out.push(...prunedKeyEvents(e));
+    else if (
+      e.resource_type === API_KEY_RESOURCE &&
+      (e.action === API_KEY_CREATED || e.action === API_KEY_REVOKED)
+    )
+      out.push({
+        action: e.action,
+        index: e.index,
+        key_id: e.resource_id,
+        metadata: (e.metadata ?? {}) as Record<string, unknown>,
+      });
+  }
+  return out;
 }
 
 /**

@@ -5,13 +5,14 @@
  * against what the migrations create, and the API keys against the events that created them.
  */
 
+import { concatBytes } from '../core/bytes.ts';
 import type { Entry } from '../core/event/entry.ts';
-import { consistencyPlan } from '../core/merkle/index.ts';
+import { consistencyPlan, perfectSubtrees } from '../core/merkle/index.ts';
 import { type NoteVerifier, verifierFromKey } from '../core/note-keys.ts';
 import { verifyLog } from '../core/verify/log-verifier.ts';
-import { type Fault, FaultKind, type VerifyReport } from '../core/verify/report.ts';
+import { type Fault, FaultKind, type PrunedReport, type VerifyReport } from '../core/verify/report.ts';
 import type { SchemaDrift } from '../store/schema-drift.ts';
-import type { ApiKeyStore, LogHead, LogInfo, Store } from '../store/types.ts';
+import type { ApiKeyStore, LogHead, LogInfo, PrunedRange, Store } from '../store/types.ts';
 import { apiKeysOf, checkApiKeys, KeyEventsSeen } from './key-check.ts';
 
 export interface VerifyOptions {
@@ -49,13 +50,22 @@ export async function verifyStoredLog(
       'checked against the verifier key recorded in the database itself: pass the published key (--vkey) for a check that does not trust the database',
     );
   }
+  // A pruned prefix [0, start): its entries left the store; the tree still covers them through
+  // the kept leaf hashes and nodes (docs/retention.md), so verification starts from its frontier.
+  const pruned = await store.prunedRanges(log.id);
+  let start = 0;
+  for (const r of pruned) if (r.first === start) start = r.last + 1;
+  const prefix =
+    start > 0
+      ? { size: start, frontier: concatBytes(...(await store.nodes(log.id, perfectSubtrees(0, start)))) }
+      : undefined;
   const keyEvents = new KeyEventsSeen();
   // The head compared with the entries is read after the last of them: appends commit entries
   // and head together, so a head beyond the entries read means appends made meanwhile (read on,
   // once) or a head that claims entries the log does not hold.
   let after: LogHead | undefined;
   async function* pages(): AsyncIterable<Entry[]> {
-    let from = 0;
+    let from = start;
     let reread = false;
     for (;;) {
       const page = await store.entries(log.id, from, Number.MAX_SAFE_INTEGER, pageSize);
@@ -82,6 +92,7 @@ export async function verifyStoredLog(
       ...stored.map((c) => ({ note: c.note, size: c.size, root: c.root })),
       ...(o.trusted ?? []).map((note) => ({ note, trusted: true })),
     ],
+    ...(prefix ? { prefix } : {}),
     recordedSize: head.size,
     recordedHead: () => after,
     storedNodes: (from, to) => store.nodesCompleted(log.id, from, to),
@@ -93,6 +104,7 @@ export async function verifyStoredLog(
     ...(o.onProgress ? { onProgress: (n: number) => o.onProgress!(n, head.size) } : {}),
   });
   report.warnings.unshift(...warnings);
+  if (pruned.length > 0) report.pruned = await prunedReport(store, log, pruned);
   const schema = await store.schemaCheck();
   if (schema.unchecked !== undefined) report.warnings.push(schema.unchecked);
   const apiKeys = o.apiKeys ?? apiKeysOf(store);
@@ -101,6 +113,28 @@ export async function verifyStoredLog(
     ...(apiKeys ? await checkApiKeys(store, apiKeys, log, keyEvents) : []),
   ]);
   return report;
+}
+
+/** Each pruned range with the archive objects its prune event names (while that event is online). */
+async function prunedReport(
+  store: Store,
+  log: LogInfo,
+  ranges: readonly PrunedRange[],
+): Promise<PrunedReport[]> {
+  const out: PrunedReport[] = [];
+  for (const r of ranges) {
+    const event = (await store.entries(log.id, r.pruneIndex, r.pruneIndex + 1, 1))[0];
+    const objects = (event?.metadata as { objects?: unknown } | undefined)?.objects;
+    out.push({
+      first: r.first,
+      last: r.last,
+      prune_index: r.pruneIndex,
+      ...(Array.isArray(objects)
+        ? { objects: objects.filter((o): o is string => typeof o === 'string') }
+        : {}),
+    });
+  }
+  return out;
 }
 
 function driftFault(d: SchemaDrift): Fault {

@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { readTargets } from '../archive/config.ts';
+import { ArchiveScheduler } from '../archive/scheduler.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { accessGuard, rateLimitKey } from './access.ts';
 import { AccessTally } from './access-tally.ts';
@@ -103,6 +105,22 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     ...(witnessing ? { witnessing } : {}),
   });
   const tally = new AccessTally(o.anonymousAudit, metrics, app.log, o.now);
+  const archive = new ArchiveScheduler({
+    intervalMs: o.archiveIntervalMs,
+    ledgers: async () => {
+      const out = [];
+      for (const info of await store.listLogs()) {
+        // Only logs with a target are opened here: opening a ledger recovers its intents.
+        if ((await readTargets(store, info)).length === 0) continue;
+        const l = await registry.get(info.name);
+        if (l?.canSign) out.push(l);
+      }
+      return out;
+    },
+    log: app.log,
+    ...(o.now ? { now: o.now } : {}),
+    onPass: (_log, r, e) => metrics.archivePass(r, e),
+  });
   const ctx: ServerContext = {
     options: o,
     store,
@@ -111,8 +129,10 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     tally,
     lifecycle: { closing: false },
     ...(witnessing ? { witnessing } : {}),
+    archive,
   };
   app.decorate('flushAccessTally', () => tally.flush());
+  app.decorate('runArchivePass', () => archive.runNow());
 
   app.decorateRequest('evident', null as never);
   await app.register(swagger, {
@@ -214,7 +234,9 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     return payload;
   });
   // Runs once in-flight requests are done: commit what is pending, sign, close.
+  app.addHook('onReady', async () => archive.start());
   app.addHook('onClose', async () => {
+    await archive.stop();
     ctx.lifecycle.closing = true;
     await tally.close();
     await registry.close();

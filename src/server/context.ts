@@ -1,4 +1,5 @@
 /** What every route shares, and what the access guard leaves on each request. */
+import type { ArchiveScheduler } from '../archive/scheduler.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { ApiKeyRecord, ApiKeyStore, CosignatureStore, Scope, Store } from '../store/types.ts';
 import type { AccessTally } from './access-tally.ts';
@@ -19,6 +20,8 @@ export interface ServerContext {
   tally: AccessTally;
   /** Set once shutdown begins: /readyz answers 503 from then on. */
   lifecycle: { closing: boolean };
+  /** The scheduled archive pass (docs/retention.md); its failures show in /readyz and /metrics. */
+  archive: ArchiveScheduler;
 }
 
 /** A route's access rule (route `config.access`); routes without one are open (health, docs). */
@@ -47,6 +50,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Writes the counted access of callers without a valid key now, instead of at the window's end. */
     flushAccessTally(): Promise<void>;
+    /** Runs the archive pass of every log with an archive target now (as the schedule would). */
+    runArchivePass(): Promise<void>;
   }
   interface FastifyContextConfig {
     access?: AccessRule;

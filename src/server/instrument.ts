@@ -25,6 +25,7 @@ export function instrumentStore<S extends Store>(store: S, metrics: ServerMetric
         },
         insertCheckpoint: (cp) => tx.insertCheckpoint(cp),
         erase: (erasures) => tx.erase(erasures),
+        prune: (range) => tx.prune(range),
         putIntent: (intent) => tx.putIntent(intent),
         retireIntents: (ids) => tx.retireIntents(ids),
       }),

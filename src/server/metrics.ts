@@ -156,11 +156,77 @@ export class ServerMetrics {
     'Checkpoints served without the witness quorum of the policy.',
   );
 
+  readonly archivePasses = new Counter(
+    'evident_archive_passes_total',
+    'Archive passes, by outcome (ok, or the error code).',
+  );
+  readonly archiveSealed = new Counter(
+    'evident_archive_sealed_segments_total',
+    'Segments sealed and put to every target.',
+  );
+  readonly archivePruned = new Counter(
+    'evident_archive_pruned_entries_total',
+    'Entries pruned from the store past online retention.',
+  );
+  readonly archiveLastSealed = new Gauge(
+    'evident_archive_last_sealed_index',
+    'Last entry index sealed and held by every target (the last log passed).',
+  );
+  readonly archiveLag = new Gauge(
+    'evident_archive_lag_entries',
+    'Entries not yet sealed (the last log passed).',
+  );
+  readonly archivePrunedThrough = new Gauge(
+    'evident_archive_pruned_through',
+    'Entries before this index are pruned (the last log passed).',
+  );
+  readonly archiveLastSuccess = new Gauge(
+    'evident_archive_last_success_timestamp_seconds',
+    'When an archive pass last succeeded.',
+  );
+
+  /** Records one archive pass of a log (../archive/scheduler.ts). */
+  archivePass(
+    r:
+      | {
+          sealed: unknown[];
+          pruned: { entries: number }[];
+          last_sealed: number | null;
+          lag_entries: number;
+          pruned_through: number;
+        }
+      | undefined,
+    e: unknown,
+  ): void {
+    if (!r) {
+      const code = (e as { code?: unknown })?.code;
+      this.archivePasses.inc({ outcome: typeof code === 'string' ? code : 'INTERNAL' });
+      return;
+    }
+    this.archivePasses.inc({ outcome: 'ok' });
+    this.archiveSealed.inc({}, r.sealed.length);
+    this.archivePruned.inc(
+      {},
+      r.pruned.reduce((n, p) => n + p.entries, 0),
+    );
+    if (r.last_sealed !== null) this.archiveLastSealed.set({}, r.last_sealed);
+    this.archiveLag.set({}, r.lag_entries);
+    this.archivePrunedThrough.set({}, r.pruned_through);
+    this.archiveLastSuccess.set({}, Math.floor(Date.now() / 1000));
+  }
+
   render(): string {
     const all = [
       this.witnessRequests,
       this.witnessUp,
       this.checkpointsUnwitnessed,
+      this.archivePasses,
+      this.archiveSealed,
+      this.archivePruned,
+      this.archiveLastSealed,
+      this.archiveLag,
+      this.archivePrunedThrough,
+      this.archiveLastSuccess,
       this.ingestEvents,
       this.ingestRequests,
       this.batches,

@@ -71,6 +71,11 @@ export interface ServerOptions {
     /** Longest wait before retrying a failing witness, in ms. */
     maxBackoffMs?: number;
   };
+  /**
+   * How often each log with an archive target gets an archive pass (seal, archive, prune), in ms
+   * (0: never; run `evident archive run` instead). Failed passes are retried with backoff.
+   */
+  archiveIntervalMs?: number;
   /** Fastify's logger: false (default for buildServer), true, or pino options. */
   logger?: FastifyServerOptions['logger'];
   /** Serve HTTPS with this certificate and private key (PEM). */
@@ -90,6 +95,8 @@ export const DEFAULTS = {
   maxPageBytes: 8 << 20,
   rateLimit: { max: 6000, timeWindowMs: 60_000, anonymousMax: 600 },
   checkpointIntervalMs: LEDGER_DEFAULTS.checkpointIntervalMs,
+  /** Hourly: a segment is sealed within the hour after it closes. */
+  archiveIntervalMs: 3_600_000,
   maxPending: LEDGER_DEFAULTS.maxPending,
   /** Witnessing: a round per log at most this often, each request within the timeout, retries backing off to the cap. */
   witnessIntervalMs: 10_000,
@@ -99,7 +106,15 @@ export const DEFAULTS = {
 } as const;
 
 export type ResolvedOptions = Required<
-  Pick<ServerOptions, 'maxBatch' | 'maxBodyBytes' | 'bodyTimeoutMs' | 'maxPageBytes' | 'checkpointIntervalMs'>
+  Pick<
+    ServerOptions,
+    | 'maxBatch'
+    | 'maxBodyBytes'
+    | 'bodyTimeoutMs'
+    | 'maxPageBytes'
+    | 'checkpointIntervalMs'
+    | 'archiveIntervalMs'
+  >
 > &
   Omit<ServerOptions, 'trustProxy' | 'publicVerify'> & {
     /** The public logs' names (empty: none). */
@@ -122,6 +137,7 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     bodyTimeoutMs: positive('bodyTimeoutMs', o.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs),
     maxPageBytes: positive('maxPageBytes', o.maxPageBytes ?? DEFAULTS.maxPageBytes),
     checkpointIntervalMs: o.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
+    archiveIntervalMs: o.archiveIntervalMs ?? DEFAULTS.archiveIntervalMs,
     trustProxy: resolveTrustProxy(o.trustProxy),
     rateLimit:
       o.rateLimit === undefined

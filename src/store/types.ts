@@ -52,6 +52,16 @@ export interface Erasure {
   erasureIndex: number;
 }
 
+/**
+ * Entries [first, last] pruned past online retention by the `evident.prune` event at
+ * `pruneIndex` (docs/retention.md): their payloads left the store, their leaf hashes stayed.
+ */
+export interface PrunedRange {
+  first: number;
+  last: number;
+  pruneIndex: number;
+}
+
 /** The filter fields that are matched for equality, one column each. */
 export const EQUALITY_FILTERS = [
   'actor_id',
@@ -156,6 +166,12 @@ export interface WriteTx {
   insertCheckpoint(cp: StoredCheckpoint): Promise<void>;
   /** The narrow erasure path: records the erasures, then deletes those values and salts. */
   erase(erasures: Erasure[]): Promise<void>;
+  /**
+   * The narrow pruning path: records the range (named by its prune event, already inserted in
+   * this transaction), keeps each entry's leaf hash, then deletes the entries and their values.
+   * Resolves with the number of entries deleted.
+   */
+  prune(range: PrunedRange): Promise<number>;
   /** Records a write-ahead intent (durable once the transaction commits). */
   putIntent(intent: StoredIntent): Promise<void>;
   /** Removes intents by event id; ids with no intent are ignored. */
@@ -199,6 +215,8 @@ export interface Store {
    * migrations created: no hash covers them, yet queries and append-only rest on them.
    */
   schemaCheck(): Promise<SchemaCheck>;
+  /** The ranges pruned from the log, in index order. */
+  prunedRanges(logId: number): Promise<PrunedRange[]>;
   /** The log's write-ahead intents still held, oldest first. */
   intents(logId: number): Promise<StoredIntent[]>;
   close(): Promise<void>;

@@ -97,7 +97,7 @@ describe('evident verify', { concurrency: 4 }, () => {
     writeFileSync(saved, fx.note);
     sql(
       cwd,
-      'DROP TRIGGER entries_no_delete; DELETE FROM entries WHERE idx >= 15;' +
+      'DROP TRIGGER entries_prune_only; DELETE FROM entries WHERE idx >= 15;' +
         'DROP TRIGGER checkpoints_no_delete; DELETE FROM checkpoints WHERE size > 15;',
     );
     const { code, report } = await verify(cwd, ['--trusted-checkpoint', saved]);

@@ -327,6 +327,18 @@ describe('an older database gains the erasure rule when it is opened', () => {
                          WHERE log_id = NEW.log_id AND idx = NEW.erasure_idx AND action = 'evident.erasure')
         BEGIN SELECT RAISE(ABORT, 'evident: an erasure must name its audit event'); END;
       DROP TABLE intents; -- migration 4
+      DROP TABLE checkpoint_cosignatures; DROP TABLE witness_logs; DROP TABLE witness_checkpoints; -- migration 5
+      -- migration 6 (pruning)
+      DROP TABLE pruned_leaves;
+      DROP TABLE pruned_ranges;
+      DROP TRIGGER entries_prune_only;
+      CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+        BEGIN SELECT RAISE(ABORT, 'evident: entries is append-only'); END;
+      DROP TRIGGER entry_secrets_erase_only;
+      CREATE TRIGGER entry_secrets_erase_only BEFORE DELETE ON entry_secrets
+        WHEN NOT EXISTS (SELECT 1 FROM erasures e
+                         WHERE e.log_id = OLD.log_id AND e.idx = OLD.idx AND e.field = OLD.field)
+        BEGIN SELECT RAISE(ABORT, 'evident: a value is deleted only by a recorded erasure'); END;
       UPDATE meta SET value = '2' WHERE key = 'schema_version';`);
     db.close();
     const l = await fx.open({ checkpointIntervalMs: 3_600_000 });

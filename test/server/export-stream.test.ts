@@ -166,7 +166,7 @@ describe('an export that fails midway', () => {
       });
       // Whoever can write the database deletes entry 200 (dropping the trigger that forbids it).
       const d = new Database(join(f.dir, 'audit.db'));
-      d.exec('DROP TRIGGER entries_no_delete');
+      d.exec('DROP TRIGGER entries_prune_only');
       d.prepare('DELETE FROM entries WHERE log_id = ? AND idx = 200').run(info.id);
       d.close();
       await f.app.listen({ port: 0, host: '127.0.0.1' });
@@ -281,7 +281,7 @@ describe('an export that fails midway', () => {
       return { ...small, metadata: { i } };
     });
     const d = new Database(db);
-    d.exec('DROP TRIGGER entries_no_delete');
+    d.exec('DROP TRIGGER entries_prune_only');
     d.prepare('DELETE FROM entries WHERE log_id = ? AND idx = 50').run(info.id);
     d.close();
     const r = await run(['export', '--db', db, '--key', keyFile, '--out', 'cut.bundle', '--json'], {

@@ -111,3 +111,29 @@ export function serviceRoleSchema(prefix: string, origin = 'pg.test/default'): S
   });
   return f;
 }
+
+/**
+ * SQL that takes a schema back to before migration 6 (pruning), for tests that simulate an
+ * older schema: the schema check compares with every migration, so later objects must go too.
+ */
+export function undoPruningMigration(s: string): string {
+  return `
+DROP TRIGGER entries_prune_only ON ${s}.entries;
+DROP FUNCTION ${s}.entries_prune_only();
+DROP TABLE ${s}.pruned_leaves;
+DROP FUNCTION ${s}.pruned_leaves_in_range();
+DROP TABLE ${s}.pruned_ranges;
+DROP FUNCTION ${s}.pruned_range_named_by_event();
+DROP TRIGGER entries_append_only ON ${s}.entries;
+CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON ${s}.entries
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.refuse_change();
+CREATE OR REPLACE FUNCTION ${s}.secret_erase_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM ${s}.erasures e
+                 WHERE e.log_id = OLD.log_id AND e.idx = OLD.idx AND e.field = OLD.field) THEN
+    RAISE EXCEPTION 'evident: a value is deleted only by a recorded erasure'
+      USING ERRCODE = 'EV003';
+  END IF;
+  RETURN OLD;
+END $$;`;
+}

@@ -24,6 +24,7 @@ import {
   postgresUnreachable,
   probePostgres,
   randomName,
+  undoPruningMigration,
   urlAs,
 } from './pg-support.ts';
 
@@ -214,6 +215,7 @@ function suite(): void {
           await c.query(`GRANT INSERT ON ${s}.api_keys TO "${role}"`);
           await c.query(`GRANT UPDATE (revoked_at) ON ${s}.api_keys TO "${role}"`);
           await c.query(`DROP TABLE ${s}.intents`); // added by migration 4
+          await c.query(undoPruningMigration(s)); // migration 6
           // added by migration 5
           await c.query(
             `DROP TABLE ${s}.checkpoint_cosignatures, ${s}.witness_logs, ${s}.witness_checkpoints`,
@@ -222,7 +224,9 @@ function suite(): void {
         });
         const later = ['intents', 'checkpoint_cosignatures', 'witness_logs', 'witness_checkpoints'];
         const drifts = (await f.owner.schemaCheck()).drifts.filter(
-          (d) => !later.some((t) => d.name.startsWith(t)),
+          (d) =>
+            !later.some((t) => d.name.startsWith(t)) &&
+            !/^prune|secret_erase_only|entries_append_only/.test(d.name),
         );
         assert.deepEqual(drifts.map((d) => `${d.name} ${d.actual}`).sort(), [
           `${role} on api_keys INSERT`,

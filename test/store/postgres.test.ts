@@ -111,15 +111,24 @@ function suite(): void {
       const id = l.log.id;
       await admin(async (c) => {
         await c.query('BEGIN');
-        for (const t of ['entries', 'tree_nodes', 'checkpoints', 'erasures']) {
+        for (const t of [
+          'entries',
+          'tree_nodes',
+          'checkpoints',
+          'erasures',
+          'pruned_ranges',
+          'pruned_leaves',
+        ]) {
           assert.equal(
             await refused(c, `UPDATE ${s}.${t} SET log_id = log_id`),
             RuleViolation.APPEND_ONLY,
             t,
           );
+          // entries leave only through a pruned range named by a prune event (migration 6)
           assert.equal(
             await refused(c, `DELETE FROM ${s}.${t} WHERE log_id = $1`, [id]),
-            RuleViolation.APPEND_ONLY,
+            t === 'entries' ? RuleViolation.PRUNE_UNRECORDED : RuleViolation.APPEND_ONLY,
+            t,
           );
           assert.equal(await refused(c, `TRUNCATE ${s}.${t}`), RuleViolation.APPEND_ONLY, t);
         }

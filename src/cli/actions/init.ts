@@ -1,6 +1,7 @@
 /** evident init: the signing key file (0600) and the database with its log. */
 import { existsSync, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
+import { setPolicy } from '../../archive/retention.ts';
 import { ERASABLE_CANDIDATES, type ErasableField } from '../../core/event/schema.ts';
 import { formatVerifierKey, isValidKeyName, type NoteSigner } from '../../core/note-keys.ts';
 import { redactUrls } from '../../core/redact.ts';
@@ -13,6 +14,7 @@ import { dbFile, openStoreAt } from '../open-log.ts';
 import { print, printJson } from '../output.ts';
 import { loadSigningKey, signingKeyFromEnv, signingKeySource } from '../signing-key.ts';
 import { parseList } from '../values.ts';
+import { policyFromFlags } from './retention.ts';
 
 export function defaultOrigin(log: string): string {
   const host = hostname().toLowerCase();
@@ -44,6 +46,13 @@ export async function run(ctx: Context): Promise<number> {
   let signer: NoteSigner | undefined;
   if (keyFromEnv || existsSync(key)) signer = (await loadSigningKey(ctx, key)).forOrigin(origin);
 
+  const preset = str(ctx, 'retention');
+  const policy = preset !== undefined ? policyFromFlags(ctx, preset) : undefined;
+  if (!policy) {
+    for (const f of ['online', 'archive', 'purpose', 'segment'])
+      if (str(ctx, f) !== undefined) throw usageError(`--${f} goes with --retention`, `--${f}`);
+  }
+
   const dbExisted = file === undefined || existsSync(file);
   const store = await openStoreAt(db, { readonly: false, allowForeign: flag(ctx, 'allow-foreign') });
   let createdKey = false;
@@ -61,6 +70,7 @@ export async function run(ctx: Context): Promise<number> {
       signer,
       ...(erasable ? { erasable } : {}),
     });
+    if (policy) await setPolicy(store, info, policy, { now: ctx.now });
     await store.close();
     const vkey = formatVerifierKey(signer.name, signer.publicKey);
     const keySource = signingKeySource(ctx, key);
@@ -73,6 +83,7 @@ export async function run(ctx: Context): Promise<number> {
         key: keySource,
         key_created: createdKey,
         erasable: info.erasable,
+        ...(policy ? { retention: policy } : {}),
       });
     } else {
       print(
@@ -83,6 +94,9 @@ export async function run(ctx: Context): Promise<number> {
           `Created log "${info.name}" (origin ${info.origin}) in ${shown}.`,
           `Signing key: ${keySource}${createdKey ? ' (new, mode 0600: keep it secret, back it up)' : ' (existing)'}.`,
           `Erasable fields: ${info.erasable.join(', ') || '(none)'}.`,
+          ...(policy
+            ? [`Retention: ${policy.preset}, online ${policy.online}, archive ${policy.archive}.`]
+            : []),
           'Publish the verifier key above (first line): auditors verify checkpoints with it.',
         ].join('\n'),
       );

@@ -33,6 +33,7 @@ export interface ServeConfig {
   checkpointIntervalMs: number;
   witnessPolicy?: string;
   witnessIntervalMs: number;
+  archiveIntervalMs: number;
   logLevel: string;
 }
 

@@ -196,6 +196,15 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     default: String(DEFAULTS.witnessIntervalMs),
   },
   {
+    flag: 'archive-interval-ms',
+    env: 'EVIDENT_ARCHIVE_INTERVAL_MS',
+    config: 'archiveIntervalMs',
+    kind: 'count',
+    value: 'MS',
+    description: 'run the archive pass of each log with an archive target this often (0: never)',
+    default: String(DEFAULTS.archiveIntervalMs),
+  },
+  {
     flag: 'log-level',
     env: 'EVIDENT_LOG_LEVEL',
     config: 'logLevel',

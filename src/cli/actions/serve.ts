@@ -146,6 +146,7 @@ export async function run(ctx: Context): Promise<number> {
       ledger: { maxPending: c.maxPending },
       checkpointIntervalMs: c.checkpointIntervalMs,
       ...(witnesses ? { witnesses } : {}),
+      archiveIntervalMs: c.archiveIntervalMs,
       logger: { level: c.logLevel, stream: redactingStream(ctx.io.stdout as { write(s: string): void }) },
       ...(https ? { https } : {}),
     });

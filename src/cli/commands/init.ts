@@ -2,6 +2,7 @@
 
 import { ERASABLE_CANDIDATES } from '../../core/event/vocabulary.ts';
 import { type Command, lazy } from '../command.ts';
+import { POLICY_OPTIONS } from '../retention-flags.ts';
 
 export const init: Command = {
   name: 'init',
@@ -24,12 +25,22 @@ export const init: Command = {
       description: `fields stored as salted commitments, erasable later (of ${ERASABLE_CANDIDATES.join(', ')})`,
       default: 'old_values,new_values',
     },
+    retention: {
+      type: 'string',
+      value: 'PRESET',
+      description:
+        'a retention policy, recorded as the first event: pci-dss, hipaa, soc2, gdpr, custom (docs/retention.md)',
+    },
+    ...POLICY_OPTIONS,
     'allow-foreign': {
       type: 'boolean',
       description:
         "add evident's tables to a database (SQLite file, PostgreSQL schema) that holds another application's tables",
     },
   },
-  examples: ['evident init --db audit.db --key audit.key --origin audit.example.com/prod'],
+  examples: [
+    'evident init --db audit.db --key audit.key --origin audit.example.com/prod',
+    'evident init --retention pci-dss',
+  ],
   run: lazy(async () => (await import('../actions/init.ts')).run),
 };

@@ -85,6 +85,22 @@ export interface VerifyReport {
   warnings: string[];
   /** Trusted checkpoints that could not be checked (then `ok` is false even without faults). */
   unchecked?: UncheckedCheckpoint[];
+  /**
+   * Ranges pruned past online retention (docs/retention.md): their entries are not in the
+   * store; the tree still covers them through the kept leaf hashes and nodes, and the archive
+   * objects named by the prune event hold them.
+   */
+  pruned?: PrunedReport[];
+}
+
+export interface PrunedReport {
+  /** Entries [first, last], inclusive. */
+  first: number;
+  last: number;
+  /** The `evident.prune` event that pruned them. */
+  prune_index: number;
+  /** The archive objects that hold them, as the prune event names them (absent once that event is pruned too). */
+  objects?: string[];
 }
 
 const LABEL: Record<FaultKind, string> = {
@@ -131,7 +147,16 @@ export function describeReport(r: VerifyReport): string {
       lines.push(`  - ${LABEL[f.kind]}${f.index === null ? '' : ` at index ${f.index}`}: ${f.message}`);
     if (r.faults_truncated) lines.push('  - (more faults not listed)');
   }
-  lines.push(`Entries covered by a verified signed checkpoint: ${r.verified_size} of ${r.entries}.`);
+  const pruned = r.pruned ?? [];
+  const prunedCount = pruned.reduce((n, p) => n + p.last - p.first + 1, 0);
+  lines.push(
+    `Entries covered by a verified signed checkpoint: ${r.verified_size} of ${r.entries + prunedCount}${prunedCount > 0 ? ` (${prunedCount} pruned)` : ''}.`,
+  );
+  for (const p of pruned) {
+    lines.push(
+      `Pruned: entries ${p.first}..${p.last} (prune event #${p.prune_index}), held by ${p.objects?.join(', ') ?? 'the archive objects named by that event'}.`,
+    );
+  }
   for (const w of r.warnings) lines.push(`Warning: ${w}`);
   return lines.join('\n');
 }

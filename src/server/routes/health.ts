@@ -21,6 +21,19 @@ const Ready = Type.Object({
       }),
     ),
   ),
+  archive: Type.Optional(
+    Type.Array(
+      Type.Object({
+        log: Type.String(),
+        code: Type.Optional(Type.String()),
+        message: Type.Optional(Type.String()),
+        since: Type.Optional(Type.String()),
+        failures: Type.Integer(),
+        next_run: Type.Optional(Type.String()),
+      }),
+      { description: 'Logs whose last archive pass failed: why, since when, and the next retry.' },
+    ),
+  ),
 });
 
 export function healthRoutes(app: App, ctx: ServerContext): void {
@@ -57,18 +70,35 @@ export function healthRoutes(app: App, ctx: ServerContext): void {
           .header('retry-after', '1')
           .send({ code, message: 'the store does not answer' });
       }
-      // Witnesses that are down do not make the server unready (it serves and signs without
-      // them), but they show here and in evident_witness_up.
-      if (ctx.witnessing) {
-        const witnesses = ctx.witnessing.states().map((w) => ({
-          name: w.name,
-          url: w.url,
-          up: w.up,
-          failures: w.failures,
-          ...(w.size !== undefined ? { cosigned_size: w.size } : {}),
-          ...(w.lastError ? { last_error: w.lastError } : {}),
-        }));
-        return { status: 'ready', witnesses };
+      // Neither witnesses that are down nor a failing archive pass make the server unready (it
+      // serves and signs without them; ingest goes on, and nothing is lost or pruned meanwhile),
+      // but both show here, and in evident_witness_up and evident_archive_passes_total.
+      const witnesses = ctx.witnessing?.states().map((w) => ({
+        name: w.name,
+        url: w.url,
+        up: w.up,
+        failures: w.failures,
+        ...(w.size !== undefined ? { cosigned_size: w.size } : {}),
+        ...(w.lastError ? { last_error: w.lastError } : {}),
+      }));
+      const failing = ctx.archive.failing();
+      if (failing.length > 0)
+        req.log.warn({ logs: failing.map((f) => f.log) }, 'readiness: archive passes failing');
+      if (witnesses || failing.length > 0) {
+        return {
+          status: 'ready',
+          ...(witnesses ? { witnesses } : {}),
+          ...(failing.length > 0
+            ? {
+                archive: failing.map((f) => ({
+                  log: f.log,
+                  ...f.error,
+                  failures: f.failures,
+                  ...(f.next_run ? { next_run: f.next_run } : {}),
+                })),
+              }
+            : {}),
+        };
       }
       return { status: 'ready' };
     },

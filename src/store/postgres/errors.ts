@@ -17,6 +17,8 @@ export const RuleViolation = {
   ERASURE_UNRECORDED: 'EV003',
   /** An API key changed other than by its one revocation. */
   API_KEY_REVOKE_ONLY: 'EV004',
+  /** An entry deleted outside a pruned range named by an evident.prune event, or without its leaf hash kept. */
+  PRUNE_UNRECORDED: 'EV005',
 } as const;
 
 /** SQLSTATEs after which the same request may well succeed a moment later. */

@@ -9,6 +9,7 @@
  */
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { ERASURE_ACTION } from '../../core/event/entry.ts';
+import { PRUNE_ACTION } from '../../core/event/prune.ts';
 import { type PgPool, type PgQueryable, withClient } from './driver.ts';
 import { pgError, RuleViolation } from './errors.ts';
 import { checkSchema, identifySchema, type SchemaChecks } from './identify.ts';
@@ -332,8 +333,92 @@ ${refuseStatements(s, 'witness_checkpoints', 'UPDATE OR DELETE OR TRUNCATE')}
 `;
 }
 
+/**
+ * Migration 6. Pruning past online retention (docs/retention.md): a range of entries leaves the
+ * store only once an evident.prune event names it (metadata.segment.first/last) and each pruned
+ * entry's leaf hash is kept in pruned_leaves, so the tree, every checkpoint and every later proof
+ * still verify. entries keeps refusing UPDATE and TRUNCATE per statement; a DELETE is checked
+ * over the deleted rows at once (a statement trigger with a transition table, as for erasures).
+ * The service role gets SELECT only on the new tables (roles.ts): pruning is the owner's.
+ */
+function v6(s: string): string {
+  return `
+CREATE TABLE ${s}.pruned_ranges (
+  log_id    integer NOT NULL,
+  first_idx bigint NOT NULL,
+  last_idx  bigint NOT NULL,
+  prune_idx bigint NOT NULL,
+  PRIMARY KEY (log_id, first_idx)
+);
+CREATE FUNCTION ${s}.pruned_range_named_by_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.first_idx < 0 OR NEW.last_idx < NEW.first_idx OR NEW.last_idx >= NEW.prune_idx OR NOT EXISTS (
+    SELECT 1 FROM ${s}.entries e
+    WHERE e.log_id = NEW.log_id AND e.idx = NEW.prune_idx AND e.action = '${PRUNE_ACTION}'
+      AND (e.metadata::jsonb #> '{segment,first}') = to_jsonb(NEW.first_idx)
+      AND (e.metadata::jsonb #> '{segment,last}') = to_jsonb(NEW.last_idx)) THEN
+    RAISE EXCEPTION 'evident: a pruned range must be named by its prune event'
+      USING ERRCODE = '${RuleViolation.PRUNE_UNRECORDED}';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER pruned_ranges_named_by_event BEFORE INSERT ON ${s}.pruned_ranges
+  FOR EACH ROW EXECUTE FUNCTION ${s}.pruned_range_named_by_event();
+${refuseStatements(s, 'pruned_ranges', 'UPDATE OR DELETE OR TRUNCATE')}
+
+CREATE TABLE ${s}.pruned_leaves (
+  log_id integer NOT NULL,
+  idx    bigint NOT NULL,
+  hash   ${TEXT} NOT NULL,
+  PRIMARY KEY (log_id, idx)
+);
+CREATE FUNCTION ${s}.pruned_leaves_in_range() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM new_rows n WHERE NOT EXISTS (
+      SELECT 1 FROM ${s}.pruned_ranges p
+      WHERE p.log_id = n.log_id AND n.idx BETWEEN p.first_idx AND p.last_idx)) THEN
+    RAISE EXCEPTION 'evident: a pruned leaf lies inside a recorded pruned range'
+      USING ERRCODE = '${RuleViolation.PRUNE_UNRECORDED}';
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER pruned_leaves_in_range AFTER INSERT ON ${s}.pruned_leaves
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${s}.pruned_leaves_in_range();
+${refuseStatements(s, 'pruned_leaves', 'UPDATE OR DELETE OR TRUNCATE')}
+
+DROP TRIGGER entries_append_only ON ${s}.entries;
+${refuseStatements(s, 'entries', 'UPDATE OR TRUNCATE')}
+CREATE FUNCTION ${s}.entries_prune_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM old_rows o WHERE NOT EXISTS (
+      SELECT 1 FROM ${s}.pruned_ranges p
+      WHERE p.log_id = o.log_id AND o.idx BETWEEN p.first_idx AND p.last_idx)
+    OR NOT EXISTS (
+      SELECT 1 FROM ${s}.pruned_leaves l WHERE l.log_id = o.log_id AND l.idx = o.idx AND l.hash = o.hash)) THEN
+    RAISE EXCEPTION 'evident: an entry is deleted only inside a recorded pruned range, its leaf hash kept'
+      USING ERRCODE = '${RuleViolation.PRUNE_UNRECORDED}';
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER entries_prune_only AFTER DELETE ON ${s}.entries
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ${s}.entries_prune_only();
+
+CREATE OR REPLACE FUNCTION ${s}.secret_erase_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM ${s}.erasures e
+                 WHERE e.log_id = OLD.log_id AND e.idx = OLD.idx AND e.field = OLD.field)
+     AND NOT EXISTS (SELECT 1 FROM ${s}.pruned_ranges p
+                 WHERE p.log_id = OLD.log_id AND OLD.idx BETWEEN p.first_idx AND p.last_idx) THEN
+    RAISE EXCEPTION 'evident: a value is deleted only by a recorded erasure or prune'
+      USING ERRCODE = '${RuleViolation.ERASURE_UNRECORDED}';
+  END IF;
+  RETURN OLD;
+END $$;
+`;
+}
+
 /** Migration n (1-based) is MIGRATIONS[n - 1]; each takes the quoted schema name. */
-export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3, v4, v5];
+export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3, v4, v5, v6];
 
 export interface MigrateOptions extends SchemaChecks {
   /** Apply missing migrations (default); false: refuse to open an outdated schema. */

@@ -31,6 +31,9 @@ export const SERVICE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]
   // the state of an evident witness run as the service role (append-only)
   witness_logs: ['SELECT', 'INSERT'],
   witness_checkpoints: ['SELECT', 'INSERT'],
+  // pruning is the owner's (evident archive run): the service only reads what was pruned
+  pruned_ranges: ['SELECT'],
+  pruned_leaves: ['SELECT'],
 };
 
 /** Column privileges of the service role: `table.column` to privileges. */

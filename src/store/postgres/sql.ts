@@ -112,9 +112,11 @@ UPDATE ${s}.logs SET size = $${p}, last_hash = $${p + 1}, frontier = $${p + 2}
     this.checkpoints = new Stmt(`${cp} ORDER BY size`);
     this.checkpointAt = new Stmt(`${cp} AND size = $2`);
     this.latestCheckpoint = new Stmt(`${cp} ORDER BY size DESC LIMIT 1`);
-    // Level 0 is the entry's own hash (hex); higher levels are stored nodes.
+    // Level 0 is the entry's own hash (hex), kept in pruned_leaves once pruned; higher levels are stored nodes.
     this.nodes = new Stmt(`SELECT 0 AS level, idx, hash AS hex, NULL::bytea AS hash FROM ${s}.entries
   WHERE log_id = $1 AND idx = ANY($2::bigint[])
+UNION ALL
+SELECT 0, idx, hash, NULL FROM ${s}.pruned_leaves WHERE log_id = $1 AND idx = ANY($2::bigint[])
 UNION ALL
 SELECT t.level, t.idx, NULL, t.hash FROM ${s}.tree_nodes t
   JOIN unnest($3::int[], $4::bigint[]) AS q(level, idx) ON t.level = q.level AND t.idx = q.idx

@@ -29,6 +29,7 @@ import type {
   LogHead,
   LogInfo,
   NodeHash,
+  PrunedRange,
   Store,
   StoredCheckpoint,
   StoredCosignature,
@@ -293,6 +294,15 @@ export class PostgresStore implements Store, ApiKeyStore, CosignatureStore, Witn
       [logId, from, to],
     );
     return rows.map((r) => ({ index: r.idx, field: r.field, erasureIndex: r.erasure_idx }));
+  }
+
+  async prunedRanges(logId: number): Promise<PrunedRange[]> {
+    const rows = await this.q<{ first_idx: number; last_idx: number; prune_idx: number }>(
+      `SELECT first_idx::float8 AS first_idx, last_idx::float8 AS last_idx, prune_idx::float8 AS prune_idx
+         FROM ${this.st.s}.pruned_ranges WHERE log_id = $1 ORDER BY first_idx`,
+      [logId],
+    );
+    return rows.map((r) => ({ first: r.first_idx, last: r.last_idx, pruneIndex: r.prune_idx }));
   }
 
   async intents(logId: number): Promise<StoredIntent[]> {

@@ -18,7 +18,15 @@ import type { Entry } from '../../core/event/entry.ts';
 import type { NodeId } from '../../core/merkle/index.ts';
 import { ENTRY_COLUMNS, entryToRows } from '../rows.ts';
 import { type CheckpointRow, type LogRow, toCheckpoint, toHead } from '../table-rows.ts';
-import type { Erasure, LogHead, NodeHash, StoredCheckpoint, StoredIntent, WriteTx } from '../types.ts';
+import type {
+  Erasure,
+  LogHead,
+  NodeHash,
+  PrunedRange,
+  StoredCheckpoint,
+  StoredIntent,
+  WriteTx,
+} from '../types.ts';
 import { type PgPool, type PgQueryable, type PgResult, withClient } from './driver.ts';
 import { missingNode, pgError } from './errors.ts';
 import { type HydratedRow, toEntry } from './log-rows.ts';
@@ -167,6 +175,29 @@ class PgWriteTx implements WriteTx {
       this.st.recordErasures.with([this.logId, idx, field, erasures.map((x) => x.erasureIndex)]),
     );
     await this.db.query(this.st.deleteSecrets.with([this.logId, idx, field]));
+  }
+
+  async prune(r: PrunedRange): Promise<number> {
+    this.check();
+    const s = this.st.s;
+    const args = [this.logId, r.first, r.last];
+    // In this order: the range (named by its prune event), the leaf hashes, then the rows (the
+    // delete triggers check both, migration 6).
+    await this.db.query(
+      `INSERT INTO ${s}.pruned_ranges (log_id, first_idx, last_idx, prune_idx) VALUES ($1, $2, $3, $4)`,
+      [...args, r.pruneIndex],
+    );
+    await this.db.query(
+      `INSERT INTO ${s}.pruned_leaves (log_id, idx, hash)
+         SELECT log_id, idx, hash FROM ${s}.entries WHERE log_id = $1 AND idx BETWEEN $2 AND $3`,
+      args,
+    );
+    await this.db.query(`DELETE FROM ${s}.entry_secrets WHERE log_id = $1 AND idx BETWEEN $2 AND $3`, args);
+    const d = await this.db.query(
+      `DELETE FROM ${s}.entries WHERE log_id = $1 AND idx BETWEEN $2 AND $3`,
+      args,
+    );
+    return d.rowCount ?? 0;
   }
 
   async putIntent(i: StoredIntent): Promise<void> {

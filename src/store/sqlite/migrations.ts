@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { ERASURE_ACTION } from '../../core/event/erasure.ts';
+import { PRUNE_ACTION } from '../../core/event/prune.ts';
 
 /**
  * Versioned schema. Each migration runs once, in order, in its own transaction; the applied
@@ -194,6 +195,55 @@ CREATE TABLE witness_checkpoints (
   PRIMARY KEY (origin, size)
 ) WITHOUT ROWID;
 ${appendOnly('witness_checkpoints')}
+`,
+  `
+-- Pruning past online retention (docs/retention.md): a range of entries leaves the store only
+-- once an evident.prune event names it (metadata.segment.first/last) and each pruned entry's
+-- leaf hash is kept in pruned_leaves, so that the tree, every checkpoint and every later proof
+-- still verify. Any other DELETE of an entry or a value is refused, as before.
+CREATE TABLE pruned_ranges (
+  log_id    INTEGER NOT NULL,
+  first_idx INTEGER NOT NULL,
+  last_idx  INTEGER NOT NULL,
+  prune_idx INTEGER NOT NULL,
+  PRIMARY KEY (log_id, first_idx)
+) WITHOUT ROWID;
+CREATE TRIGGER pruned_ranges_named_by_event BEFORE INSERT ON pruned_ranges
+  WHEN NEW.first_idx < 0 OR NEW.last_idx < NEW.first_idx OR NEW.last_idx >= NEW.prune_idx OR NOT EXISTS (
+    SELECT 1 FROM entries e
+    WHERE e.log_id = NEW.log_id AND e.idx = NEW.prune_idx AND e.action = '${PRUNE_ACTION}'
+      AND json_extract(e.metadata, '$.segment.first') = NEW.first_idx
+      AND json_extract(e.metadata, '$.segment.last') = NEW.last_idx)
+  BEGIN SELECT RAISE(ABORT, 'evident: a pruned range must be named by its prune event'); END;
+${appendOnly('pruned_ranges')}
+
+CREATE TABLE pruned_leaves (
+  log_id INTEGER NOT NULL,
+  idx    INTEGER NOT NULL,
+  hash   TEXT NOT NULL,
+  PRIMARY KEY (log_id, idx)
+) WITHOUT ROWID;
+CREATE TRIGGER pruned_leaves_in_range BEFORE INSERT ON pruned_leaves
+  WHEN NOT EXISTS (SELECT 1 FROM pruned_ranges p
+                   WHERE p.log_id = NEW.log_id AND NEW.idx BETWEEN p.first_idx AND p.last_idx)
+  BEGIN SELECT RAISE(ABORT, 'evident: a pruned leaf lies inside a recorded pruned range'); END;
+${appendOnly('pruned_leaves')}
+
+DROP TRIGGER entries_no_delete;
+CREATE TRIGGER entries_prune_only BEFORE DELETE ON entries
+  WHEN NOT EXISTS (SELECT 1 FROM pruned_ranges p
+                   WHERE p.log_id = OLD.log_id AND OLD.idx BETWEEN p.first_idx AND p.last_idx)
+    OR NOT EXISTS (SELECT 1 FROM pruned_leaves l
+                   WHERE l.log_id = OLD.log_id AND l.idx = OLD.idx AND l.hash = OLD.hash)
+  BEGIN SELECT RAISE(ABORT, 'evident: an entry is deleted only inside a recorded pruned range, its leaf hash kept'); END;
+
+DROP TRIGGER entry_secrets_erase_only;
+CREATE TRIGGER entry_secrets_erase_only BEFORE DELETE ON entry_secrets
+  WHEN NOT EXISTS (SELECT 1 FROM erasures e
+                   WHERE e.log_id = OLD.log_id AND e.idx = OLD.idx AND e.field = OLD.field)
+   AND NOT EXISTS (SELECT 1 FROM pruned_ranges p
+                   WHERE p.log_id = OLD.log_id AND OLD.idx BETWEEN p.first_idx AND p.last_idx)
+  BEGIN SELECT RAISE(ABORT, 'evident: a value is deleted only by a recorded erasure or prune'); END;
 `,
 ];
 

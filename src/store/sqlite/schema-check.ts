@@ -49,7 +49,16 @@ function expectedCatalog(like: Db): Map<string, string> {
  */
 export function sqliteSchemaCheck(db: Db): SchemaCheck {
   const drifts = diffCatalogs(expectedCatalog(db), catalog(db));
-  for (const table of ['entries', 'entry_secrets', 'erasures', 'tree_nodes', 'checkpoints', 'api_keys']) {
+  for (const table of [
+    'entries',
+    'entry_secrets',
+    'erasures',
+    'tree_nodes',
+    'checkpoints',
+    'api_keys',
+    'pruned_ranges',
+    'pruned_leaves',
+  ]) {
     let problems: string[];
     try {
       problems = db.prepare(`PRAGMA integrity_check(${table})`).pluck().all() as string[];

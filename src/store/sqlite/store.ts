@@ -33,6 +33,7 @@ import type {
   LogHead,
   LogInfo,
   NodeHash,
+  PrunedRange,
   Store,
   StoredCheckpoint,
   StoredCosignature,
@@ -281,6 +282,26 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
         }
         this.erasedInTx = erasures.length > 0;
       },
+      prune: async (r) => {
+        this.stmt(
+          'INSERT INTO pruned_ranges (log_id, first_idx, last_idx, prune_idx) VALUES (?, ?, ?, ?)',
+        ).run(logId, r.first, r.last, r.pruneIndex);
+        this.stmt(
+          'INSERT INTO pruned_leaves (log_id, idx, hash) SELECT log_id, idx, hash FROM entries WHERE log_id = ? AND idx BETWEEN ? AND ?',
+        ).run(logId, r.first, r.last);
+        this.stmt('DELETE FROM entry_secrets WHERE log_id = ? AND idx BETWEEN ? AND ?').run(
+          logId,
+          r.first,
+          r.last,
+        );
+        const n = this.stmt('DELETE FROM entries WHERE log_id = ? AND idx BETWEEN ? AND ?').run(
+          logId,
+          r.first,
+          r.last,
+        ).changes;
+        this.erasedInTx = true; // the values leave the disk now too (secure_delete, WAL truncated)
+        return n;
+      },
       putIntent: async (i) => {
         this.stmt('INSERT INTO intents (log_id, id, event, owner, created_at) VALUES (?, ?, ?, ?, ?)').run(
           logId,
@@ -295,6 +316,13 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
         for (const id of ids) del.run(logId, id);
       },
     };
+  }
+
+  async prunedRanges(logId: number): Promise<PrunedRange[]> {
+    const rows = this.rstmt(
+      'SELECT first_idx, last_idx, prune_idx FROM pruned_ranges WHERE log_id = ? ORDER BY first_idx',
+    ).all(logId) as { first_idx: number; last_idx: number; prune_idx: number }[];
+    return rows.map((r) => ({ first: r.first_idx, last: r.last_idx, pruneIndex: r.prune_idx }));
   }
 
   async intents(logId: number): Promise<StoredIntent[]> {
@@ -389,13 +417,15 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
 
   private readNodes(db: Db, logId: number, ids: NodeId[]): Uint8Array[] {
     const leaf = this.stmt('SELECT hash FROM entries WHERE log_id = ? AND idx = ?', db).pluck();
+    // A pruned entry's leaf hash stays (level 0 of the tree): proofs that reach it still verify.
+    const pruned = this.stmt('SELECT hash FROM pruned_leaves WHERE log_id = ? AND idx = ?', db).pluck();
     const inner = this.stmt(
       'SELECT hash FROM tree_nodes WHERE log_id = ? AND level = ? AND idx = ?',
       db,
     ).pluck();
     return ids.map((n) => {
       if (n.level === 0) {
-        const h = leaf.get(logId, n.index) as string | undefined;
+        const h = (leaf.get(logId, n.index) ?? pruned.get(logId, n.index)) as string | undefined;
         if (h === undefined) throw missingNode(n);
         return fromHex(h);
       }
