@@ -85,10 +85,10 @@ const verifyArchive: Command = {
 
 export const archive: Command = {
   name: 'archive',
-  summary: 'archive targets and passes: archive target add|list, archive run, archive verify',
+  summary: 'archive targets and passes: archive target add, archive target list, archive run, archive verify',
   globals: [],
   options: {},
-  subcommands: [target, targetAdd, targetList, runPass, verifyArchive],
+  subcommands: [target, runPass, verifyArchive],
   examples: ['evident archive run', 'evident archive verify file:///mnt/worm/audit --vkey audit.vkey'],
 };
 
