@@ -257,16 +257,16 @@ describe('S3 archive target (Ceph RGW with Object Lock)', () => {
     assert.deepEqual(await all(target.list('z')), []);
   });
 
-  it('streams a 32 MB file in constant memory, single PUT and multipart, checksums verified', async (t) => {
+  it('streams a 24 MB file in constant memory, single PUT and multipart, checksums verified', async (t) => {
     const s3 = await s3Server(t);
     if (!s3) return;
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const size = 32 * 1024 * 1024;
+    const size = 24 * 1024 * 1024;
     const file = join(dir, 'segment.bundle');
     const hash = createHash('sha256');
     writeFileSync(file, '');
-    for (let i = 0; i < 32; i++) {
+    for (let i = 0; i < 24; i++) {
       const chunk = randomBytes(1024 * 1024);
       hash.update(chunk);
       writeFileSync(file, chunk, { flag: 'a' });
@@ -284,11 +284,11 @@ describe('S3 archive target (Ceph RGW with Object Lock)', () => {
     ] as const) {
       gc();
       const base = process.memoryUsage();
-      let peak = 0;
+      const samples: number[] = [];
       const timer = setInterval(() => {
         gc();
         const now = process.memoryUsage();
-        peak = Math.max(peak, now.heapUsed + now.arrayBuffers - base.heapUsed - base.arrayBuffers);
+        samples.push(now.heapUsed + now.arrayBuffers - base.heapUsed - base.arrayBuffers);
       }, 100);
       try {
         const put = await tgt.put(name, { path: file }, m);
@@ -296,14 +296,22 @@ describe('S3 archive target (Ceph RGW with Object Lock)', () => {
       } finally {
         clearInterval(timer);
       }
-      // Live memory stays far below the body's size (a read of the whole file would hold 32 MB).
-      t.diagnostic(`${name}: peak live memory growth ${(peak / 1024 / 1024).toFixed(1)} MiB`);
-      assert.ok(peak < 12 * 1024 * 1024, `peak live memory grew by ${peak} bytes`);
+      // Live memory during the put stays far below the body's size: a put holding the whole file
+      // would show 24 MB in every sample. The median, because freed buffers are released lazily
+      // (a sample now and then still counts a few chunks the last collection let go).
+      samples.sort((a, b) => a - b);
+      const median = samples[Math.floor(samples.length / 2)] ?? 0;
+      const mib = (x: number) => `${(x / 1024 / 1024).toFixed(1)} MiB`;
+      t.diagnostic(
+        `${name}: live memory growth median ${mib(median)}, peak ${mib(samples.at(-1) ?? 0)}, ${samples.length} samples`,
+      );
+      assert.ok(samples.length >= 3, 'sampled during the put');
+      assert.ok(median < 8 * 1024 * 1024, `median live memory growth ${median} bytes`);
     }
     const multi = await s3.raw.send(
       new HeadObjectCommand({ Bucket: bucket, Key: 'archive/log-1/multipart.bundle' }),
     );
-    assert.match(multi.ETag ?? '', /-7"$/, 'seven parts of at most 5 MiB');
+    assert.match(multi.ETag ?? '', /-5"$/, 'five parts of at most 5 MiB');
     assert.equal(multi.ObjectLockMode, 'COMPLIANCE');
     const back = createHash('sha256');
     for await (const c of (await target.read('multipart.bundle'))!) back.update(c);
