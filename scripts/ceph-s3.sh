@@ -29,7 +29,13 @@ gateway_up() {
   [ -n "$code" ] && [ "$code" != "000" ]
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A pid file's process is alive and is one of this cluster's daemons (not a reused pid).
+pid_alive() {
+  [ -f "$1" ] || return 1
+  local pid
+  pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$CONF"
+}
 
 write_conf() {
   local fsid

@@ -48,6 +48,7 @@ type Sdk = typeof import('@aws-sdk/client-s3');
 /** The user metadata holding the body's SHA-256 (hex): S3 servers without flexible checksums keep it too. */
 const SHA256_META = 'evident-sha256';
 const MIN_PART = 5 * 1024 * 1024;
+const SILENT = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 /** Opens an S3 target and checks that its bucket has Object Lock enabled. */
 export async function openS3Target(url: URL | string, options: S3TargetOptions = {}): Promise<ArchiveTarget> {
@@ -95,6 +96,9 @@ class S3Target implements ArchiveTarget {
       // servers without chunked-signature support and are not needed for reads (we hash them).
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // Silent: every failure reaches the caller as a coded error; the SDK would otherwise warn on
+      // the console (stdout), where the CLI's output goes.
+      logger: SILENT,
       requestHandler: {
         connectionTimeout: options.connectTimeoutMs ?? ARCHIVE_S3_DEFAULTS.connectTimeoutMs,
         socketTimeout: options.idleTimeoutMs ?? ARCHIVE_S3_DEFAULTS.idleTimeoutMs,
@@ -547,6 +551,7 @@ class S3Target implements ArchiveTarget {
       operation: 'put',
       name,
       reason,
+      cause: what,
       ...extra,
     });
   }

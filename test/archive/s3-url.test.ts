@@ -1,9 +1,11 @@
 /**
  * The S3 target's URL (src/archive/s3-url.ts): every malformed part refused with USAGE naming
- * the part; the normalised URL carries no secret. No server needed.
+ * the part; the normalised URL carries no secret. Then opening a target where no S3 answers. No
+ * server needed.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { openS3Target } from '../../src/archive/s3.ts';
 import { parseS3Url } from '../../src/archive/s3-url.ts';
 import { ErrorCode, type EvidentError } from '../../src/core/errors.ts';
 
@@ -83,6 +85,59 @@ describe('S3 target URL', () => {
       } catch (e) {
         assert.doesNotMatch((e as Error).message, /secret|:p@/);
       }
+    }
+  });
+});
+
+describe('opening an S3 target with no server to reach', () => {
+  const saved = { ...process.env };
+  const reset = () => {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  };
+
+  it('no region anywhere (AWS, no ?region, no AWS_REGION, no profile): USAGE naming ?region', async () => {
+    try {
+      for (const k of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) delete process.env[k];
+      process.env['AWS_CONFIG_FILE'] = '/nonexistent/config';
+      process.env['AWS_SHARED_CREDENTIALS_FILE'] = '/nonexistent/credentials';
+      process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+      await assert.rejects(openS3Target('s3://audit-archive/x'), (e: EvidentError) => {
+        assert.equal(e.code, ErrorCode.USAGE);
+        assert.equal(e.details['field'], '?region');
+        return true;
+      });
+    } finally {
+      reset();
+    }
+  });
+
+  it('an endpoint where nothing listens, or no credentials: ARCHIVE_UNAVAILABLE with target and cause, at once', async () => {
+    try {
+      process.env['AWS_ACCESS_KEY_ID'] = 'evident-test';
+      process.env['AWS_SECRET_ACCESS_KEY'] = 'evident-test-secret';
+      process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+      const url = 's3://audit-archive/x?endpoint=http://127.0.0.1:9';
+      const t0 = performance.now();
+      await assert.rejects(openS3Target(url, { maxAttempts: 1 }), (e: EvidentError) => {
+        assert.equal(e.code, ErrorCode.ARCHIVE_UNAVAILABLE);
+        assert.equal(e.details['target'], 's3://audit-archive/x/?endpoint=http://127.0.0.1:9');
+        assert.match(String(e.details['cause']), /ECONNREFUSED/);
+        return true;
+      });
+      assert.ok(performance.now() - t0 < 5000);
+      for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'])
+        delete process.env[k];
+      process.env['AWS_CONFIG_FILE'] = '/nonexistent/config';
+      process.env['AWS_SHARED_CREDENTIALS_FILE'] = '/nonexistent/credentials';
+      process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
+      await assert.rejects(openS3Target(url, { maxAttempts: 1 }), (e: EvidentError) => {
+        assert.equal(e.code, ErrorCode.ARCHIVE_UNAVAILABLE);
+        assert.match(String(e.details['cause']), /credentials/i);
+        return true;
+      });
+    } finally {
+      reset();
     }
   });
 });

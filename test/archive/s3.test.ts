@@ -289,7 +289,7 @@ describe('S3 archive target (Ceph RGW with Object Lock)', () => {
         gc();
         const now = process.memoryUsage();
         samples.push(now.heapUsed + now.arrayBuffers - base.heapUsed - base.arrayBuffers);
-      }, 100);
+      }, 300); // a full collection takes tens of ms: sampling more often slows the put itself
       try {
         const put = await tgt.put(name, { path: file }, m);
         assert.equal(put.sha256, m.sha256);
@@ -305,7 +305,7 @@ describe('S3 archive target (Ceph RGW with Object Lock)', () => {
       t.diagnostic(
         `${name}: live memory growth median ${mib(median)}, peak ${mib(samples.at(-1) ?? 0)}, ${samples.length} samples`,
       );
-      assert.ok(samples.length >= 3, 'sampled during the put');
+      assert.ok(samples.length >= 2, 'sampled during the put');
       assert.ok(median < 8 * 1024 * 1024, `median live memory growth ${median} bytes`);
     }
     const multi = await s3.raw.send(
