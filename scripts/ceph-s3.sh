@@ -60,6 +60,11 @@ osd crush chooseleaf type = 0
 mon max pg per osd = 1000
 mon allow pool delete = true
 mon warn on pool no redundancy = false
+# A one-monitor cluster has no quorum to batch for: propose map changes at once (the default
+# waits up to 1 s per change, and the gateway's first start makes dozens of them).
+paxos propose interval = 0.01
+paxos min wait = 0.001
+osd pool default pg autoscale mode = off
 osd objectstore = memstore
 memstore device bytes = 2147483648
 osd memory target = 939524096

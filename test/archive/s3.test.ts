@@ -289,7 +289,7 @@ describe('S3 archive target (Ceph RGW with Object Lock)', () => {
         gc();
         const now = process.memoryUsage();
         samples.push(now.heapUsed + now.arrayBuffers - base.heapUsed - base.arrayBuffers);
-      }, 300); // a full collection takes tens of ms: sampling more often slows the put itself
+      }, 200); // a full collection takes tens of ms: sampling more often slows the put itself
       try {
         const put = await tgt.put(name, { path: file }, m);
         assert.equal(put.sha256, m.sha256);
