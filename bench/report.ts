@@ -17,6 +17,27 @@ const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
 const naiveCheck = (x: IngestResult) =>
   x.chain_ok ? 'yes' : `**no**: ${n(x.broken_links ?? 0)} broken links, ${n(x.forks ?? 0)} forks`;
 
+/** The opt-in s3 section, when it ran (`--only s3`). */
+function s3Section(r: Results): string[] {
+  if (r.s3 === undefined && r.s3_skipped === undefined) return [];
+  const head = ['## S3 archive target: put throughput', ''];
+  if (r.s3 === undefined) return [...head, `Not measured: ${r.s3_skipped}.`, ''];
+  return [
+    ...head,
+    `A file put to ${r.s3[0]?.server ?? 'the target'}: the target hashes it, uploads it with Content-MD5 and SHA-256 under COMPLIANCE retention, checks the retention and reads it back; a plain streamed PutObject of the same file for comparison. Client and server share the machine.`,
+    '',
+    ...table(
+      ['MiB', 'target put MiB/s', 'plain PutObject MiB/s', 'target / plain'],
+      r.s3.map((x) => [
+        x.mb,
+        x.put_mb_per_s,
+        x.raw_mb_per_s,
+        `${(x.put_mb_per_s / x.raw_mb_per_s).toFixed(2)}x`,
+      ]),
+    ),
+  ];
+}
+
 export function markdown(r: Results): string {
   const m = r.machine;
   const pg = m.postgres
@@ -225,6 +246,7 @@ export function markdown(r: Results): string {
         x.ok ? 'yes' : 'NO',
       ]),
     ),
+    ...s3Section(r),
     '## How the large logs were built',
     '',
     'appendMany in chunks through the public API, one commit per chunk; SQLite logs are cached in bench/.cache/.',

@@ -6,6 +6,7 @@ import type { IngestResult } from './ingest.ts';
 import type { Machine } from './machine.ts';
 import type { ProofResult } from './proofs.ts';
 import type { QueryResult } from './queries.ts';
+import type { S3PutResult } from './s3-put.ts';
 import type { StorageResult } from './storage.ts';
 import type { StoreKind } from './support.ts';
 import type { TileResult } from './tiles.ts';
@@ -23,7 +24,9 @@ export const SECTIONS = [
   'witness',
   'archive',
 ] as const;
-export type Section = (typeof SECTIONS)[number];
+/** Sections run only when named in --only: they need a server the default run does not start. */
+export const OPT_IN_SECTIONS = ['s3'] as const;
+export type Section = (typeof SECTIONS)[number] | (typeof OPT_IN_SECTIONS)[number];
 
 /** Bump when the shape changes: an older file is then not merged into. */
 export const FORMAT = 2;
@@ -48,6 +51,10 @@ export interface Results {
   witness?: WitnessResult[];
   /** Sealing, archiving, verifying and pruning a log to a directory target (absent in older files). */
   archive?: ArchiveResult[];
+  /** Put throughput to the S3 archive target (section s3, opt-in). */
+  s3?: S3PutResult[];
+  /** Why the s3 section measured nothing, when it ran and could not. */
+  s3_skipped?: string;
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];

@@ -24,7 +24,8 @@ import { probePostgres } from './pg.ts';
 import { benchProofs } from './proofs.ts';
 import { benchQueries } from './queries.ts';
 import { ingestChart, markdown } from './report.ts';
-import { FORMAT, type Results, SECTIONS, type Section, targets } from './results.ts';
+import { FORMAT, OPT_IN_SECTIONS, type Results, SECTIONS, type Section, targets } from './results.ts';
+import { benchS3Put } from './s3-put.ts';
 import { postgresStorage, sqliteStorage } from './storage.ts';
 import { type FreshLog, freshLog, progress, type StoreKind } from './support.ts';
 import { benchTiles } from './tiles.ts';
@@ -51,9 +52,9 @@ const quick = values.quick;
 const sizes = (s: string | undefined, quickSizes: number[], full: number[]) =>
   s ? s.split(',').map(Number) : quick ? quickSizes : full;
 const only = values.only?.split(',') ?? [...SECTIONS];
-const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
-if (unknown.length > 0)
-  throw new Error(`unknown section ${unknown.join(', ')}: one of ${SECTIONS.join(', ')}`);
+const known: readonly string[] = [...SECTIONS, ...OPT_IN_SECTIONS];
+const unknown = only.filter((s) => !known.includes(s));
+if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}: one of ${known.join(', ')}`);
 const run = new Set(only as Section[]);
 const verifySizes = sizes(values['verify-sizes'], [2_000], [100_000, 1_000_000]);
 const proofSizes = sizes(values['proof-sizes'], [2_000, 5_000], [1_000_000, 10_000_000]);
@@ -197,6 +198,16 @@ try {
   });
   await section('archive', async () => {
     results.archive = [await benchArchive(await sqliteLog(archiveSize), archiveSize, archiveSegment)];
+  });
+  await section('s3', async () => {
+    const r = await benchS3Put(quick ? [4] : [16, 64]);
+    if ('error' in r) {
+      delete results.s3;
+      results.s3_skipped = r.error;
+    } else {
+      results.s3 = r;
+      delete results.s3_skipped;
+    }
   });
 } finally {
   for (const log of logs.values()) log.dispose();

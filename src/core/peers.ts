@@ -13,6 +13,7 @@ export const PEERS = {
   '@fastify/swagger': '^9.0.0',
   '@fastify/rate-limit': '^11.0.0',
   express: '^4.21.0 || ^5.0.0',
+  '@aws-sdk/client-s3': '^3.729.0',
 } as const;
 
 export type Peer = keyof typeof PEERS;

@@ -94,6 +94,17 @@ describe('a missing optional peer is DEPENDENCY_MISSING, naming the package and 
     assert.equal(e['range'], '^5.12.0');
   });
 
+  test('the S3 archive target without @aws-sdk/client-s3: the URL is checked first, then the package named', async () => {
+    const app = install([]);
+    const entry = join(app, 'node_modules', 'evident', 'dist', 'archive', 's3.js');
+    const bad = await failure(app, entry, `m.openS3Target('s3://B/x')`);
+    assert.equal(bad['code'], 'USAGE', JSON.stringify(bad));
+    const e = await failure(app, entry, `m.openS3Target('s3://archive/x?endpoint=http://127.0.0.1:1')`);
+    assert.equal(e['code'], 'DEPENDENCY_MISSING', JSON.stringify(e));
+    assert.equal(e['package'], '@aws-sdk/client-s3');
+    assert.equal(e['range'], '^3.729.0');
+  });
+
   test('the core, evident/client and evident/express load with no peer at all', async () => {
     const app = install([]);
     for (const entry of ['evident', 'evident/client', 'evident/express', 'evident/fastify']) {

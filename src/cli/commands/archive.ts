@@ -6,7 +6,8 @@ const targetAdd: Command = {
   name: 'archive target add',
   summary: 'add an archive target to a log (recorded as an evident.archive.target.added event)',
   description:
-    'URL: file:///absolute/path (a directory, written once). s3:// is not built into this release.',
+    'URL: file:///absolute/path (a directory, written once), or s3://bucket/prefix?endpoint=URL&region=R ' +
+    '(S3 with Object Lock, COMPLIANCE mode; credentials from the AWS environment variables).',
   globals: ['db', 'key', 'log'],
   options: { ...ACTOR_OPTIONS },
   positionals: [{ name: 'URL', description: 'the target, e.g. file:///mnt/worm/audit' }],
