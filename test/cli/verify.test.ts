@@ -198,8 +198,9 @@ describe('evident export and verify-bundle', { concurrency: 4 }, () => {
   it('a bundle of a time range verifies; an edited bundle is exit 1, a garbled one exit 2', async () => {
     // the window is on received_at: the fixture's second append received entries 5 to 19
     const db = new Database(join(fx.dir, 'evident.db'), { readonly: true });
-    const since = (db.prepare('SELECT received_at FROM entries WHERE idx = 5').get() as { received_at: string })
-      .received_at;
+    const since = (
+      db.prepare('SELECT received_at FROM entries WHERE idx = 5').get() as { received_at: string }
+    ).received_at;
     db.close();
     const until = new Date(Date.parse(since) + 60_000).toISOString();
     const bundle = await exported(['--since', since, '--until', until]);

@@ -12,7 +12,7 @@
  * For TCP, forward frames each message with octet counting (RFC 6587 §3.4.1): `LEN SP MSG`.
  */
 import type { Entry } from '../../core/event/entry.ts';
-import { type RecordContext, type RecordFormat, shownValue } from './fields.ts';
+import { ERASED, type RecordContext, type RecordFormat, shownValue } from './fields.ts';
 
 export const SD_ID = 'evident@32473';
 export const FACILITY_LOG_AUDIT = 13;
@@ -40,6 +40,7 @@ export function exportedObject(entry: Entry, ctx: RecordContext): Record<string,
     const v = shownValue(entry, k);
     if (v !== undefined) out[k] = v;
   }
+  for (const f of entry.erased ?? []) out[f] = ERASED;
   return out;
 }
 
