@@ -115,12 +115,17 @@ export const ExportQuery = Type.Object(
     until: time('Entries received before this time'),
     format: Type.Optional(
       Type.String({
-        enum: [...EXPORT_FORMATS],
+        pattern: `^(?:${EXPORT_FORMATS.join('|')})$`,
         description:
           'bundle (default): the verifiable bundle; ocsf (OCSF 1.3.0 JSON Lines), cef, syslog (RFC 5424) or csv (RFC 4180): records for a SIEM, each naming origin, index and leaf hash.',
       }),
     ),
-    bom: Type.Optional(Type.Boolean({ description: 'With format=csv: start with a UTF-8 byte order mark.' })),
+    bom: Type.Optional(
+      Type.String({
+        pattern: '^(?:true|false)$',
+        description: 'With format=csv, true: start with a UTF-8 byte order mark.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

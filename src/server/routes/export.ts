@@ -74,7 +74,7 @@ export function exportRoutes(app: App, ctx: ServerContext): void {
               ...filters,
               format,
               productVersion: packageVersion(),
-              bom: req.query.bom === true,
+              bom: req.query.bom === 'true',
             })
           : exportBundle(ledger, filters)
       )[Symbol.asyncIterator]();
