@@ -4,6 +4,7 @@ import { append } from './commands/append.ts';
 import { checkpoint } from './commands/checkpoint.ts';
 import { erase } from './commands/erase.ts';
 import { exportCommand } from './commands/export.ts';
+import { forwardCommand } from './commands/forward.ts';
 import { init } from './commands/init.ts';
 import { key } from './commands/key.ts';
 import { keys } from './commands/keys.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   key,
   prove,
   exportCommand,
+  forwardCommand,
   verifyBundle,
   erase,
   serve,
