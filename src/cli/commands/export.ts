@@ -10,7 +10,7 @@ export const exportCommand: Command = {
     'outside the range with inclusion proofs, so verify-bundle shows none of the window is left out.\n' +
     'Signs a fresh checkpoint first when the signing key is available.\n' +
     '--format ocsf|cef|syslog|csv writes records for a SIEM instead (docs/exports.md): each names\n' +
-    'the origin, index and leaf hash, to check later with evident prove inclusion INDEX.',
+    'the origin, index and leaf hash, to check later with evident prove inclusion --index INDEX.',
   globals: ['db', 'key', 'log'],
   options: {
     out: { type: 'string', value: 'FILE', description: 'write the bundle to a new file', default: 'stdout' },
