@@ -5,7 +5,6 @@
  * growing delay with jitter. When the log holds nothing new, look again after the poll interval,
  * or, with `once`, stop.
  */
-import { retryDelay } from '../../client/backoff.ts';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
@@ -41,6 +40,12 @@ export function recordWriter(format: string, productVersion: string, origin: str
   if (format === 'ocsf') return (e) => JSON.stringify(toOcsf(e, ctx));
   const f = RECORD_FORMATS[format]!;
   return (e) => f.record(e, ctx).replace(/\r?\n$/, '');
+}
+
+/** Exponential from base, capped, with "equal jitter" (half fixed, half random). */
+function retryDelay(attempt: number, baseMs: number, maxMs: number): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.round(exp / 2 + Math.random() * (exp / 2));
 }
 
 const sleep = (ms: number, stopped: () => boolean) =>
