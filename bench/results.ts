@@ -1,5 +1,6 @@
 /** The benchmark's results document (bench/results/latest.json) and the project's targets. */
 import type { BuildInfo } from './built-log.ts';
+import type { ExportResult } from './exports.ts';
 import type { HttpResult } from './http-ingest.ts';
 import type { IngestResult } from './ingest.ts';
 import type { Machine } from './machine.ts';
@@ -9,7 +10,7 @@ import type { StorageResult } from './storage.ts';
 import type { StoreKind } from './support.ts';
 import type { VerifyResult } from './verify.ts';
 
-export const SECTIONS = ['ingest', 'http', 'verify', 'proofs', 'queries', 'storage'] as const;
+export const SECTIONS = ['ingest', 'http', 'verify', 'proofs', 'queries', 'storage', 'exports'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Bump when the shape changes: an older file is then not merged into. */
@@ -29,6 +30,8 @@ export interface Results {
   proofs: ProofResult[];
   queries: QueryResult[];
   storage: StorageResult[];
+  /** Export throughput per format on the built log (optional: results written before it existed lack it). */
+  exports?: ExportResult[];
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- options]`: durable ingest (library and HTTP), verification, proofs, the
- * three compliance queries and storage, on SQLite and PostgreSQL; prints progress and a table, writes
+ * three compliance queries, storage and exports per format, on SQLite and PostgreSQL; prints progress and a table, writes
  * JSON, Markdown and an SVG chart to bench/results/. Options:
  *
  *   --quick                     every section on tiny sizes (seconds; the smoke test runs it)
@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BuiltLog, builtLog, fill } from './built-log.ts';
+import { benchExports } from './exports.ts';
 import { benchHttp } from './http-ingest.ts';
 import { benchIngest, benchNaive } from './ingest.ts';
 import { machine } from './machine.ts';
@@ -76,6 +77,7 @@ const results: Results = {
         proofs: [],
         queries: [],
         storage: [],
+        exports: [],
         builds: [],
         ran: {},
         targets: [],
@@ -175,6 +177,15 @@ try {
     if (pgServer) {
       const schema = new URL((await postgresLog()).db).searchParams.get('schema')!;
       results.storage.push(await postgresStorage(schema, logSize));
+    }
+  });
+  await section('exports', async () => {
+    const log = await sqliteLog(logSize);
+    const ledger = await log.open();
+    try {
+      results.exports = await benchExports(ledger);
+    } finally {
+      await ledger.close();
     }
   });
 } finally {

@@ -34,7 +34,20 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
     const stores = r.postgres_skipped === undefined ? ['sqlite', 'postgres'] : ['sqlite'];
     if (r.postgres_skipped === undefined) assert.match(r.machine.postgres?.version ?? '', /^\d+/);
     assert.match(r.machine.sqlite, /^3\.\d+/);
-    assert.deepEqual(Object.keys(r.ran).sort(), ['http', 'ingest', 'proofs', 'queries', 'storage', 'verify']);
+    assert.deepEqual(Object.keys(r.ran).sort(), [
+      'exports',
+      'http',
+      'ingest',
+      'proofs',
+      'queries',
+      'storage',
+      'verify',
+    ]);
+    assert.deepEqual(
+      r.exports?.map((x) => x.format),
+      ['bundle', 'ocsf', 'cef', 'syslog', 'csv'],
+    );
+    for (const x of r.exports ?? []) assert.ok(x.entries >= 5_000 && x.entries_per_s > 0, JSON.stringify(x));
 
     assert.equal(r.ingest.length, stores.length * 4);
     for (const x of r.ingest) {

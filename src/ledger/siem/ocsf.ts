@@ -181,10 +181,23 @@ const USER_TYPES: Record<string, { type_id: number; type: string }> = {
   anonymous: { type_id: 99, type: 'Anonymous' },
 };
 
+/** Activities by action: a log holds few distinct actions, so each is classified once (bounded). */
+const classified = new Map<string, { login: 1 | 2 | undefined; api: 1 | 2 | 3 | 4 | 99 }>();
+
+function classify(action: string): { login: 1 | 2 | undefined; api: 1 | 2 | 3 | 4 | 99 } {
+  let c = classified.get(action);
+  if (!c) {
+    if (classified.size >= 10_000) classified.clear();
+    c = { login: loginActivity(action), api: apiActivity(action) };
+    classified.set(action, c);
+  }
+  return c;
+}
+
 export function toOcsf(entry: Entry, ctx: RecordContext): Record<string, unknown> {
-  const login = loginActivity(entry.action);
+  const { login, api } = classify(entry.action);
   const cls = login ? AUTHENTICATION : API_ACTIVITY;
-  const activity_id = login ?? apiActivity(entry.action);
+  const activity_id = login ?? api;
   const status = STATUS[entry.result as keyof typeof STATUS] ?? {
     status_id: 99,
     status: entry.result,
