@@ -7,7 +7,7 @@ import type { Entry } from '../../src/core/event/entry.ts';
 import { createKeyFile, createLog, type Ledger, openLedger } from '../../src/ledger/index.ts';
 import { exportRecords } from '../../src/ledger/record-export.ts';
 import { cefHeaderEscape, toCef } from '../../src/ledger/siem/cef.ts';
-import { CSV_COLUMNS, csvCell } from '../../src/ledger/siem/csv.ts';
+import { CSV_COLUMNS, csvCell, csvFormat } from '../../src/ledger/siem/csv.ts';
 import { ERASED } from '../../src/ledger/siem/fields.ts';
 import { apiActivity, loginActivity, toOcsf } from '../../src/ledger/siem/ocsf.ts';
 import { octetCounted, SD_ID, toSyslog } from '../../src/ledger/siem/syslog.ts';
@@ -170,6 +170,8 @@ function parseCsv(text: string): string[][] {
   }
 }
 
+const toCsvRowText = (e: Entry) => csvFormat.record(e, { origin: 'o', productVersion: 'v' });
+
 // ---- a real log with edge and hostile events ----
 
 const dir = mkdtempSync(join(tmpdir(), 'evident-siem-'));
@@ -250,7 +252,7 @@ describe('SIEM record formats', () => {
         action: 'record.read',
         resource_id: 'inv-3',
         result: 'success',
-        old_values: { ssn: '123' },
+        old_values: { ssn: 'secret-ssn-7f3a' },
       },
     ]);
     await ledger.erase({ erasureKey: ERASURE_KEY, actor_id: 'carol', reason: 'GDPR request 7' });
@@ -310,11 +312,12 @@ describe('SIEM record formats', () => {
   it('erased values are never exported: the marker stands in every format', () => {
     const erased = entries.find((e) => e.erased?.includes('old_values'))!;
     assert.ok(erased, 'the erasure left an entry with erased old_values');
-    const needle = '"123"';
+    const needle = 'secret-ssn-7f3a';
     const o = toOcsf(erased, ctx);
     assert.equal((o['unmapped'] as Record<string, unknown>)['old_values'], ERASED);
     assert.ok(!JSON.stringify(o).includes(needle));
-    assert.ok(!toCef(erased, ctx).includes('123'));
+    assert.ok(!toCef(erased, ctx).includes(needle));
+    assert.ok(!toCsvRowText(erased).includes(needle));
     assert.ok(!toSyslog(erased, ctx).includes(needle));
     assert.equal(parseSyslog(toSyslog(erased, ctx)).msg['old_values'], ERASED);
     assert.ok(!JSON.stringify(o).includes('salt'));
