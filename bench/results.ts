@@ -1,6 +1,7 @@
 /** The benchmark's results document (bench/results/latest.json) and the project's targets. */
 import type { ArchiveResult } from './archive.ts';
 import type { BuildInfo } from './built-log.ts';
+import type { ExportResult } from './exports.ts';
 import type { HttpResult } from './http-ingest.ts';
 import type { IngestResult } from './ingest.ts';
 import type { Machine } from './machine.ts';
@@ -23,6 +24,7 @@ export const SECTIONS = [
   'tiles',
   'witness',
   'archive',
+  'exports',
 ] as const;
 /** Sections run only when named in --only: they need a server the default run does not start. */
 export const OPT_IN_SECTIONS = ['s3'] as const;
@@ -55,6 +57,8 @@ export interface Results {
   s3?: S3PutResult[];
   /** Why the s3 section measured nothing, when it ran and could not. */
   s3_skipped?: string;
+  /** Export throughput per format on the built log (optional: results written before it existed lack it). */
+  exports?: ExportResult[];
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- options]`: durable ingest (library and HTTP), verification, proofs, the
- * three compliance queries and storage, on SQLite and PostgreSQL; prints progress and a table, writes
+ * three compliance queries, storage and exports per format, on SQLite and PostgreSQL; prints progress and a table, writes
  * JSON, Markdown and an SVG chart to bench/results/. Options:
  *
  *   --quick                     every section on tiny sizes (seconds; the smoke test runs it)
@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchArchive } from './archive.ts';
 import { type BuiltLog, builtLog, fill } from './built-log.ts';
+import { benchExports } from './exports.ts';
 import { benchHttp } from './http-ingest.ts';
 import { benchIngest, benchNaive } from './ingest.ts';
 import { machine } from './machine.ts';
@@ -88,6 +89,7 @@ const results: Results = {
         queries: [],
         storage: [],
         witness: [],
+        exports: [],
         builds: [],
         ran: {},
         targets: [],
@@ -209,6 +211,15 @@ try {
       delete results.s3_skipped;
     }
   });
+  await section('exports', async () => {
+    const log = await sqliteLog(logSize);
+    const ledger = await log.open();
+    try {
+      results.exports = await benchExports(ledger);
+    } finally {
+      await ledger.close();
+    }
+  });
 } finally {
   for (const log of logs.values()) log.dispose();
   await pgLog?.dispose();
@@ -228,5 +239,6 @@ const broken =
   results.proofs.some((x) => !x.ok) ||
   (results.tiles ?? []).some((x) => !x.ok || x.errors > 0) ||
   (results.witness ?? []).some((x) => !x.ok) ||
-  (results.archive ?? []).some((x) => !x.ok);
+  (results.archive ?? []).some((x) => !x.ok) ||
+  (results.exports ?? []).some((x) => !(x.entries_per_s > 0));
 if (broken) process.exitCode = 1;

@@ -5,6 +5,7 @@ import { archive, restore } from './commands/archive.ts';
 import { checkpoint } from './commands/checkpoint.ts';
 import { erase } from './commands/erase.ts';
 import { exportCommand } from './commands/export.ts';
+import { forwardCommand } from './commands/forward.ts';
 import { init } from './commands/init.ts';
 import { key } from './commands/key.ts';
 import { keys } from './commands/keys.ts';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   key,
   prove,
   exportCommand,
+  forwardCommand,
   verifyBundle,
   verifyProof,
   erase,

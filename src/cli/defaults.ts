@@ -18,3 +18,11 @@ export const SERVE_DEFAULT_LOG_LEVEL = 'info';
 export const WITNESS_DEFAULT_DB = './witness.db';
 export const WITNESS_DEFAULT_KEY = './witness.key';
 export const WITNESS_DEFAULT_PORT = 8081;
+/** `evident forward`: the cursor file, records per delivery, how often to look for new entries, retry delays. */
+export const FORWARD_DEFAULT_STATE = './evident-forward.json';
+export const FORWARD_DEFAULT_BATCH = 100;
+export const FORWARD_DEFAULT_POLL_MS = 1000;
+export const FORWARD_RETRY_BASE_MS = 250;
+export const FORWARD_RETRY_MAX_MS = 30_000;
+/** How long a connection or a webhook answer may take before the attempt counts as failed. */
+export const FORWARD_TIMEOUT_MS = 30_000;

@@ -9,6 +9,7 @@
  * then the perfect subtrees covering [to, tree_size) (`suffix`); its root must be the signed
  * checkpoint's (RFC 9162 §2.1.1). docs/formats.md describes it for independent verifiers.
  */
+import { type BundleWindow, parseWindow, WindowWatch } from './bundle-window.ts';
 import { concatBytes, fromBase64 } from './bytes.ts';
 import { ErrorCode, EvidentError } from './errors.ts';
 import type { Entry } from './event/entry.ts';
@@ -47,6 +48,12 @@ export interface BundleHeader {
   consistency?: { size: number; hashes: string[] }[];
   /** The filter the exporter was asked for, if any (entries outside it may be included to keep the range whole). */
   filter?: { since?: string; until?: string };
+  /**
+   * For a bundle of a window of received_at: the window and the entries just outside the range,
+   * with inclusion proofs, so that the verifier checks no entry of the window was left out
+   * (./bundle-window.ts). Optional: bundles without it verify as before.
+   */
+  window?: BundleWindow;
 }
 
 const bad = (message: string, details: Record<string, unknown> = {}) =>
@@ -88,6 +95,7 @@ export function parseBundleHeader(v: unknown): BundleHeader {
   hashes('prefix', popcount(from as number));
   hashes('suffix', perfectSubtrees(to as number, size as number).length);
   if (h.consistency !== undefined) parseConsistency(h.consistency, size as number);
+  if (h.window !== undefined) parseWindow(h.window, (m) => bad(m, { field: 'window' }));
   return h as unknown as BundleHeader;
 }
 
@@ -145,9 +153,11 @@ export async function verifyBundle(
   const prefix = h.prefix.map((x) => fromBase64(x, 32));
   const frontier = concatBytes(...prefix);
   let count = 0;
+  const watch = new WindowWatch(h.window);
   async function* counted(): AsyncIterable<readonly Entry[]> {
     for await (const page of entries) {
       count += page.length;
+      for (const e of page) watch.see(e);
       yield page;
     }
   }
@@ -170,6 +180,13 @@ export async function verifyBundle(
   if (placed.unchecked.length > 0) {
     report.ok = false;
     report.unchecked = placed.unchecked;
+  }
+  const windowFaults = watch.finish(h);
+  if (windowFaults.length > 0) {
+    report.ok = false;
+    report.faults.push(...windowFaults);
+    const first = Math.min(...windowFaults.map((f) => f.index ?? Number.MAX_SAFE_INTEGER));
+    report.first_bad_index = Math.min(report.first_bad_index ?? Number.MAX_SAFE_INTEGER, first);
   }
   const expected = h.range.to - h.range.from;
   if (count !== expected) {

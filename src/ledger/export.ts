@@ -17,6 +17,7 @@ import {
   type VerifyBundleOptions,
   verifyBundle,
 } from '../core/bundle.ts';
+import type { BundleWindow } from '../core/bundle-window.ts';
 import { toBase64 } from '../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import type { Entry } from '../core/event/entry.ts';
@@ -26,11 +27,15 @@ import { perfectSubtrees } from '../core/merkle/index.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
 import { cosignedNote } from './cosigned.ts';
 import type { Ledger } from './ledger.ts';
+import { type TimeWindow, windowRange } from './window.ts';
 
 export interface ExportOptions {
-  /** Entries whose timestamp is at or after this (RFC 3339) ... */
+  /** Entries received (received_at) at or after this (RFC 3339) ... */
   since?: string;
-  /** ... and before this. The bundle holds the whole index range between the first and last match. */
+  /**
+   * ... and before this. The header's `window` then carries the entries just outside the range,
+   * with inclusion proofs, so that the verifier sees no entry of the window was left out.
+   */
   until?: string;
   /** Or an index range [fromIndex, toIndex). */
   fromIndex?: number;
@@ -55,13 +60,7 @@ export async function* exportBundle(ledger: Ledger, o: ExportOptions = {}): Asyn
   const cp = ledger.canSign ? await ledger.checkpoint() : await ledger.latestCheckpoint();
   if (!cp) throw new EvidentError(ErrorCode.NOT_FOUND, 'the log has no signed checkpoint to export against');
   const n = cp.size;
-  let from = 0;
-  let to = n;
-  if (o.since !== undefined) from = (await ledger.query({ since: o.since, limit: 1 }))[0]?.index ?? n;
-  if (o.until !== undefined && n > 0) {
-    const last = (await ledger.query({ until: o.until, descending: true, fromIndex: n - 1, limit: 1 }))[0];
-    to = last ? last.index + 1 : 0;
-  }
+  let { from, to } = await windowRange(ledger, o, n);
   if (o.fromIndex !== undefined) from = Math.max(from, o.fromIndex);
   if (o.toIndex !== undefined) to = Math.min(to, o.toIndex);
   from = Math.min(from, n);
@@ -95,6 +94,9 @@ export async function* exportBundle(ledger: Ledger, o: ExportOptions = {}): Asyn
     ...(o.since !== undefined || o.until !== undefined
       ? { filter: { ...(o.since ? { since: o.since } : {}), ...(o.until ? { until: o.until } : {}) } }
       : {}),
+    ...(o.since !== undefined || o.until !== undefined
+      ? { window: await boundaries(ledger, o, from, to, n) }
+      : {}),
   };
   yield `${JSON.stringify(header)}\n`;
   const pageSize = o.pageSize ?? EXPORT_PAGE_ENTRIES;
@@ -107,6 +109,33 @@ export async function* exportBundle(ledger: Ledger, o: ExportOptions = {}): Asyn
       at++;
     }
   }
+}
+
+/**
+ * The entries just outside [from, to) and their inclusion proofs in the tree of size n: entry
+ * from - 1 (received before `since`) and entry `to` (received at or after `until`), when they
+ * exist. With them, verify-bundle checks that the range holds every entry of the window
+ * (../core/bundle-window.ts).
+ */
+async function boundaries(
+  ledger: Ledger,
+  w: TimeWindow,
+  from: number,
+  to: number,
+  n: number,
+): Promise<BundleWindow> {
+  const proven = async (index: number) => {
+    const entry = await ledger.entryAt(index);
+    if (!entry) throw missingEntry(ledger, index);
+    return { entry, proof: (await ledger.proveInclusion(index, n)).hashes };
+  };
+  return {
+    field: 'received_at',
+    ...(w.since !== undefined ? { since: w.since } : {}),
+    ...(w.until !== undefined ? { until: w.until } : {}),
+    ...(w.since !== undefined && from > 0 ? { before: await proven(from - 1) } : {}),
+    ...(w.until !== undefined && to < n ? { after: await proven(to) } : {}),
+  };
 }
 
 function missingEntry(ledger: Ledger, index: number): EvidentError {

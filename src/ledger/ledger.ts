@@ -276,8 +276,10 @@ export class Ledger {
   private async commit(batch: Pending[]) {
     const units = batch.map((p) => p.unit);
     const ids = [...new Set(units.flatMap((u) => u.map((e) => e.id)))];
-    const receivedAt = this.now().toISOString();
     return this.store.write(this.log.id, async (tx) => {
+      // Taken under the sequencing lock, so that received_at follows index order whenever the
+      // writers share a clock that does not step back (docs/exports.md, "Complete time ranges").
+      const receivedAt = this.now().toISOString();
       for (const p of batch) if (p.put) await tx.putIntent(p.put);
       // Checked before use: a rewritten head must not extend the chain or the tree (./head.ts).
       const { head } = await checkedHead(tx);

@@ -3,7 +3,6 @@
  * Everything a route needs is set up here, in this order: strict JSON bodies, TypeBox
  * validation, the OpenAPI document, the rate limiter, the access guard, then the routes.
  */
-import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { readTargets } from '../archive/config.ts';
@@ -29,18 +28,8 @@ import { tileRoutes } from './routes/tiles.ts';
 import { verifyRoutes } from './routes/verify.ts';
 import type { App, TypeBoxTypeProvider } from './type-provider.ts';
 import { validatorCompiler } from './validation.ts';
+import { packageVersion } from './version.ts';
 import { Witnessing } from './witnessing.ts';
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 export async function buildServer(options: ServerOptions): Promise<App> {
   const { Fastify, LogController, swagger, rateLimit } = await loadFramework();

@@ -3,11 +3,13 @@
  * handler types (./type-provider.ts) and its part of the OpenAPI document. Response schemas are
  * documentation only: responses are written with JSON.stringify, so no field is ever dropped.
  */
+
 import { type TSchema, Type } from '@sinclair/typebox';
 import { EventSchema, LIMITS } from '../core/event/schema.ts';
 import { UUID_PATTERN } from '../core/event/uuid.ts';
 import { ACTOR_TYPES, RESULTS } from '../core/event/vocabulary.ts';
 import { LOG_NAME_PATTERN, LOG_NAME_RULE } from '../core/log-name.ts';
+import { EXPORT_FORMATS } from '../ledger/siem/index.ts';
 import { LEDGER_VALIDATES } from './validation.ts';
 
 const SINGLE_LINE = '^[^\\u0000-\\u001f\\u007f]*$';
@@ -108,7 +110,23 @@ export const ConsistencyQuery = Type.Object(
 );
 
 export const ExportQuery = Type.Object(
-  { since: time('Entries at or after this time'), until: time('Entries before this time') },
+  {
+    since: time('Entries received at or after this time'),
+    until: time('Entries received before this time'),
+    format: Type.Optional(
+      Type.String({
+        pattern: `^(?:${EXPORT_FORMATS.join('|')})$`,
+        description:
+          'bundle (default): the verifiable bundle; ocsf (OCSF 1.3.0 JSON Lines), cef, syslog (RFC 5424) or csv (RFC 4180): records for a SIEM, each naming origin, index and leaf hash.',
+      }),
+    ),
+    bom: Type.Optional(
+      Type.String({
+        pattern: '^(?:true|false)$',
+        description: 'With format=csv, true: start with a UTF-8 byte order mark.',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 

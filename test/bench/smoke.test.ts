@@ -36,6 +36,7 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
     assert.match(r.machine.sqlite, /^3\.\d+/);
     assert.deepEqual(Object.keys(r.ran).sort(), [
       'archive',
+      'exports',
       'http',
       'ingest',
       'proofs',
@@ -52,6 +53,11 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
     assert.ok(r.witness![0]!.ok && r.witness![0]!.requests_per_s > 0, JSON.stringify(r.witness));
     assert.equal(r.archive?.length, 1);
     assert.ok(r.archive![0]!.ok && r.archive![0]!.pruned_entries > 0, JSON.stringify(r.archive));
+    assert.deepEqual(
+      r.exports?.map((x) => x.format),
+      ['bundle', 'ocsf', 'cef', 'syslog', 'csv'],
+    );
+    for (const x of r.exports ?? []) assert.ok(x.entries >= 5_000 && x.entries_per_s > 0, JSON.stringify(x));
 
     assert.equal(r.ingest.length, stores.length * 4);
     for (const x of r.ingest) {

@@ -74,11 +74,17 @@ describe('export bundles', () => {
     }
   });
 
-  it('selects by time, keeping the index range whole', async () => {
-    const text = await bundleText({ since: event(10).timestamp, until: event(20).timestamp });
+  it('selects by received_at, not by the event timestamp', async () => {
+    // every entry was received now, whatever its timestamp: a window around now holds them all
+    const text = await bundleText({ since: '2000-01-01T00:00:00Z', until: '2999-01-01T00:00:00Z' });
     const header = JSON.parse(text.split('\n')[0]!);
-    assert.deepEqual(header.range, { from: 10, to: 20 });
+    assert.deepEqual(header.range, { from: 0, to: 77 });
+    assert.equal(header.window.field, 'received_at');
     assert.equal((await check(text)).ok, true);
+    const none = JSON.parse(
+      (await bundleText({ since: event(10).timestamp, until: event(20).timestamp })).split('\n')[0]!,
+    );
+    assert.deepEqual(none.range, { from: 0, to: 0 });
   });
 
   it('detects an edited entry, a dropped line, a forged subtree hash and a foreign key', async () => {

@@ -8,12 +8,15 @@ import { existsSync } from 'node:fs';
 import type { BundleHeader } from '../../core/bundle.ts';
 import { parseJson } from '../../core/json.ts';
 import { type ExportOptions, exportBundle } from '../../ledger/export.ts';
+import { exportRecords, type RecordExportOptions } from '../../ledger/record-export.ts';
+import { EXPORT_FORMATS, RECORD_FORMATS } from '../../ledger/siem/index.ts';
 import { exportTiles } from '../../ledger/tiles-export.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
 import { createNewFile } from '../files.ts';
-import { keyPath, str, strs } from '../globals.ts';
+import { flag, keyPath, str, strs } from '../globals.ts';
 import type { OutStream } from '../io.ts';
+import { version } from '../main.ts';
 import { openForWriting, openReadOnly, withLedger } from '../open-log.ts';
 import { note, printJson } from '../output.ts';
 import { signingKeyFromEnv } from '../signing-key.ts';
@@ -21,7 +24,14 @@ import { parseCount, parseTime } from '../values.ts';
 
 export async function run(ctx: Context): Promise<number> {
   const tiles = str(ctx, 'tiles');
-  if (tiles !== undefined) return runTiles(ctx, tiles);
+  const format = str(ctx, 'format') ?? 'bundle';
+  if (tiles !== undefined) {
+    if (format !== 'bundle')
+      throw usageError('--tiles writes tiles, not --format records', '--format', { rule: 'conflicts' });
+    return runTiles(ctx, tiles);
+  }
+  if (format !== 'bundle') return runRecords(ctx, format);
+  if (flag(ctx, 'bom')) throw usageError('--bom goes with --format csv', '--bom', { rule: 'requires' });
   const o: ExportOptions = {};
   const since = str(ctx, 'since');
   const until = str(ctx, 'until');
@@ -60,6 +70,51 @@ export async function run(ctx: Context): Promise<number> {
         `exported entries ${from} to ${to - 1} (${to - from}) of tree size ${header.tree_size} to ${out}`,
       );
     }
+  }
+  return 0;
+}
+
+/** --format ocsf|cef|syslog|csv: records for a SIEM, streamed; read-only, no checkpoint signed. */
+async function runRecords(ctx: Context, format: string): Promise<number> {
+  if (!(format in RECORD_FORMATS)) {
+    throw usageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}; not "${format}"`, '--format', {
+      rule: 'enum',
+    });
+  }
+  if (strs(ctx, 'consistency-from').length > 0)
+    throw usageError('--consistency-from goes with the bundle format only', '--consistency-from', {
+      rule: 'requires',
+    });
+  if (flag(ctx, 'bom') && format !== 'csv')
+    throw usageError('--bom goes with --format csv', '--bom', { rule: 'requires' });
+  const o: RecordExportOptions = { format, productVersion: version(), bom: flag(ctx, 'bom') };
+  const since = str(ctx, 'since');
+  const until = str(ctx, 'until');
+  if (since !== undefined) o.since = parseTime('since', since);
+  if (until !== undefined) o.until = parseTime('until', until);
+  const out = str(ctx, 'out');
+  const ledger = await openReadOnly(ctx);
+  const file = out === undefined ? undefined : await createNewFile(out, '--out');
+  // CSV's header row is a line that is not a record
+  let records = RECORD_FORMATS[format]!.header({ bom: false }) === '' ? 0 : -1;
+  let bytes = 0;
+  try {
+    await withLedger(ledger, async (l) => {
+      for await (const chunk of exportRecords(l, o)) {
+        records++;
+        bytes += Buffer.byteLength(chunk);
+        if (file) await file.write(chunk);
+        else await write(ctx.io.stdout, chunk);
+      }
+    });
+    await file?.finish();
+  } catch (e) {
+    await file?.abort();
+    throw e;
+  }
+  if (out !== undefined) {
+    if (ctx.json) printJson(ctx, { out, format, records: Math.max(0, records), bytes });
+    else note(ctx, `exported ${Math.max(0, records)} records as ${format} to ${out}`);
   }
   return 0;
 }

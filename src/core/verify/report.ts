@@ -37,6 +37,8 @@ export const FaultKind = {
   HEAD_MISMATCH: 'head_mismatch',
   /** A stored tree node is not the hash of the subtree the entries give, is missing, or lies beyond the tree. */
   TREE_NODE_MISMATCH: 'tree_node_mismatch',
+  /** A time-window bundle that cannot show it holds every entry of its window (../bundle-window.ts; `rule` says which check). */
+  WINDOW_INCOMPLETE: 'window_incomplete',
 } as const;
 
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
@@ -121,6 +123,7 @@ const LABEL: Record<FaultKind, string> = {
   api_key_unrecorded: 'API key without its audit event',
   head_mismatch: 'log head does not match the entries',
   tree_node_mismatch: 'stored tree node does not match the entries',
+  window_incomplete: 'time window not shown complete',
 };
 
 /** A report in words, for people. */

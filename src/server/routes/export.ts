@@ -14,12 +14,15 @@
  */
 import type { ServerResponse } from 'node:http';
 import { exportBundle } from '../../ledger/export.ts';
+import { exportRecords } from '../../ledger/record-export.ts';
+import { RECORD_FORMATS } from '../../ledger/siem/index.ts';
 import { recordAccess } from '../access-audit.ts';
 import { ledgerOf, type ServerContext } from '../context.ts';
 import { toHttpError } from '../errors.ts';
 import { parseTime } from '../query-values.ts';
 import { ExportQuery, errors, LogParams } from '../schemas.ts';
 import type { App } from '../type-provider.ts';
+import { packageVersion } from '../version.ts';
 
 export function exportRoutes(app: App, ctx: ServerContext): void {
   app.get(
@@ -30,7 +33,9 @@ export function exportRoutes(app: App, ctx: ServerContext): void {
         description:
           'A bundle verifiable offline (evident verify-bundle, or any RFC 9162 and C2SP implementation): a ' +
           'header line (origin, verifier key, signed checkpoint, subtree hashes), then one entry per line. ' +
-          'With since/until it holds the whole index range between the first and last match. Scope: read. ' +
+          'since/until select by received_at; the bundle then carries the entries just outside the range with ' +
+          'inclusion proofs (completeness). format=ocsf|cef|syslog|csv streams records for a SIEM instead ' +
+          '(docs/exports.md). Scope: read. ' +
           'Recorded as an audit_log.export event before the bundle is sent. An export that fails midway ' +
           'ends with a line {"error":{"code","message"}} and a cut connection (no final chunk).',
         tags: ['read'],
@@ -38,8 +43,13 @@ export function exportRoutes(app: App, ctx: ServerContext): void {
         querystring: ExportQuery,
         response: {
           200: {
-            description: 'The bundle, JSON Lines.',
-            content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+            description:
+              'The bundle or the OCSF records, JSON Lines; CEF and syslog as text, one record a line; CSV.',
+            content: {
+              'application/x-ndjson': { schema: { type: 'string' } },
+              'text/plain': { schema: { type: 'string' } },
+              'text/csv': { schema: { type: 'string' } },
+            },
           },
           ...errors(400, 401, 403, 404, 429, 503),
         },
@@ -51,19 +61,30 @@ export function exportRoutes(app: App, ctx: ServerContext): void {
       const since = req.query.since !== undefined ? parseTime('since', req.query.since) : undefined;
       const until = req.query.until !== undefined ? parseTime('until', req.query.until) : undefined;
       const filters = { ...(since ? { since } : {}), ...(until ? { until } : {}) };
+      const format = req.query.format ?? 'bundle';
+      const records = format === 'bundle' ? undefined : RECORD_FORMATS[format]!;
       await recordAccess(ctx, req, ledger, {
         action: 'audit_log.export',
         result: 'success',
-        metadata: { filters },
+        metadata: { filters, format },
       });
-      const lines = exportBundle(ledger, filters)[Symbol.asyncIterator]();
+      const lines = (
+        records
+          ? exportRecords(ledger, {
+              ...filters,
+              format,
+              productVersion: packageVersion(),
+              bom: req.query.bom === 'true',
+            })
+          : exportBundle(ledger, filters)
+      )[Symbol.asyncIterator]();
       // The header is computed before answering, so that a failure there is still a proper error.
       const first = await lines.next();
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
-        'content-type': 'application/x-ndjson; charset=utf-8',
-        'content-disposition': `attachment; filename="${ledger.log.name}.bundle"`,
+        'content-type': records?.contentType ?? 'application/x-ndjson; charset=utf-8',
+        'content-disposition': `attachment; filename="${ledger.log.name}.${records?.extension ?? 'bundle'}"`,
         ...(ctx.lifecycle.closing ? { connection: 'close' } : {}),
       });
       let entries = 0;
@@ -76,11 +97,12 @@ export function exportRoutes(app: App, ctx: ServerContext): void {
               action: 'audit_log.export',
               result: 'failure',
               reason: 'the client closed the connection before the export ended',
-              metadata: { filters, aborted_by_client: true, entries_sent: entries },
+              metadata: { filters, format, aborted_by_client: true, entries_sent: entries },
             }).catch(() => {});
             return;
           }
-          if (r !== first) entries++;
+          // the first line is the bundle's header or CSV's header row; other formats have none
+          if (r !== first || (records && records.header({ bom: false }) === '')) entries++;
         }
       } catch (e) {
         const h = toHttpError(e);
@@ -90,7 +112,7 @@ export function exportRoutes(app: App, ctx: ServerContext): void {
           action: 'audit_log.export',
           result: 'failure',
           reason: 'the export failed after it began; the client got an error line and a cut connection',
-          metadata: { filters, code: h.body.code, entries_sent: entries },
+          metadata: { filters, format, code: h.body.code, entries_sent: entries },
         }).catch(() => {}); // logged and counted by recordAccess; the client is told either way
         await sendLast(res, `${JSON.stringify({ error: h.body })}\n`);
         res.destroy(); // no final chunk: the body is visibly incomplete
