@@ -14,6 +14,7 @@ import { relay } from './commands/relay.ts';
 import { serve } from './commands/serve.ts';
 import { verify } from './commands/verify.ts';
 import { verifyBundle } from './commands/verify-bundle.ts';
+import { viewer } from './commands/viewer.ts';
 
 export const COMMANDS: readonly Command[] = [
   init,
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   verifyBundle,
   erase,
   serve,
+  viewer,
   relay,
   keys,
 ];
