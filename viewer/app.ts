@@ -8,7 +8,7 @@ import { fromBase64, fromHex, toHex } from '../src/core/bytes.ts';
 import { type Entry, entryLeafHash } from '../src/core/event/entry.ts';
 import { verifyConsistency, verifyInclusion } from '../src/core/merkle/verify.ts';
 import type { VerifyReport } from '../src/core/verify/report.ts';
-import { Api } from './api.ts';
+import { Api, ApiError } from './api.ts';
 import { growthChart } from './chart.ts';
 import { $, clear, h } from './dom.ts';
 import { store } from './storage.ts';
@@ -76,7 +76,13 @@ function clearAlarm(): void {
   a.replaceChildren();
 }
 
-function errorBox(e: unknown): HTMLElement {
+function errorBox(e: unknown, index: number | null = null): HTMLElement {
+  // The server's own integrity alarm (docs/http-api.md, TAMPER_DETECTED): evidence too.
+  if (e instanceof ApiError && e.code === 'TAMPER_DETECTED') {
+    return errorBox(
+      new TrustFailure('server-alarm', `The server reports its own log damaged and refuses to answer: ${e.message}`, index),
+    );
+  }
   if (e instanceof TrustFailure) {
     raise(e);
     return h('div', { class: 'bad-box', 'data-state': 'failed' }, e.message);
@@ -451,7 +457,7 @@ async function openEntry(ref: string): Promise<void> {
   try {
     r = await requireApi().json(`/events/${encodeURIComponent(ref)}`);
   } catch (e) {
-    clear(out, errorBox(e));
+    clear(out, h('div', { id: 'entry-status' }, errorBox(e, /^[0-9]+$/.test(ref) ? Number(ref) : null)));
     return;
   }
   const e = r.entry;
@@ -493,7 +499,7 @@ async function openEntry(ref: string): Promise<void> {
     h(
       'button',
       { type: 'button', disabled: e.index === 0, onclick: () => openEntry(String(e.index - 1)) },
-      `Previous entry (#${e.index - 1})`,
+      e.index === 0 ? 'Previous entry' : `Previous entry (#${e.index - 1})`,
     ),
     h(
       'button',
@@ -782,7 +788,10 @@ function reportView(report: VerifyReport, ms: number, header: BundleHeader | und
           ),
         )
       : null,
-    ...report.warnings.map((w) => h('p', { class: 'hint' }, `Note: ${w}`)),
+    // The page checks the bundle's checkpoint against the one it remembers itself (acceptCheckpoint).
+    ...report.warnings
+      .filter((w) => !w.startsWith('no checkpoint kept outside'))
+      .map((w) => h('p', { class: 'hint' }, `Note: ${w}`)),
   );
   return box;
 }
@@ -839,7 +848,18 @@ function verifyAll(): void {
         }
         // The bundle's checkpoint must extend the one this page trusts too.
         if (header) {
-          acceptCheckpoint(header.checkpoint, false).catch((e) => out.append(errorBox(e)));
+          acceptCheckpoint(header.checkpoint, false)
+            .then((cp) => {
+              const r = store.remembered(cp.origin);
+              view.append(
+                h(
+                  'p',
+                  { id: 'report-consistency' },
+                  `Its checkpoint (size ${cp.size}) is signed by the pinned key${r ? ` and consistent with the size ${r.size} this page remembers` : ''}.`,
+                ),
+              );
+            })
+            .catch((e) => out.append(errorBox(e)));
         }
       } else {
         btn.disabled = false;
@@ -866,7 +886,8 @@ function verifyAll(): void {
 
 function openBundle(file: File): void {
   const out = $('bundle-out');
-  const logKeys = store.logKeys();
+  const logKeys = [...readPins().logKeys];
+  if (logKeys.length > 0) store.setLogKeys(logKeys);
   if (logKeys.length === 0) {
     clear(
       out,
@@ -915,7 +936,7 @@ function compareRemembered(header: BundleHeader): HTMLElement {
   let size: number;
   let root: string;
   try {
-    const cp = checkCheckpoint(header.checkpoint, verifiersOf({ logKeys: store.logKeys(), witnessKeys: [] }));
+    const cp = checkCheckpoint(header.checkpoint, verifiersOf({ logKeys: readPins().logKeys, witnessKeys: [] }));
     size = cp.size;
     root = cp.root;
   } catch (e) {
@@ -1026,6 +1047,10 @@ export function startApp(script: string): void {
     if (type) p['resource_type'] = type;
     setForm(p);
     void runSearch(p, `All access to ${type ? `${type}/` : ''}${id}`);
+  });
+  $('q-entry').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void openEntry($<HTMLInputElement>('q-entry-ref').value.trim());
   });
   $('q-failures').addEventListener('submit', (e) => {
     e.preventDefault();

@@ -24,7 +24,8 @@ export type FailureKind =
   | 'entry-modified'
   | 'proof-failed'
   | 'tampering'
-  | 'export-failed';
+  | 'export-failed'
+  | 'server-alarm';
 
 /** Evidence against the log (or the server): shown red, never as a mere error. */
 export class TrustFailure extends Error {

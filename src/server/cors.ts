@@ -13,7 +13,8 @@ const ORIGIN = /^(?:null|https?:\/\/[a-z0-9.-]+(?::[0-9]{1,5})?|https?:\/\/\[[0-
 export function resolveCorsOrigins(v: unknown): readonly string[] {
   if (v === undefined || v === false) return [];
   const list = typeof v === 'string' ? v.split(',').map((x) => x.trim()) : v;
-  if (!Array.isArray(list) || list.length === 0) {
+  if (Array.isArray(list) && list.length === 0) return [];
+  if (!Array.isArray(list)) {
     throw new RangeError('corsOrigin: the allowed origins, e.g. https://audit.example.com or null');
   }
   for (const o of list) {
