@@ -80,7 +80,11 @@ function errorBox(e: unknown, index: number | null = null): HTMLElement {
   // The server's own integrity alarm (docs/http-api.md, TAMPER_DETECTED): evidence too.
   if (e instanceof ApiError && e.code === 'TAMPER_DETECTED') {
     return errorBox(
-      new TrustFailure('server-alarm', `The server reports its own log damaged and refuses to answer: ${e.message}`, index),
+      new TrustFailure(
+        'server-alarm',
+        `The server reports its own log damaged and refuses to answer: ${e.message}`,
+        index,
+      ),
     );
   }
   if (e instanceof TrustFailure) {
@@ -936,7 +940,10 @@ function compareRemembered(header: BundleHeader): HTMLElement {
   let size: number;
   let root: string;
   try {
-    const cp = checkCheckpoint(header.checkpoint, verifiersOf({ logKeys: readPins().logKeys, witnessKeys: [] }));
+    const cp = checkCheckpoint(
+      header.checkpoint,
+      verifiersOf({ logKeys: readPins().logKeys, witnessKeys: [] }),
+    );
     size = cp.size;
     root = cp.root;
   } catch (e) {

@@ -99,8 +99,12 @@ export async function serve(dir: string, port: number, extra: readonly string[] 
     child,
     async stop() {
       if (child.exitCode === null) {
+        // A browser holds pre-opened sockets that never carried a request; the server waits
+        // out its grace period for those, so after 2 s the test cuts it short.
         child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
         await exited;
+        clearTimeout(timer);
       }
     },
   };
@@ -189,6 +193,10 @@ export async function lyingProxy(
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
