@@ -8,8 +8,9 @@ import type { QueryResult } from './queries.ts';
 import type { StorageResult } from './storage.ts';
 import type { StoreKind } from './support.ts';
 import type { VerifyResult } from './verify.ts';
+import type { ViewerResult } from './viewer.ts';
 
-export const SECTIONS = ['ingest', 'http', 'verify', 'proofs', 'queries', 'storage'] as const;
+export const SECTIONS = ['ingest', 'http', 'verify', 'proofs', 'queries', 'storage', 'viewer'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Bump when the shape changes: an older file is then not merged into. */
@@ -29,6 +30,8 @@ export interface Results {
   proofs: ProofResult[];
   queries: QueryResult[];
   storage: StorageResult[];
+  /** The viewer's whole verification in Chromium against evident verify (empty without Chromium). */
+  viewer?: ViewerResult[];
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];

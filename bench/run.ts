@@ -26,6 +26,7 @@ import { FORMAT, type Results, SECTIONS, type Section, targets } from './results
 import { postgresStorage, sqliteStorage } from './storage.ts';
 import { type FreshLog, freshLog, progress, type StoreKind } from './support.ts';
 import { benchVerify } from './verify.ts';
+import { benchViewer } from './viewer.ts';
 
 const { values } = parseArgs({
   options: {
@@ -176,6 +177,14 @@ try {
       const schema = new URL((await postgresLog()).db).searchParams.get('schema')!;
       results.storage.push(await postgresStorage(schema, logSize));
     }
+  });
+  await section('viewer', async () => {
+    results.viewer = [];
+    const size = verifySizes[0]!;
+    const log = await sqliteLog(size);
+    const r = await benchViewer(log.db, log.key);
+    if (r) results.viewer.push(r);
+    else console.error('viewer: skipped, /usr/bin/chromium is missing');
   });
 } finally {
   for (const log of logs.values()) log.dispose();

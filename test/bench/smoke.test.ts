@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -34,7 +34,20 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
     const stores = r.postgres_skipped === undefined ? ['sqlite', 'postgres'] : ['sqlite'];
     if (r.postgres_skipped === undefined) assert.match(r.machine.postgres?.version ?? '', /^\d+/);
     assert.match(r.machine.sqlite, /^3\.\d+/);
-    assert.deepEqual(Object.keys(r.ran).sort(), ['http', 'ingest', 'proofs', 'queries', 'storage', 'verify']);
+    assert.deepEqual(Object.keys(r.ran).sort(), [
+      'http',
+      'ingest',
+      'proofs',
+      'queries',
+      'storage',
+      'verify',
+      'viewer',
+    ]);
+    // The viewer in Chromium, when Chromium is installed (always under CI: .ci/run installs it).
+    if (existsSync('/usr/bin/chromium') || process.env['CI'] === 'true') {
+      assert.equal(r.viewer?.length, 1);
+      assert.ok(r.viewer![0]!.ok && r.viewer![0]!.page_entries_per_s > 0, JSON.stringify(r.viewer));
+    }
 
     assert.equal(r.ingest.length, stores.length * 4);
     for (const x of r.ingest) {

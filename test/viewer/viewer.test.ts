@@ -6,15 +6,17 @@
  * the self-contained file opened from disk, with a bundle file and with a server.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import type { BrowserContext, Page } from 'playwright-core';
+import { builtLog } from '../../bench/built-log.ts';
+import { measureViewer } from '../../bench/viewer.ts';
 import { toHex } from '../../src/core/bytes.ts';
 import { entryLeafHash } from '../../src/core/event/entry.ts';
-import { copyLog, ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
+import { BIN, copyLog, ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
 import { carefully, headOf, setHead } from '../ledger/tamper-support.ts';
 import {
   ARTIFACTS,
@@ -342,6 +344,21 @@ describe('the viewer in a browser', { skip: missing, concurrency: 1 }, () => {
     assert.match((await page.textContent('#alarm'))!, /FORK/);
     await shot(page, '11-fork');
     await page.close();
+  });
+
+  it('verifies a 10,000-entry log in the page, and prints its rate beside evident verify of the same log', async () => {
+    const log = await builtLog(10_000, { cache: false });
+    const dir = tempDir();
+    copyFileSync(log.db, join(dir, 'evident.db'));
+    copyFileSync(log.key, join(dir, 'evident.key'));
+    log.dispose();
+    const r = await measureViewer(dir, [BIN]);
+    console.log(
+      `# viewer: ${r.entries} entries, page ${r.page_entries_per_s}/s (${r.page_seconds} s), evident verify ${r.cli_entries_per_s}/s (${r.cli_seconds} s), ratio ${r.ratio}`,
+    );
+    assert.ok(r.ok);
+    assert.ok(r.entries >= 10_000);
+    assert.ok(r.page_entries_per_s > 0 && r.cli_entries_per_s > 0);
   });
 
   it('the self-contained file, opened from disk: a bundle file verifies with no server; a tampered one names its index; a server answers with --cors-origin null', async () => {
