@@ -717,6 +717,7 @@ function makeWorker(): Worker | undefined {
 /** Runs a verification in a worker (or, if workers are refused, in the page) and reports messages. */
 function verifyIn(req: WorkerRequest, on: (m: WorkerMessage) => void): void {
   const w = makeWorker();
+  document.body.dataset['verifier'] = w ? 'worker' : 'page';
   if (!w) {
     void runVerification(req, on);
     return;
@@ -994,8 +995,14 @@ function compareRemembered(header: BundleHeader): HTMLElement {
 
 export function startApp(script: string): void {
   scriptText = script;
-  const frag = new URLSearchParams(location.hash.replace(/^#/, ''));
-  const pinned = frag.get('vkey');
+  // #vkey=<key>: taken as written or URL-encoded ('+' stays '+', as a key text holds it).
+  const m = /(?:^#|&)vkey=([^&]*)/.exec(location.hash);
+  let pinned: string | undefined;
+  try {
+    pinned = m ? decodeURIComponent(m[1]!).trim() : undefined;
+  } catch {
+    pinned = undefined;
+  }
   if (pinned) {
     const keys = store.logKeys();
     if (!keys.includes(pinned)) store.setLogKeys([pinned, ...keys]);

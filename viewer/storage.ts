@@ -3,14 +3,9 @@
  * checkpoint it verified (localStorage, so that the next visit demands a consistency proof from
  * it); the API key only for the tab's life (sessionStorage).
  */
-export interface Remembered {
-  size: number;
-  /** Base64 root hash. */
-  root: string;
-  note: string;
-  /** When this page verified it (ISO). */
-  at: string;
-}
+import type { Remembered } from './trust.ts';
+
+export type { Remembered };
 
 const P = 'evident.viewer.';
 

@@ -12,7 +12,16 @@ import { isEvidentError } from '../src/core/errors.ts';
 import { verifyConsistency } from '../src/core/merkle/verify.ts';
 import { parseNote } from '../src/core/note.ts';
 import { type NoteVerifier, verifierFromKey } from '../src/core/note-keys.ts';
-import type { Remembered } from './storage.ts';
+
+/** The last checkpoint the page verified for a log (kept in localStorage by ./storage.ts). */
+export interface Remembered {
+  size: number;
+  /** Base64 root hash. */
+  root: string;
+  note: string;
+  /** When this page verified it (ISO). */
+  at: string;
+}
 
 export type FailureKind =
   | 'rollback'

@@ -40,6 +40,13 @@ interface BrowserStorage {
 declare const document: {
   querySelector(s: string): { textContent: string | null; getAttribute(n: string): string | null } | null;
 };
+interface BrowserDocument {
+  querySelectorAll(
+    s: string,
+  ): Iterable<{ id: string; labels?: { length: number } | null; getAttribute(n: string): string | null }>;
+  activeElement: { textContent: string | null } | null;
+  documentElement: { scrollWidth: number };
+}
 declare const localStorage: BrowserStorage;
 declare const sessionStorage: BrowserStorage;
 
@@ -172,11 +179,31 @@ describe('the viewer in a browser', { skip: missing, concurrency: 1 }, () => {
 
     const r = await verifyEverything(page);
     assert.equal(r.state, 'ok');
+    assert.equal(await page.getAttribute('body', 'data-verifier'), 'worker', 'verified in a Web Worker');
     await page.waitForSelector('#report-consistency', { state: 'attached' });
     assert.equal(await page.$$eval('#signatures tbody tr', (t) => t.length), 1);
     await shot(page, '5-log-verified');
+    // Keyboard and labels: every control is a labelled native control; Tab starts at the skip link.
+    const unlabelled = await page.evaluate(() =>
+      [...(document as unknown as BrowserDocument).querySelectorAll('input, select, textarea')]
+        .filter((el) => !el.labels?.length && !el.getAttribute('aria-label'))
+        .map((el) => el.id),
+    );
+    assert.deepEqual(unlabelled, []);
+    assert.equal(await page.$$eval('[onclick], div[role=button], span[role=button]', (x) => x.length), 0);
+    await page.goto(s.url);
+    await page.keyboard.press('Tab');
+    assert.equal(
+      await page.evaluate(() => (document as unknown as BrowserDocument).activeElement?.textContent),
+      'Skip to content',
+    );
     await page.setViewportSize({ width: 375, height: 800 });
     await page.click('nav button[data-view=search]');
+    assert.ok(
+      (await page.evaluate(() => (document as unknown as BrowserDocument).documentElement.scrollWidth)) <=
+        375,
+      'no sideways scrolling at 375 px',
+    );
     await shot(page, '6-phone-search');
     await page.close();
   });
@@ -381,6 +408,11 @@ describe('the viewer in a browser', { skip: missing, concurrency: 1 }, () => {
     await page.setInputFiles('#bundle-file', join(work, 'audit.bundle'));
     await page.waitForSelector('#bundle-out #report', { state: 'attached' });
     assert.equal(await page.getAttribute('#report', 'data-state'), 'ok');
+    assert.equal(
+      await page.getAttribute('body', 'data-verifier'),
+      'worker',
+      'a worker from a file:// page too',
+    );
     await shot(page, '12-offline-bundle');
     await page.setInputFiles('#bundle-file', join(work, 'tampered.bundle'));
     await page.waitForSelector('#bundle-out #report[data-state=tampered]', { state: 'attached' });
