@@ -1,4 +1,4 @@
-/** A small helper to build DOM nodes: h('button', { type: 'button', onclick }, 'Open'). */
+/** Builds DOM nodes: h('button', { type: 'button', onclick }, 'Open'). */
 type Attr = string | number | boolean | undefined | null | ((e: Event) => void);
 type Child = Node | string | number | null | undefined | false;
 
