@@ -263,6 +263,18 @@ export function markdown(r: Results): string {
         x.heap_growth_mb,
       ]),
     ),
+    '## The viewer (Chromium) against evident verify, same log, same run',
+    '',
+    ...table(
+      ['entries', 'evident verify entries/s', 'viewer entries/s', 'viewer / CLI', 'OK'],
+      (r.viewer ?? []).map((x) => [
+        n(x.entries),
+        n(x.cli_entries_per_s),
+        n(x.page_entries_per_s),
+        x.ratio,
+        yes(x.ok),
+      ]),
+    ),
     '## How the large logs were built',
     '',
     'appendMany in chunks through the public API, one commit per chunk; SQLite logs are cached in bench/.cache/.',

@@ -12,6 +12,7 @@ import type { StorageResult } from './storage.ts';
 import type { StoreKind } from './support.ts';
 import type { TileResult } from './tiles.ts';
 import type { VerifyResult } from './verify.ts';
+import type { ViewerResult } from './viewer.ts';
 import type { WitnessResult } from './witness.ts';
 
 export const SECTIONS = [
@@ -25,6 +26,7 @@ export const SECTIONS = [
   'witness',
   'archive',
   'exports',
+  'viewer',
 ] as const;
 /** Sections run only when named in --only: they need a server the default run does not start. */
 export const OPT_IN_SECTIONS = ['s3'] as const;
@@ -59,6 +61,8 @@ export interface Results {
   s3_skipped?: string;
   /** Export throughput per format on the built log (optional: results written before it existed lack it). */
   exports?: ExportResult[];
+  /** The viewer's whole verification in Chromium against evident verify (empty without Chromium). */
+  viewer?: ViewerResult[];
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];

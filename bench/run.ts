@@ -31,6 +31,7 @@ import { postgresStorage, sqliteStorage } from './storage.ts';
 import { type FreshLog, freshLog, progress, type StoreKind } from './support.ts';
 import { benchTiles } from './tiles.ts';
 import { benchVerify } from './verify.ts';
+import { benchViewer } from './viewer.ts';
 import { benchWitness } from './witness.ts';
 
 const { values } = parseArgs({
@@ -219,6 +220,14 @@ try {
     } finally {
       await ledger.close();
     }
+  });
+  await section('viewer', async () => {
+    results.viewer = [];
+    const size = verifySizes[0]!;
+    const log = await sqliteLog(size);
+    const r = await benchViewer(log.db, log.key);
+    if (r) results.viewer.push(r);
+    else console.error('viewer: skipped, /usr/bin/chromium is missing');
   });
 } finally {
   for (const log of logs.values()) log.dispose();

@@ -18,6 +18,7 @@ import { serve } from './commands/serve.ts';
 import { verify } from './commands/verify.ts';
 import { verifyBundle } from './commands/verify-bundle.ts';
 import { verifyProof } from './commands/verify-proof.ts';
+import { viewer } from './commands/viewer.ts';
 import { witness } from './commands/witness.ts';
 
 export const COMMANDS: readonly Command[] = [
@@ -38,6 +39,7 @@ export const COMMANDS: readonly Command[] = [
   archive,
   restore,
   serve,
+  viewer,
   relay,
   keys,
   witness,

@@ -12,6 +12,7 @@ import { accessGuard, rateLimitKey } from './access.ts';
 import { AccessTally } from './access-tally.ts';
 import { registerJsonBody } from './body.ts';
 import type { ServerContext } from './context.ts';
+import { corsHook } from './cors.ts';
 import { type OpenApiDoc, renderDocsPage } from './docs-page.ts';
 import { integrityAlarm, toHttpError } from './errors.ts';
 import { loadFramework } from './framework.ts';
@@ -29,6 +30,7 @@ import { verifyRoutes } from './routes/verify.ts';
 import type { App, TypeBoxTypeProvider } from './type-provider.ts';
 import { validatorCompiler } from './validation.ts';
 import { packageVersion } from './version.ts';
+import { loadViewerPage } from './viewer-page.ts';
 import { Witnessing } from './witnessing.ts';
 
 export async function buildServer(options: ServerOptions): Promise<App> {
@@ -170,6 +172,7 @@ export async function buildServer(options: ServerOptions): Promise<App> {
       throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'the server is shutting down: retry (elsewhere)');
     }
   });
+  if (o.corsOrigin.length > 0) app.addHook('onRequest', corsHook(o.corsOrigin));
   app.addHook('onRequest', accessGuard(ctx, limiter));
 
   app.addHook('onResponse', async (req, reply) => {
@@ -212,6 +215,21 @@ export async function buildServer(options: ServerOptions): Promise<App> {
       .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
       .send(renderDocsPage(app.swagger() as OpenApiDoc)),
   );
+
+  const viewer = loadViewerPage();
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => {
+    if (!viewer) {
+      return reply
+        .code(404)
+        .send({ code: ErrorCode.NOT_FOUND, message: 'the viewer was not built (npm run build)' });
+    }
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', viewer.csp)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .send(viewer.html);
+  });
 
   app.addHook('preClose', async () => {
     ctx.lifecycle.closing = true;

@@ -9,6 +9,7 @@ import { LEDGER_DEFAULTS } from '../ledger/defaults.ts';
 import type { KeyRing } from '../ledger/keyfile.ts';
 import type { ApiKeyStore, CosignatureStore, Store } from '../store/types.ts';
 import { TALLY_DEFAULTS, type TallyOptions } from './access-tally.ts';
+import { resolveCorsOrigins } from './cors.ts';
 import type { LedgerTuning } from './logs.ts';
 import { resolveTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
@@ -33,6 +34,11 @@ export interface ServerOptions {
    * leftmost value, which the client writes; so is a hop count.
    */
   trustProxy?: false | string | string[];
+  /**
+   * Browser pages of other origins that may call the API (./cors.ts): `scheme://host[:port]`, or
+   * `null` for a page opened from a file (the auditor's own copy of the viewer). Off by default.
+   */
+  corsOrigin?: false | string | readonly string[];
   /** Most events in one ingest request (413 beyond). */
   maxBatch?: number;
   /** Largest request body in bytes (413 beyond). */
@@ -116,9 +122,11 @@ export type ResolvedOptions = Required<
     | 'archiveIntervalMs'
   >
 > &
-  Omit<ServerOptions, 'trustProxy' | 'publicVerify'> & {
+  Omit<ServerOptions, 'trustProxy' | 'publicVerify' | 'corsOrigin'> & {
     /** The public logs' names (empty: none). */
     publicVerify: readonly string[];
+    /** The origins allowed to call the API from a browser (empty: none). */
+    corsOrigin: readonly string[];
     trustProxy: TrustProxy;
     rateLimit: { max: number; timeWindowMs: number; anonymousMax: number } | false;
     anonymousAudit: TallyOptions;
@@ -132,6 +140,7 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
   return {
     ...o,
     publicVerify: resolvePublicLogs(o.publicVerify),
+    corsOrigin: resolveCorsOrigins(o.corsOrigin),
     maxBatch: positive('maxBatch', o.maxBatch ?? DEFAULTS.maxBatch),
     maxBodyBytes: positive('maxBodyBytes', o.maxBodyBytes ?? DEFAULTS.maxBodyBytes),
     bodyTimeoutMs: positive('bodyTimeoutMs', o.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -44,6 +44,7 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
       'storage',
       'tiles',
       'verify',
+      'viewer',
       'witness',
     ]);
     // tiles: level-0 hash tiles, bundles and the checkpoint at least, all answered and checked
@@ -58,6 +59,11 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
       ['bundle', 'ocsf', 'cef', 'syslog', 'csv'],
     );
     for (const x of r.exports ?? []) assert.ok(x.entries >= 5_000 && x.entries_per_s > 0, JSON.stringify(x));
+    // The viewer in Chromium, when Chromium is installed (always under CI: .ci/run installs it).
+    if (existsSync('/usr/bin/chromium') || process.env['CI'] === 'true') {
+      assert.equal(r.viewer?.length, 1);
+      assert.ok(r.viewer![0]!.ok && r.viewer![0]!.page_entries_per_s > 0, JSON.stringify(r.viewer));
+    }
 
     assert.equal(r.ingest.length, stores.length * 4);
     for (const x of r.ingest) {

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { parseJson } from '../../core/json.ts';
 import { isValidLogName } from '../../core/log-name.ts';
 import { isValidKeyName } from '../../core/note-keys.ts';
+import { resolveCorsOrigins } from '../../server/cors.ts';
 import { resolveTrustProxy, type TrustProxy } from '../../server/trust-proxy.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
@@ -23,6 +24,7 @@ export interface ServeConfig {
   tlsKey?: string;
   trustProxy: TrustProxy;
   publicVerify: string[];
+  corsOrigin: readonly string[];
   maxBatch: number;
   maxBodyBytes: number;
   bodyTimeoutMs: number;
@@ -68,13 +70,22 @@ export async function resolveServeConfig(ctx: Context): Promise<ServeConfig> {
       continue;
     }
     if (
-      !['tlsCert', 'tlsKey', 'originHost', 'trustProxy', 'publicVerify', 'witnessPolicy'].includes(s.config)
+      ![
+        'tlsCert',
+        'tlsKey',
+        'originHost',
+        'trustProxy',
+        'publicVerify',
+        'witnessPolicy',
+        'corsOrigin',
+      ].includes(s.config)
     )
       out[s.config] = fromText(s, s.default, 'default');
   }
   out['originHost'] ??= defaultOriginHost();
   out['trustProxy'] ??= false;
   out['publicVerify'] ??= [];
+  out['corsOrigin'] ??= [];
   const c = out as unknown as ServeConfig;
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw usageError(
@@ -104,6 +115,7 @@ function envValue(ctx: Context, name: string): string | undefined {
 function fromText(s: ServeSetting, text: string, source: string): unknown {
   if (s.config === 'trustProxy')
     return trustProxyFrom(/^(none|false|no)$/i.test(text) ? false : text, source);
+  if (s.config === 'corsOrigin') return corsOriginsFrom(/^(none|false|no)$/i.test(text) ? [] : text, source);
   if (s.config === 'publicVerify') {
     if (/^(none|false|no)$/i.test(text)) return [];
     // The old boolean flag: refused, not read as a log named "true".
@@ -125,6 +137,7 @@ function fromText(s: ServeSetting, text: string, source: string): unknown {
 function fromJson(s: ServeSetting, v: unknown, source: string): unknown {
   if (s.config === 'trustProxy') return trustProxyFrom(v, source);
   if (s.config === 'publicVerify') return publicLogsFrom(v === false ? [] : v, source);
+  if (s.config === 'corsOrigin') return corsOriginsFrom(v === false ? [] : v, source);
   if (s.kind === 'bool' && typeof v === 'boolean') return v;
   if (s.kind === 'string' && typeof v === 'string' && v !== '') return v;
   if (s.kind === 'count' && typeof v === 'number') return checkCount(s, v, String(v), source);
@@ -139,6 +152,18 @@ function trustProxyFrom(v: unknown, source: string): TrustProxy {
     return resolveTrustProxy(/^(true|yes|1)$/i.test(String(v)) ? true : v);
   } catch (e) {
     throw usageError(`${source}: ${(e as Error).message.replace(/^trustProxy: /, '')}`, '--trust-proxy', {
+      rule: 'format',
+    });
+  }
+}
+
+/** --cors-origin: the browser origins allowed to call the API (`null`: pages opened from a file). */
+function corsOriginsFrom(v: unknown, source: string): readonly string[] {
+  if (Array.isArray(v) && v.length === 0) return [];
+  try {
+    return resolveCorsOrigins(v);
+  } catch (e) {
+    throw usageError(`${source}: ${(e as Error).message.replace(/^corsOrigin: /, '')}`, '--cors-origin', {
       rule: 'format',
     });
   }

@@ -105,6 +105,16 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     default: 'none',
   },
   {
+    flag: 'cors-origin',
+    env: 'EVIDENT_CORS_ORIGIN',
+    config: 'corsOrigin',
+    kind: 'string',
+    value: 'ORIGINS',
+    description:
+      'browser pages of these origins may call the API (comma-separated scheme://host[:port]; null: a page opened from a file, such as evident viewer --out)',
+    default: 'none',
+  },
+  {
     flag: 'max-batch',
     env: 'EVIDENT_MAX_BATCH',
     config: 'maxBatch',

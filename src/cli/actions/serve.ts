@@ -130,6 +130,7 @@ export async function run(ctx: Context): Promise<number> {
       port: c.port,
       trustProxy: c.trustProxy,
       publicVerify: c.publicVerify,
+      corsOrigin: c.corsOrigin,
       maxBatch: c.maxBatch,
       maxBodyBytes: c.maxBodyBytes,
       bodyTimeoutMs: c.bodyTimeoutMs,
