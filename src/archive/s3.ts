@@ -10,7 +10,6 @@
  * peer, loaded when a target is opened.
  */
 
-import type { Readable } from 'node:stream';
 import type {
   GetObjectCommandOutput,
   HeadObjectCommandOutput,
@@ -21,7 +20,9 @@ import type {
 import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
 import { loadPeer } from '../core/peers.ts';
 import { ARCHIVE_S3_DEFAULTS } from '../ledger/defaults.ts';
-import { type BodyDigest, bodyRange, checksumHex, digestBody, digestStream } from './s3-body.ts';
+import { checksumHex, digestBody, digestStream } from './s3-body.ts';
+import { describeCause, errorName, httpStatus } from './s3-errors.ts';
+import { putMultipart, putSingle, type Sdk, SHA256_META } from './s3-upload.ts';
 import { parseS3Url, type S3Location } from './s3-url.ts';
 import type { ArchiveBody, ArchiveObject, ArchivePut, ArchiveTarget } from './target.ts';
 
@@ -43,10 +44,6 @@ export interface S3TargetOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
-type Sdk = typeof import('@aws-sdk/client-s3');
-
-/** The user metadata holding the body's SHA-256 (hex): S3 servers without flexible checksums keep it too. */
-const SHA256_META = 'evident-sha256';
 const MIN_PART = 5 * 1024 * 1024;
 const SILENT = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
@@ -166,9 +163,16 @@ class S3Target implements ArchiveTarget {
 
     let versionId: string | undefined;
     try {
-      versionId = multipart
-        ? await this.putMultipart(key, body, meta, digest)
-        : await this.putSingle(key, body, meta, digest);
+      const upload = {
+        sdk: this.sdk,
+        client: this.uploadClient,
+        bucket: this.loc.bucket,
+        key,
+        body,
+        meta,
+        digest,
+      };
+      versionId = multipart ? await putMultipart(upload, this.client) : await putSingle(upload);
     } catch (e) {
       // If-None-Match lost a race (412, or 409 while another write is in flight): compare with the winner.
       const status = httpStatus(e);
@@ -224,83 +228,6 @@ class S3Target implements ArchiveTarget {
   async close(): Promise<void> {
     this.client.destroy();
     this.uploadClient.destroy();
-  }
-
-  // --- writing
-
-  private async putSingle(key: string, body: ArchiveBody, meta: ArchivePut, d: BodyDigest) {
-    const out = await sendBody(bodyRange(body, 0, d.size), (Body, abortSignal) =>
-      this.uploadClient.send(
-        new this.sdk.PutObjectCommand({
-          Bucket: this.loc.bucket,
-          Key: key,
-          Body,
-          ContentLength: d.size,
-          ContentMD5: d.md5,
-          ChecksumSHA256: d.sha256,
-          ContentType: meta.contentType ?? 'application/octet-stream',
-          Metadata: { [SHA256_META]: d.sha256Hex },
-          ObjectLockMode: 'COMPLIANCE',
-          ObjectLockRetainUntilDate: meta.retainUntil,
-          IfNoneMatch: '*',
-        }),
-        abortSignal ? { abortSignal } : {},
-      ),
-    );
-    return out.VersionId;
-  }
-
-  private async putMultipart(key: string, body: ArchiveBody, meta: ArchivePut, d: BodyDigest) {
-    const bucket = this.loc.bucket;
-    const created = await this.uploadClient.send(
-      new this.sdk.CreateMultipartUploadCommand({
-        Bucket: bucket,
-        Key: key,
-        ContentType: meta.contentType ?? 'application/octet-stream',
-        Metadata: { [SHA256_META]: d.sha256Hex },
-        ObjectLockMode: 'COMPLIANCE',
-        ObjectLockRetainUntilDate: meta.retainUntil,
-        ChecksumAlgorithm: 'SHA256',
-      }),
-    );
-    const uploadId = created.UploadId;
-    try {
-      const parts: Array<{ PartNumber: number; ETag: string; ChecksumSHA256: string }> = [];
-      for (const part of d.parts ?? []) {
-        const out = await sendBody(bodyRange(body, part.start, part.size), (Body, abortSignal) =>
-          this.uploadClient.send(
-            new this.sdk.UploadPartCommand({
-              Bucket: bucket,
-              Key: key,
-              UploadId: uploadId,
-              PartNumber: part.number,
-              Body,
-              ContentLength: part.size,
-              ContentMD5: part.md5,
-              ChecksumSHA256: part.sha256,
-            }),
-            abortSignal ? { abortSignal } : {},
-          ),
-        );
-        parts.push({ PartNumber: part.number, ETag: out.ETag ?? '', ChecksumSHA256: part.sha256 });
-      }
-      const done = await this.uploadClient.send(
-        new this.sdk.CompleteMultipartUploadCommand({
-          Bucket: bucket,
-          Key: key,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: parts },
-          IfNoneMatch: '*',
-        }),
-      );
-      return done.VersionId;
-    } catch (e) {
-      // Best effort: an abandoned upload holds storage, not an object; lifecycle rules reap the rest.
-      await this.client
-        .send(new this.sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
-        .catch(() => undefined);
-      throw e;
-    }
   }
 
   /** Resolves only when the stored version is locked as asked and reads back with the same bytes. */
@@ -577,37 +504,6 @@ function checkPut(meta: ArchivePut): void {
     throw bad('retainUntil', 'must be in the future (S3 Object Lock)');
 }
 
-/**
- * Sends a body; a file that fails while streaming (removed, unreadable) aborts the request at once
- * instead of leaving it waiting for bytes that never come.
- */
-async function sendBody<T>(
-  body: Uint8Array | Readable,
-  send: (body: Uint8Array | Readable, abortSignal?: AbortSignal) => Promise<T>,
-): Promise<T> {
-  if (body instanceof Uint8Array) return send(body);
-  const controller = new AbortController();
-  let failure: unknown;
-  body.once('error', (e) => {
-    failure = e;
-    controller.abort();
-  });
-  try {
-    return await send(body, controller.signal);
-  } catch (e) {
-    if (failure === undefined) throw e;
-    throw new EvidentError(
-      ErrorCode.INTERNAL,
-      `archive body could not be read while uploading: ${String(failure)}`,
-      {
-        cause: describeCause(failure),
-      },
-    );
-  } finally {
-    body.destroy();
-  }
-}
-
 /** Whether a version is under COMPLIANCE retention until `until` or later (S3 keeps whole seconds). */
 function lockedUntil(head: HeadObjectCommandOutput, until: Date): boolean {
   const kept = head.ObjectLockRetainUntilDate;
@@ -626,27 +522,4 @@ function describe(name: string, head: HeadObjectCommandOutput): ArchiveObject {
     ...(sha256 !== undefined ? { sha256 } : {}),
     ...(head.ObjectLockRetainUntilDate ? { retainUntil: head.ObjectLockRetainUntilDate } : {}),
   };
-}
-
-function errorName(e: unknown): string {
-  if (e && typeof e === 'object') {
-    const o = e as { Code?: unknown; name?: unknown; code?: unknown };
-    if (typeof o.Code === 'string') return o.Code;
-    if (typeof o.code === 'string' && (o.name === 'Error' || o.name === undefined)) return o.code;
-    if (typeof o.name === 'string') return o.name;
-  }
-  return 'Error';
-}
-
-function httpStatus(e: unknown): number | undefined {
-  const s = (e as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
-  return typeof s === 'number' ? s : undefined;
-}
-
-function describeCause(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    return `${errorName(e)}${typeof code === 'string' && code !== errorName(e) ? ` ${code}` : ''}: ${e.message}`;
-  }
-  return String(e);
 }
