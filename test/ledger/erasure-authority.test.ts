@@ -327,6 +327,7 @@ describe('an older database gains the erasure rule when it is opened', () => {
                          WHERE log_id = NEW.log_id AND idx = NEW.erasure_idx AND action = 'evident.erasure')
         BEGIN SELECT RAISE(ABORT, 'evident: an erasure must name its audit event'); END;
       DROP TABLE intents; -- migration 4
+      DROP TABLE checkpoint_cosignatures; DROP TABLE witness_logs; DROP TABLE witness_checkpoints; -- migration 5
       UPDATE meta SET value = '2' WHERE key = 'schema_version';`);
     db.close();
     const l = await fx.open({ checkpointIntervalMs: 3_600_000 });
