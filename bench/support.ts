@@ -114,10 +114,15 @@ export async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T;
   }
 }
 
-/** p50 and p99 of a list of latencies in ms (sorted here), rounded to 0.01 ms. */
+/**
+ * p50 and p99 of a list of latencies in ms (sorted here), rounded to 0.01 ms, or to 0.001 ms
+ * below 1 ms: an indexed query with an empty answer takes a few microseconds, which 0.01 ms
+ * would report as 0.
+ */
 export function latencySummary(latencies: number[]): { p50_ms: number; p99_ms: number } {
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { p50_ms: round2(percentile(sorted, 50)), p99_ms: round2(percentile(sorted, 99)) };
+  const ms = (x: number) => (x < 1 ? Math.round(x * 1000) / 1000 : round2(x));
+  return { p50_ms: ms(percentile(sorted, 50)), p99_ms: ms(percentile(sorted, 99)) };
 }
 
 export const round2 = (x: number): number => Math.round(x * 100) / 100;
