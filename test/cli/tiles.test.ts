@@ -9,6 +9,8 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fromBase64, toBase64 } from '../../src/core/bytes.ts';
+import { cosign, cosignerFromSeed, formatCosignerKey } from '../../src/core/cosignature.ts';
+import { formatSignatureLine } from '../../src/core/note.ts';
 import { generateSigner } from '../../src/core/note-keys.ts';
 import { parseTlogProof } from '../../src/core/tlog/proof-file.ts';
 import { buildFixture, type Fixture } from './fixture.ts';
@@ -136,6 +138,31 @@ describe('prove inclusion --format tlog-proof and verify-proof', () => {
     const other = await verifyProof(proof, ['--vkey', foreign]);
     assert.equal(other.code, 2);
     assert.equal(errorOf(other).code, 'KEY_INVALID');
+  });
+});
+
+describe('verify-proof with a witness quorum', () => {
+  const name = 'witness.test/w1';
+  const seed = new Uint8Array(32).fill(41);
+  const witness = formatCosignerKey(name, cosignerFromSeed(name, seed).publicKey);
+
+  it("holds when the proof's checkpoint carries the cosignature, exit 1 WITNESS_QUORUM_UNMET when not", async () => {
+    const bare = await verifyProof(proof, ['--vkey', fx.vkey, '--witness', witness]);
+    assert.equal(bare.code, 1, bare.stderr);
+    assert.equal(errorOf(bare).code, 'WITNESS_QUORUM_UNMET');
+
+    // the witness cosigns the checkpoint body (C2SP tlog-cosignature): one more signature line
+    const [head, checkpoint] = [proof.slice(0, proof.indexOf('\n\n') + 2), parseTlogProof(proof).checkpoint];
+    const body = checkpoint.slice(0, checkpoint.indexOf('\n\n') + 1);
+    const line = formatSignatureLine(cosign(body, name, seed, 1_700_000_000));
+    const cosigned = await verifyProof(`${head}${checkpoint}${line}`, [
+      '--vkey',
+      fx.vkey,
+      '--witness',
+      witness,
+    ]);
+    assert.equal(cosigned.code, 0, cosigned.stderr);
+    assert.deepEqual(JSON.parse(cosigned.stdout).cosigned_by, [name]);
   });
 });
 

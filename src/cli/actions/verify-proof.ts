@@ -8,13 +8,14 @@ import { toBase64, toHex } from '../../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { type Entry, leafBytes } from '../../core/event/entry.ts';
 import { parseJson } from '../../core/json.ts';
-import { MAX_TLOG_PROOF_BYTES, verifyTlogProof } from '../../core/tlog/proof-file.ts';
+import { MAX_TLOG_PROOF_BYTES, parseTlogProof, verifyTlogProof } from '../../core/tlog/proof-file.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
 import { readUserFile } from '../files.ts';
 import { str, strs } from '../globals.ts';
 import { parseVkeyArg } from '../keys.ts';
 import { print, printJson } from '../output.ts';
+import { checkQuorum, witnessPolicyOf } from '../witness-args.ts';
 
 /** The largest leaf or entry file read: an event is at most 256 KiB, its entry a little more. */
 const MAX_LEAF_FILE = 1024 * 1024;
@@ -52,6 +53,7 @@ export async function run(ctx: Context): Promise<number> {
     throw usageError('give --leaf or --entry, not both', '--entry');
   }
   const keys = await Promise.all(vkeys.map((v) => parseVkeyArg(v)));
+  const witnesses = await witnessPolicyOf(ctx);
   let leaf: Uint8Array | undefined;
   if (leafFile !== undefined) leaf = await readBytes(leafFile, '--leaf', MAX_LEAF_FILE);
   if (entryFile !== undefined) {
@@ -62,8 +64,11 @@ export async function run(ctx: Context): Promise<number> {
     leaf = leafBytes(entry as Entry);
   }
   const bytes = await readBytes(file, 'FILE', MAX_TLOG_PROOF_BYTES);
-  const r = verifyTlogProof(bytes, { verifiers: keys.map((k) => k.verifier), ...(leaf ? { leaf } : {}) });
+  const parsed = parseTlogProof(bytes);
+  const r = verifyTlogProof(parsed, { verifiers: keys.map((k) => k.verifier), ...(leaf ? { leaf } : {}) });
   const cp = r.opened.checkpoint;
+  // The checkpoint's own signature verified above (with the log's key); now its witnesses.
+  const quorum = witnesses ? checkQuorum(parsed.checkpoint, witnesses) : undefined;
   if (ctx.json) {
     printJson(ctx, {
       ok: true,
@@ -74,13 +79,15 @@ export async function run(ctx: Context): Promise<number> {
       leaf_hash: toHex(r.leafHash),
       leaf_from: leafFile !== undefined ? 'leaf' : entryFile !== undefined ? 'entry' : 'extra',
       signed_by: r.opened.verified.map((s) => s.name),
+      ...(quorum ? { cosigned_by: quorum.cosigned } : {}),
     });
   } else {
     print(
       ctx,
       `OK: entry ${r.index} (leaf hash ${toHex(r.leafHash)}) is in ${cp.origin} at tree size ${cp.size}, ` +
         `checkpoint signed by ${r.opened.verified.map((s) => s.name).join(', ')}` +
-        (r.leafFromExtra ? ' (entry taken from the proof file)' : ''),
+        (r.leafFromExtra ? ' (entry taken from the proof file)' : '') +
+        (quorum ? `; witness quorum met: cosigned by ${quorum.cosigned.join(', ')}` : ''),
     );
   }
   return 0;
