@@ -156,11 +156,19 @@ describe('evident retention, archive and restore', () => {
     assert.equal(faults[0].object, `default/segments/${m}`);
   });
 
-  it('an s3:// target is a usage error in this release', async () => {
+  it('an s3:// target without its region is a usage error naming it, and nothing is recorded', async () => {
     const cwd = tempDir();
     assert.equal((await run(['init'], { cwd })).code, 0);
-    const r = await run(['archive', 'target', 'add', 's3://bucket/prefix', '--json'], { cwd });
+    const r = await run(['archive', 'target', 'add', 's3://bucket/prefix', '--json'], {
+      cwd,
+      env: { AWS_REGION: '', AWS_DEFAULT_REGION: '' },
+    });
     assert.equal(r.code, 2);
     assert.equal(errorOf(r).code, 'USAGE');
+    assert.equal(errorOf(r).field, '?region');
+    assert.doesNotMatch(r.stderr, /NodeVersionSupportWarning/);
+    const list = await run(['archive', 'target', 'list', '--json'], { cwd });
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout).targets, []);
   });
 });
