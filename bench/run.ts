@@ -14,7 +14,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type BuiltLog, builtLog, fill } from './built-log.ts';
+import { bareStorage, benchBare } from './bare.ts';
+import { type BuiltLog, builtEvent, builtLog, fill } from './built-log.ts';
 import { benchHttp } from './http-ingest.ts';
 import { benchIngest, benchNaive } from './ingest.ts';
 import { machine } from './machine.ts';
@@ -136,6 +137,7 @@ try {
     for (const store of stores) {
       for (const [c, n] of plan) {
         results.ingest.push(await benchIngest(store, c, n));
+        results.ingest.push(await benchBare(store, c, n));
         // The naive design is slower: fewer events keep its rows short and still steady.
         results.ingest.push(await benchNaive(store, c, Math.min(n, 20_000)));
       }
@@ -172,9 +174,12 @@ try {
   });
   await section('storage', async () => {
     results.storage = [sqliteStorage((await sqliteLog(logSize)).db, logSize)];
+    const event = (i: number) => builtEvent(i, logSize);
+    results.storage.push(await bareStorage('sqlite', logSize, event));
     if (pgServer) {
       const schema = new URL((await postgresLog()).db).searchParams.get('schema')!;
       results.storage.push(await postgresStorage(schema, logSize));
+      results.storage.push(await bareStorage('postgres', logSize, event));
     }
   });
 } finally {
