@@ -35,6 +35,9 @@ import { validateBatch } from './validate-batch.ts';
 import { type VerifiedQueryResult, verifiedQuery } from './verified-query.ts';
 import { type VerifyOptions, verifyStoredLog } from './verify.ts';
 
+/** Batches committed and not yet answered, at most (see drain). */
+const MAX_IN_FLIGHT = 2;
+
 export interface LedgerOptions {
   store: Store;
   /** Log name; `default` unless given. */
@@ -263,6 +266,9 @@ export class Ledger {
 
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
+      // At most MAX_IN_FLIGHT batches between their commit and their answer: more would only
+      // cut what waits into smaller batches.
+      while (this.settling.size >= MAX_IN_FLIGHT) await Promise.race(this.settling);
       const batch: Pending[] = [];
       let n = 0;
       // With a pipelining store and nothing in flight, half of what waits goes first, so that
