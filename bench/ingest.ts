@@ -8,13 +8,14 @@ import { freshLog, latencySummary, progress, type StoreKind, sampleEvent } from 
 
 export interface IngestResult {
   store: StoreKind;
-  system: 'evident' | 'naive';
+  /** `bare`: the limit row, the same rows inserted by a bare loop (bare.ts). */
+  system: 'evident' | 'naive' | 'bare';
   concurrency: number;
   events: number;
   events_per_s: number;
   p50_ms: number;
   p99_ms: number;
-  /** Whether the written chain verifies afterwards. */
+  /** Whether the written chain verifies afterwards (the bare rows have none: true). */
   chain_ok: boolean;
   /** For the naive design: links that fail its verify_chain (timestamp order: ties and races break it). */
   broken_links?: number;

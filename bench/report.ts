@@ -43,11 +43,13 @@ export function markdown(r: Results): string {
   const pg = m.postgres
     ? `PostgreSQL ${m.postgres.version} (fsync ${m.postgres.fsync}, synchronous_commit ${m.postgres.synchronous_commit})`
     : `PostgreSQL not measured${r.postgres_skipped ? `: ${r.postgres_skipped}` : ''}`;
-  const ratio = (x: IngestResult) => {
-    const b = r.ingest.find(
-      (y) => y.system === 'naive' && y.store === x.store && y.concurrency === x.concurrency,
-    );
-    return x.system === 'evident' && b ? `${(x.events_per_s / b.events_per_s).toFixed(1)}x` : '';
+  const ratio = (x: IngestResult, to: 'naive' | 'bare') => {
+    const b = r.ingest.find((y) => y.system === to && y.store === x.store && y.concurrency === x.concurrency);
+    return x.system === 'evident' && b ? `${(x.events_per_s / b.events_per_s).toFixed(2)}x` : '';
+  };
+  const bareBytes = (x: { store: string; system?: string; bytes_per_entry: number }) => {
+    const b = r.storage.find((y) => y.system === 'bare' && y.store === x.store);
+    return x.system !== 'bare' && b ? `${(x.bytes_per_entry / b.bytes_per_entry).toFixed(2)}x` : '';
   };
   return [
     `# evident benchmark (${m.date}${r.quick ? ', quick: tiny sizes, not figures to quote' : ''})`,
@@ -74,6 +76,8 @@ export function markdown(r: Results): string {
     'The naive hash-chain design: one row per event, prev_hash read by ORDER BY timestamp DESC LIMIT 1, 8 fields hashed, INSERT.',
     'Its check is its verify_chain (rows in timestamp order): millisecond timestamps tie, and ties break it',
     'even with one caller; forks count entries whose predecessor another entry also claims (concurrent writers).',
+    'The limit (bare): the same entry rows (same columns, indexes and triggers) inserted by a bare loop in',
+    'transactions of C rows, no validation, hashing or tree, same durability settings: what the database itself allows.',
     '',
     ...table(
       [
@@ -84,6 +88,7 @@ export function markdown(r: Results): string {
         'p99 ms',
         'chain verifies?',
         'evident / naive',
+        'evident / bare',
       ],
       r.ingest.map((x) => [
         `${x.store}, ${x.system}, ${x.concurrency}`,
@@ -91,8 +96,9 @@ export function markdown(r: Results): string {
         n(x.events_per_s),
         x.p50_ms,
         x.p99_ms,
-        x.system === 'naive' ? naiveCheck(x) : yes(x.chain_ok),
-        ratio(x),
+        x.system === 'naive' ? naiveCheck(x) : x.system === 'bare' ? 'no chain' : yes(x.chain_ok),
+        ratio(x, 'naive'),
+        ratio(x, 'bare'),
       ]),
     ),
     '## Durable ingest over HTTP',
@@ -202,16 +208,19 @@ export function markdown(r: Results): string {
     ),
     '## Storage',
     '',
+    'bare: the same entry rows alone (no tree nodes, checkpoints or head), inserted in transactions of 20,000.',
+    '',
     ...table(
-      ['store', 'entries', 'bytes', 'bytes per entry', 'parts'],
+      ['store, system', 'entries', 'bytes', 'bytes per entry', 'parts', 'evident / bare'],
       r.storage.map((x) => [
-        x.store,
+        `${x.store}, ${x.system ?? 'evident'}`,
         n(x.entries),
         n(x.bytes),
         n(x.bytes_per_entry),
         Object.entries(x.parts)
           .map(([k, v]) => `${k} ${n(v)}`)
           .join(', '),
+        bareBytes(x),
       ]),
     ),
     '## Retention: seal, archive, verify, prune',
@@ -303,6 +312,8 @@ export function ingestChart(r: Results): string {
     { name: 'naive, SQLite', color: '#d1242f', points: line('sqlite', 'naive') },
     { name: 'evident, PostgreSQL', color: '#1a7f37', points: line('postgres', 'evident') },
     { name: 'naive, PostgreSQL', color: '#bf8700', points: line('postgres', 'naive') },
+    { name: 'bare rows, SQLite', color: '#8c959f', points: line('sqlite', 'bare') },
+    { name: 'bare rows, PostgreSQL', color: '#57606a', points: line('postgres', 'bare') },
   ].filter((s) => s.points.length > 0);
   return lineChart('Durable ingest, library mode', series, 'concurrent callers', 'events per second');
 }

@@ -16,7 +16,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchArchive } from './archive.ts';
-import { type BuiltLog, builtLog, fill } from './built-log.ts';
+import { bareStorage, benchBare } from './bare.ts';
+import { type BuiltLog, builtEvent, builtLog, fill } from './built-log.ts';
 import { benchExports } from './exports.ts';
 import { benchHttp } from './http-ingest.ts';
 import { benchIngest, benchNaive } from './ingest.ts';
@@ -151,6 +152,7 @@ try {
     for (const store of stores) {
       for (const [c, n] of plan) {
         results.ingest.push(await benchIngest(store, c, n));
+        results.ingest.push(await benchBare(store, c, n));
         // The naive design is slower: fewer events keep its rows short and still steady.
         results.ingest.push(await benchNaive(store, c, Math.min(n, 20_000)));
       }
@@ -187,9 +189,12 @@ try {
   });
   await section('storage', async () => {
     results.storage = [sqliteStorage((await sqliteLog(logSize)).db, logSize)];
+    const event = (i: number) => builtEvent(i, logSize);
+    results.storage.push(await bareStorage('sqlite', logSize, event));
     if (pgServer) {
       const schema = new URL((await postgresLog()).db).searchParams.get('schema')!;
       results.storage.push(await postgresStorage(schema, logSize));
+      results.storage.push(await bareStorage('postgres', logSize, event));
     }
   });
   await section('tiles', async () => {

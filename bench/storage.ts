@@ -6,6 +6,8 @@ import type { StoreKind } from './support.ts';
 
 export interface StorageResult {
   store: StoreKind;
+  /** `bare`: the same entry rows without tree nodes, checkpoints or head (bare.ts); else evident's log. */
+  system?: 'evident' | 'bare';
   entries: number;
   bytes: number;
   bytes_per_entry: number;
@@ -15,7 +17,7 @@ export interface StorageResult {
 
 const result = (store: StoreKind, entries: number, parts: Record<string, number>): StorageResult => {
   const bytes = Object.values(parts).reduce((a, b) => a + b, 0);
-  return { store, entries, bytes, bytes_per_entry: Math.round(bytes / entries), parts };
+  return { store, system: 'evident', entries, bytes, bytes_per_entry: Math.round(bytes / entries), parts };
 };
 
 /** The file must not be open for writing elsewhere: the checkpoint folds the WAL into it. */

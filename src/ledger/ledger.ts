@@ -8,12 +8,14 @@ import { toBase64 } from '../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { type Entry, leafBytes } from '../core/event/entry.ts';
 import type { AuditEvent } from '../core/event/schema.ts';
+import { idWasFilled } from '../core/event/validate.ts';
 import { consistencyPlan, inclusionPlan } from '../core/merkle/index.ts';
 import { type NoteSigner, verifierFromPublicKey } from '../core/note-keys.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
 import type {
   EntryFilter,
   FailureCount,
+  LogHead,
   LogInfo,
   Store,
   StoredCheckpoint,
@@ -24,7 +26,7 @@ import { LEDGER_DEFAULTS } from './defaults.ts';
 import { type ErasureRequest, type ErasureResult, eraseSubject } from './erase.ts';
 import { checkedHead } from './head.ts';
 import { HeldIntents, type IntentRecovery } from './held-intents.ts';
-import { integrate, type Receipt, type Unit } from './integrate.ts';
+import { integrate, type Receipt, type Unit, type UnitOutcome } from './integrate.ts';
 import { DEFAULT_ORPHAN_AFTER_MS, type LedgerIntent } from './intents.ts';
 import { isKeyRing, type KeyRing } from './keyfile.ts';
 import { checkConsistency, checkInclusion, proofNodes } from './proofs.ts';
@@ -32,6 +34,9 @@ import { signInTx } from './sign.ts';
 import { validateBatch } from './validate-batch.ts';
 import { type VerifiedQueryResult, verifiedQuery } from './verified-query.ts';
 import { type VerifyOptions, verifyStoredLog } from './verify.ts';
+
+/** Batches committed and not yet answered, at most (see drain). */
+const MAX_IN_FLIGHT = 2;
 
 export interface LedgerOptions {
   store: Store;
@@ -89,7 +94,17 @@ export class Ledger {
   private pending: Pending[] = [];
   private pendingEvents = 0;
   private draining: Promise<void> | undefined;
+  /** Batches committed (or being committed) whose outcome is not settled yet: awaited by flush(). */
+  private readonly settling = new Set<Promise<void>>();
+  /** Whether the store has pipelined a commit (WriteOptions): batches then overlap fsyncs. */
+  private pipelines = false;
   private lastCheckpointAt = 0;
+  /**
+   * The head as this ledger's last commit left it (checked by checkedHead when it was first
+   * read): the expected head of Store.appendAt. Undefined until a commit through write(), and
+   * after any failure.
+   */
+  private knownHead: LogHead | undefined;
   private closed = false;
   private readonly intents: HeldIntents;
   /** Set by open(): the orphans it appended. */
@@ -230,9 +245,10 @@ export class Ledger {
 
   /** Resolves once every append made before it has been committed or refused. */
   async flush(): Promise<void> {
-    while (this.draining || this.pending.length > 0) {
+    while (this.draining || this.pending.length > 0 || this.settling.size > 0) {
       this.kick();
       await this.draining;
+      await Promise.all(this.settling);
     }
   }
 
@@ -250,50 +266,109 @@ export class Ledger {
 
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
+      // At most MAX_IN_FLIGHT batches between their commit and their answer: more would only
+      // cut what waits into smaller batches.
+      while (this.settling.size >= MAX_IN_FLIGHT) await Promise.race(this.settling);
       const batch: Pending[] = [];
       let n = 0;
-      while (
-        this.pending.length > 0 &&
-        (batch.length === 0 || n + this.pending[0]!.unit.length <= this.maxBatch)
-      ) {
+      // With a pipelining store and nothing in flight, half of what waits goes first, so that
+      // the rest is prepared and written while that half's fsync runs; callers answered together
+      // come back together, so the two halves keep alternating.
+      const cap =
+        this.pipelines && this.settling.size === 0
+          ? Math.min(this.maxBatch, Math.ceil(this.pendingEvents / 2))
+          : this.maxBatch;
+      while (this.pending.length > 0 && (batch.length === 0 || n + this.pending[0]!.unit.length <= cap)) {
         const p = this.pending.shift()!;
         batch.push(p);
         n += p.unit.length;
       }
       this.pendingEvents -= n;
-      try {
-        const outcomes = await this.commit(batch);
-        for (const [i, o] of outcomes.entries()) {
-          if (o.ok) batch[i]!.resolve(o.receipts);
-          else batch[i]!.reject(o.error);
-        }
-      } catch (e) {
-        for (const p of batch) p.reject(e);
-      }
+      // The next batch is formed as soon as this one is committed, while its fsync runs
+      // (store pipelining, WriteOptions); each caller is answered once its batch is durable.
+      let committed!: () => void;
+      const next = new Promise<void>((r) => {
+        committed = () => {
+          this.pipelines = true;
+          r();
+        };
+      });
+      const settled: Promise<void> = this.commit(batch, committed)
+        .then(
+          (outcomes) => {
+            for (const [i, o] of outcomes.entries()) {
+              if (o.ok) batch[i]!.resolve(o.receipts);
+              else batch[i]!.reject(o.error);
+            }
+          },
+          (e) => {
+            for (const p of batch) p.reject(e);
+          },
+        )
+        .finally(() => this.settling.delete(settled));
+      this.settling.add(settled);
+      await Promise.race([next, settled]);
     }
   }
 
-  private async commit(batch: Pending[]) {
+  private async commit(batch: Pending[], committed: () => void): Promise<UnitOutcome[]> {
     const units = batch.map((p) => p.unit);
-    const ids = [...new Set(units.flatMap((u) => u.map((e) => e.id)))];
-    return this.store.write(this.log.id, async (tx) => {
-      // Taken under the sequencing lock, so that received_at follows index order whenever the
-      // writers share a clock that does not step back (docs/exports.md, "Complete time ranges").
-      const receivedAt = this.now().toISOString();
-      for (const p of batch) if (p.put) await tx.putIntent(p.put);
-      // Checked before use: a rewritten head must not extend the chain or the tree (./head.ts).
-      const { head } = await checkedHead(tx);
-      const existing = await tx.entriesById(ids);
-      const result = integrate(head, units, existing, { erasable: this.log.erasable, receivedAt });
-      // An intent goes in the transaction that appends its event, never before (nor without it).
-      const retire = result.outcomes.flatMap((o, i) => (o.ok ? batch[i]!.retire : []));
-      if (retire.length > 0) await tx.retireIntents(retire);
-      if (result.entries.length > 0) {
-        await tx.insertEntries(result.entries, result.nodes, result.head);
-        if (Date.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) await this.signInTx(tx);
+    // Only ids a client chose can be stored already (idempotent retries); made ones are fresh.
+    const ids: string[] = [];
+    for (const u of units) for (const e of u) if (!idWasFilled(e)) ids.push(e.id);
+    const erasable = this.log.erasable;
+    // A transaction that signs a checkpoint is not pipelined: a checkpoint is seen only once durable.
+    const sign = Date.now() - this.lastCheckpointAt >= this.checkpointIntervalMs;
+    const known = this.knownHead;
+    try {
+      // One round trip where the store offers it: the batch sealed on the head this ledger left,
+      // written only if that is still the head and no id is stored (else the general path).
+      if (known && this.store.appendAt && !sign && batch.every((p) => !p.put && p.retire.length === 0)) {
+        // Not refused only while no other writer moved the head since this ledger's last batch:
+        // received_at then still follows index order (docs/exports.md, "Complete time ranges").
+        const result = integrate(known, units, new Map(), { erasable, receivedAt: this.now().toISOString() });
+        if (
+          result.entries.length > 0 &&
+          (await this.store.appendAt(this.log.id, known, {
+            ids,
+            entries: result.entries,
+            nodes: result.nodes,
+            head: result.head,
+          }))
+        ) {
+          this.knownHead = result.head;
+          return result.outcomes;
+        }
       }
-      return result.outcomes;
-    });
+      return await this.store.write(
+        this.log.id,
+        async (tx) => {
+          // Taken under the sequencing lock, so that received_at follows index order whenever the
+          // writers share a clock that does not step back (docs/exports.md, "Complete time ranges").
+          const receivedAt = this.now().toISOString();
+          for (const p of batch) if (p.put) await tx.putIntent(p.put);
+          // Checked before use: a rewritten head must not extend the chain or the tree (./head.ts).
+          const { head } = await checkedHead(tx, known);
+          const existing = await tx.entriesById(ids);
+          const result = integrate(head, units, existing, { erasable, receivedAt });
+          // An intent goes in the transaction that appends its event, never before (nor without it).
+          const retire = result.outcomes.flatMap((o, i) => (o.ok ? batch[i]!.retire : []));
+          if (retire.length > 0) await tx.retireIntents(retire);
+          if (result.entries.length > 0) {
+            await tx.insertEntries(result.entries, result.nodes, result.head);
+            if (sign) await this.signInTx(tx);
+          }
+          // Set before COMMIT (a pipelined next batch begins before this one is durable). Safe
+          // if the commit then fails: the stored head is not this one, and is fully checked.
+          this.knownHead = result.head;
+          return result.outcomes;
+        },
+        sign ? {} : { pipeline: { committed } },
+      );
+    } catch (e) {
+      this.knownHead = undefined;
+      throw e;
+    }
   }
 
   /**

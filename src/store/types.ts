@@ -178,13 +178,45 @@ export interface WriteTx {
   retireIntents(ids: string[]): Promise<void>;
 }
 
+/** An append computed ahead of its transaction, from an expected head (Store.appendAt). */
+export interface PreparedAppend {
+  /** Every event id of the batch: none may be stored yet. */
+  ids: string[];
+  entries: Entry[];
+  nodes: NodeHash[];
+  head: LogHead;
+}
+
+/** How a write may overlap the next one. */
+export interface WriteOptions {
+  /**
+   * Pipelining: the driver may let the next write begin (and readers see this one) while this
+   * commit is still being made durable, and calls `committed` once the next write may begin.
+   * `write` still resolves only after the commit is durable. Never for a transaction that
+   * stores a checkpoint: a signed checkpoint is readable only once durable. Drivers that do not
+   * pipeline ignore it (and may call `committed` when durable, or never).
+   */
+  pipeline?: { committed: () => void };
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   createLog(spec: Omit<LogInfo, 'id' | 'createdAt'>): Promise<LogInfo>;
   getLog(name: string): Promise<LogInfo | undefined>;
   listLogs(): Promise<LogInfo[]>;
-  /** Runs fn in one atomic, durable write transaction holding the log's sequencing lock. */
-  write<T>(logId: number, fn: (tx: WriteTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn in one atomic, durable write transaction holding the log's sequencing lock. It
+   * resolves only once the commit is durable, whatever the options.
+   */
+  write<T>(logId: number, fn: (tx: WriteTx) => Promise<T>, options?: WriteOptions): Promise<T>;
+  /**
+   * Optional, one round trip: stores `append` (entries, their values and tree nodes, and the
+   * new head, computed by the caller from `expected`) in one durable transaction holding the
+   * sequencing lock, only if the log's head is still `expected` (and matches its last entry)
+   * and none of `append.ids` is stored yet; else writes nothing and returns false, and the
+   * caller appends through `write`. Resolves only once the commit is durable.
+   */
+  appendAt?(logId: number, expected: LogHead, append: PreparedAppend): Promise<boolean>;
   head(logId: number): Promise<LogHead>;
   /** Entries with from <= index < to, in index order; at most `limit`. */
   entries(logId: number, from: number, to: number, limit: number): Promise<Entry[]>;

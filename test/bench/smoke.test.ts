@@ -65,7 +65,13 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
       assert.ok(r.viewer![0]!.ok && r.viewer![0]!.page_entries_per_s > 0, JSON.stringify(r.viewer));
     }
 
-    assert.equal(r.ingest.length, stores.length * 4);
+    // evident, the naive design and the bare rows (the limit), at concurrency 1 and 64
+    assert.equal(r.ingest.length, stores.length * 6);
+    for (const store of stores)
+      assert.deepEqual(
+        r.ingest.filter((x) => x.store === store && x.system === 'bare').map((x) => x.concurrency),
+        [1, 64],
+      );
     for (const x of r.ingest) {
       assert.ok(x.events_per_s > 0 && x.p50_ms > 0 && x.p50_ms <= x.p99_ms, JSON.stringify(x));
       // evident's chain always holds; the naive design's forks under concurrency (its reads race its writes)
@@ -94,15 +100,15 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
     for (const q of r.queries.filter((x) => x.query !== 'failures_24h'))
       assert.equal(q.mean_rows, 1, q.query);
     assert.deepEqual(
-      r.storage.map((s) => s.store),
-      stores,
+      r.storage.map((s) => `${s.store} ${s.system}`),
+      stores.flatMap((s) => [`${s} evident`, `${s} bare`]),
     );
     // A leaf of about 400 bytes of JSON, its hash, its tree nodes and indexes: some hundreds of bytes, not megabytes.
     for (const s of r.storage)
       assert.ok(s.bytes_per_entry > 300 && s.bytes_per_entry < 10_000, JSON.stringify(s));
 
     // The targets table names every target; tiny sizes leave the 10M and 1M ones unjudged.
-    assert.equal(r.targets.length, 7);
+    assert.equal(r.targets.length, 13);
     assert.equal(r.targets.find((t) => t.target.startsWith('proofs at 10M'))!.met, undefined);
     assert.equal(typeof r.targets[0]!.met, 'boolean');
     // The run wrote its results to the folder it was given, and nothing into the working tree.

@@ -63,7 +63,10 @@ export function validateEvent(input: unknown, options: ValidateOptions = {}): Au
   if (issues.length > 0) throw new ValidationError(issues);
   const event = { ...(input as AuditEvent) };
   if (event.ip_address !== undefined) event.ip_address = normaliseIp(event.ip_address)!;
-  event.id ??= (options.newId ?? uuidv7)();
+  if (event.id === undefined) {
+    event.id = (options.newId ?? uuidv7)();
+    filledIds.add(event);
+  }
   if (event.timestamp === undefined) {
     event.timestamp = (options.now?.() ?? new Date()).toISOString();
     filledTimestamps.add(event);
@@ -72,6 +75,16 @@ export function validateEvent(input: unknown, options: ValidateOptions = {}): Au
 }
 
 const filledTimestamps = new WeakSet<AuditEvent>();
+const filledIds = new WeakSet<AuditEvent>();
+
+/**
+ * Whether validateEvent made this event's id (the client sent none): a fresh UUIDv7 that no
+ * stored event can carry, so the ledger need not look it up (a unique index still refuses a
+ * collision).
+ */
+export function idWasFilled(event: AuditEvent): boolean {
+  return filledIds.has(event);
+}
 
 /** Whether validateEvent filled in this event's timestamp (the client sent none). */
 export function timestampWasFilled(event: AuditEvent): boolean {

@@ -417,8 +417,78 @@ END $$;
 `;
 }
 
+/**
+ * Migration 7. A whole append in one statement, so in one round trip with its commit: the
+ * caller (write.ts, appendAt) sends the entries, values, tree nodes and new head it computed
+ * from the head it expects; the function locks the head row, and writes only if the head is
+ * still that one (size, last hash and frontier; the entry at size - 1 exists, is the last, and
+ * has that hash) and none of the ids is stored yet. Otherwise it writes nothing and says why:
+ * the caller then takes the general path (a transaction that reads and checks the head).
+ */
+function v7(s: string): string {
+  return `
+CREATE OR REPLACE FUNCTION ${s}.append_at(
+  p_log integer, p_size bigint, p_last_hash text, p_frontier bytea, p_lock_ms integer, p_ids text[],
+  e_idx bigint[],
+  e_id text[],
+  e_timestamp text[],
+  e_received_at text[],
+  e_actor_id text[],
+  e_actor_type text[],
+  e_action text[],
+  e_resource_type text[],
+  e_resource_id text[],
+  e_result text[],
+  e_ip_address text[],
+  e_user_agent text[],
+  e_session_id text[],
+  e_reason text[],
+  e_prev_hash text[],
+  e_hash text[],
+  e_changed_fields text[],
+  e_old_values text[],
+  e_new_values text[],
+  e_metadata text[],
+  e_commitments text[],
+  v_idx bigint[], v_field text[], v_value text[], v_salt text[],
+  n_level integer[], n_idx bigint[], n_hash bytea[],
+  h_size bigint, h_last_hash text, h_frontier bytea
+) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  cur record;
+BEGIN
+  -- A durable commit (see write.ts) and a bounded wait for the head, for this transaction only.
+  IF current_setting('synchronous_commit') = 'off' THEN
+    PERFORM set_config('synchronous_commit', 'on', true);
+  END IF;
+  PERFORM set_config('lock_timeout', p_lock_ms || 'ms', true);
+  SELECT size, last_hash, frontier INTO cur FROM ${s}.logs WHERE log_id = p_log FOR UPDATE;
+  IF NOT FOUND THEN RETURN 'missing'; END IF;
+  IF cur.size <> p_size OR cur.last_hash <> p_last_hash OR cur.frontier <> p_frontier THEN
+    RETURN 'moved';
+  END IF;
+  IF p_size > 0 AND NOT EXISTS (SELECT 1 FROM ${s}.entries
+                                WHERE log_id = p_log AND idx = p_size - 1 AND hash = p_last_hash)
+     OR EXISTS (SELECT 1 FROM ${s}.entries WHERE log_id = p_log AND idx >= p_size) THEN
+    RETURN 'head';
+  END IF;
+  IF EXISTS (SELECT 1 FROM ${s}.entries WHERE log_id = p_log AND id = ANY(p_ids)) THEN
+    RETURN 'stored';
+  END IF;
+  INSERT INTO ${s}.entries (log_id, idx, id, "timestamp", received_at, actor_id, actor_type, action, resource_type, resource_id, result, ip_address, user_agent, session_id, reason, prev_hash, hash, changed_fields, old_values, new_values, metadata, commitments)
+    SELECT p_log, * FROM unnest(e_idx, e_id, e_timestamp, e_received_at, e_actor_id, e_actor_type, e_action, e_resource_type, e_resource_id, e_result, e_ip_address, e_user_agent, e_session_id, e_reason, e_prev_hash, e_hash, e_changed_fields, e_old_values, e_new_values, e_metadata, e_commitments);
+  INSERT INTO ${s}.entry_secrets (log_id, idx, field, value, salt)
+    SELECT p_log, * FROM unnest(v_idx, v_field, v_value, v_salt);
+  INSERT INTO ${s}.tree_nodes (log_id, level, idx, hash)
+    SELECT p_log, * FROM unnest(n_level, n_idx, n_hash);
+  UPDATE ${s}.logs SET size = h_size, last_hash = h_last_hash, frontier = h_frontier WHERE log_id = p_log;
+  RETURN 'ok';
+END $$;
+`;
+}
+
 /** Migration n (1-based) is MIGRATIONS[n - 1]; each takes the quoted schema name. */
-export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3, v4, v5, v6];
+export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3, v4, v5, v6, v7];
 
 export interface MigrateOptions extends SchemaChecks {
   /** Apply missing migrations (default); false: refuse to open an outdated schema. */

@@ -46,6 +46,7 @@ export class Statements {
   readonly entriesById: Stmt;
   readonly insertBatch: Stmt;
   readonly insertBatchAndHead: Stmt;
+  readonly appendAt: Stmt;
   readonly recordErasures: Stmt;
   readonly deleteSecrets: Stmt;
   readonly insertCheckpoint: Stmt;
@@ -92,6 +93,29 @@ export class Statements {
       `${batch}
 UPDATE ${s}.logs SET size = $${p}, last_hash = $${p + 1}, frontier = $${p + 2}
   WHERE log_id = $1 AND size = $${p + 3}`,
+      true,
+    );
+    // migrations.ts v5: the whole append, its head check and (autocommit) its commit in one round trip.
+    this.appendAt = new Stmt(
+      `SELECT ${s}.append_at(${params(1, [
+        'integer',
+        'bigint',
+        'text',
+        'bytea',
+        'integer',
+        'text[]',
+        ...ENTRY_TYPES,
+        'bigint[]',
+        'text[]',
+        'text[]',
+        'text[]',
+        'integer[]',
+        'bigint[]',
+        'bytea[]',
+        'bigint',
+        'text',
+        'bytea',
+      ])}) AS outcome`,
       true,
     );
     this.recordErasures = new Stmt(

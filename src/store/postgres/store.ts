@@ -8,7 +8,7 @@ import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
 import { completedNodes, type NodeId } from '../../core/merkle/index.ts';
-import { timestampSeconds } from '../rows.ts';
+import { ENTRY_COLUMNS, entryToRows, timestampSeconds } from '../rows.ts';
 import type { SchemaCheck } from '../schema-drift.ts';
 import {
   type ApiKeyRow,
@@ -29,6 +29,7 @@ import type {
   LogHead,
   LogInfo,
   NodeHash,
+  PreparedAppend,
   PrunedRange,
   Store,
   StoredCheckpoint,
@@ -47,7 +48,7 @@ import { type HydratedRow, toEntry } from './log-rows.ts';
 import { checkSchemaName, ident, migrate } from './migrations.ts';
 import { grantServiceRole } from './roles.ts';
 import { postgresSchemaCheck } from './schema-check.ts';
-import { Statements } from './sql.ts';
+import { CHUNK_ROWS, Statements } from './sql.ts';
 import * as witness from './witness.ts';
 import { readNodes, runWrite } from './write.ts';
 
@@ -179,6 +180,44 @@ export class PostgresStore implements Store, ApiKeyStore, CosignatureStore, Witn
     const forget = () => this.inflight.delete(run);
     run.then(forget, forget);
     return run;
+  }
+
+  /**
+   * One statement outside any transaction (autocommit): append_at (migrations.ts v5) checks
+   * the head under its lock and writes, and the commit follows in the same round trip. Batches
+   * larger than one statement's chunk go through write().
+   */
+  async appendAt(logId: number, expected: LogHead, a: PreparedAppend): Promise<boolean> {
+    this.writable();
+    const rows = a.entries.map(entryToRows);
+    const secrets = rows.flatMap((r) => r.secrets);
+    if (Math.max(rows.length, secrets.length, a.nodes.length) > CHUNK_ROWS) return false;
+    const run = this.q<{ outcome: string }>(
+      this.st.appendAt.with([
+        logId,
+        expected.size,
+        expected.lastHash,
+        expected.frontier,
+        Math.max(0, Math.floor(this.lockTimeoutMs)),
+        a.ids,
+        ...ENTRY_COLUMNS.map((col) => rows.map((r) => r.row[col])),
+        secrets.map((x) => x.idx),
+        secrets.map((x) => x.field),
+        secrets.map((x) => x.value),
+        secrets.map((x) => x.salt),
+        a.nodes.map((n) => n.level),
+        a.nodes.map((n) => n.index),
+        a.nodes.map((n) => n.hash),
+        a.head.size,
+        a.head.lastHash,
+        a.head.frontier,
+      ]),
+    );
+    this.inflight.add(run);
+    const forget = () => this.inflight.delete(run);
+    run.then(forget, forget);
+    const [r] = await run;
+    return r?.outcome === 'ok';
   }
 
   async head(logId: number): Promise<LogHead> {

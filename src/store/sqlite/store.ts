@@ -4,7 +4,7 @@
  * SQLite's write lock (BEGIN IMMEDIATE), taken before the log head is read: two processes on
  * one file can never fork a chain.
  */
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fdatasync, openSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { fromHex } from '../../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
@@ -42,6 +42,7 @@ import type {
   WitnessedLog,
   WitnessStore,
   WitnessTx,
+  WriteOptions,
   WriteTx,
 } from '../types.ts';
 import { COLS, type Prepare, querySql, readEntries, TIME } from './entry-reads.ts';
@@ -60,6 +61,9 @@ export interface SqliteStoreOptions extends OpenChecks {
   busyTimeoutMs?: number;
   readonly?: boolean;
 }
+
+/** fsyncs of the WAL in flight at once (syncWal). */
+const MAX_SYNCS = 2;
 
 /** The longest wait between two tries for the write lock (beginImmediate). */
 const MAX_LOCK_PAUSE_MS = 8;
@@ -100,7 +104,12 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   }
   const reader = new Database(path, { readonly: true, fileMustExist: true });
   reader.pragma(`busy_timeout = ${busy}`);
-  return new SqliteStore(db, reader, busy);
+  return new SqliteStore(
+    db,
+    reader,
+    busy,
+    path === ':memory:' || options.readonly ? undefined : `${path}-wal`,
+  );
 }
 
 const INSERT_ENTRY = `INSERT INTO entries (log_id, ${COLS}) VALUES (?, ${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
@@ -112,10 +121,22 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
   private erasedInTx = false;
   private readonly statements = new Map<Db, Map<string, BetterSqlite3.Statement>>();
 
+  /** The WAL file, fsynced by this store itself after a pipelined commit (runWrite). */
+  private walFd: number | undefined;
+  /** The fsyncs of the WAL under way, and the one queued to start when one of them ends. */
+  private syncs = 0;
+  private readonly inSync = new Set<Promise<void>>();
+  private syncNext: Promise<void> | undefined;
+  private readonly syncWaiters: (() => void)[] = [];
+  /** Set when an fsync of the WAL failed: what was written since is not known to be on disk. */
+  private syncFailed: EvidentError | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly reader: Db,
     private readonly busyTimeoutMs = 10_000,
+    /** The WAL file's path; without it (`:memory:`) every commit is synchronous. */
+    private readonly walPath?: string,
   ) {}
 
   /** A prepared statement on the writer, cached: preparing costs more than running. */
@@ -162,29 +183,106 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     return (this.reader.prepare('SELECT * FROM logs ORDER BY log_id').all() as LogRow[]).map(toLogInfo);
   }
 
-  write<T>(logId: number, fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+  write<T>(logId: number, fn: (tx: WriteTx) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     // One write transaction at a time on this connection; other processes wait on the file lock.
-    const run = this.queue.then(() => this.runWrite(logId, fn));
+    // The queue moves on at COMMIT; a pipelined write resolves later, once its fsync is done.
+    const run = this.queue.then(() => this.runWrite(logId, fn, options));
     this.queue = run.catch(() => undefined);
+    return run.then(async (r) => {
+      if (r.durable) await r.durable;
+      return r.result;
+    });
+  }
+
+  /**
+   * One write transaction. Plain, it commits with synchronous=FULL: SQLite fsyncs the WAL
+   * before the commit is visible or COMMIT returns. Pipelined (options.pipeline), it commits
+   * with synchronous=NORMAL (WAL frames written, not yet fsynced: the event loop is not blocked
+   * by the disk) and the caller waits for `durable`, an fdatasync of the WAL file started after
+   * this COMMIT returned, run on libuv's thread pool while the next transaction is prepared and
+   * written. WAL frames are checksummed in sequence: after a crash SQLite keeps a prefix of the
+   * committed transactions, so a transaction can be lost only with all that followed it, and
+   * none of them was acknowledged. Checkpoints of the WAL into the database are synchronous in
+   * both modes (SQLite fsyncs the WAL before and the database after).
+   */
+  private async runWrite<T>(
+    logId: number,
+    fn: (tx: WriteTx) => Promise<T>,
+    options: WriteOptions,
+  ): Promise<{ result: T; durable?: Promise<void> }> {
+    if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
+    if (this.syncFailed) throw this.syncFailed;
+    const pipelined = options.pipeline !== undefined && this.walPath !== undefined;
+    try {
+      await this.beginImmediate(pipelined);
+      try {
+        this.erasedInTx = false;
+        const result = await fn(this.tx(logId));
+        this.db.exec('COMMIT');
+        // Erased values may still sit in WAL frames: copy the WAL back into the (secure_delete)
+        // database and empty it, so the values leave the disk now (best effort: a reader in
+        // another process can hold old frames until it moves on).
+        if (this.erasedInTx) this.db.pragma('wal_checkpoint(TRUNCATE)');
+        if (!pipelined) return { result };
+        options.pipeline!.committed();
+        return { result, durable: this.syncWal() };
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw e instanceof EvidentError ? e : storeError(e);
+      }
+    } finally {
+      // Every other write on this connection (logs, API keys) commits synchronously.
+      if (pipelined) this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /**
+   * Resolves once an fdatasync of the WAL that started after this call has completed. Up to
+   * MAX_SYNCS run at once (the file system joins them in one journal commit where it can: a
+   * commit made while another's fsync runs need not wait for it to end); past that, the commits
+   * made meanwhile share the next one (group fsync). A failed fsync fails every write after it
+   * too (STORE_FAILED): what the kernel dropped cannot be told apart from what it kept.
+   */
+  private syncWal(): Promise<void> {
+    if (this.syncs < MAX_SYNCS) return this.startSync();
+    this.syncNext ??= new Promise<void>((resolve, reject) => {
+      this.syncWaiters.push(() => {
+        this.syncNext = undefined;
+        this.startSync().then(resolve, reject);
+      });
+    });
+    return this.syncNext;
+  }
+
+  private startSync(): Promise<void> {
+    this.syncs++;
+    const run = this.fdatasyncWal().finally(() => {
+      this.syncs--;
+      this.inSync.delete(run);
+      this.syncWaiters.shift()?.();
+    });
+    this.inSync.add(run);
     return run;
   }
 
-  private async runWrite<T>(logId: number, fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-    if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
-    await this.beginImmediate();
-    try {
-      this.erasedInTx = false;
-      const result = await fn(this.tx(logId));
-      this.db.exec('COMMIT');
-      // Erased values may still sit in WAL frames: copy the WAL back into the (secure_delete)
-      // database and empty it, so the values leave the disk now (best effort: a reader in
-      // another process can hold old frames until it moves on).
-      if (this.erasedInTx) this.db.pragma('wal_checkpoint(TRUNCATE)');
-      return result;
-    } catch (e) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw e instanceof EvidentError ? e : storeError(e);
-    }
+  private fdatasyncWal(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.syncFailed) return reject(this.syncFailed);
+      try {
+        this.walFd ??= openSync(this.walPath!, 'r');
+      } catch (e) {
+        return reject(storeError(e));
+      }
+      fdatasync(this.walFd, (e) => {
+        if (!e) return resolve();
+        this.syncFailed = new EvidentError(
+          ErrorCode.STORE_FAILED,
+          `could not make the database durable (fsync of the WAL failed: ${e.code ?? e.message}); reopen the store`,
+          { cause: e.code ?? 'fsync' },
+        );
+        reject(this.syncFailed);
+      });
+    });
   }
 
   /**
@@ -197,16 +295,19 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
    * that slept 50 ms at a time missed those windows for whole runs. Other statements keep the
    * connection's timeout: once the write lock is held, WAL readers and COMMIT do not wait on it.
    */
-  private async beginImmediate(): Promise<void> {
+  private async beginImmediate(pipelined = false): Promise<void> {
     const deadline = Date.now() + this.busyTimeoutMs;
     let pause = 1;
     for (;;) {
       let busy: EvidentError;
       this.db.pragma('busy_timeout = 0');
+      // The safety level is set outside a transaction, and only for as long as this one lasts.
+      if (pipelined) this.db.pragma('synchronous = NORMAL');
       try {
         this.db.exec('BEGIN IMMEDIATE');
         return;
       } catch (e) {
+        if (pipelined) this.db.pragma('synchronous = FULL');
         busy = storeError(e);
         if (busy.code !== ErrorCode.STORE_BUSY) throw busy;
       } finally {
@@ -594,6 +695,8 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     if (this.closed) return;
     await this.queue;
     this.closed = true;
+    await Promise.allSettled([...this.inSync, this.syncNext]);
+    if (this.walFd !== undefined) closeSync(this.walFd);
     this.reader.close();
     this.db.close();
   }
