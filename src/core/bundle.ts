@@ -11,12 +11,13 @@
  */
 import { concatBytes, fromBase64 } from './bytes.ts';
 import { ErrorCode, EvidentError } from './errors.ts';
-import type { Entry } from './event/entry.ts';
 import { perfectSubtrees, popcount } from './merkle/index.ts';
 import type { NoteVerifier } from './note-keys.ts';
 import { placeTrusted } from './verify/bundle-trust.ts';
 import { verifyLog } from './verify/log-verifier.ts';
+import type { EntrySource } from './verify/lookahead.ts';
 import { FaultKind, type VerifyReport } from './verify/report.ts';
+import { isRun } from './verify/runs.ts';
 
 export const BUNDLE_FORMAT = 'evident-bundle/v1';
 
@@ -137,7 +138,7 @@ export interface VerifyBundleOptions {
 /** Verifies a bundle given its header and its entries (pages, in order). */
 export async function verifyBundle(
   header: BundleHeader,
-  entries: AsyncIterable<readonly Entry[]>,
+  entries: EntrySource,
   o: VerifyBundleOptions,
 ): Promise<VerifyReport> {
   const h = parseBundleHeader(header);
@@ -145,9 +146,9 @@ export async function verifyBundle(
   const prefix = h.prefix.map((x) => fromBase64(x, 32));
   const frontier = concatBytes(...prefix);
   let count = 0;
-  async function* counted(): AsyncIterable<readonly Entry[]> {
+  async function* counted(): EntrySource {
     for await (const page of entries) {
-      count += page.length;
+      count += isRun(page) ? page.count : page.length;
       yield page;
     }
   }
