@@ -16,12 +16,20 @@ import type { Entry } from '../core/event/entry.ts';
 import type { RunSummary, VerifiedRun } from '../core/verify/runs.ts';
 import type { SchemaCheck } from '../store/schema-drift.ts';
 
+/** What one verification asks of the workers; `session` names the verification, `db` its file. */
+interface SessionTask {
+  id: number;
+  session: number;
+  db: string;
+  logId: number;
+}
+
 export type WorkerTask =
-  | { type: 'run'; id: number; from: number; to: number }
-  | { type: 'schema'; id: number };
+  | (SessionTask & { type: 'run'; from: number; to: number })
+  | (SessionTask & { type: 'schema' })
+  | { type: 'end'; id: number; session: number };
 
 export type WorkerReply =
-  | { type: 'ready'; id: number }
   | { type: 'run'; id: number; run: RunSummary | undefined }
   | { type: 'schema'; id: number; schema: SchemaCheck }
   | { type: 'error'; id: number; message: string };
@@ -37,10 +45,10 @@ const workerUrl = new URL(`./verify-worker${fromSource ? '.ts' : '.js'}`, here);
  * benchmarks), a worker thread does not inherit the main thread's loader hooks: it registers
  * tsx's own before loading verify-worker.ts.
  */
-function startWorker(workerData: unknown): Worker {
-  if (!fromSource) return new Worker(workerUrl, { workerData });
+function startWorker(): Worker {
+  if (!fromSource) return new Worker(workerUrl);
   const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
-  return new Worker(boot, { eval: true, workerData });
+  return new Worker(boot, { eval: true });
 }
 
 interface Task {
@@ -49,19 +57,19 @@ interface Task {
   reject: (e: Error) => void;
 }
 
-/** One thread, one task at a time. */
+/** One thread, one task at a time; it keeps the process alive only while it has one. */
 class VerifyWorker {
   readonly thread: Worker;
   current: Task | undefined;
   failed: Error | undefined;
 
-  constructor(db: string, logId: number, onIdle: () => void) {
-    this.thread = startWorker({ db, logId });
+  constructor(onIdle: () => void) {
+    this.thread = startWorker();
     this.thread.unref();
     this.thread.on('message', (r: WorkerReply) => {
       const t = this.current;
-      if (r.type === 'ready' || !t || r.id !== t.task.id) return;
-      this.current = undefined;
+      if (!t || r.id !== t.task.id) return;
+      this.idle();
       if (r.type === 'error') t.reject(new Error(r.message));
       else t.resolve(r);
       onIdle();
@@ -69,7 +77,7 @@ class VerifyWorker {
     const fail = (e: Error) => {
       this.failed ??= e;
       const t = this.current;
-      this.current = undefined;
+      this.idle();
       t?.reject(e);
       onIdle();
     };
@@ -79,31 +87,43 @@ class VerifyWorker {
 
   start(t: Task): void {
     this.current = t;
+    this.thread.ref();
     this.thread.postMessage(t.task);
+  }
+
+  private idle(): void {
+    this.current = undefined;
+    this.thread.unref();
   }
 }
 
-export class VerifyPool {
-  private readonly workers: VerifyWorker[];
+/**
+ * The process's verification threads, started on first use and kept (idle threads do not keep
+ * the process alive), shared by every verification: starting a thread costs more than a small
+ * log's whole verification.
+ */
+class WorkerPool {
+  private readonly workers: VerifyWorker[] = [];
   private readonly queue: Task[] = [];
   private nextId = 0;
 
-  constructor(db: string, logId: number, size: number) {
-    this.workers = Array.from({ length: size }, () => new VerifyWorker(db, logId, () => this.dispatch()));
+  /** At least `n` threads. */
+  grow(n: number): void {
+    while (this.workers.filter((w) => !w.failed).length < n)
+      this.workers.push(new VerifyWorker(() => this.dispatch()));
   }
 
-  get size(): number {
-    return this.workers.length;
-  }
-
-  /** Queued; the next idle worker takes it. A pool whose every worker failed rejects it. */
-  private ask(
-    task: WorkerTask extends infer T ? (T extends WorkerTask ? Omit<T, 'id'> : never) : never,
-  ): Promise<WorkerReply> {
+  /** Queued; the next idle thread takes it. A pool whose every thread failed rejects it. */
+  ask(task: DistributiveOmit<WorkerTask, 'id'>): Promise<WorkerReply> {
     return new Promise((resolve, reject) => {
       this.queue.push({ task: { ...task, id: this.nextId++ } as WorkerTask, resolve, reject });
       this.dispatch();
     });
+  }
+
+  /** Sent to every thread at once, not queued: the session's connections close. */
+  end(session: number): void {
+    for (const w of this.workers) if (!w.failed) w.thread.postMessage({ type: 'end', id: -1, session });
   }
 
   private dispatch(): void {
@@ -117,10 +137,36 @@ export class VerifyPool {
       if (!w.current) w.start(this.queue.shift()!);
     }
   }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+let shared: WorkerPool | undefined;
+let sessions = 0;
+
+/**
+ * One verification's use of the shared threads: its tasks name its file and log, and close()
+ * ends it (each thread closes its connection to the file).
+ */
+export class VerifyPool {
+  private readonly pool: WorkerPool;
+  private readonly session = ++sessions;
+  private readonly size: number;
+
+  constructor(
+    private readonly db: string,
+    private readonly logId: number,
+    size: number,
+  ) {
+    shared ??= new WorkerPool();
+    shared.grow(size);
+    this.pool = shared;
+    this.size = size;
+  }
 
   /** The schema check (Store.schemaCheck) on a worker's own connection. */
   async schemaCheck(): Promise<SchemaCheck> {
-    const r = await this.ask({ type: 'schema' });
+    const r = await this.pool.ask({ type: 'schema', session: this.session, db: this.db, logId: this.logId });
     if (r.type !== 'schema') throw new Error(`unexpected reply ${r.type}`);
     return r.schema;
   }
@@ -139,9 +185,11 @@ export class VerifyPool {
     const inFlight: { from: number; to: number; reply: Promise<WorkerReply | undefined> }[] = [];
     let at = from;
     const fill = () => {
-      while (at < to && inFlight.length < this.workers.length * QUEUE_PER_WORKER) {
+      while (at < to && inFlight.length < this.size * QUEUE_PER_WORKER) {
         const end = Math.min(to, (Math.floor(at / per) + 1) * per);
-        const reply = this.ask({ type: 'run', from: at, to: end }).catch(() => undefined);
+        const reply = this.pool
+          .ask({ type: 'run', session: this.session, db: this.db, logId: this.logId, from: at, to: end })
+          .catch(() => undefined);
         inFlight.push({ from: at, to: end, reply });
         at = end;
       }
@@ -152,16 +200,16 @@ export class VerifyPool {
       const r = await head.reply;
       fill();
       if (r?.type === 'run' && r.run) {
-        const run = r.run;
         const range = { from: head.from, to: head.to };
-        yield { ...run, kind: 'run', expand: () => read(range.from, range.to) } satisfies VerifiedRun;
+        yield { ...r.run, kind: 'run', expand: () => read(range.from, range.to) } satisfies VerifiedRun;
       } else {
         yield await read(head.from, head.to);
       }
     }
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.thread.terminate()));
+  /** Ends the session; the threads stay for the next verification. */
+  close(): void {
+    this.pool.end(this.session);
   }
 }

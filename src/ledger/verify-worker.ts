@@ -1,36 +1,54 @@
 /**
- * A verification worker thread (./verify-pool.ts): opens the SQLite file read-only through its
- * own connection and, on request, checks a run of entries (../core/verify/runs.ts) or runs the
- * schema check. It sends summaries back, never a verdict: the main thread decides.
+ * A verification worker thread (./verify-pool.ts). For each verification (a session) it opens
+ * the SQLite file read-only through its own connection, when the session's first task comes,
+ * and closes it when the session ends. A task checks a run of entries (../core/verify/runs.ts)
+ * or runs the schema check. It sends summaries back, never a verdict: the main thread decides.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import './native-hash.ts';
 import { checkRun } from '../core/verify/runs.ts';
-import { openSqliteStore } from '../store/sqlite/index.ts';
+import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.ts';
 import { isKeyEvent } from './key-check.ts';
 import type { WorkerReply, WorkerTask } from './verify-pool.ts';
 
-const { db, logId } = workerData as { db: string; logId: number };
 const port = parentPort!;
-const store = await openSqliteStore(db, { readonly: true });
+const open = new Map<number, Promise<SqliteStore>>();
+const ended = new Set<number>();
 
 port.on('message', (task: WorkerTask) => {
   void handle(task).then(
     (reply) => {
+      if (reply === undefined) return;
       const transfer = reply.type === 'run' && reply.run ? [reply.run.leaves.buffer as ArrayBuffer] : [];
       port.postMessage(reply, transfer);
     },
     (e: unknown) =>
-      port.postMessage({ type: 'error', id: task.id, message: String((e as Error)?.message ?? e) }),
+      port.postMessage({
+        type: 'error',
+        id: task.id,
+        message: String((e as Error)?.message ?? e),
+      } satisfies WorkerReply),
   );
 });
-port.postMessage({ type: 'ready', id: -1 } satisfies WorkerReply);
 
-async function handle(task: WorkerTask): Promise<WorkerReply> {
+async function handle(task: WorkerTask): Promise<WorkerReply | undefined> {
+  if (task.type === 'end') {
+    ended.add(task.session);
+    const s = open.get(task.session);
+    open.delete(task.session);
+    await (await s?.catch(() => undefined))?.close();
+    return undefined;
+  }
+  if (ended.has(task.session)) throw new Error('the verification has ended');
+  let s = open.get(task.session);
+  if (!s) {
+    s = openSqliteStore(task.db, { readonly: true });
+    open.set(task.session, s);
+  }
+  const store = await s;
   if (task.type === 'schema') return { type: 'schema', id: task.id, schema: await store.schemaCheck() };
   // One more than the run can hold, so that a duplicated index shows as a run that is not clean.
-  const entries = await store.entries(logId, task.from, task.to, task.to - task.from + 1);
-  const stored = await store.nodesCompleted(logId, task.from, task.to);
-  const run = checkRun(entries, task.from, task.to, stored, isKeyEvent);
-  return { type: 'run', id: task.id, run };
+  const entries = await store.entries(task.logId, task.from, task.to, task.to - task.from + 1);
+  const stored = await store.nodesCompleted(task.logId, task.from, task.to);
+  return { type: 'run', id: task.id, run: checkRun(entries, task.from, task.to, stored, isKeyEvent) };
 }
