@@ -13,3 +13,6 @@ export const DEFAULT_KEY = './evident.key';
 
 /** `evident serve`'s log level. */
 export const SERVE_DEFAULT_LOG_LEVEL = 'info';
+
+/** `evident verify --workers`: the most threads that may check entries. */
+export const MAX_VERIFY_WORKERS = 64;

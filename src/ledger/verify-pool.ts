@@ -13,6 +13,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Entry } from '../core/event/entry.ts';
+import type { EntrySource } from '../core/verify/lookahead.ts';
 import type { RunSummary, VerifiedRun } from '../core/verify/runs.ts';
 import type { SchemaCheck } from '../store/schema-drift.ts';
 
@@ -27,7 +28,9 @@ interface SessionTask {
 export type WorkerTask =
   | (SessionTask & { type: 'run'; from: number; to: number })
   | (SessionTask & { type: 'schema' })
-  | { type: 'end'; id: number; session: number };
+  | { type: 'end'; id: number; session: number }
+  /** Lines of a bundle, each an entry (../core/bundle.ts). */
+  | { type: 'lines'; id: number; lines: string[] };
 
 export type WorkerReply =
   | { type: 'run'; id: number; run: RunSummary | undefined }
@@ -211,5 +214,49 @@ export class VerifyPool {
   /** Ends the session; the threads stay for the next verification. */
   close(): void {
     this.pool.end(this.session);
+  }
+}
+
+/** A batch of a bundle's entry lines, and how the main thread parses them itself. */
+export interface LineBatch {
+  lines: string[];
+  /** The entries, or the bundle's own error for the first line that is not one. */
+  parse(): Entry[];
+}
+
+/**
+ * Batches of a bundle's lines, in order, as runs the workers parsed and checked; a batch that
+ * is not a clean run (a line that is not an entry, a fault) comes as the page `parse` gives,
+ * or its error, exactly where it would without workers.
+ */
+export async function* bundleRuns(batches: AsyncIterable<LineBatch>, size: number): EntrySource {
+  shared ??= new WorkerPool();
+  shared.grow(size);
+  const pool = shared;
+  const it = batches[Symbol.asyncIterator]();
+  const inFlight: { batch: LineBatch; reply: Promise<WorkerReply | undefined> }[] = [];
+  let done = false;
+  const fill = async () => {
+    while (!done && inFlight.length < size * QUEUE_PER_WORKER) {
+      const r = await it.next();
+      if (r.done) {
+        done = true;
+        return;
+      }
+      const reply = pool.ask({ type: 'lines', lines: r.value.lines }).catch(() => undefined);
+      inFlight.push({ batch: r.value, reply });
+    }
+  };
+  await fill();
+  while (inFlight.length > 0) {
+    const head = inFlight.shift()!;
+    const r = await head.reply;
+    await fill();
+    if (r?.type === 'run' && r.run) {
+      const batch = head.batch;
+      yield { ...r.run, kind: 'run', expand: async () => batch.parse() } satisfies VerifiedRun;
+    } else {
+      yield head.batch.parse();
+    }
   }
 }

@@ -6,8 +6,11 @@
  */
 import { parentPort } from 'node:worker_threads';
 import './native-hash.ts';
-import { checkRun } from '../core/verify/runs.ts';
+import type { Entry } from '../core/event/entry.ts';
+import { parseJson } from '../core/json.ts';
+import { checkRun, type RunSummary } from '../core/verify/runs.ts';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.ts';
+import { BUNDLE_LINE_MAX } from './export.ts';
 import { isKeyEvent } from './key-check.ts';
 import type { WorkerReply, WorkerTask } from './verify-pool.ts';
 
@@ -39,6 +42,7 @@ async function handle(task: WorkerTask): Promise<WorkerReply | undefined> {
     await (await s?.catch(() => undefined))?.close();
     return undefined;
   }
+  if (task.type === 'lines') return { type: 'run', id: task.id, run: bundleRun(task.lines) };
   if (ended.has(task.session)) throw new Error('the verification has ended');
   let s = open.get(task.session);
   if (!s) {
@@ -51,4 +55,22 @@ async function handle(task: WorkerTask): Promise<WorkerReply | undefined> {
   const entries = await store.entries(task.logId, task.from, task.to, task.to - task.from + 1);
   const stored = await store.nodesCompleted(task.logId, task.from, task.to);
   return { type: 'run', id: task.id, run: checkRun(entries, task.from, task.to, stored, isKeyEvent) };
+}
+
+/** The lines as a clean run, or undefined (the main thread then parses them and says why). */
+function bundleRun(lines: readonly string[]): RunSummary | undefined {
+  const entries: Entry[] = [];
+  for (const line of lines) {
+    let v: unknown;
+    try {
+      v = parseJson(line, { maxLength: BUNDLE_LINE_MAX });
+    } catch {
+      return undefined;
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+    entries.push(v as Entry);
+  }
+  const start = entries[0]?.index;
+  if (!Number.isSafeInteger(start) || (start as number) < 0) return undefined;
+  return checkRun(entries, start as number, (start as number) + entries.length);
 }

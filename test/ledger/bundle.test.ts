@@ -13,9 +13,9 @@ import {
   exportBundle,
   type Ledger,
   openLedger,
-  verifyBundleFile,
 } from '../../src/ledger/index.ts';
 import { openStore } from '../../src/store/open.ts';
+import { verifyBundleEveryWay } from './verify-ways.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'evident-bundle-'));
 let ledger: Ledger;
@@ -30,7 +30,7 @@ async function bundleText(o: Parameters<typeof exportBundle>[1] = {}): Promise<s
 async function check(text: string, trustedVkey = vkey) {
   const path = join(dir, `b-${Math.random().toString(36).slice(2)}.jsonl`);
   writeFileSync(path, text);
-  return (await verifyBundleFile(path, { verifiers: [verifierFromKey(trustedVkey)] })).report;
+  return (await verifyBundleEveryWay(path, { verifiers: [verifierFromKey(trustedVkey)] })).report;
 }
 
 const event = (i: number) => ({
@@ -162,7 +162,7 @@ describe('bundles against checkpoints kept outside (rollbacks and forks)', () =>
   const checkWith = async (bundle: string, trusted: string[]) => {
     const path = join(d, `b-${Math.random().toString(36).slice(2)}.jsonl`);
     writeFileSync(path, bundle);
-    return (await verifyBundleFile(path, { verifiers: [verifierFromKey(key)], trusted })).report;
+    return (await verifyBundleEveryWay(path, { verifiers: [verifierFromKey(key)], trusted })).report;
   };
   /** A validly signed checkpoint of the log's key with another root: a fork. */
   const forged = (size: number) =>
@@ -290,7 +290,7 @@ describe('bundle text as docs/formats.md allows it', () => {
   const checkText = async (text: string) => {
     const path = join(d, `b-${Math.random().toString(36).slice(2)}.jsonl`);
     writeFileSync(path, text);
-    return (await verifyBundleFile(path, { verifiers: [verifierFromKey(key)] })).report;
+    return (await verifyBundleEveryWay(path, { verifiers: [verifierFromKey(key)] })).report;
   };
   before(async () => {
     const db = join(d, 'n.db');

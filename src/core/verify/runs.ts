@@ -66,7 +66,7 @@ export function checkRun(
   keep?: (e: Entry) => boolean,
 ): RunSummary | undefined {
   const count = end - start;
-  if (count <= 0 || entries.length !== count) return undefined;
+  if (!Number.isSafeInteger(start) || start < 0 || count <= 0 || entries.length !== count) return undefined;
   const leaves = new Uint8Array(count * 32);
   const kept: Entry[] = [];
   let faulty = false;
