@@ -7,13 +7,7 @@ import { signCheckpoint } from '../../src/core/checkpoint.ts';
 import { isEvidentError } from '../../src/core/errors.ts';
 import { generateSigner, verifierFromKey } from '../../src/core/note-keys.ts';
 import { FaultKind } from '../../src/core/verify/report.ts';
-import {
-  createKeyFile,
-  createLog,
-  exportBundle,
-  type Ledger,
-  openLedger,
-} from '../../src/ledger/index.ts';
+import { createKeyFile, createLog, exportBundle, type Ledger, openLedger } from '../../src/ledger/index.ts';
 import { openStore } from '../../src/store/open.ts';
 import { verifyBundleEveryWay } from './verify-ways.ts';
 
