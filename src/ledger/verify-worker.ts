@@ -5,13 +5,13 @@
  * or runs the schema check. It sends summaries back, never a verdict: the main thread decides.
  */
 import { parentPort } from 'node:worker_threads';
-import './native-hash.ts';
 import type { Entry } from '../core/event/entry.ts';
 import { parseJson } from '../core/json.ts';
 import { checkRun, type RunSummary } from '../core/verify/runs.ts';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.ts';
 import { BUNDLE_LINE_MAX } from './export.ts';
 import { isKeyEvent } from './key-check.ts';
+import { nativeLeafHex } from './native-hash.ts';
 import type { WorkerReply, WorkerTask } from './verify-pool.ts';
 
 const port = parentPort!;
@@ -54,7 +54,11 @@ async function handle(task: WorkerTask): Promise<WorkerReply | undefined> {
   // One more than the run can hold, so that a duplicated index shows as a run that is not clean.
   const entries = await store.entries(task.logId, task.from, task.to, task.to - task.from + 1);
   const stored = await store.nodesCompleted(task.logId, task.from, task.to);
-  return { type: 'run', id: task.id, run: checkRun(entries, task.from, task.to, stored, isKeyEvent) };
+  return {
+    type: 'run',
+    id: task.id,
+    run: checkRun(entries, task.from, task.to, stored, isKeyEvent, nativeLeafHex),
+  };
 }
 
 /** The lines as a clean run, or undefined (the main thread then parses them and says why). */
@@ -72,5 +76,12 @@ function bundleRun(lines: readonly string[]): RunSummary | undefined {
   }
   const start = entries[0]?.index;
   if (!Number.isSafeInteger(start) || (start as number) < 0) return undefined;
-  return checkRun(entries, start as number, (start as number) + entries.length);
+  return checkRun(
+    entries,
+    start as number,
+    (start as number) + entries.length,
+    undefined,
+    undefined,
+    nativeLeafHex,
+  );
 }

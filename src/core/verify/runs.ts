@@ -12,12 +12,12 @@
  * entries one by one. Anything else is not a run: its entries go through the verifier one by
  * one, which finds and names the fault exactly as it always does.
  */
-import { bytesEqual, hexEquals } from '../bytes.ts';
-import type { Entry } from '../event/entry.ts';
+import { bytesEqual, toHex } from '../bytes.ts';
+import { type Entry, leafText } from '../event/entry.ts';
 import { ERASURE_ACTION } from '../event/erasure.ts';
-import { nodeHash } from '../hash.ts';
+import { leafHashOfText, nodeHash } from '../hash.ts';
 import { type NodeHash, perfectSubtrees } from '../merkle/index.ts';
-import { checkValues, leafHashOf } from './entry-checks.ts';
+import { checkValues } from './entry-checks.ts';
 
 /** What a clean run of entries [start, start + count) gives the verifier. */
 export interface RunSummary {
@@ -64,6 +64,7 @@ export function checkRun(
   end: number,
   stored?: readonly NodeHash[],
   keep?: (e: Entry) => boolean,
+  leafHex: (text: string) => string = portableLeafHex,
 ): RunSummary | undefined {
   const count = end - start;
   if (!Number.isSafeInteger(start) || start < 0 || count <= 0 || entries.length !== count) return undefined;
@@ -77,15 +78,22 @@ export function checkRun(
   for (let i = 0; i < count; i++) {
     const e = entries[i]!;
     if (e.index !== start + i) return undefined;
-    const leaf = leafHashOf(e, e.index);
-    if (leaf === undefined || !hexEquals(leaf, e.hash)) return undefined;
+    let text: string;
+    try {
+      text = leafText(e);
+    } catch {
+      return undefined; // no canonical form: the verifier says so
+    }
+    // leafHashOf(e, e.index) compared with hexEquals: lowercase hex, character for character.
+    const hex = leafHex(text);
+    if (hex !== e.hash) return undefined;
     if (i > 0 && e.prev_hash !== prev) return undefined;
     if (e.action === ERASURE_ACTION) return undefined;
     if (e.erased && (e.erased as unknown[]).length > 0) return undefined;
     checkValues(e, e.index, fault);
     if (faulty) return undefined;
     if (keep?.(e)) kept.push(e);
-    leaves.set(leaf, i * 32);
+    writeHex(hex, leaves, i * 32);
     prev = e.hash;
   }
   const { pieces, inside } = subtrees(leaves, start, end, stored !== undefined);
@@ -121,6 +129,19 @@ export function checkRun(
     kept,
   };
 }
+
+/** hex(SHA-256(0x00 || UTF-8 of text)): the leaf hash of a leaf text (RFC 9162 §2.1.1). */
+export type LeafHex = (text: string) => string;
+
+const portableLeafHex: LeafHex = (text) => toHex(leafHashOfText(text));
+
+/** 64 lowercase hex digits (already compared equal to a hash computed here) into 32 bytes at `at`. */
+function writeHex(hex: string, out: Uint8Array, at: number): void {
+  for (let j = 0; j < 32; j++)
+    out[at + j] = (nibble(hex.charCodeAt(2 * j)) << 4) | nibble(hex.charCodeAt(2 * j + 1));
+}
+
+const nibble = (c: number): number => (c <= 57 ? c - 48 : c - 87);
 
 /** level -> index of each node that the leaves [start, end) complete and that begins before start. */
 function upperIds(start: number, end: number): Map<number, number> {
