@@ -49,10 +49,16 @@ const workerUrl = new URL(`./verify-worker${fromSource ? '.ts' : '.js'}`, here);
  * tsx's own before loading verify-worker.ts.
  */
 function startWorker(): Worker {
-  if (!fromSource) return new Worker(workerUrl);
+  if (!fromSource) return new Worker(workerUrl, { resourceLimits: WORKER_LIMITS });
   const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, resourceLimits: WORKER_LIMITS });
 }
+
+/**
+ * A run's entries die young: a small young generation per thread keeps the process's memory
+ * flat as threads are added (V8's default gives each isolate 48 MB of it).
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 24 };
 
 interface Task {
   task: WorkerTask;
