@@ -74,7 +74,6 @@ class VerifyWorker {
 
   constructor(onIdle: () => void) {
     this.thread = startWorker();
-    this.thread.unref();
     this.thread.on('message', (r: WorkerReply) => {
       const t = this.current;
       if (!t || r.id !== t.task.id) return;
@@ -92,6 +91,8 @@ class VerifyWorker {
     };
     this.thread.on('error', fail);
     this.thread.on('exit', (code) => fail(new Error(`verification worker exited (${code})`)));
+    // After the listeners: adding a 'message' listener refs the thread's port again.
+    this.thread.unref();
   }
 
   start(t: Task): void {
