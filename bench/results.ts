@@ -134,12 +134,23 @@ export function targets(r: Results): Target[] {
       ...(x && bare ? { met: x.bytes_per_entry <= 1.5 * bare.bytes_per_entry } : {}),
     });
   }
-  const v = r.verify.at(-1);
-  out.push({
-    target: 'verification: >= 250,000 entries/s',
-    measured: v ? `${fmt(v.entries_per_s)}/s at ${fmt(v.entries)}` : 'not measured',
-    ...(v ? { met: v.entries_per_s >= 250_000 && v.ok } : {}),
-  });
+  for (const what of ['log', 'bundle'] as const) {
+    // The largest log, with the most threads.
+    const v = r.verify
+      .filter((x) => (x.what ?? 'log') === what)
+      .reduce<VerifyResult | undefined>(
+        (a, b) =>
+          a && (a.entries > b.entries || (a.entries === b.entries && a.workers >= b.workers)) ? a : b,
+        undefined,
+      );
+    out.push({
+      target: `verification${what === 'bundle' ? ' of a bundle (verify-bundle)' : ''}: >= 250,000 entries/s`,
+      measured: v
+        ? `${fmt(v.entries_per_s)}/s at ${fmt(v.entries)}, ${v.workers} threads, peak RSS ${v.peak_rss_mb} MB`
+        : 'not measured',
+      ...(v ? { met: v.entries_per_s >= 250_000 && v.ok } : {}),
+    });
+  }
   const p = r.proofs.at(-1);
   const at10m = p !== undefined && p.entries >= 10_000_000;
   out.push({

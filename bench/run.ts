@@ -165,7 +165,7 @@ try {
   });
   await section('verify', async () => {
     results.verify = [];
-    for (const size of verifySizes) results.verify.push(await benchVerify(await sqliteLog(size)));
+    for (const size of verifySizes) results.verify.push(...(await benchVerify(await sqliteLog(size))));
   });
   await section('proofs', async () => {
     results.proofs = [];

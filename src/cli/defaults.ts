@@ -26,3 +26,5 @@ export const FORWARD_RETRY_BASE_MS = 250;
 export const FORWARD_RETRY_MAX_MS = 30_000;
 /** How long a connection or a webhook answer may take before the attempt counts as failed. */
 export const FORWARD_TIMEOUT_MS = 30_000;
+/** `evident verify --workers`: the most threads that may check entries. */
+export const MAX_VERIFY_WORKERS = 64;

@@ -12,12 +12,13 @@
 import { type BundleWindow, parseWindow, WindowWatch } from './bundle-window.ts';
 import { concatBytes, fromBase64 } from './bytes.ts';
 import { ErrorCode, EvidentError } from './errors.ts';
-import type { Entry } from './event/entry.ts';
 import { perfectSubtrees, popcount } from './merkle/index.ts';
 import type { NoteVerifier } from './note-keys.ts';
 import { placeTrusted } from './verify/bundle-trust.ts';
 import { verifyLog } from './verify/log-verifier.ts';
+import type { EntrySource } from './verify/lookahead.ts';
 import { FaultKind, type VerifyReport } from './verify/report.ts';
+import { isRun } from './verify/runs.ts';
 
 export const BUNDLE_FORMAT = 'evident-bundle/v1';
 
@@ -145,7 +146,7 @@ export interface VerifyBundleOptions {
 /** Verifies a bundle given its header and its entries (pages, in order). */
 export async function verifyBundle(
   header: BundleHeader,
-  entries: AsyncIterable<readonly Entry[]>,
+  entries: EntrySource,
   o: VerifyBundleOptions,
 ): Promise<VerifyReport> {
   const h = parseBundleHeader(header);
@@ -154,8 +155,16 @@ export async function verifyBundle(
   const frontier = concatBytes(...prefix);
   let count = 0;
   const watch = new WindowWatch(h.window);
-  async function* counted(): AsyncIterable<readonly Entry[]> {
-    for await (const page of entries) {
+  async function* counted(): EntrySource {
+    for await (const item of entries) {
+      // A time-window bundle's entries are each seen for their received_at: a run checked by a
+      // worker is then handed on as its entries, which the verifier checks one by one.
+      const page = isRun(item) && h.window ? await item.expand() : item;
+      if (isRun(page)) {
+        count += page.count;
+        yield page;
+        continue;
+      }
       count += page.length;
       for (const e of page) watch.see(e);
       yield page;

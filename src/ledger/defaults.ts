@@ -8,6 +8,8 @@ export const LEDGER_DEFAULTS = {
   maxPending: 100_000,
   /** Sign a checkpoint at most this often while appending, in ms. */
   checkpointIntervalMs: 1000,
+  /** Verification starts worker threads (one per core) for logs of at least this many entries. */
+  verifyParallelMinEntries: 50_000,
 } as const;
 
 /** The S3 archive target's defaults (src/archive/s3.ts; docs/archive-s3.md). */

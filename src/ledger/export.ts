@@ -8,6 +8,7 @@
  */
 
 import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import {
   BUNDLE_FORMAT,
@@ -26,7 +27,9 @@ import { parseJson } from '../core/json.ts';
 import { perfectSubtrees } from '../core/merkle/index.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
 import { cosignedNote } from './cosigned.ts';
+import { LEDGER_DEFAULTS } from './defaults.ts';
 import type { Ledger } from './ledger.ts';
+import { bundleRuns, type LineBatch } from './verify-pool.ts';
 import { type TimeWindow, windowRange } from './window.ts';
 
 export interface ExportOptions {
@@ -146,10 +149,25 @@ function missingEntry(ledger: Ledger, index: number): EvidentError {
   );
 }
 
-/** Verifies a bundle file offline: no database, only the verifier keys the caller trusts. */
+/** Longest bundle line read (an entry of up to 256 KiB, escaped). */
+export const BUNDLE_LINE_MAX = 1 << 24;
+
+/** Entry lines per batch a worker parses and checks (and per page without workers), by default. */
+const BUNDLE_BATCH = 4096;
+
+/**
+ * Verifies a bundle file offline: no database, only the verifier keys the caller trusts.
+ * `workers` as for Ledger.verify (./verify.ts): batches of lines are parsed and checked by
+ * worker threads, the main thread reading the file and keeping what needs the whole bundle.
+ */
 export async function verifyBundleFile(
   path: string,
-  o: Omit<VerifyBundleOptions, 'verifiers'> & { verifiers?: VerifyBundleOptions['verifiers'] },
+  o: Omit<VerifyBundleOptions, 'verifiers'> & {
+    verifiers?: VerifyBundleOptions['verifiers'];
+    workers?: number;
+    /** Entry lines per batch (a run a worker checks); small values let tests cross many runs. */
+    runEntries?: number;
+  },
 ): Promise<{ header: BundleHeader; report: VerifyReport }> {
   const lines = createInterface({
     input: createReadStream(path, 'utf8'),
@@ -157,12 +175,12 @@ export async function verifyBundleFile(
   });
   const it = lines[Symbol.asyncIterator]();
   let lineNo = 0;
-  const parseLine = (text: string): unknown => {
+  const parseLine = (text: string, at: number): unknown => {
     try {
-      return parseJson(text, { maxLength: 1 << 24 });
+      return parseJson(text, { maxLength: BUNDLE_LINE_MAX });
     } catch (e) {
-      throw new EvidentError(ErrorCode.BUNDLE_INVALID, `line ${lineNo} of the bundle is not valid JSON`, {
-        line: lineNo,
+      throw new EvidentError(ErrorCode.BUNDLE_INVALID, `line ${at} of the bundle is not valid JSON`, {
+        line: at,
         cause: (e as EvidentError).details,
       });
     }
@@ -173,29 +191,50 @@ export async function verifyBundleFile(
     lineNo++;
   } while (!first.done && isBlankLine(first.value));
   if (first.done) throw new EvidentError(ErrorCode.BUNDLE_INVALID, 'the bundle is empty');
-  const header = parseBundleHeader(parseLine(first.value));
-  async function* pages(): AsyncIterable<Entry[]> {
-    let page: Entry[] = [];
+  const header = parseBundleHeader(parseLine(first.value, lineNo));
+  const per = o.runEntries ?? BUNDLE_BATCH;
+  /** The entry lines in batches, each with the line numbers its errors name. */
+  async function* batches(): AsyncIterable<LineBatch> {
+    let batch: string[] = [];
+    let numbers: number[] = [];
+    const cut = (): LineBatch => {
+      const [ls, ns] = [batch, numbers];
+      batch = [];
+      numbers = [];
+      return {
+        lines: ls,
+        parse: () =>
+          ls.map((text, i) => {
+            const v = parseLine(text, ns[i]!);
+            if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+              throw new EvidentError(
+                ErrorCode.BUNDLE_INVALID,
+                `line ${ns[i]} of the bundle is not an entry object`,
+                { line: ns[i] },
+              );
+            }
+            return v as Entry;
+          }),
+      };
+    };
     for (let r = await it.next(); !r.done; r = await it.next()) {
       lineNo++;
       if (isBlankLine(r.value)) continue;
-      const v = parseLine(r.value);
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-        throw new EvidentError(
-          ErrorCode.BUNDLE_INVALID,
-          `line ${lineNo} of the bundle is not an entry object`,
-          { line: lineNo },
-        );
-      }
-      page.push(v as Entry);
-      if (page.length === 1000) {
-        yield page;
-        page = [];
-      }
+      batch.push(r.value);
+      numbers.push(lineNo);
+      if (batch.length >= per) yield cut();
     }
-    if (page.length > 0) yield page;
+    if (batch.length > 0) yield cut();
   }
+  async function* pages(): AsyncIterable<Entry[]> {
+    for await (const b of batches()) yield b.parse();
+  }
+  const size = header.range.to - header.range.from;
+  const workers =
+    o.workers ?? (size >= LEDGER_DEFAULTS.verifyParallelMinEntries ? availableParallelism() : 1);
   const verifiers = o.verifiers ?? [];
-  const report = await verifyBundle(header, pages(), { ...o, verifiers });
+  const { workers: _, runEntries: __, ...rest } = o;
+  const entries = workers > 1 ? bundleRuns(batches(), workers) : pages();
+  const report = await verifyBundle(header, entries, { ...rest, verifiers });
   return { header, report };
 }

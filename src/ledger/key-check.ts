@@ -17,6 +17,9 @@ import {
   logsReached,
 } from './key-events.ts';
 
+/** Whether the entry may be a key event (what KeyEventsSeen looks at). */
+export const isKeyEvent = (e: Entry): boolean => e.resource_type === API_KEY_RESOURCE;
+
 /** The key events of one log, gathered while its entries are verified. */
 export class KeyEventsSeen {
   readonly created = new Map<string, Entry>();

@@ -19,3 +19,11 @@ export const nativeSha256: Sha256 = oneShot
   : (data) => plain(crypto.createHash('sha256').update(data).digest());
 
 setSha256(nativeSha256);
+
+type OneShotText = (algorithm: 'sha256', data: string, encoding: 'hex') => string;
+const oneShotText = (crypto as { hash?: OneShotText }).hash;
+
+/** hex(SHA-256(0x00 || UTF-8 of text)), the leaf hash of a leaf text, without a byte copy of it. */
+export const nativeLeafHex = oneShotText
+  ? (text: string): string => oneShotText('sha256', `\u0000${text}`, 'hex')
+  : (text: string): string => crypto.createHash('sha256').update(`\u0000${text}`).digest('hex');

@@ -14,6 +14,7 @@ import { eventSizeBound } from '../../src/core/event/validate.ts';
 import { leafHash } from '../../src/core/hash.ts';
 import { CompactRange } from '../../src/core/merkle/index.ts';
 import { Lookahead } from '../../src/core/verify/lookahead.ts';
+import { isRun } from '../../src/core/verify/runs.ts';
 
 describe('hexEquals', () => {
   it('is toHex(b) === s, for the hex itself, any one-character change, case and length changes', () => {
@@ -91,6 +92,7 @@ describe('Lookahead.nextInPage', () => {
             e !== undefined;
             e = (fast ? rows.nextInPage() : undefined) ?? (await rows.next())
           ) {
+            if (isRun(e)) throw new Error('no run was given');
             out.push([e.index, rows.peek()?.index]);
           }
           return out;

@@ -7,15 +7,9 @@ import { signCheckpoint } from '../../src/core/checkpoint.ts';
 import { isEvidentError } from '../../src/core/errors.ts';
 import { generateSigner, verifierFromKey } from '../../src/core/note-keys.ts';
 import { FaultKind } from '../../src/core/verify/report.ts';
-import {
-  createKeyFile,
-  createLog,
-  exportBundle,
-  type Ledger,
-  openLedger,
-  verifyBundleFile,
-} from '../../src/ledger/index.ts';
+import { createKeyFile, createLog, exportBundle, type Ledger, openLedger } from '../../src/ledger/index.ts';
 import { openStore } from '../../src/store/open.ts';
+import { verifyBundleEveryWay } from './verify-ways.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'evident-bundle-'));
 let ledger: Ledger;
@@ -30,7 +24,7 @@ async function bundleText(o: Parameters<typeof exportBundle>[1] = {}): Promise<s
 async function check(text: string, trustedVkey = vkey) {
   const path = join(dir, `b-${Math.random().toString(36).slice(2)}.jsonl`);
   writeFileSync(path, text);
-  return (await verifyBundleFile(path, { verifiers: [verifierFromKey(trustedVkey)] })).report;
+  return (await verifyBundleEveryWay(path, { verifiers: [verifierFromKey(trustedVkey)] })).report;
 }
 
 const event = (i: number) => ({
@@ -168,7 +162,7 @@ describe('bundles against checkpoints kept outside (rollbacks and forks)', () =>
   const checkWith = async (bundle: string, trusted: string[]) => {
     const path = join(d, `b-${Math.random().toString(36).slice(2)}.jsonl`);
     writeFileSync(path, bundle);
-    return (await verifyBundleFile(path, { verifiers: [verifierFromKey(key)], trusted })).report;
+    return (await verifyBundleEveryWay(path, { verifiers: [verifierFromKey(key)], trusted })).report;
   };
   /** A validly signed checkpoint of the log's key with another root: a fork. */
   const forged = (size: number) =>
@@ -296,7 +290,7 @@ describe('bundle text as docs/formats.md allows it', () => {
   const checkText = async (text: string) => {
     const path = join(d, `b-${Math.random().toString(36).slice(2)}.jsonl`);
     writeFileSync(path, text);
-    return (await verifyBundleFile(path, { verifiers: [verifierFromKey(key)] })).report;
+    return (await verifyBundleEveryWay(path, { verifiers: [verifierFromKey(key)] })).report;
   };
   before(async () => {
     const db = join(d, 'n.db');

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sha256 as portableSha256 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
-import { toHex } from '../../src/core/bytes.ts';
+import { toHex, utf8 } from '../../src/core/bytes.ts';
 import { emptyRoot, leafHash, leafHashOfText, nodeHash, sha256 } from '../../src/core/hash.ts';
-import { nativeSha256 } from '../../src/ledger/native-hash.ts';
+import { nativeLeafHex, nativeSha256 } from '../../src/ledger/native-hash.ts';
 
 describe('native SHA-256', () => {
   it('computes the same digest as the portable one, for whole arrays and for views into them', () => {
@@ -17,6 +17,16 @@ describe('native SHA-256', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('hashes a leaf text to the hex of the portable leaf hash, for any text (NUL, astral, escapes)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), (text) => {
+        assert.equal(nativeLeafHex(text), toHex(portableSha256(new Uint8Array([0, ...utf8(text)]))));
+      }),
+      { numRuns: 500 },
+    );
+    assert.equal(nativeLeafHex(''), '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d');
   });
 
   it('is the core hash once the ledger is loaded, with the RFC 6962 answers', () => {

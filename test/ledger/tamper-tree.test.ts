@@ -17,6 +17,7 @@ import type { Ledger } from '../../src/ledger/ledger.ts';
 import { openLedger } from '../../src/ledger/open.ts';
 import { ERASURE_KEY, type Fixture, fullEvent, makeFixture, rejectsWith, summary } from './support.ts';
 import { carefully } from './tamper-support.ts';
+import { verifyEveryWay } from './verify-ways.ts';
 
 type Db = Database.Database;
 
@@ -55,7 +56,7 @@ async function withLedger<T>(path: string, fn: (l: Ledger) => Promise<T>): Promi
 }
 
 const verifyFile = (path: string): Promise<VerifyReport> =>
-  withLedger(path, (l) => l.verify({ verifiers: fx.verifiers }));
+  withLedger(path, (l) => verifyEveryWay(l, { verifiers: fx.verifiers }));
 
 const count = (path: string, sql: string): number => {
   const db = new Database(path, { readonly: true });

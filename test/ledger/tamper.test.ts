@@ -32,6 +32,7 @@ import {
   setHead,
   writeRebuilt,
 } from './tamper-support.ts';
+import { verifyEveryWay } from './verify-ways.ts';
 
 type Db = Database.Database;
 
@@ -70,7 +71,7 @@ after(() => fx.cleanup());
 async function verifyFile(path: string, trusted?: string[]): Promise<VerifyReport> {
   const ledger = await openLedger({ db: path });
   try {
-    return await ledger.verify({ verifiers: fx.verifiers, ...(trusted ? { trusted } : {}) });
+    return await verifyEveryWay(ledger, { verifiers: fx.verifiers, ...(trusted ? { trusted } : {}) });
   } finally {
     await ledger.close();
   }

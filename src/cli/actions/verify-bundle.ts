@@ -13,16 +13,19 @@ import { checkKeyNames, logIdentity } from '../../core/verify/auditor-inputs.ts'
 import { describeReport } from '../../core/verify/report.ts';
 import { verifyBundleFile } from '../../ledger/export.ts';
 import type { Context } from '../command.ts';
+import { MAX_VERIFY_WORKERS } from '../defaults.ts';
 import { EXIT_OK, EXIT_TAMPERED } from '../errors.ts';
 import { readFirstLine } from '../files.ts';
-import { strs } from '../globals.ts';
+import { str, strs } from '../globals.ts';
 import { erasureKeys, parseVkeyArg } from '../keys.ts';
 import { note, print, printJson, warn } from '../output.ts';
 import { progress } from '../progress.ts';
 import { checkTrustedCheckpoints, readTrustedCheckpoints } from '../trusted-checkpoints.ts';
+import { optionalCount } from '../values.ts';
 import { checkQuorum, witnessPolicyOf } from '../witness-args.ts';
 
 export async function run(ctx: Context): Promise<number> {
+  const workers = optionalCount('workers', str(ctx, 'workers'), { min: 1, max: MAX_VERIFY_WORKERS });
   const file = ctx.positionals[0];
   if (file === undefined) {
     throw new EvidentError(ErrorCode.USAGE, 'name the bundle file: evident verify-bundle FILE', {
@@ -82,6 +85,7 @@ export async function run(ctx: Context): Promise<number> {
     verifiers,
     ...(erasure.length > 0 ? { erasureVerifiers: erasure.map((k) => k.verifier) } : {}),
     trusted,
+    ...(workers !== undefined ? { workers } : {}),
     onProgress: (n) => bar.update(n, total),
   });
   bar.end();

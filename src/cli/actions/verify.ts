@@ -14,13 +14,15 @@ import { describeReport, FaultKind, type VerifyReport } from '../../core/verify/
 import { cosignedNote } from '../../ledger/cosigned.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { Context } from '../command.ts';
+import { MAX_VERIFY_WORKERS } from '../defaults.ts';
 import { EXIT_OK, EXIT_TAMPERED } from '../errors.ts';
-import { strs } from '../globals.ts';
+import { str, strs } from '../globals.ts';
 import { erasureKeys, keyFromSigner, parseVkeyArg, type TrustedKey } from '../keys.ts';
 import { openReadOnly, withLedger } from '../open-log.ts';
 import { note, print, printJson } from '../output.ts';
 import { progress } from '../progress.ts';
 import { checkTrustedCheckpoints, readTrustedCheckpoints } from '../trusted-checkpoints.ts';
+import { optionalCount } from '../values.ts';
 import { checkQuorum, witnessPolicyOf } from '../witness-args.ts';
 
 /** The keys to trust: --vkey, else the signing key, else none (the log's recorded key, flagged). */
@@ -67,6 +69,7 @@ function checkRecordedKey(report: VerifyReport, l: Ledger, keys: readonly Truste
 
 export async function run(ctx: Context): Promise<number> {
   const witnesses = await witnessPolicyOf(ctx);
+  const workers = optionalCount('workers', str(ctx, 'workers'), { min: 1, max: MAX_VERIFY_WORKERS });
   const files = await readTrustedCheckpoints(ctx);
   const ledger = await openReadOnly(ctx);
   let keys: TrustedKey[];
@@ -108,6 +111,7 @@ export async function run(ctx: Context): Promise<number> {
       ...(keys.length > 0 ? { verifiers: keys.map((k) => k.verifier) } : {}),
       ...(erasure.length > 0 ? { erasureVerifiers: erasure.map((k) => k.verifier) } : {}),
       trusted,
+      ...(workers !== undefined ? { workers } : {}),
       onProgress: (done, total) => bar.update(done, total),
     });
     checkRecordedKey(r, l, keys);

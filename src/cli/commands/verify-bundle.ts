@@ -35,6 +35,12 @@ export const verifyBundle: Command = {
       multiple: true,
       description: 'a signed checkpoint kept elsewhere, which the bundle must be consistent with',
     },
+    workers: {
+      type: 'string',
+      value: 'N',
+      description:
+        'threads that check entries (default: one per core, for logs of 50,000 entries or more); 1 verifies on the main thread alone; the report is the same',
+    },
   },
   examples: ['evident verify-bundle audit-2026-01.bundle --vkey audit.vkey'],
   run: lazy(async () => (await import('../actions/verify-bundle.ts')).run),

@@ -37,6 +37,12 @@ export const verify: Command = {
       multiple: true,
       description: 'the published verifier key <name>+<key id>+<base64>, or a file holding it',
     },
+    workers: {
+      type: 'string',
+      value: 'N',
+      description:
+        'threads that check entries (default: one per core, for logs of 50,000 entries or more); 1 verifies on the main thread alone; the report is the same',
+    },
   },
   examples: ['evident verify --vkey "$(cat audit.vkey)" --trusted-checkpoint checkpoint-2026-01.txt'],
   run: lazy(async () => (await import('../actions/verify.ts')).run),

@@ -83,8 +83,9 @@ export class CompactRange {
    * range ends (size a multiple of 2^level). With the subtrees `perfectSubtrees(size, n)` this
    * extends a compact range to size n without the leaves: how a bundle of entries [a, b) is tied
    * to the root of a larger tree (the frontier of [0, a), then leaves, then [b, n)).
+   * `visit`, if given, sees each node above the subtree that this append completes, as push()'s.
    */
-  appendSubtree(level: number, hash: Uint8Array): void {
+  appendSubtree(level: number, hash: Uint8Array, visit?: NodeVisitor): void {
     if (!Number.isInteger(level) || level < 0 || level > 52 || this.#size % 2 ** level !== 0) {
       throw new EvidentError(ErrorCode.PROOF_INVALID, 'subtree is not aligned with the end of the range', {
         size: this.#size,
@@ -99,10 +100,13 @@ export class CompactRange {
     }
     let h: Uint8Array = hash.slice();
     let index = this.#size / 2 ** level;
+    let at = level;
     // Like binary addition: merge with left siblings of the same size while there are any.
     while (index % 2 === 1) {
       h = nodeHash(this.#hashes.pop()!, h);
       index = (index - 1) / 2;
+      at += 1;
+      visit?.(at, index, h);
     }
     this.#hashes.push(h);
     this.#size += 2 ** level;

@@ -74,6 +74,31 @@ export class ErasureCheck {
     if (!w) return;
     this.waiting.delete(pos);
     const named = isErasure ? erasureTargets(e, pos) : new Map<number, Set<string>>();
+    this.#settle(w, pos, isErasure, named, status, add);
+  }
+
+  /** reach() for an entry known to be no erasure event (one of a run, ./runs.ts). */
+  reachOther(pos: number, add: (f: Fault) => void): void {
+    const w = this.waiting.get(pos);
+    if (!w) return;
+    this.waiting.delete(pos);
+    this.#settle(w, pos, false, new Map(), undefined, add);
+  }
+
+  /** Whether values erased by an entry in [from, to) wait for it. */
+  waitsIn(from: number, to: number): boolean {
+    for (const by of this.waiting.keys()) if (by >= from && by < to) return true;
+    return false;
+  }
+
+  #settle(
+    w: Map<number, string[]>,
+    pos: number,
+    isErasure: boolean,
+    named: Map<number, Set<string>>,
+    status: ErasureStatus | undefined,
+    add: (f: Fault) => void,
+  ): void {
     for (const [index, fields] of w) {
       for (const field of fields) {
         let why: string | undefined;

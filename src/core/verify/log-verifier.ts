@@ -5,15 +5,16 @@
  * Pages of entries come from any source (a database, a bundle file), so memory stays flat.
  */
 import { bytesEqual, hexEquals, toBase64 } from '../bytes.ts';
-import { type Entry, GENESIS } from '../event/entry.ts';
+import { GENESIS } from '../event/entry.ts';
 import { CompactRange } from '../merkle/index.ts';
 import type { NoteVerifier } from '../note-keys.ts';
 import { checkPairwise, extendBySuffix, openTargets } from './checkpoints.ts';
 import { checkValues, findShift, hashesTo, leafHashOf, UNHASHABLE } from './entry-checks.ts';
 import { ErasureCheck } from './erasures.ts';
 import { checkHead, type RecordedHead } from './head.ts';
-import { Lookahead } from './lookahead.ts';
+import { type EntrySource, Lookahead } from './lookahead.ts';
 import { type Fault, FaultKind, type VerifyReport } from './report.ts';
+import { isRun, type VerifiedRun } from './runs.ts';
 import { NodeCheck, type StoredNodes } from './tree-nodes.ts';
 
 export interface CheckpointSource {
@@ -34,8 +35,8 @@ export interface VerifyLogInput {
    * sign are faults. Without any, erasure events are reported as unauthenticated.
    */
   erasureVerifiers?: readonly NoteVerifier[];
-  /** Pages of entries in index order. */
-  entries: AsyncIterable<readonly Entry[]>;
+  /** Pages of entries in index order, or runs of them already checked (./runs.ts). */
+  entries: EntrySource;
   checkpoints: readonly CheckpointSource[];
   /** The log's own record of its size (its head), when there is one. */
   recordedSize?: number;
@@ -47,6 +48,8 @@ export interface VerifyLogInput {
   recordedHead?: () => RecordedHead | undefined;
   /** The store's perfect-subtree nodes: each is compared with the tree the entries give. */
   storedNodes?: StoredNodes;
+  /** Leaves per read of stored nodes (default NODE_WINDOW); runs must start on multiples of it. */
+  nodeWindow?: number;
   /** The log's size now: stored nodes beyond it belong to no tree (appends go on while a live log is verified). */
   currentSize?: () => Promise<number>;
   /** A consistency proof between two sizes from the log's stored tree, to check checkpoints pairwise. */
@@ -106,8 +109,9 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   };
   compareRoots(); // size 0
 
-  const rows = new Lookahead(input.entries);
   let pos = start;
+  // A run that begins before pos (entries before it claimed later indexes) is taken entry by entry.
+  const rows = new Lookahead(input.entries, (run) => run.start >= pos);
   // Entry a-1 is not part of a partial log: the first link is taken as given.
   let prevStored: string | undefined = start === 0 ? GENESIS : undefined;
   let lastShift = 0;
@@ -131,8 +135,69 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     return lo < blamedSorted.length && blamedSorted[lo]! < b;
   };
   const nodeCheck =
-    input.storedNodes && !input.prefix ? new NodeCheck(input.storedNodes, add, blamedIn) : undefined;
+    input.storedNodes && !input.prefix
+      ? new NodeCheck(input.storedNodes, add, blamedIn, input.nodeWindow)
+      : undefined;
   const erasures = new ErasureCheck(input.origin, input.erasureVerifiers);
+  /**
+   * A clean run (./runs.ts) has the effect its entries would have one by one: each hashes to its
+   * stored hash and links to the one before, so only the first link can fail; no value, erasure
+   * or stored node inside it is wrong. Its leaves go into the tree as whole subtrees, unless a
+   * checkpoint's size or a waiting erasure falls inside it: then leaf by leaf.
+   */
+  const takeRun = (run: VerifiedRun) => {
+    if (run.start > pos) {
+      add({
+        kind: FaultKind.ENTRY_MISSING,
+        index: pos,
+        message: `entries ${pos} to ${run.start - 1} are missing`,
+        count: run.start - pos,
+      });
+      treeAligned = false;
+      blame(run.start - 1);
+      pos = run.start;
+    }
+    lastShift = 0;
+    const expectedPrev = prevStored ?? run.firstPrev;
+    if (run.firstPrev !== expectedPrev && !involved.has(pos - 1)) {
+      add({
+        kind: FaultKind.CHAIN_BROKEN,
+        index: pos - 1,
+        message: `entry ${pos}'s prev_hash is not the hash of entry ${pos - 1}: entry ${pos - 1} was rewritten with a recomputed hash`,
+        expected: run.firstPrev,
+        found: expectedPrev,
+      });
+      blame(pos - 1);
+    }
+    const end = run.start + run.count;
+    const upper = new Map(run.upper.map((n) => [n.level, n]));
+    const visit =
+      nodeCheck && treeAligned
+        ? (level: number, index: number, hash: Uint8Array) => {
+            if (index * 2 ** level >= run.start) return; // inside the run: checked with it
+            const stored = upper.get(level);
+            nodeCheck.checkGiven(level, index, hash, stored?.index === index ? stored.hash : undefined);
+          }
+        : undefined;
+    const targetInside = next < targets.length && targets[next]!.size < end;
+    // After missing entries the tree has fewer leaves than pos: whole subtrees no longer line up.
+    if (targetInside || range.size !== pos || erasures.waitsIn(run.start, end)) {
+      for (let i = 0; i < run.count; i++) {
+        erasures.reachOther(pos, add);
+        range.push(run.leaves.subarray(i * 32, i * 32 + 32), visit);
+        pos++;
+        compareRoots();
+        if (pos % 65536 === 0) input.onProgress?.(pos);
+      }
+    } else {
+      for (const p of run.pieces) range.appendSubtree(p.level, p.hash, visit);
+      const before = pos;
+      pos = end;
+      compareRoots();
+      for (let m = (Math.floor(before / 65536) + 1) * 65536; m <= end; m += 65536) input.onProgress?.(m);
+    }
+    prevStored = run.lastHash;
+  };
   // Within a page the next entry is taken without an await (a promise per entry costs more
   // than hashing it); at a page's end next() reads on.
   for (
@@ -140,6 +205,10 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     cur !== undefined;
     cur = rows.nextInPage() ?? (await rows.next())
   ) {
+    if (isRun(cur)) {
+      takeRun(cur);
+      continue;
+    }
     const index = cur.index;
     if (!Number.isSafeInteger(index) || index < pos) {
       add({

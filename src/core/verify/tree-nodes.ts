@@ -4,7 +4,7 @@
  * never changes once its last leaf is in) is compared with the stored one. Proofs are built from
  * these nodes (../merkle/plan.ts), so a node that no longer matches would hand out proofs that
  * fail against the signed checkpoint they are served with. The store is read in windows of
- * WINDOW leaves: memory stays flat however long the log.
+ * NODE_WINDOW leaves: memory stays flat however long the log.
  */
 import { bytesEqual, toBase64 } from '../bytes.ts';
 import type { NodeHash } from '../merkle/index.ts';
@@ -16,7 +16,8 @@ import { type Fault, FaultKind } from './report.ts';
  */
 export type StoredNodes = (from: number, to: number) => Promise<readonly NodeHash[]>;
 
-const WINDOW = 4096;
+/** Leaves per read of stored nodes (default); runs checked apart (./runs.ts) start on multiples of it. */
+export const NODE_WINDOW = 4096;
 
 const end = (n: NodeHash) => (n.index + 1) * 2 ** n.level;
 
@@ -33,7 +34,15 @@ export class NodeCheck {
   /** Whether an entry in [start, end) was already blamed: its ancestors' mismatch is not news. */
   readonly #blamed: (start: number, end: number) => boolean;
 
-  constructor(read: StoredNodes, add: (f: Fault) => void, blamed: (start: number, end: number) => boolean) {
+  readonly #window: number;
+
+  constructor(
+    read: StoredNodes,
+    add: (f: Fault) => void,
+    blamed: (start: number, end: number) => boolean,
+    window = NODE_WINDOW,
+  ) {
+    this.#window = window;
     this.#read = read;
     this.#add = add;
     this.#blamed = blamed;
@@ -46,9 +55,9 @@ export class NodeCheck {
   }
 
   async load(pos: number): Promise<void> {
-    this.#levels = byLevel(await this.#read(pos, pos + WINDOW));
+    this.#levels = byLevel(await this.#read(pos, pos + this.#window));
     this.#at = this.#levels.map(() => 0);
-    this.#until = pos + WINDOW;
+    this.#until = pos + this.#window;
   }
 
   /** The visitor for CompactRange.push: compares one completed node with the stored one. */
@@ -63,6 +72,16 @@ export class NodeCheck {
       this.#fault(level, index, hash, undefined);
     }
   };
+
+  /**
+   * visit() for a node completed by a run's leaves (./runs.ts) that begins before the run:
+   * compared with `stored`, the one the run read, if any. Reads no window.
+   */
+  checkGiven(level: number, index: number, hash: Uint8Array, stored: Uint8Array | undefined): void {
+    this.#pos = (index + 1) * 2 ** level - 1;
+    if (stored !== undefined && bytesEqual(stored, hash)) return;
+    this.#fault(level, index, hash, stored);
+  }
 
   /**
    * After the last leaf of a tree of `size`: stored nodes that end beyond it belong to no tree
