@@ -86,6 +86,9 @@ describe('evident forward', () => {
     assert.equal(await fwd.exited, -1, fwd.out());
     const cursor = state('kill.json').next_index;
     assert.ok(cursor > 0 && cursor < N, `killed mid-stream (cursor ${cursor})`);
+    // What the forwarder wrote before it died is still on its way through the loopback socket:
+    // the receiver gets it all, so wait (boundedly) for it before comparing with the cursor.
+    for (let t = 0; t < 100 && rx.messages.length < cursor; t++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(rx.messages.length >= cursor, 'the cursor never runs ahead of what the receiver took');
     const before = rx.messages.length;
     const again = start(['--to', to, '--batch', '10', '--state', 'kill.json', '--once']);
