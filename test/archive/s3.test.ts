@@ -89,7 +89,7 @@ describe('S3 archive target (Ceph RGW with Object Lock)', () => {
     return { target, bucket: new URL(url).host };
   }
 
-  it('refuses at open a bucket without Object Lock, and a missing bucket', async (t) => {
+  it('refuses at open a bucket without Object Lock (unless read-only), and a missing bucket', async (t) => {
     const s3 = await s3Server(t);
     if (!s3) return;
     const plain = await s3.bucket(false);
@@ -105,6 +105,24 @@ describe('S3 archive target (Ceph RGW with Object Lock)', () => {
         assert.equal(e.details['reason'], 'bucket-missing');
         return true;
       },
+    );
+    // Read-only (archive verify, restore): the lock is not required, a put is refused, and a
+    // missing bucket is still refused at open.
+    const reader = await openS3Target(`s3://${plain}/x?endpoint=${ENDPOINT}`, { readOnly: true });
+    try {
+      assert.deepEqual(await all(reader.list('')), []);
+      const b = bytes('x');
+      await assert.rejects(reader.put('a', { bytes: b }, meta(b)), (e: EvidentError) => {
+        assert.equal(e.code, ErrorCode.USAGE);
+        assert.equal(e.details['reason'], 'read-only');
+        return true;
+      });
+    } finally {
+      await reader.close();
+    }
+    await assert.rejects(
+      openS3Target(`s3://evident-no-such-bucket/x?endpoint=${ENDPOINT}`, { readOnly: true }),
+      (e: EvidentError) => e.code === ErrorCode.USAGE && e.details['reason'] === 'bucket-missing',
     );
   });
 
