@@ -2,7 +2,7 @@
  * The archive commands through the built bin: init --retention, retention set refused without
  * --force (USAGE, exit 2) and recorded with it, archive target add/list, archive run, archive
  * verify (exit 0 intact, 1 with the damaged object named, 2 usage), restore, and verify of a
- * pruned log naming the pruned range.
+ * pruned log naming the pruned range. The same against a real S3 is in test/archive/s3.test.ts.
  */
 import assert from 'node:assert/strict';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -156,11 +156,17 @@ describe('evident retention, archive and restore', () => {
     assert.equal(faults[0].object, `default/segments/${m}`);
   });
 
-  it('an s3:// target is a usage error in this release', async () => {
+  it('an s3:// target with no region (no endpoint, AWS_REGION empty) is a usage error naming ?region', async () => {
     const cwd = tempDir();
     assert.equal((await run(['init'], { cwd })).code, 0);
-    const r = await run(['archive', 'target', 'add', 's3://bucket/prefix', '--json'], { cwd });
+    const env = {
+      AWS_REGION: '',
+      AWS_DEFAULT_REGION: '',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const r = await run(['archive', 'target', 'add', 's3://bucket/prefix', '--json'], { cwd, env });
     assert.equal(r.code, 2);
     assert.equal(errorOf(r).code, 'USAGE');
+    assert.equal(errorOf(r)['field'], '?region');
   });
 });
