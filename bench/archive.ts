@@ -2,7 +2,8 @@
  * Retention: sealing and archiving a large log to a directory target (entries/s, MB/s of
  * bundles), `archive verify` over the result (no database), and pruning the sealed segments
  * (seconds). The cached log is copied first: sealing appends a policy and a target event, and
- * pruning deletes rows.
+ * pruning deletes rows. The same against an S3 target (an `s3://` URL with Object Lock) when one
+ * is given.
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { openDirectoryTarget } from '../src/archive/directory.ts';
 import { archivePass } from '../src/archive/pass.ts';
 import { buildPolicy, setPolicy } from '../src/archive/retention.ts';
+import { openS3Target } from '../src/archive/s3.ts';
 import { verifyArchive } from '../src/archive/verify.ts';
 import { formatVerifierKey, verifierFromKey } from '../src/core/note-keys.ts';
 import { loadKeyRing, openLedger } from '../src/ledger/index.ts';
@@ -18,6 +20,8 @@ import type { BuiltLog } from './built-log.ts';
 import { progress } from './support.ts';
 
 export interface ArchiveResult {
+  /** `directory`, or the S3 target's URL. */
+  target?: string;
   entries: number;
   segment_entries: number;
   segments: number;
@@ -32,7 +36,12 @@ export interface ArchiveResult {
   ok: boolean;
 }
 
-export async function benchArchive(log: BuiltLog, entries: number, segment: number): Promise<ArchiveResult> {
+export async function benchArchive(
+  log: BuiltLog,
+  entries: number,
+  segment: number,
+  s3Url?: string,
+): Promise<ArchiveResult> {
   const dir = mkdtempSync(join(tmpdir(), 'evident-bench-archive-'));
   try {
     const db = join(dir, 'audit.db');
@@ -47,7 +56,9 @@ export async function benchArchive(log: BuiltLog, entries: number, segment: numb
         buildPolicy({ preset: 'custom', online: '0d', archive: '1y', segment: String(segment) }),
         { now: () => new Date(), force: true, reason: 'benchmark' },
       );
-      const target = await openDirectoryTarget(pathToFileURL(join(dir, 'archive')).href);
+      const target = s3Url
+        ? await openS3Target(s3Url)
+        : await openDirectoryTarget(pathToFileURL(join(dir, 'archive')).href);
       let t0 = performance.now();
       const sealed = await archivePass({
         ledger,
@@ -73,7 +84,9 @@ export async function benchArchive(log: BuiltLog, entries: number, segment: numb
       const pruneSeconds = (performance.now() - t0) / 1000;
       const prunedEntries = pruned.pruned.reduce((n, p) => n + p.entries, 0);
       const after = await ledger.verify({ verifiers: [verifierFromKey(vkey)] });
+      if (s3Url) await target.close();
       return {
+        target: s3Url ? target.url : 'directory',
         entries,
         segment_entries: segment,
         segments: sealed.sealed.length,

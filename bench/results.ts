@@ -55,6 +55,8 @@ export interface Results {
   witness?: WitnessResult[];
   /** Sealing, archiving, verifying and pruning a log to a directory target (absent in older files). */
   archive?: ArchiveResult[];
+  /** Why the archive section's S3 variant did not run (no gateway running, no EVIDENT_BENCH_S3). */
+  archive_s3_skipped?: string;
   /** Put throughput to the S3 archive target (section s3, opt-in). */
   s3?: S3PutResult[];
   /** Why the s3 section measured nothing, when it ran and could not. */

@@ -27,7 +27,7 @@ import { benchProofs } from './proofs.ts';
 import { benchQueries } from './queries.ts';
 import { ingestChart, markdown } from './report.ts';
 import { FORMAT, OPT_IN_SECTIONS, type Results, SECTIONS, type Section, targets } from './results.ts';
-import { benchS3Put } from './s3-put.ts';
+import { benchS3Put, server as s3Server } from './s3-put.ts';
 import { postgresStorage, sqliteStorage } from './storage.ts';
 import { type FreshLog, freshLog, progress, type StoreKind } from './support.ts';
 import { benchTiles } from './tiles.ts';
@@ -205,7 +205,17 @@ try {
     results.witness = [await benchWitness(quick ? 10 : 50)];
   });
   await section('archive', async () => {
-    results.archive = [await benchArchive(await sqliteLog(archiveSize), archiveSize, archiveSegment)];
+    const log = await sqliteLog(archiveSize);
+    results.archive = [await benchArchive(log, archiveSize, archiveSegment)];
+    // The same to S3 with Object Lock, when a gateway is already running (or EVIDENT_BENCH_S3 is set).
+    const s3 = await s3Server({ start: false });
+    if ('error' in s3) {
+      results.archive_s3_skipped = s3.error;
+      progress(`archive: S3 variant skipped: ${s3.error}`);
+    } else {
+      results.archive.push(await benchArchive(log, archiveSize, archiveSegment, s3.url));
+      delete results.archive_s3_skipped;
+    }
   });
   await section('s3', async () => {
     const r = await benchS3Put(quick ? [4] : [16, 64]);

@@ -26,20 +26,28 @@ export interface S3PutResult {
 
 const CEPH = new URL('../scripts/ceph-s3.sh', import.meta.url).pathname;
 
-/** The target URL to measure, or why there is none. */
-async function server(): Promise<{ url: string } | { error: string }> {
+/**
+ * The target URL to measure (a fresh locked bucket on the local gateway), or why there is none.
+ * `start: false` only uses a gateway already running (the archive section's S3 variant).
+ */
+export async function server(o: { start?: boolean } = {}): Promise<{ url: string } | { error: string }> {
   const given = process.env['EVIDENT_BENCH_S3'];
   if (given) return { url: given };
+  const start = o.start ?? true;
   try {
-    const env = (await promisify(execFile)('bash', [CEPH, 'start'], { timeout: 120_000 }).then(() =>
-      promisify(execFile)('bash', [CEPH, 'env']),
-    )) as { stdout: string };
+    const env = (await promisify(execFile)('bash', [CEPH, start ? 'start' : 'status'], {
+      timeout: 120_000,
+    }).then(() => promisify(execFile)('bash', [CEPH, 'env']))) as { stdout: string };
     for (const line of env.stdout.trim().split('\n')) {
       const [k, v] = line.split('=') as [string, string];
       if (k.startsWith('AWS_')) process.env[k] = v;
     }
   } catch (e) {
-    return { error: `no S3 server (scripts/ceph-s3.sh start failed: ${String(e).split('\n')[0]})` };
+    return {
+      error: start
+        ? `no S3 server (scripts/ceph-s3.sh start failed: ${String(e).split('\n')[0]})`
+        : 'the Ceph gateway of scripts/ceph-s3.sh is not running (and EVIDENT_BENCH_S3 is not set)',
+    };
   }
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
   const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');

@@ -42,12 +42,21 @@ export interface S3TargetOptions {
   listPageSize?: number;
   /** Credentials to use instead of the SDK's default chain (AWS_* variables, profiles, roles). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * Open for reading only (`archive verify`, `restore`): the bucket need not have Object Lock,
+   * since verification never relies on it (every object is hashed and checked against manifests
+   * and signed checkpoints), and `put` is refused (USAGE). Writing always requires the lock.
+   */
+  readOnly?: boolean;
 }
 
 const MIN_PART = 5 * 1024 * 1024;
 const SILENT = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
-/** Opens an S3 target and checks that its bucket has Object Lock enabled. */
+/**
+ * Opens an S3 target and checks that its bucket exists and, unless `readOnly`, has Object Lock
+ * enabled.
+ */
 export async function openS3Target(url: URL | string, options: S3TargetOptions = {}): Promise<ArchiveTarget> {
   const location = parseS3Url(url);
   const partSize = options.partSizeBytes ?? ARCHIVE_S3_DEFAULTS.partSizeBytes;
@@ -77,6 +86,7 @@ class S3Target implements ArchiveTarget {
   private readonly uploadClient: S3Client;
   private readonly threshold: number;
   private readonly pageSize: number | undefined;
+  private readonly readOnly: boolean;
 
   constructor(
     private readonly sdk: Sdk,
@@ -87,6 +97,7 @@ class S3Target implements ArchiveTarget {
     this.url = loc.url;
     this.threshold = options.multipartThresholdBytes ?? ARCHIVE_S3_DEFAULTS.multipartThresholdBytes;
     this.pageSize = options.listPageSize;
+    this.readOnly = options.readOnly === true;
     const config: S3ClientConfig = {
       forcePathStyle: loc.forcePathStyle,
       // Checksums are the ones put sets itself; SDK-computed ones break streamed uploads (411) on
@@ -138,7 +149,7 @@ class S3Target implements ArchiveTarget {
         throw this.refused(`the bucket ${this.loc.bucket} does not exist`, 'bucket-missing', e);
       if (name !== 'ObjectLockConfigurationNotFoundError') throw this.unavailable('open', undefined, e);
     }
-    if (enabled !== 'Enabled')
+    if (enabled !== 'Enabled' && !this.readOnly)
       throw this.refused(
         `the bucket ${this.loc.bucket} does not have Object Lock enabled: create it with Object Lock (versioning follows)`,
         'object-lock-disabled',
@@ -146,6 +157,16 @@ class S3Target implements ArchiveTarget {
   }
 
   async put(name: string, body: ArchiveBody, meta: ArchivePut): Promise<ArchiveObject> {
+    if (this.readOnly)
+      throw new EvidentError(
+        ErrorCode.USAGE,
+        `S3 archive ${this.url} was opened read-only: put ${name} refused`,
+        {
+          target: this.url,
+          name,
+          reason: 'read-only',
+        },
+      );
     const key = this.key(name);
     checkPut(meta);
     const existing = await this.located(name);

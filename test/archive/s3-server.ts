@@ -6,9 +6,15 @@
  *
  * Without Ceph (apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd) the tests are
  * skipped with that message, except under CI=true, where they fail.
+ *
+ * Some tests stop the gateway (an outage), which every user of it would meet. So: every test that
+ * uses the gateway is in test/archive/s3.test.ts, whose top-level blocks run one after the other,
+ * and that file holds `gatewayLock()` for its whole run, an exclusive flock(1) on a file beside
+ * the cluster's data, so that two test runs on one machine (two checkouts, one cluster: its ports
+ * are fixed) take turns instead of stopping the gateway under each other.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
@@ -98,3 +104,24 @@ export async function restartGateway(): Promise<void> {
 
 /** Options for a target that gives up fast (the failure tests). */
 export const FAST = { idleTimeoutMs: 2000, connectTimeoutMs: 1000, maxAttempts: 1 };
+
+/**
+ * Waits for the machine-wide lock of the gateway's tests and holds it until the returned release
+ * is called (or this process ends: the holder is a `flock` child reading our pipe, which exits
+ * when the pipe closes). Without flock(1), nothing is locked.
+ */
+export async function gatewayLock(): Promise<() => void> {
+  const child = spawn('flock', ['-x', `${DATA}.tests.lock`, 'sh', '-c', 'echo locked; read _'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  const locked = await new Promise<boolean>((resolve) => {
+    child.once('error', () => resolve(false));
+    child.once('exit', () => resolve(false));
+    child.stdout.once('data', () => resolve(true));
+  });
+  if (!locked) return () => {};
+  child.unref();
+  return () => {
+    child.stdin.end();
+  };
+}

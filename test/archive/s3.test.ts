@@ -1,11 +1,13 @@
 /**
  * The S3 archive target against a real S3 with Object Lock (Ceph RGW, test/archive/s3-server.ts).
- * One file, run in order: the last tests stop the gateway, which every S3 test shares.
+ * One file, run in order: tests here stop the gateway, which every S3 test shares, so every test
+ * that uses the gateway lives in this file (node:test runs a file's top-level blocks in sequence;
+ * files run in parallel). The last block drives the archive pass and the CLI end to end.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,15 +18,32 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectRetentionCommand,
+  type GetObjectRetentionCommandOutput,
   HeadObjectCommand,
+  ListObjectsV2Command,
   ListObjectVersionsCommand,
   PutObjectCommand,
   PutObjectRetentionCommand,
 } from '@aws-sdk/client-s3';
+import { addDuration, parseDuration } from '../../src/archive/duration.ts';
+import { archivePass } from '../../src/archive/pass.ts';
 import { openS3Target } from '../../src/archive/s3.ts';
 import type { ArchiveTarget } from '../../src/archive/target.ts';
 import { ErrorCode, type EvidentError } from '../../src/core/errors.ts';
-import { ENDPOINT, FAST, gatewayPid, restartGateway, type S3Server, s3Server } from './s3-server.ts';
+import { loadKeyRing } from '../../src/ledger/keyfile.ts';
+import { openLedger } from '../../src/ledger/open.ts';
+import { buildServer } from '../../src/server/app.ts';
+import { openStore } from '../../src/store/open.ts';
+import { ensureBuilt, errorOf, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
+import {
+  ENDPOINT,
+  FAST,
+  gatewayLock,
+  gatewayPid,
+  restartGateway,
+  type S3Server,
+  s3Server,
+} from './s3-server.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const inAnHour = () => new Date(Math.ceil((Date.now() + 3_600_000) / 1000) * 1000);
@@ -64,10 +83,15 @@ async function serverRefusal(p: Promise<unknown>): Promise<string> {
 }
 
 let dir: string;
-before(() => {
+let release: () => void = () => {};
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'evident-s3-'));
+  release = await gatewayLock(); // another run of this file on the machine goes first (s3-server.ts)
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  release();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('S3 archive target (Ceph RGW with Object Lock)', () => {
   const targets: ArchiveTarget[] = [];
@@ -81,7 +105,7 @@ describe('S3 archive target (Ceph RGW with Object Lock)', () => {
     return { target, bucket: new URL(url).host };
   }
 
-  it('refuses at open a bucket without Object Lock, and a missing bucket', async (t) => {
+  it('refuses at open a bucket without Object Lock (unless read-only), and a missing bucket', async (t) => {
     const s3 = await s3Server(t);
     if (!s3) return;
     const plain = await s3.bucket(false);
@@ -97,6 +121,24 @@ describe('S3 archive target (Ceph RGW with Object Lock)', () => {
         assert.equal(e.details['reason'], 'bucket-missing');
         return true;
       },
+    );
+    // Read-only (archive verify, restore): the lock is not required, a put is refused, and a
+    // missing bucket is still refused at open.
+    const reader = await openS3Target(`s3://${plain}/x?endpoint=${ENDPOINT}`, { readOnly: true });
+    try {
+      assert.deepEqual(await all(reader.list('')), []);
+      const b = bytes('x');
+      await assert.rejects(reader.put('a', { bytes: b }, meta(b)), (e: EvidentError) => {
+        assert.equal(e.code, ErrorCode.USAGE);
+        assert.equal(e.details['reason'], 'read-only');
+        return true;
+      });
+    } finally {
+      await reader.close();
+    }
+    await assert.rejects(
+      openS3Target(`s3://evident-no-such-bucket/x?endpoint=${ENDPOINT}`, { readOnly: true }),
+      (e: EvidentError) => e.code === ErrorCode.USAGE && e.details['reason'] === 'bucket-missing',
     );
   });
 
@@ -386,5 +428,319 @@ describe('S3 archive target (Ceph RGW with Object Lock)', () => {
     await restartGateway();
     assert.equal((await target.put('big.bundle', { path: file }, m)).sha256, m.sha256);
     assert.deepEqual(await collect(await target.read('big.bundle')), big);
+  });
+});
+
+/**
+ * The archive pass, `evident archive run/verify` and `evident restore` against the same gateway,
+ * through the built bin in child processes. In this file, after the target's tests, because the
+ * outage test above and the one below stop the gateway: node:test runs the top-level blocks of a
+ * file one after the other, and no other test file uses the gateway, so no test can meet an
+ * outage it did not cause.
+ */
+describe('archive pass, archive verify and restore on S3 (Ceph RGW with Object Lock)', () => {
+  before(ensureBuilt);
+  after(removeTempDirs);
+  const EVENTS = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) =>
+      JSON.stringify({
+        actor_id: `u${(from + i) % 3}`,
+        actor_type: 'user',
+        action: 'read',
+        resource_type: 'record',
+        resource_id: `r-${from + i}`,
+        result: 'success',
+        ip_address: '10.0.0.1',
+      }),
+    ).join('\n');
+
+  /** A log with a 1y archive policy in 5-entry segments, n events, and the S3 target added. */
+  async function logWithTarget(s3: S3Server, n: number) {
+    const cwd = tempDir();
+    const init = await run(
+      ['init', '--retention', 'custom', '--online', '1d', '--archive', '1y', '--segment', '5'],
+      { cwd },
+    );
+    assert.equal(init.code, 0, init.stderr);
+    const vk = await run(['key', '--json'], { cwd });
+    writeFileSync(join(cwd, 'audit.vkey'), `${JSON.parse(vk.stdout).vkey}\n`);
+    assert.equal((await run(['append'], { cwd, input: EVENTS(n) })).code, 0);
+    const url = await s3.url('audit');
+    const add = await run(['archive', 'target', 'add', '--log', 'default', url], { cwd });
+    assert.equal(add.code, 0, add.stderr);
+    return { cwd, url, bucket: new URL(url).host };
+  }
+
+  async function keys(s3: S3Server, bucket: string, prefix: string): Promise<string[]> {
+    const out = await s3.raw.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+    return (out.Contents ?? []).map((o) => o.Key!).sort();
+  }
+  async function text(s3: S3Server, bucket: string, key: string): Promise<string> {
+    const out = await s3.raw.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return out.Body!.transformToString();
+  }
+  /** A copy of every object of `from` into a fresh bucket WITHOUT Object Lock (anyone may edit it). */
+  async function unlockedCopy(s3: S3Server, from: string): Promise<string> {
+    const to = await s3.bucket(false);
+    for (const key of await keys(s3, from, '')) {
+      const out = await s3.raw.send(new GetObjectCommand({ Bucket: from, Key: key }));
+      const body = await out.Body!.transformToByteArray();
+      await s3.raw.send(new PutObjectCommand({ Bucket: to, Key: key, Body: body }));
+    }
+    return to;
+  }
+
+  let good: { cwd: string; url: string; bucket: string } | undefined;
+
+  it('archive run --seal-open puts everything under COMPLIANCE until the policy date; archive verify passes; restore gives the same root', async (t) => {
+    const s3 = await s3Server(t);
+    if (!s3) return;
+    const { cwd, url, bucket } = await logWithTarget(s3, 12);
+    const pass = await run(['archive', 'run', '--seal-open', '--json'], { cwd });
+    assert.equal(pass.code, 0, pass.stderr);
+    const r = JSON.parse(pass.stdout);
+    assert.deepEqual(
+      r.sealed.map((s: { first: number }) => s.first),
+      [0, 5, 10],
+    );
+    assert.ok(r.checkpoints_written >= 1);
+    assert.equal(r.pruned.length, 0);
+
+    const segs = await keys(s3, bucket, 'audit/default/segments/');
+    assert.equal(segs.filter((k) => k.endsWith('.bundle')).length, 3);
+    assert.equal(segs.filter((k) => k.endsWith('.manifest.json')).length, 3);
+    const cps = await keys(s3, bucket, 'audit/default/checkpoints/');
+    assert.ok(cps.length >= 1);
+    // Every object is locked; a bundle and its manifest until last_received_at + the policy's 1y.
+    const first = JSON.parse(await text(s3, bucket, segs.find((k) => k.endsWith('.manifest.json'))!)) as {
+      last_received_at: string;
+      retain_until: string;
+      bundle: { name: string };
+    };
+    const due = addDuration(new Date(first.last_received_at), parseDuration('1y', 'archive'));
+    assert.equal(first.retain_until, due.toISOString());
+    for (const key of [...segs, ...cps]) {
+      const ret: GetObjectRetentionCommandOutput = await s3.raw.send(
+        new GetObjectRetentionCommand({ Bucket: bucket, Key: key }),
+      );
+      assert.equal(ret.Retention?.Mode, 'COMPLIANCE', key);
+      if (key.startsWith(`audit/${first.bundle.name.replace(/\.bundle$/, '')}`))
+        assert.equal(
+          Math.floor(ret.Retention!.RetainUntilDate!.getTime() / 1000),
+          Math.floor(due.getTime() / 1000),
+          key,
+        );
+    }
+    assert.ok(segs.includes(`audit/${first.bundle.name}`));
+
+    const ok = await run(['archive', 'verify', url, '--vkey', 'audit.vkey', '--json'], { cwd });
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).ok, true);
+
+    const restored = await run(
+      ['restore', '--from', url, '--db', 'restored.db', '--vkey', 'audit.vkey', '--json'],
+      { cwd },
+    );
+    assert.equal(restored.code, 0, restored.stderr);
+    const rr = JSON.parse(restored.stdout);
+    const v = await run(['verify', '--db', 'restored.db', '--vkey', 'audit.vkey', '--json'], { cwd });
+    assert.equal(v.code, 0, v.stdout);
+    assert.equal(JSON.parse(v.stdout).root, rr.root);
+    // the root of the archive's latest checkpoint (C2SP signed note: origin, size, root)
+    const latest = (await text(s3, bucket, cps.at(-1)!)).split('\n');
+    assert.equal(rr.size, Number(latest[1]));
+    assert.equal(
+      Buffer.from(rr.root, /^[0-9a-f]+$/.test(rr.root) ? 'hex' : 'base64').toString('base64'),
+      latest[2],
+    );
+    good = { cwd, url, bucket };
+  });
+
+  it('archive verify of an archive edited in a bucket without Object Lock: each change named, exit 1', async (t) => {
+    const s3 = await s3Server(t);
+    if (!s3) return;
+    assert.ok(good, 'uses the archive the first test of this block wrote (run the block whole)');
+    const { cwd, bucket } = good;
+    const base = 'audit/default/segments/';
+    const segs = (await keys(s3, bucket, base)).map((k) => k.slice('audit/'.length));
+    const bundles = segs.filter((k) => k.endsWith('.bundle'));
+    const manifests = segs.filter((k) => k.endsWith('.manifest.json'));
+    const verify = async (b: string) => {
+      const r = await run(
+        [
+          'archive',
+          'verify',
+          `s3://${b}/audit?endpoint=${ENDPOINT}&region=us-east-1`,
+          '--vkey',
+          'audit.vkey',
+          '--json',
+        ],
+        { cwd },
+      );
+      return { code: r.code, report: r.stdout ? JSON.parse(r.stdout) : undefined, stderr: r.stderr };
+    };
+    // The intact copy verifies: reading never needs the lock. Writing to it is refused.
+    const intact = await unlockedCopy(s3, bucket);
+    const ok = await verify(intact);
+    assert.equal(ok.code, 0, ok.stderr);
+    const w = await run(
+      ['archive', 'target', 'add', `s3://${intact}/audit?endpoint=${ENDPOINT}&region=us-east-1`, '--json'],
+      { cwd },
+    );
+    assert.equal(w.code, 2);
+    assert.equal(errorOf(w)['reason'], 'object-lock-disabled');
+
+    const put = (b: string, name: string, body: Uint8Array | string) =>
+      s3.raw.send(new PutObjectCommand({ Bucket: b, Key: `audit/${name}`, Body: body }));
+    const get = async (b: string, name: string) =>
+      (
+        await s3.raw.send(new GetObjectCommand({ Bucket: b, Key: `audit/${name}` }))
+      ).Body!.transformToByteArray();
+    const cases: Array<[string, (b: string) => Promise<unknown>, string, string]> = [
+      [
+        'altered',
+        async (b) => {
+          const m = manifests[1]!;
+          await put(b, m, (await text(s3, b, `audit/${m}`)).replace('"count": 5', '"count": 6'));
+        },
+        'altered',
+        manifests[1]!,
+      ],
+      [
+        'deleted',
+        (b) => s3.raw.send(new DeleteObjectCommand({ Bucket: b, Key: `audit/${bundles[1]}` })),
+        'missing',
+        bundles[1]!,
+      ],
+      [
+        'two bundles swapped',
+        async (b) => {
+          const [x, y] = [await get(b, bundles[0]!), await get(b, bundles[1]!)];
+          await put(b, bundles[0]!, y);
+          await put(b, bundles[1]!, x);
+        },
+        'out_of_order',
+        bundles[0]!,
+      ],
+      [
+        'an extra object',
+        (b) => put(b, 'default/segments/notes.txt', 'hello'),
+        'extra',
+        'default/segments/notes.txt',
+      ],
+    ];
+    for (const [what, change, kind, object] of cases) {
+      const b = await unlockedCopy(s3, bucket);
+      await change(b);
+      const bad = await verify(b);
+      assert.equal(bad.code, 1, `${what}: ${bad.stderr}`);
+      assert.equal(bad.report.ok, false);
+      assert.ok(
+        bad.report.faults.some(
+          (f: { kind: string; object: string }) => f.kind === kind && f.object === object,
+        ),
+        `${what}: ${JSON.stringify(bad.report.faults)}`,
+      );
+    }
+  });
+
+  it('a primary store put back to an older copy is caught from the checkpoints in the bucket: TAMPER_DETECTED, exit 1', async (t) => {
+    const s3 = await s3Server(t);
+    if (!s3) return;
+    assert.ok(good, 'uses the archive the first test of this block wrote (run the block whole)');
+    const { cwd } = good;
+    const db = join(cwd, 'evident.db');
+    copyFileSync(db, join(cwd, 'old.db'));
+    assert.equal((await run(['append'], { cwd, input: EVENTS(6, 100) })).code, 0);
+    const later = await run(['archive', 'run', '--seal-open', '--json'], { cwd });
+    assert.equal(later.code, 0, later.stderr);
+    for (const x of ['-wal', '-shm']) rmSync(db + x, { force: true });
+    copyFileSync(join(cwd, 'old.db'), db);
+    const r = await run(['archive', 'run', '--json'], { cwd });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(errorOf(r).code, 'TAMPER_DETECTED');
+    assert.equal(errorOf(r)['rule'], 'archive_checkpoint_missing');
+  });
+
+  it('the gateway killed at the prune step prunes nothing (ARCHIVE_UNAVAILABLE, exit 2); the next pass prunes what is due', async (t) => {
+    const s3 = await s3Server(t);
+    if (!s3) return;
+    const { cwd, url } = await logWithTarget(s3, 12);
+    const first = await run(['archive', 'run', '--seal-open', '--no-prune', '--json'], { cwd });
+    assert.equal(first.code, 0, first.stderr);
+    const zero = ['--online', '0d', '--archive', '1y', '--segment', '5', '--force', '--reason', 'test'];
+    assert.equal((await run(['retention', 'set', 'custom', ...zero], { cwd })).code, 0);
+    const prunes = async () =>
+      (await run(['query', '--action', 'evident.prune', '--json'], { cwd })).stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean).length;
+
+    // In process: the real pass and target; the gateway dies when the pass reaches its prune step.
+    const ledger = await openLedger({ db: join(cwd, 'evident.db'), key: join(cwd, 'evident.key') });
+    const target = await openS3Target(url, FAST);
+    let killed = false;
+    try {
+      await assert.rejects(
+        archivePass({
+          ledger,
+          targets: [target],
+          onProgress: (p) => {
+            if (p.phase === 'prune' && !killed) {
+              process.kill(gatewayPid(), 'SIGKILL');
+              killed = true;
+            }
+          },
+        }),
+        (e: EvidentError) => e.code === ErrorCode.ARCHIVE_UNAVAILABLE,
+      );
+      assert.ok(killed, 'the pass reached its prune step');
+      assert.deepEqual(await ledger.store.prunedRanges(ledger.log.id), []);
+    } finally {
+      await target.close();
+      await ledger.close();
+    }
+    try {
+      // The CLI with the gateway still down: exit 2, ARCHIVE_UNAVAILABLE, nothing pruned.
+      const down = await run(['archive', 'run', '--json'], { cwd });
+      assert.equal(down.code, 2, down.stderr);
+      assert.equal(errorOf(down).code, 'ARCHIVE_UNAVAILABLE');
+      assert.equal(await prunes(), 0);
+      const q = await run(['query', '--json'], { cwd });
+      assert.ok(q.stdout.includes('"r-0"'), 'entry 0 is still in the store');
+      // The server's scheduled pass meets the same outage: /readyz stays 200 and names it.
+      const store = await openStore(join(cwd, 'evident.db'));
+      const app = await buildServer({
+        store,
+        keyRing: await loadKeyRing(join(cwd, 'evident.key')),
+        originHost: 'test.example',
+        archiveIntervalMs: 3_600_000,
+      });
+      try {
+        await app.ready();
+        let ready = await app.inject({ url: '/readyz' });
+        for (let i = 0; i < 300 && ready.json().archive === undefined; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          ready = await app.inject({ url: '/readyz' });
+        }
+        assert.equal(ready.statusCode, 200);
+        assert.equal(ready.json().archive?.[0]?.log, 'default');
+        assert.equal(ready.json().archive?.[0]?.code, 'ARCHIVE_UNAVAILABLE');
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await restartGateway();
+    }
+    const back = await run(['archive', 'run', '--json'], { cwd });
+    assert.equal(back.code, 0, back.stderr);
+    assert.deepEqual(
+      JSON.parse(back.stdout).pruned.map((p: { first: number }) => p.first),
+      [0, 5, 10],
+    );
+    assert.equal(await prunes(), 3);
+    const v = await run(['verify', '--vkey', 'audit.vkey', '--json'], { cwd });
+    assert.equal(v.code, 0, v.stdout);
+    assert.equal(JSON.parse(v.stdout).pruned[0].first, 0);
   });
 });

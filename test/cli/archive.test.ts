@@ -2,7 +2,7 @@
  * The archive commands through the built bin: init --retention, retention set refused without
  * --force (USAGE, exit 2) and recorded with it, archive target add/list, archive run, archive
  * verify (exit 0 intact, 1 with the damaged object named, 2 usage), restore, and verify of a
- * pruned log naming the pruned range.
+ * pruned log naming the pruned range. The same against a real S3 is in test/archive/s3.test.ts.
  */
 import assert from 'node:assert/strict';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';

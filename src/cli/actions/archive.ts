@@ -101,7 +101,7 @@ export async function verify(ctx: Context): Promise<number> {
   const trusted = (await readTrustedCheckpoints(ctx)).map((f) => f.note);
   const from = timeFlag(ctx, 'from');
   const to = timeFlag(ctx, 'to');
-  const target = await openArchiveTarget(url);
+  const target = await openArchiveTarget(url, { readOnly: true });
   const bar = progress(ctx, 'entries checked');
   let report: ArchiveVerifyReport;
   try {

@@ -19,7 +19,7 @@ export async function run(ctx: Context): Promise<number> {
   const key = await parseVkeyArg(vkeys[0]!);
   const log = str(ctx, 'log');
   const staging = str(ctx, 'staging');
-  const target = await openArchiveTarget(from);
+  const target = await openArchiveTarget(from, { readOnly: true });
   const store = await openStoreAt(dbPath(ctx), { readonly: false });
   const bar = progress(ctx, 'restored');
   try {
