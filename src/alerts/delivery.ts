@@ -20,6 +20,7 @@ export interface DeliveryOptions {
   log: AlertLogger;
   retryMs?: number;
   onDelivery?: (sink: string, outcome: DeliveryOutcome) => void;
+  onQueueDepth?: (n: number) => void;
 }
 
 export const DELIVERY_RETRY_MS = 1000;
@@ -91,7 +92,10 @@ export class DeliveryWorker {
         new Date(now.getTime() + LEASE_MS).toISOString(),
         BATCH,
       );
-      if (due.length === 0) return;
+      if (due.length === 0) {
+        if (this.o.onQueueDepth) this.o.onQueueDepth(await this.o.store.alertQueueDepth());
+        return;
+      }
       await Promise.all(
         due.map(async (d) => {
           try {

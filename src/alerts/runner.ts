@@ -30,6 +30,7 @@ export interface AlertRunnerOptions {
   retryMs?: number;
   onRaised?: (rule: RuleName) => void;
   onDelivery?: (sink: string, outcome: DeliveryOutcome) => void;
+  onQueueDepth?: (n: number) => void;
   /** Failures the server knows of, polled on every tick (witnesses, archive passes). */
   failures?: () => {
     rule: 'witness_failure' | 'archive_failure';
@@ -62,6 +63,7 @@ export class AlertRunner {
       log: o.log,
       ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
       ...(o.onDelivery ? { onDelivery: o.onDelivery } : {}),
+      ...(o.onQueueDepth ? { onQueueDepth: o.onQueueDepth } : {}),
     });
   }
 
@@ -75,9 +77,13 @@ export class AlertRunner {
     this.engine = new RuleEngine(config.rules);
     this.cursors.clear();
     this.delivery.reload(config);
+    if (!this.timer && this.started && !this.stopped) this.start();
   }
 
+  private started = false;
+
   start(): void {
+    this.started = true;
     if (this.timer || !this.config.enabled) return;
     this.timer = setInterval(() => void this.tick(), this.config.pollMs);
     this.timer.unref();
@@ -125,6 +131,7 @@ export class AlertRunner {
 
   /** An integrity alarm seen by the server (a verification that failed). */
   async integrityFailure(log: string, code: string, details: Record<string, unknown>): Promise<void> {
+    if (!this.config.enabled) return;
     const logs = await this.o.store.listLogs();
     for (const c of this.engine.state('integrity_failure', log, code, this.now(), { code, ...details }))
       await this.raise(c, logs);
@@ -191,13 +198,14 @@ export class AlertRunner {
     );
     if (!raised) return;
     this.o.onRaised?.(c.rule);
-    const info = logs.find((l) => l.name === c.log);
-    if (info) {
+    // An alert about no one log (a witness) is recorded in every log.
+    const targets = c.log === '*' ? logs : logs.filter((l) => l.name === c.log);
+    const { id: _id, raised_at: _r, ...metadata } = alert;
+    for (const info of targets) {
       try {
-        const { id: _id, raised_at: _r, ...metadata } = alert;
         await appendAlertEvent(this.o.store, info, id, metadata, () => this.now());
       } catch (e) {
-        this.o.log.error({ err: e, alert: id }, 'could not record the evident.alert event');
+        this.o.log.error({ err: e, alert: id, log: info.name }, 'could not record the evident.alert event');
       }
     }
     if (this.config.log) this.o.log.warn({ alert }, `alert: ${c.rule} ${c.subject}`);
