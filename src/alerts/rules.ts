@@ -46,6 +46,7 @@ export class RuleEngine {
   /** denied per log: window start → count. */
   private readonly denied = new Map<string, Map<number, number>>();
   private readonly deniedFired = new Set<string>();
+  private readonly firstWindow = new Map<string, number>();
   private readonly seenSensitive = new Set<string>();
   /** silence: source → last seen ms and event times in the baseline (bucketed). */
   private readonly sources = new Map<
@@ -124,7 +125,13 @@ export class RuleEngine {
         first_timestamp: e.timestamp,
       });
     }
-    if (r.denied_spike.enabled && e.result === 'denied') this.deniedSpike(out, log, t, e);
+    if (r.denied_spike.enabled) {
+      // A baseline needs history: the spike rule speaks only once the log has been seen for
+      // all of its baseline windows (a fresh process replays them: ./runner.ts).
+      const b = Math.floor(t / (r.denied_spike.windowSeconds * 1000));
+      if (!this.firstWindow.has(log)) this.firstWindow.set(log, b);
+      if (e.result === 'denied') this.deniedSpike(out, log, t, e);
+    }
     if (r.sensitive_first_read.enabled && this.sensitive.has(e.resource_type)) {
       const k = `${log}\u0000${e.actor_id}\u0000${e.resource_type}`;
       if (!this.seenSensitive.has(k)) {
@@ -247,7 +254,8 @@ export class RuleEngine {
     for (let i = 1; i <= r.baselineWindows; i++) sum += m.get(b - i) ?? 0;
     const baseline = sum / r.baselineWindows;
     const key = `${log}\u0000${b}`;
-    if (count >= r.minCount && count > r.factor * baseline && !this.deniedFired.has(key)) {
+    const history = b - (this.firstWindow.get(log) ?? b) >= r.baselineWindows;
+    if (history && count >= r.minCount && count > r.factor * baseline && !this.deniedFired.has(key)) {
       this.deniedFired.add(key);
       out.push({
         rule: 'denied_spike',
