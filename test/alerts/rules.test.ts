@@ -62,7 +62,9 @@ describe('alert rules', () => {
   });
 
   it('denied_spike: a window of denials far above its own baseline fires; a steady rate does not', () => {
-    const steady = engine({ denied_spike: { windowSeconds: 60, baselineWindows: 4, factor: 3, minCount: 5 } });
+    const steady = engine({
+      denied_spike: { windowSeconds: 60, baselineWindows: 4, factor: 3, minCount: 5 },
+    });
     const normal: Entry[] = [];
     for (let w = 0; w < 6; w++)
       for (let i = 0; i < 6; i++) normal.push(entry({ result: 'denied', timestamp: at(BASE, w * 60 + i) }));
@@ -78,8 +80,13 @@ describe('alert rules', () => {
 
   it('off_hours: access outside the working hours of the configured IANA time zone', () => {
     // Europe/Berlin is UTC+1 in March: 10:00Z is 11:00 there, 18:30Z is 19:30.
-    const e = engine({ off_hours: { timeZone: 'Europe/Berlin', start: '08:00', end: '19:00', days: [1, 2, 3, 4, 5] } });
-    assert.deepEqual(feed(e, [entry({ timestamp: BASE }), entry({ timestamp: '2026-03-02T17:59:00.000Z' })]), []);
+    const e = engine({
+      off_hours: { timeZone: 'Europe/Berlin', start: '08:00', end: '19:00', days: [1, 2, 3, 4, 5] },
+    });
+    assert.deepEqual(
+      feed(e, [entry({ timestamp: BASE }), entry({ timestamp: '2026-03-02T17:59:00.000Z' })]),
+      [],
+    );
     const late = feed(e, [
       entry({ timestamp: '2026-03-02T18:30:00.000Z' }),
       entry({ timestamp: '2026-03-02T18:31:00.000Z' }),
@@ -148,7 +155,9 @@ describe('alert rules', () => {
   });
 
   it('gives the same key in two engines fed the same stream (once-only across processes)', () => {
-    const stream = [0, 1, 2].map((i) => entry({ action: 'login', result: 'failure', timestamp: at(BASE, i) }));
+    const stream = [0, 1, 2].map((i) =>
+      entry({ action: 'login', result: 'failure', timestamp: at(BASE, i) }),
+    );
     const a = feed(engine({ failed_logins: { threshold: 3 } }), stream).map(alertKey);
     const b = feed(engine({ failed_logins: { threshold: 3 } }), stream).map(alertKey);
     assert.equal(a.length, 1);
