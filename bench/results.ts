@@ -1,4 +1,5 @@
 /** The benchmark's results document (bench/results/latest.json) and the project's targets. */
+import type { AlertsResult } from './alerts.ts';
 import type { ArchiveResult } from './archive.ts';
 import type { BuildInfo } from './built-log.ts';
 import type { HttpResult } from './http-ingest.ts';
@@ -22,6 +23,7 @@ export const SECTIONS = [
   'tiles',
   'witness',
   'archive',
+  'alerts',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 
@@ -48,6 +50,8 @@ export interface Results {
   witness?: WitnessResult[];
   /** Sealing, archiving, verifying and pruning a log to a directory target (absent in older files). */
   archive?: ArchiveResult[];
+  /** Ingest with alert rules off and on (absent in older files). */
+  alerts?: AlertsResult[];
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];

@@ -15,6 +15,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchAlerts } from './alerts.ts';
 import { benchArchive } from './archive.ts';
 import { type BuiltLog, builtLog, fill } from './built-log.ts';
 import { benchHttp } from './http-ingest.ts';
@@ -197,6 +198,10 @@ try {
   });
   await section('archive', async () => {
     results.archive = [await benchArchive(await sqliteLog(archiveSize), archiveSize, archiveSegment)];
+  });
+  await section('alerts', async () => {
+    // Ingest with every alert rule evaluated beside it, against the same ingest without.
+    results.alerts = [await benchAlerts(quick ? 2_000 : 100_000)];
   });
 } finally {
   for (const log of logs.values()) log.dispose();
