@@ -114,6 +114,21 @@ describe('alerts in evident serve', () => {
     let s = await startServe({ name: 'serve-a', cwd: dir, db, key: keyFile, args: ['--config', file] });
     await failLogins(s, ingestKey, 'mallory', 3);
     await until(async () => (await alertEvents(db)) === 1);
+    // The process log sink: one pino JSON line with the alert.
+    await until(() => /"msg":"alert: failed_logins mallory"/.test(s.tail()));
+    const line = s
+      .tail()
+      .split('\n')
+      .find((l) => l.includes('"msg":"alert: failed_logins mallory"'))!;
+    const logged = JSON.parse(line) as {
+      level: number;
+      alert: { rule: string; subject: string; count: number };
+    };
+    assert.equal(logged.level, 40);
+    assert.deepEqual(
+      [logged.alert.rule, logged.alert.subject, logged.alert.count],
+      ['failed_logins', 'mallory', 3],
+    );
     // A bad config on SIGHUP: logged, the old one stays.
     writeFileSync(file, JSON.stringify({ alerts: { rules: { failed_logins: { threshold: -1 } } } }));
     s.child.kill('SIGHUP');
