@@ -11,7 +11,15 @@ import { after, before, describe, it } from 'node:test';
 import { openStore } from '../../src/store/open.ts';
 import type { AlertStore } from '../../src/store/types.ts';
 import { ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
-import { initLogs, killAll, type Served, startServe, stopServe, withSchema } from '../server/cluster.ts';
+import {
+  initLogs,
+  killAll,
+  type Served,
+  startServe,
+  stopServe,
+  verifyLog,
+  withSchema,
+} from '../server/cluster.ts';
 import { event } from '../server/helpers.ts';
 import { dropSchema, PG_URL, probePostgres, randomName } from '../store/pg-support.ts';
 import { type Receiver, startReceiver, until } from './receivers.ts';
@@ -154,6 +162,10 @@ describe('alerts in evident serve', () => {
     s.child.kill('SIGHUP');
     await until(() => /alerts reloaded/.test(s.tail()));
     assert.equal((await stopServe(s)).code, 0);
+    // The log with its evident.alert event still verifies end to end.
+    const v = await verifyLog(dir, db, keyFile, 'default');
+    assert.equal(v.code, 0, v.out);
+    assert.equal(v.report?.ok, true);
   });
 
   it('three processes on one PostgreSQL raise a rule once', async (t) => {
@@ -184,5 +196,7 @@ describe('alerts in evident serve', () => {
     assert.equal(hook.requests.length, 1, 'one webhook request');
     assert.equal(await alertEvents(db), 1, 'one evident.alert event');
     for (const s of servers) assert.equal((await stopServe(s)).code, 0);
+    const v = await verifyLog(pgDir, db, keyFile, 'default');
+    assert.equal(v.code, 0, v.out);
   });
 });
