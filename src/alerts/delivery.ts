@@ -43,6 +43,7 @@ export class DeliveryWorker {
 
   reload(config: AlertsConfig): void {
     this.config = config;
+    this.failing.clear();
   }
 
   start(intervalMs: number): void {

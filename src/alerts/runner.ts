@@ -109,6 +109,10 @@ export class AlertRunner {
         },
         (e: unknown) => {
           this.lastError ??= { message: (e as Error).message, since: this.now().toISOString() };
+          // The rules counted entries whose alerts may not have been raised: start afresh from
+          // the lookback on the next tick (alerts raised meanwhile keep their keys: not raised twice).
+          this.engine = new RuleEngine(this.config.rules);
+          this.cursors.clear();
           this.o.log.warn({ err: e }, 'alert evaluation failed; retrying on the next tick');
         },
       )

@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { parseAlertsConfig } from '../../src/alerts/config.ts';
 import { AlertRunner } from '../../src/alerts/runner.ts';
 import { createKeyFile } from '../../src/ledger/keyfile.ts';
-import { createLog } from '../../src/ledger/open.ts';
+import { createLog, openLedger } from '../../src/ledger/open.ts';
 import { type FullStore, openStore } from '../../src/store/open.ts';
 import { dropSchema, PG_URL, probePostgres, randomName } from '../store/pg-support.ts';
 
@@ -140,3 +140,57 @@ for (const [kind, open] of await stores()) {
     });
   });
 }
+
+describe('alert runner after a failed raise', () => {
+  it('raises the alert on a later pass (the rules start afresh from the lookback)', async () => {
+    const db = join(dir, `retry-${randomName('')}.db`);
+    const key = join(dir, `${randomName('k')}.key`);
+    const signer = await createKeyFile(key, 'alerts.test/default');
+    const setupStore = await openStore(db);
+    await createLog(setupStore, { name: 'default', origin: 'alerts.test/default', signer });
+    await setupStore.close();
+    const ledger = await openLedger({ db, key });
+    const store = await openStore(db);
+    let failures = 1;
+    const flaky = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'raiseAlert' && failures > 0) {
+          return async () => {
+            failures--;
+            throw new Error('database away');
+          };
+        }
+        const v = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const runner = new AlertRunner({
+      store: flaky,
+      config: parseAlertsConfig({ rules: { failed_logins: { threshold: 2 } }, sinks: { log: false } }),
+      log: { info() {}, warn() {}, error() {} },
+    });
+    try {
+      const ev = {
+        actor_id: 'm',
+        actor_type: 'user',
+        ip_address: '10.0.0.9',
+        action: 'login',
+        resource_type: 'session',
+        resource_id: 's',
+        result: 'failure',
+      };
+      await ledger.appendMany([ev, ev].map((e, i) => ({ ...e, resource_id: `s${i}` })));
+      await runner.tick();
+      assert.ok(runner.lastError, 'the failed pass is reported');
+      await runner.tick();
+      assert.equal(runner.lastError, undefined);
+      const info = (await store.getLog('default'))!;
+      const alerts = await store.query(info.id, { action: 'evident.alert' });
+      assert.equal(alerts.length, 1);
+    } finally {
+      await runner.stop();
+      await ledger.close();
+      await store.close();
+    }
+  });
+});
