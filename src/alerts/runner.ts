@@ -40,7 +40,9 @@ export interface AlertRunnerOptions {
   }[];
 }
 
+/** Entries read at most per query, and about how many bytes of them (large events: fewer). */
 const PAGE = 1000;
+const PAGE_BYTES = 4 * 1024 * 1024;
 
 export class AlertRunner {
   private engine: RuleEngine;
@@ -148,11 +150,16 @@ export class AlertRunner {
       const first = await this.o.store.query(log.id, { since, limit: 1 });
       from = first[0]?.index ?? (await this.o.store.head(log.id)).size;
     }
+    // The first page is small; later pages are sized by the last one's entries, so that a log
+    // of large events is read in bounded memory (the server may run with a small heap).
+    let limit = 16;
     for (;;) {
       const { size } = await this.o.store.head(log.id);
       if (from >= size) break;
-      const page: Entry[] = await this.o.store.entries(log.id, from, size, PAGE);
+      const page: Entry[] = await this.o.store.entries(log.id, from, size, limit);
       if (page.length === 0) break;
+      const sample = JSON.stringify(page[page.length - 1]).length;
+      limit = Math.max(1, Math.min(PAGE, Math.floor(PAGE_BYTES / Math.max(sample, 1))));
       for (const e of page) {
         for (const c of this.engine.observe(log.name, e)) {
           if (c.rule === 'sensitive_first_read' && (await this.seenBefore(log, e))) continue;
