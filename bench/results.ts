@@ -1,4 +1,5 @@
 /** The benchmark's results document (bench/results/latest.json) and the project's targets. */
+import type { AlertsResult } from './alerts.ts';
 import type { ArchiveResult } from './archive.ts';
 import type { BuildInfo } from './built-log.ts';
 import type { ExportResult } from './exports.ts';
@@ -27,6 +28,7 @@ export const SECTIONS = [
   'archive',
   'exports',
   'viewer',
+  'alerts',
 ] as const;
 /** Sections run only when named in --only: they need a server the default run does not start. */
 export const OPT_IN_SECTIONS = ['s3'] as const;
@@ -65,6 +67,8 @@ export interface Results {
   exports?: ExportResult[];
   /** The viewer's whole verification in Chromium against evident verify (empty without Chromium). */
   viewer?: ViewerResult[];
+  /** Ingest with alert rules off and on (absent in older files). */
+  alerts?: AlertsResult[];
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];

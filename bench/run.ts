@@ -15,6 +15,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchAlerts } from './alerts.ts';
 import { benchArchive } from './archive.ts';
 import { bareStorage, benchBare } from './bare.ts';
 import { type BuiltLog, builtEvent, builtLog, fill } from './built-log.ts';
@@ -243,6 +244,10 @@ try {
     const r = await benchViewer(log.db, log.key);
     if (r) results.viewer.push(r);
     else console.error('viewer: skipped, /usr/bin/chromium is missing');
+  });
+  await section('alerts', async () => {
+    // Ingest with every alert rule evaluated beside it, against the same ingest without.
+    results.alerts = [await benchAlerts(quick ? 2_000 : 100_000)];
   });
 } finally {
   for (const log of logs.values()) log.dispose();

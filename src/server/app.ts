@@ -5,9 +5,11 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { AlertRunner } from '../alerts/runner.ts';
 import { readTargets } from '../archive/config.ts';
 import { ArchiveScheduler } from '../archive/scheduler.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
+import type { AlertStore } from '../store/types.ts';
 import { accessGuard, rateLimitKey } from './access.ts';
 import { AccessTally } from './access-tally.ts';
 import { registerJsonBody } from './body.ts';
@@ -57,7 +59,16 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     const h = toHttpError(err);
     metrics.errors.inc({ code: h.body.code });
     const alarm = integrityAlarm(err);
-    if (alarm) metrics.integrityAlarms.inc(alarm);
+    if (alarm) {
+      metrics.integrityAlarms.inc(alarm);
+      const log = (req.params as { log?: unknown } | undefined)?.log;
+      void alerts
+        ?.integrityFailure(typeof log === 'string' ? log : '*', alarm.code, {
+          ...alarm,
+          route: req.routeOptions.url,
+        })
+        .catch((e: unknown) => req.log.error({ err: e }, 'could not raise the integrity alert'));
+    }
     // A 503 is pushback the client retries (the store is busy or away): a warning, not a bug.
     if (h.status === 503) req.log.warn({ code: h.body.code }, 'request refused: pushback');
     else if (h.status >= 500) req.log.error({ err }, 'request failed');
@@ -112,6 +123,36 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     ...(o.now ? { now: o.now } : {}),
     onPass: (_log, r, e) => metrics.archivePass(r, e),
   });
+  const alertStore = store as typeof store & Partial<AlertStore>;
+  const alerts =
+    o.alerts && typeof alertStore.raiseAlert === 'function'
+      ? new AlertRunner({
+          store: alertStore as typeof store & AlertStore,
+          config: o.alerts,
+          log: app.log,
+          ...(o.now ? { now: o.now } : {}),
+          ...(o.alertRetryMs !== undefined ? { retryMs: o.alertRetryMs } : {}),
+          onRaised: (rule) => metrics.alertsRaised.inc({ rule }),
+          onDelivery: (sink, outcome) => metrics.alertDeliveries.inc({ sink, outcome }),
+          onQueueDepth: (n) => metrics.alertQueueDepth.set({}, n),
+          failures: () => [
+            ...(witnessing?.states() ?? [])
+              .filter((w) => !w.up && w.failures > 0)
+              .map((w) => ({
+                rule: 'witness_failure' as const,
+                log: '*',
+                subject: w.name,
+                details: { witness: w.name, url: w.url, failures: w.failures, last_error: w.lastError },
+              })),
+            ...archive.failing().map((f) => ({
+              rule: 'archive_failure' as const,
+              log: f.log,
+              subject: f.log,
+              details: { failures: f.failures, ...(f.error ? { error: f.error } : {}) },
+            })),
+          ],
+        })
+      : undefined;
   const ctx: ServerContext = {
     options: o,
     store,
@@ -121,9 +162,11 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     lifecycle: { closing: false },
     ...(witnessing ? { witnessing } : {}),
     archive,
+    ...(alerts ? { alerts } : {}),
   };
   app.decorate('flushAccessTally', () => tally.flush());
   app.decorate('runArchivePass', () => archive.runNow());
+  app.decorate('alerts', alerts);
 
   app.decorateRequest('evident', null as never);
   await app.register(swagger, {
@@ -241,9 +284,13 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     return payload;
   });
   // Runs once in-flight requests are done: commit what is pending, sign, close.
-  app.addHook('onReady', async () => archive.start());
+  app.addHook('onReady', async () => {
+    archive.start();
+    alerts?.start();
+  });
   app.addHook('onClose', async () => {
     await archive.stop();
+    await alerts?.stop();
     ctx.lifecycle.closing = true;
     await tally.close();
     await registry.close();

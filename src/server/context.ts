@@ -1,4 +1,5 @@
 /** What every route shares, and what the access guard leaves on each request. */
+import type { AlertRunner } from '../alerts/runner.ts';
 import type { ArchiveScheduler } from '../archive/scheduler.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { ApiKeyRecord, ApiKeyStore, CosignatureStore, Scope, Store } from '../store/types.ts';
@@ -22,6 +23,8 @@ export interface ServerContext {
   lifecycle: { closing: boolean };
   /** The scheduled archive pass (docs/retention.md); its failures show in /readyz and /metrics. */
   archive: ArchiveScheduler;
+  /** The alert runner (docs/alerts.md), when alerts are configured and the store keeps them. */
+  alerts?: AlertRunner;
 }
 
 /** A route's access rule (route `config.access`); routes without one are open (health, docs). */
@@ -52,6 +55,8 @@ declare module 'fastify' {
     flushAccessTally(): Promise<void>;
     /** Runs the archive pass of every log with an archive target now (as the schedule would). */
     runArchivePass(): Promise<void>;
+    /** The alert runner, when alerts run (reload, evaluate now, drain the queue). */
+    alerts: AlertRunner | undefined;
   }
   interface FastifyContextConfig {
     access?: AccessRule;

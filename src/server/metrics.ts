@@ -143,6 +143,19 @@ export class ServerMetrics {
     "Requests refused because the server's own data failed a check, by error code and rule.",
   );
 
+  readonly alertsRaised = new Counter(
+    'evident_alerts_raised_total',
+    'Alerts raised by this process, by rule.',
+  );
+  readonly alertDeliveries = new Counter(
+    'evident_alert_deliveries_total',
+    'Alert deliveries attempted by this process, by sink and outcome (delivered, failed).',
+  );
+  readonly alertQueueDepth = new Gauge(
+    'evident_alert_queue_depth',
+    'Alert deliveries not yet acknowledged by their sink (every process of the database).',
+  );
+
   readonly witnessRequests = new Counter(
     'evident_witness_requests_total',
     'Checkpoints sent to witnesses, by witness (its policy name) and outcome.',
@@ -238,6 +251,9 @@ export class ServerMetrics {
       this.accessEvents,
       this.accessAuditFailures,
       this.integrityAlarms,
+      this.alertsRaised,
+      this.alertDeliveries,
+      this.alertQueueDepth,
     ];
     return `${all.flatMap((m) => m.render()).join('\n')}\n`;
   }

@@ -3,6 +3,7 @@
  * settings and help read DEFAULTS (src/cli/actions/serve-settings.ts); docs/http-api.md lists them.
  */
 import type { FastifyServerOptions } from 'fastify';
+import type { AlertsConfig } from '../alerts/config.ts';
 import { isValidLogName } from '../core/log-name.ts';
 import type { WitnessPolicy } from '../core/witness-policy.ts';
 import { LEDGER_DEFAULTS } from '../ledger/defaults.ts';
@@ -82,6 +83,14 @@ export interface ServerOptions {
    * (0: never; run `evident archive run` instead). Failed passes are retried with backoff.
    */
   archiveIntervalMs?: number;
+  /**
+   * Anomaly alerts (docs/alerts.md): rules on the committed events of every log, raised once
+   * across processes, each an `evident.alert` event, sent to signed webhooks, syslog and the
+   * process log. Absent: no alerts (`evident serve` always passes its config, defaults included).
+   */
+  alerts?: AlertsConfig;
+  /** First retry delay of a failed alert delivery, in ms (doubling). */
+  alertRetryMs?: number;
   /** Fastify's logger: false (default for buildServer), true, or pino options. */
   logger?: FastifyServerOptions['logger'];
   /** Serve HTTPS with this certificate and private key (PEM). */

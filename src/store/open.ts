@@ -1,10 +1,10 @@
 /** Opening the store a database string names: a SQLite file (or `sqlite:PATH`), or a PostgreSQL URL. */
 import { openPostgresStore } from './postgres/store.ts';
 import { openSqliteStore } from './sqlite/store.ts';
-import type { ApiKeyStore, CosignatureStore, Store, WitnessStore } from './types.ts';
+import type { AlertStore, ApiKeyStore, CosignatureStore, Store, WitnessStore } from './types.ts';
 
 /** Everything a driver implements: the ledger's Store and the contracts beside it. */
-export type FullStore = Store & ApiKeyStore & CosignatureStore & WitnessStore;
+export type FullStore = Store & ApiKeyStore & CosignatureStore & WitnessStore & AlertStore;
 
 export interface OpenStoreOptions {
   readonly?: boolean;

@@ -313,3 +313,43 @@ export interface CosignatureStore {
   /** The largest size each witness (name and key ID) cosigned: where its next proof starts. */
   cosignedSizes(logId: number): Promise<{ name: string; keyId: string; size: number }[]>;
 }
+
+/** An alert as raised (docs/alerts.md): its key makes it once-only across processes. */
+export interface StoredAlert {
+  /** rule|log|subject|window start: the same in every process that sees the same events. */
+  key: string;
+  rule: string;
+  log: string;
+  subject: string;
+  /** The alert's JSON body, as every sink receives it. */
+  body: string;
+  createdAt: string;
+}
+
+/** One alert to send to one sink, from the durable queue. */
+export interface AlertDelivery {
+  key: string;
+  sink: string;
+  body: string;
+  attempts: number;
+}
+
+/**
+ * The alerts' record and durable delivery queue. `raiseAlert` MUST insert the alert and its
+ * deliveries atomically and MUST return false when an alert with that key exists (whichever
+ * process raised it): that is what makes an alert fire once across several servers.
+ */
+export interface AlertStore {
+  raiseAlert(alert: StoredAlert, sinks: readonly string[]): Promise<boolean>;
+  /**
+   * Claims up to `limit` deliveries due at `now` for `leaseMs` (another process skips them
+   * until then): a claim is a lease, so a process that dies mid-send loses nothing.
+   */
+  claimAlertDeliveries(now: string, leaseUntil: string, limit: number): Promise<AlertDelivery[]>;
+  /** Marks a delivery done: it is never claimed again. */
+  alertDelivered(key: string, sink: string, at: string): Promise<void>;
+  /** Records a failed attempt and when to try again. */
+  alertRetry(key: string, sink: string, attempts: number, nextAt: string, error: string): Promise<void>;
+  /** Deliveries not yet done. */
+  alertQueueDepth(): Promise<number>;
+}

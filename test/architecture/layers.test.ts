@@ -13,15 +13,17 @@ export const LAYERS: Record<string, readonly string[]> = {
   core: [],
   store: ['core'],
   ledger: ['core', 'store'],
-  server: ['core', 'store', 'ledger', 'archive'],
+  server: ['core', 'store', 'ledger', 'archive', 'alerts'],
   outbox: ['core', 'store', 'ledger'],
   // Sealed segments, archive targets, retention and pruning: built on the ledger and its store.
   archive: ['core', 'store', 'ledger'],
+  // Anomaly alerts on the stream of committed events, their durable queue and their sinks.
+  alerts: ['core', 'store', 'ledger'],
   integrations: ['core'],
   // The client is one of the sinks a middleware writes to: it implements integrations' AuditSink.
   client: ['core', 'integrations'],
   // The command line sits on top: it opens stores and ledgers, serves, and runs the relay.
-  cli: ['core', 'store', 'ledger', 'server', 'outbox', 'archive'],
+  cli: ['core', 'store', 'ledger', 'server', 'outbox', 'archive', 'alerts'],
 };
 
 const srcDir = new URL('../../src/', import.meta.url).pathname;

@@ -35,6 +35,7 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
     if (r.postgres_skipped === undefined) assert.match(r.machine.postgres?.version ?? '', /^\d+/);
     assert.match(r.machine.sqlite, /^3\.\d+/);
     assert.deepEqual(Object.keys(r.ran).sort(), [
+      'alerts',
       'archive',
       'exports',
       'http',
@@ -52,6 +53,8 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
     for (const x of r.tiles ?? []) assert.ok(x.ok && x.errors === 0 && x.requests > 0, JSON.stringify(x));
     assert.equal(r.witness?.length, 1);
     assert.ok(r.witness![0]!.ok && r.witness![0]!.requests_per_s > 0, JSON.stringify(r.witness));
+    assert.equal(r.alerts?.length, 1);
+    assert.ok(r.alerts![0]!.caught_up && r.alerts![0]!.on_events_per_s > 0, JSON.stringify(r.alerts));
     assert.equal(r.archive?.length, 1);
     assert.ok(r.archive![0]!.ok && r.archive![0]!.pruned_entries > 0, JSON.stringify(r.archive));
     assert.deepEqual(

@@ -326,6 +326,7 @@ describe('an older database gains the erasure rule when it is opened', () => {
         WHEN NOT EXISTS (SELECT 1 FROM entries
                          WHERE log_id = NEW.log_id AND idx = NEW.erasure_idx AND action = 'evident.erasure')
         BEGIN SELECT RAISE(ABORT, 'evident: an erasure must name its audit event'); END;
+      DROP TABLE alert_deliveries; DROP TABLE alerts; -- migration 7
       DROP TABLE intents; -- migration 4
       DROP TABLE checkpoint_cosignatures; DROP TABLE witness_logs; DROP TABLE witness_checkpoints; -- migration 5
       -- migration 6 (pruning)

@@ -214,6 +214,7 @@ function suite(): void {
         await admin(async (c) => {
           await c.query(`GRANT INSERT ON ${s}.api_keys TO "${role}"`);
           await c.query(`GRANT UPDATE (revoked_at) ON ${s}.api_keys TO "${role}"`);
+          await c.query(`DROP TABLE ${s}.alert_deliveries, ${s}.alerts`); // added by migration 8
           await c.query(`DROP TABLE ${s}.intents`); // added by migration 4
           await c.query(undoPruningMigration(s)); // migration 6
           // added by migration 5
@@ -222,7 +223,7 @@ function suite(): void {
           );
           await c.query(`UPDATE ${s}.meta SET value = '2' WHERE key = 'schema_version'`);
         });
-        const later = ['intents', 'checkpoint_cosignatures', 'witness_logs', 'witness_checkpoints'];
+        const later = ['intents', 'checkpoint_cosignatures', 'witness_logs', 'witness_checkpoints', 'alert'];
         const drifts = (await f.owner.schemaCheck()).drifts.filter(
           (d) =>
             !later.some((t) => d.name.startsWith(t)) &&

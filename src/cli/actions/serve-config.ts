@@ -4,6 +4,8 @@
  * usage error naming where it came from.
  */
 import { hostname } from 'node:os';
+import { type AlertsConfig, parseAlertsConfig } from '../../alerts/config.ts';
+import { isEvidentError } from '../../core/errors.ts';
 import { parseJson } from '../../core/json.ts';
 import { isValidLogName } from '../../core/log-name.ts';
 import { isValidKeyName } from '../../core/note-keys.ts';
@@ -37,6 +39,10 @@ export interface ServeConfig {
   witnessIntervalMs: number;
   archiveIntervalMs: number;
   logLevel: string;
+  /** The `alerts` object of the config file, checked (docs/alerts.md). */
+  alerts: AlertsConfig;
+  /** The config file, if one was given: SIGHUP reads its `alerts` again. */
+  configPath?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -86,6 +92,8 @@ export async function resolveServeConfig(ctx: Context): Promise<ServeConfig> {
   out['trustProxy'] ??= false;
   out['publicVerify'] ??= [];
   out['corsOrigin'] ??= [];
+  out['alerts'] = alertsFrom(file['alerts'], ctx.io.env, configPath);
+  if (configPath !== undefined) out['configPath'] = configPath;
   const c = out as unknown as ServeConfig;
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw usageError(
@@ -193,18 +201,44 @@ function checkCount(s: ServeSetting, n: number, text: string, source: string): n
   return n;
 }
 
+/** The `alerts` object, checked; its errors name the file and the field. */
+export function alertsFrom(
+  v: unknown,
+  env: Record<string, string | undefined>,
+  configPath: string | undefined,
+): AlertsConfig {
+  try {
+    return parseAlertsConfig(v, env);
+  } catch (e) {
+    if (!isEvidentError(e)) throw e;
+    throw usageError(
+      `${configPath === undefined ? '' : `${configPath}: `}${e.message}`,
+      '--config',
+      e.details,
+    );
+  }
+}
+
+/** Reads the config file again for its `alerts` object (SIGHUP). */
+export async function reloadAlerts(
+  path: string,
+  env: Record<string, string | undefined>,
+): Promise<AlertsConfig> {
+  return alertsFrom((await readConfigFile(path))['alerts'], env, path);
+}
+
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   const text = await readUserFile(path, '--config');
   let v: unknown;
   try {
-    v = parseJson(text, { maxDepth: 4 });
+    v = parseJson(text, { maxDepth: 8 });
   } catch (e) {
     throw usageError(`--config: ${path} is not valid JSON: ${(e as Error).message}`, '--config');
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw usageError(`--config: ${path} must hold a JSON object`, '--config');
   }
-  const known = new Set(SERVE_SETTINGS.map((s) => s.config));
+  const known = new Set([...SERVE_SETTINGS.map((s) => s.config), 'alerts']);
   for (const k of Object.keys(v)) {
     if (!known.has(k)) {
       throw usageError(

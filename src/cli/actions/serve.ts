@@ -16,7 +16,7 @@ import { readUserFile } from '../files.ts';
 import { dbFile, openStoreAt } from '../open-log.ts';
 import { watchNpmParent } from '../parent-watch.ts';
 import { loadSigningKey } from '../signing-key.ts';
-import { resolveServeConfig } from './serve-config.ts';
+import { reloadAlerts, resolveServeConfig } from './serve-config.ts';
 
 type ServerModule = typeof import('../../server/index.ts');
 
@@ -148,6 +148,7 @@ export async function run(ctx: Context): Promise<number> {
       checkpointIntervalMs: c.checkpointIntervalMs,
       ...(witnesses ? { witnesses } : {}),
       archiveIntervalMs: c.archiveIntervalMs,
+      alerts: c.alerts,
       logger: { level: c.logLevel, stream: redactingStream(ctx.io.stdout as { write(s: string): void }) },
       ...(https ? { https } : {}),
     });
@@ -158,9 +159,30 @@ export async function run(ctx: Context): Promise<number> {
   }
   const log = server.app.log;
   log.info({ db: redactUrls(c.db), log_level: c.logLevel }, 'evident serve started');
+  // SIGHUP reads the config file's `alerts` object again (docs/alerts.md): a bad one is logged
+  // and the running alerts keep their old configuration.
+  const reload = () => {
+    if (c.configPath === undefined) {
+      log.warn('SIGHUP: no config file to reload (pass --config or set EVIDENT_CONFIG)');
+      return;
+    }
+    reloadAlerts(c.configPath, ctx.io.env).then(
+      (alerts) => {
+        server.app.alerts?.reload(alerts);
+        log.info({ config: c.configPath }, 'alerts reloaded');
+      },
+      (e: unknown) =>
+        log.error(
+          { err: e, code: (e as EvidentError).code, field: (e as EvidentError).details?.['field'] },
+          'alerts not reloaded: the config file is invalid; the previous alerts configuration stays',
+        ),
+    );
+  };
+  process.on('SIGHUP', reload);
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals | 'parent-exit') => {
       unwatch();
+      process.off('SIGHUP', reload);
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       process.once('SIGTERM', () => process.exit(130));

@@ -7,7 +7,8 @@ const options: Record<string, OptionSpec> = {
   config: {
     type: 'string',
     value: 'FILE',
-    description: 'JSON file with any of the settings below, by their camelCase names ($EVIDENT_CONFIG)',
+    description:
+      'JSON file with any of the settings below, by their camelCase names, and "alerts" ($EVIDENT_CONFIG)',
   },
 };
 for (const s of SERVE_SETTINGS) {
@@ -26,6 +27,7 @@ export const serve: Command = {
     'Each setting comes from its flag, else its environment variable, else the --config file, else\n' +
     'its default. Logs one JSON line per request on stdout. SIGTERM or SIGINT stops accepting\n' +
     'requests, finishes those in flight, commits pending events, signs a last checkpoint and exits 0.\n' +
+    'Anomaly alerts are set in the config file\'s "alerts" object (docs/alerts.md); SIGHUP reloads it.\n' +
     'Needs the optional packages fastify@5, @fastify/swagger and @fastify/rate-limit.',
   globals: [],
   options,

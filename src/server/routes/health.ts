@@ -34,6 +34,17 @@ const Ready = Type.Object({
       { description: 'Logs whose last archive pass failed: why, since when, and the next retry.' },
     ),
   ),
+  alerts: Type.Optional(
+    Type.Object(
+      {
+        failing_sinks: Type.Array(
+          Type.Object({ sink: Type.String(), error: Type.String(), since: Type.String() }),
+        ),
+        evaluation_error: Type.Optional(Type.Object({ message: Type.String(), since: Type.String() })),
+      },
+      { description: 'Alert sinks whose last delivery failed, and a failing evaluation (docs/alerts.md).' },
+    ),
+  ),
 });
 
 export function healthRoutes(app: App, ctx: ServerContext): void {
@@ -84,9 +95,23 @@ export function healthRoutes(app: App, ctx: ServerContext): void {
       const failing = ctx.archive.failing();
       if (failing.length > 0)
         req.log.warn({ logs: failing.map((f) => f.log) }, 'readiness: archive passes failing');
-      if (witnesses || failing.length > 0) {
+      // A failing alert sink does not make the server unready either: its alerts wait in the queue.
+      const sinks = [
+        ...(ctx.alerts?.delivery.failing ?? new Map<string, { error: string; since: string }>()),
+      ];
+      const evalError = ctx.alerts?.lastError;
+      const alerts =
+        sinks.length > 0 || evalError
+          ? {
+              failing_sinks: sinks.map(([sink, f]) => ({ sink, ...f })),
+              ...(evalError ? { evaluation_error: evalError } : {}),
+            }
+          : undefined;
+      if (alerts) req.log.warn({ alerts }, 'readiness: alert sinks failing');
+      if (witnesses || failing.length > 0 || alerts) {
         return {
           status: 'ready',
+          ...(alerts ? { alerts } : {}),
           ...(witnesses ? { witnesses } : {}),
           ...(failing.length > 0
             ? {

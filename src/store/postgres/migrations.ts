@@ -487,8 +487,35 @@ END $$;
 `;
 }
 
+/**
+ * Migration 8. Alerts (docs/alerts.md): the once-only record of raised alerts (its primary key is what
+ * lets only one of several processes raise an alert) and their durable delivery queue.
+ */
+function v8(s: string): string {
+  return `
+CREATE TABLE ${s}.alerts (
+  alert_key  text COLLATE "C" PRIMARY KEY,
+  rule       text NOT NULL,
+  log        text NOT NULL,
+  subject    text NOT NULL,
+  body       text NOT NULL,
+  created_at text NOT NULL
+);
+CREATE TABLE ${s}.alert_deliveries (
+  alert_key    text COLLATE "C" NOT NULL REFERENCES ${s}.alerts (alert_key),
+  sink         text COLLATE "C" NOT NULL,
+  attempts     integer NOT NULL DEFAULT 0,
+  next_at      text NOT NULL,
+  delivered_at text,
+  last_error   text,
+  PRIMARY KEY (alert_key, sink)
+);
+CREATE INDEX alert_deliveries_due ON ${s}.alert_deliveries (next_at) WHERE delivered_at IS NULL;
+`;
+}
+
 /** Migration n (1-based) is MIGRATIONS[n - 1]; each takes the quoted schema name. */
-export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3, v4, v5, v6, v7];
+export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3, v4, v5, v6, v7, v8];
 
 export interface MigrateOptions extends SchemaChecks {
   /** Apply missing migrations (default); false: refuse to open an outdated schema. */

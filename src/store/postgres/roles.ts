@@ -34,6 +34,9 @@ export const SERVICE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]
   // pruning is the owner's (evident archive run): the service only reads what was pruned
   pruned_ranges: ['SELECT'],
   pruned_leaves: ['SELECT'],
+  // alerts: raised once (INSERT ... ON CONFLICT DO NOTHING); deliveries claimed and marked done
+  alerts: ['SELECT', 'INSERT'],
+  alert_deliveries: ['SELECT', 'INSERT', 'UPDATE'],
 };
 
 /** Column privileges of the service role: `table.column` to privileges. */

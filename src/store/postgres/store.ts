@@ -20,6 +20,8 @@ import {
   toLogInfo,
 } from '../table-rows.ts';
 import type {
+  AlertDelivery,
+  AlertStore,
   ApiKeyRecord,
   ApiKeyStore,
   CosignatureStore,
@@ -32,6 +34,7 @@ import type {
   PreparedAppend,
   PrunedRange,
   Store,
+  StoredAlert,
   StoredCheckpoint,
   StoredCosignature,
   StoredIntent,
@@ -41,6 +44,7 @@ import type {
   WriteTx,
 } from '../types.ts';
 import { EQUALITY_FILTERS } from '../types.ts';
+import * as alerts from './alerts.ts';
 import { createPool, type PgPool, type PgQuery } from './driver.ts';
 import { pgError } from './errors.ts';
 import type { SchemaChecks } from './identify.ts';
@@ -106,7 +110,7 @@ export async function openPostgresStore(
   return new PostgresStore(pool, schema, options);
 }
 
-export class PostgresStore implements Store, ApiKeyStore, CosignatureStore, WitnessStore {
+export class PostgresStore implements Store, ApiKeyStore, CosignatureStore, WitnessStore, AlertStore {
   readonly kind = 'postgres' as const;
   readonly schema: string;
   private readonly st: Statements;
@@ -378,6 +382,28 @@ export class PostgresStore implements Store, ApiKeyStore, CosignatureStore, Witn
   async witnessStep<T>(origin: string, fn: (tx: WitnessTx) => Promise<T>): Promise<T> {
     this.writable();
     return this.guard(() => witness.witnessStep(this.db, this.st.s, origin, fn));
+  }
+
+  async raiseAlert(a: StoredAlert, sinks: readonly string[]): Promise<boolean> {
+    this.writable();
+    return this.guard(() => alerts.raiseAlert(this.db, this.st.s, a, sinks));
+  }
+
+  claimAlertDeliveries(now: string, leaseUntil: string, limit: number): Promise<AlertDelivery[]> {
+    this.writable();
+    return this.guard(() => alerts.claimAlertDeliveries(this.db, this.st.s, now, leaseUntil, limit));
+  }
+
+  alertDelivered(key: string, sink: string, at: string): Promise<void> {
+    return this.guard(() => alerts.alertDelivered(this.db, this.st.s, key, sink, at));
+  }
+
+  alertRetry(key: string, sink: string, attempts: number, nextAt: string, error: string): Promise<void> {
+    return this.guard(() => alerts.alertRetry(this.db, this.st.s, key, sink, attempts, nextAt, error));
+  }
+
+  alertQueueDepth(): Promise<number> {
+    return this.guard(() => alerts.alertQueueDepth(this.db, this.st.s));
   }
 
   /** Runs a query function, refused once closed; database errors become coded errors. */

@@ -245,6 +245,28 @@ CREATE TRIGGER entry_secrets_erase_only BEFORE DELETE ON entry_secrets
                    WHERE p.log_id = OLD.log_id AND OLD.idx BETWEEN p.first_idx AND p.last_idx)
   BEGIN SELECT RAISE(ABORT, 'evident: a value is deleted only by a recorded erasure or prune'); END;
 `,
+  // 7: alerts (docs/alerts.md): the once-only record of raised alerts and their durable
+  // delivery queue. Not tables of record: the alert itself is an evident.alert event.
+  `
+CREATE TABLE alerts (
+  alert_key  TEXT PRIMARY KEY,
+  rule       TEXT NOT NULL,
+  log        TEXT NOT NULL,
+  subject    TEXT NOT NULL,
+  body       TEXT NOT NULL,
+  created_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE alert_deliveries (
+  alert_key    TEXT NOT NULL REFERENCES alerts (alert_key),
+  sink         TEXT NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  next_at      TEXT NOT NULL,
+  delivered_at TEXT,
+  last_error   TEXT,
+  PRIMARY KEY (alert_key, sink)
+) WITHOUT ROWID;
+CREATE INDEX alert_deliveries_due ON alert_deliveries (next_at) WHERE delivered_at IS NULL;
+`,
 ];
 
 /** Applies the migrations not yet applied, in one immediate transaction. */

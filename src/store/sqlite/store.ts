@@ -24,6 +24,8 @@ import {
   toLogInfo,
 } from '../table-rows.ts';
 import type {
+  AlertDelivery,
+  AlertStore,
   ApiKeyRecord,
   ApiKeyStore,
   CosignatureStore,
@@ -35,6 +37,7 @@ import type {
   NodeHash,
   PrunedRange,
   Store,
+  StoredAlert,
   StoredCheckpoint,
   StoredCosignature,
   StoredIntent,
@@ -114,7 +117,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 
 const INSERT_ENTRY = `INSERT INTO entries (log_id, ${COLS}) VALUES (?, ${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
 
-export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, WitnessStore {
+export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, WitnessStore, AlertStore {
   readonly kind = 'sqlite' as const;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -667,6 +670,65 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
         },
       }),
     );
+  }
+
+  /** Raises an alert once: its key is the primary key, so a second raise (any process) is a no-op. */
+  async raiseAlert(a: StoredAlert, sinks: readonly string[]): Promise<boolean> {
+    return this.locked(async () => {
+      const r = this.stmt(
+        `INSERT INTO alerts (alert_key, rule, log, subject, body, created_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+      ).run(a.key, a.rule, a.log, a.subject, a.body, a.createdAt);
+      if (r.changes !== 1) return false;
+      const ins = this.stmt('INSERT INTO alert_deliveries (alert_key, sink, next_at) VALUES (?, ?, ?)');
+      for (const sink of sinks) ins.run(a.key, sink, a.createdAt);
+      return true;
+    });
+  }
+
+  /** Claims due deliveries under the write lock (every process's claims take turns). */
+  async claimAlertDeliveries(now: string, leaseUntil: string, limit: number): Promise<AlertDelivery[]> {
+    return this.locked(async () => {
+      const rows = this.stmt(
+        `SELECT d.alert_key, d.sink, a.body, d.attempts FROM alert_deliveries d
+           JOIN alerts a ON a.alert_key = d.alert_key
+          WHERE d.delivered_at IS NULL AND d.next_at <= ? ORDER BY d.next_at LIMIT ?`,
+      ).all(now, limit) as { alert_key: string; sink: string; body: string; attempts: number }[];
+      const lease = this.stmt('UPDATE alert_deliveries SET next_at = ? WHERE alert_key = ? AND sink = ?');
+      for (const r of rows) lease.run(leaseUntil, r.alert_key, r.sink);
+      return rows.map((r) => ({ key: r.alert_key, sink: r.sink, body: r.body, attempts: r.attempts }));
+    });
+  }
+
+  async alertDelivered(key: string, sink: string, at: string): Promise<void> {
+    await this.locked(async () => {
+      this.stmt(
+        `UPDATE alert_deliveries SET delivered_at = ?, attempts = attempts + 1, last_error = NULL
+          WHERE alert_key = ? AND sink = ?`,
+      ).run(at, key, sink);
+    });
+  }
+
+  async alertRetry(
+    key: string,
+    sink: string,
+    attempts: number,
+    nextAt: string,
+    error: string,
+  ): Promise<void> {
+    await this.locked(async () => {
+      this.stmt(
+        `UPDATE alert_deliveries SET attempts = ?, next_at = ?, last_error = ?
+          WHERE alert_key = ? AND sink = ? AND delivered_at IS NULL`,
+      ).run(attempts, nextAt, error.slice(0, 500), key, sink);
+    });
+  }
+
+  async alertQueueDepth(): Promise<number> {
+    const r = this.rstmt('SELECT count(*) AS n FROM alert_deliveries WHERE delivered_at IS NULL').get() as {
+      n: number;
+    };
+    return r.n;
   }
 
   /** Runs fn in one immediate transaction, queued behind this connection's other writes. */
