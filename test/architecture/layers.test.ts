@@ -17,11 +17,13 @@ export const LAYERS: Record<string, readonly string[]> = {
   outbox: ['core', 'store', 'ledger'],
   // Sealed segments, archive targets, retention and pruning: built on the ledger and its store.
   archive: ['core', 'store', 'ledger'],
+  // Periodic review: the report over a log, the recorded sign-off, review cadences, doctor checks.
+  review: ['core', 'store', 'ledger', 'archive'],
   integrations: ['core'],
   // The client is one of the sinks a middleware writes to: it implements integrations' AuditSink.
   client: ['core', 'integrations'],
   // The command line sits on top: it opens stores and ledgers, serves, and runs the relay.
-  cli: ['core', 'store', 'ledger', 'server', 'outbox', 'archive'],
+  cli: ['core', 'store', 'ledger', 'server', 'outbox', 'archive', 'review'],
 };
 
 const srcDir = new URL('../../src/', import.meta.url).pathname;
