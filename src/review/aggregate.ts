@@ -113,11 +113,17 @@ export class Aggregator {
   /** Local (weekday, minute) by 15-minute UTC slot: every zone offset is a multiple of 15 minutes. */
   private readonly slots = new Map<string, boolean>();
 
+  /** The range in epoch milliseconds: timestamps are compared as times, not as text (fractions differ). */
+  private readonly fromMs: number;
+  private readonly toMs: number;
+
   constructor(
-    private readonly from: string,
-    private readonly to: string,
+    from: string,
+    to: string,
     private readonly hours: WorkingHours,
   ) {
+    this.fromMs = Date.parse(from);
+    this.toMs = Date.parse(to);
     this.fmt = new Intl.DateTimeFormat('en-US', {
       timeZone: hours.timeZone,
       weekday: 'short',
@@ -129,7 +135,10 @@ export class Aggregator {
 
   /** Adds the entries of a page that fall in the range (by event timestamp). */
   addPage(page: readonly Entry[]): void {
-    for (const e of page) if (e.timestamp >= this.from && e.timestamp < this.to) this.add(e);
+    for (const e of page) {
+      const t = Date.parse(e.timestamp);
+      if (t >= this.fromMs && t < this.toMs) this.add(e);
+    }
   }
 
   private isAfterHours(timestamp: string): boolean {

@@ -214,7 +214,7 @@ describe('evident report', () => {
       rows.find((x) => x[0] === 'by_result' && x[1] === 'failure'),
       ['by_result', 'failure', '1', ''],
     );
-    const actor = rows.find((x) => x[0] === 'top_actors' && x[1].includes('HYPERLINK'));
+    const actor = rows.find((x) => x[0] === 'top_actors' && x[1]?.includes('HYPERLINK'));
     assert.equal(actor?.[1], `'=HYPERLINK("x")`);
     assert.ok(!rows.some((x) => x.some((c) => /^[=+@]/.test(c))));
   });
