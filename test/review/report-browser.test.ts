@@ -60,7 +60,7 @@ describe('the HTML report in a browser', { skip: missing }, () => {
       }
       const bar = await page.locator('#chart-volume rect').first().boundingBox();
       assert.ok(bar && bar.height > 0);
-      assert.match(await page.locator('#verification-status').innerText(), /Verified/);
+      assert.match((await page.locator('#verification-status').textContent()) ?? '', /Verified/);
       assert.deepEqual(requests, []);
       await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
       await page.emulateMedia({ media: 'print' });

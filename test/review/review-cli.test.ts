@@ -286,14 +286,7 @@ describe('evident review sign and list', () => {
     );
     assert.equal(r.code, 0, r.stderr);
     const off = JSON.parse(r.stdout) as SignOff;
-    // sha256 of '{"a":1}\n'
-    assert.equal(
-      off.report_sha256,
-      '4c3c5b3b1d7f7b3a0a3bba4bb5aab4bfc9f0f1d8e6b4da9a1c5c3da8a58b6d6c'.length === 64
-        ? off.report_sha256
-        : '',
-    );
-    assert.match(off.report_sha256!, /^[0-9a-f]{64}$/);
+    assert.equal(off.report_sha256, createHash('sha256').update('{"a":1}\n').digest('hex'));
     assert.equal(off.checkpoint.size, 9);
     assert.equal(off.cosignature!.vkey, vkey);
     const q = checkWitnessQuorum(`${off.checkpoint.note}${off.cosignature!.line}\n`, [vkey], 1);
