@@ -3,6 +3,7 @@ import type { Command } from './command.ts';
 import { append } from './commands/append.ts';
 import { archive, restore } from './commands/archive.ts';
 import { checkpoint } from './commands/checkpoint.ts';
+import { doctor } from './commands/doctor.ts';
 import { erase } from './commands/erase.ts';
 import { exportCommand } from './commands/export.ts';
 import { forwardCommand } from './commands/forward.ts';
@@ -13,7 +14,9 @@ import { logs } from './commands/logs.ts';
 import { prove } from './commands/prove.ts';
 import { query } from './commands/query.ts';
 import { relay } from './commands/relay.ts';
+import { report } from './commands/report.ts';
 import { retention } from './commands/retention.ts';
+import { review } from './commands/review.ts';
 import { serve } from './commands/serve.ts';
 import { verify } from './commands/verify.ts';
 import { verifyBundle } from './commands/verify-bundle.ts';
@@ -38,6 +41,9 @@ export const COMMANDS: readonly Command[] = [
   retention,
   archive,
   restore,
+  report,
+  review,
+  doctor,
   serve,
   viewer,
   relay,

@@ -28,3 +28,13 @@ export const FORWARD_RETRY_MAX_MS = 30_000;
 export const FORWARD_TIMEOUT_MS = 30_000;
 /** `evident verify --workers`: the most threads that may check entries. */
 export const MAX_VERIFY_WORKERS = 64;
+/** `evident report`: working hours (local time), working days and their time zone, for after-hours access. */
+export const REPORT_DEFAULT_WORK_HOURS = '08:00-18:00';
+export const REPORT_DEFAULT_WORK_DAYS = 'mon-fri';
+export const REPORT_DEFAULT_TIME_ZONE = 'UTC';
+export const REPORT_DEFAULT_FORMAT = 'html';
+/** `evident review list` and `evident doctor`: the review cadence when neither --cadence nor --regulation names one. */
+export const REVIEW_DEFAULT_CADENCE = 'soc2';
+/** `evident doctor`: a checkpoint older than this while entries wait unsigned is a warning; recent events inspected. */
+export const DOCTOR_CHECKPOINT_MAX_AGE_MS = 24 * 3600_000;
+export const DOCTOR_RECENT_EVENTS = 1000;

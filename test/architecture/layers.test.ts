@@ -19,11 +19,13 @@ export const LAYERS: Record<string, readonly string[]> = {
   archive: ['core', 'store', 'ledger'],
   // Anomaly alerts on the stream of committed events, their durable queue and their sinks.
   alerts: ['core', 'store', 'ledger'],
+  // Periodic review: the report over a log, the recorded sign-off, review cadences, doctor checks.
+  review: ['core', 'store', 'ledger', 'archive'],
   integrations: ['core'],
   // The client is one of the sinks a middleware writes to: it implements integrations' AuditSink.
   client: ['core', 'integrations'],
   // The command line sits on top: it opens stores and ledgers, serves, and runs the relay.
-  cli: ['core', 'store', 'ledger', 'server', 'outbox', 'archive', 'alerts'],
+  cli: ['core', 'store', 'ledger', 'server', 'outbox', 'archive', 'alerts', 'review'],
 };
 
 const srcDir = new URL('../../src/', import.meta.url).pathname;
