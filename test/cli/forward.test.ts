@@ -11,6 +11,8 @@ import { BIN, ensureBuilt, errorOf, event, lines, removeTempDirs, run, tempDir }
 
 const N = 1000;
 let dir: string;
+/** What a test left running (servers, their sockets, forwarders): ended after the tests, pass or fail. */
+const leftovers: (() => void)[] = [];
 
 /** A syslog receiver over TCP (or TLS) that reads octet-counted frames (RFC 6587 §3.4.1) strictly. */
 function receiver(
@@ -18,6 +20,7 @@ function receiver(
 ) {
   const messages: string[] = [];
   const onSocket = (s: net.Socket) => {
+    leftovers.push(() => s.destroy());
     let buf = Buffer.alloc(0);
     s.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
@@ -38,6 +41,7 @@ function receiver(
   const server = o.tls
     ? tls.createServer({ key: o.tls.key, cert: o.tls.cert }, onSocket)
     : net.createServer(onSocket);
+  leftovers.push(() => server.close());
   const listening = new Promise<number>((resolve) =>
     server.listen(o.port ?? 0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
   );
@@ -54,6 +58,7 @@ function start(args: string[]): { child: ChildProcess; out: () => string; exited
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  leftovers.push(() => child.kill('SIGKILL'));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -75,7 +80,10 @@ describe('evident forward', () => {
     });
     assert.equal(r.code, 0, r.stderr);
   });
-  after(removeTempDirs);
+  after(() => {
+    for (const end of leftovers) end();
+    removeTempDirs();
+  });
 
   it('SIGKILL mid-stream, then a restart: every entry arrives at least once, the cursor resumed', async () => {
     let fwd: ReturnType<typeof start> | undefined;
@@ -209,6 +217,7 @@ describe('evident forward', () => {
     const got: Record<string, unknown>[] = [];
     let posts = 0;
     const server = http.createServer((req, res) => {
+      leftovers.push(() => req.socket.destroy());
       let body = '';
       req.on('data', (d) => (body += d));
       req.on('end', () => {
@@ -223,6 +232,7 @@ describe('evident forward', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as net.AddressInfo).port;
+    leftovers.push(() => server.close());
     const fwd = start([
       '--to',
       `http://127.0.0.1:${port}/hook`,
