@@ -68,7 +68,7 @@ async function readyz(url: string): Promise<Ready> {
   return (await (await fetch(`${url}/readyz`)).json()) as Ready;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn().catch(() => undefined);

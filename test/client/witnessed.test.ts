@@ -22,7 +22,7 @@ after(() => {
   removeTempDirs();
 });
 
-it('checkLog with witnesses: unmet quorum refused, then accepted once the witness cosigned', async () => {
+it('checkLog with witnesses: accepted once the witness cosigned; a quorum nobody can meet refused', async () => {
   const dir = tempDir();
   const policyFile = join(dir, 'serve.policy');
   const s = await prepareServer(['--witness-policy', policyFile, '--witness-interval-ms', '100']);
@@ -55,12 +55,13 @@ it('checkLog with witnesses: unmet quorum refused, then accepted once the witnes
   try {
     await Promise.all(Array.from({ length: 5 }, () => c.record(event('w'))));
     assert.equal((await c.flush({ timeoutMs: 10_000 })).drained, true);
-    // The checkpoint route signs a fresh checkpoint for a key: no witness has seen it yet.
+    // The checkpoint route signs a fresh checkpoint for a key: usually no witness has seen it
+    // yet (refused), unless a witnessing round came first on a slow machine (accepted).
     const first = await c.checkLog().then(
       () => undefined,
       (e: unknown) => e,
     );
-    assert.ok(isEvidentError(first, 'WITNESS_QUORUM_UNMET'), String(first));
+    if (first !== undefined) assert.ok(isEvidentError(first, 'WITNESS_QUORUM_UNMET'), String(first));
     let accepted: Awaited<ReturnType<typeof c.checkLog>> | undefined;
     for (let i = 0; i < 100 && !accepted; i++) {
       await sleep(100);
