@@ -692,15 +692,110 @@ async function renderServerState(): Promise<void> {
   } catch (e) {
     state = h('p', {}, `/readyz did not answer: ${(e as Error).message}`);
   }
-  clear(
-    el,
-    state,
+  clear(el, state);
+  await renderLogEvents();
+}
+
+/** Every entry of one action, in index order (the query API pages by cursor). */
+async function entriesOf(action: string): Promise<Entry[]> {
+  const out: Entry[] = [];
+  let cursor: string | undefined;
+  do {
+    const r = await requireApi().json<{ entries: Entry[]; next_cursor: string | null }>('/events', {
+      action,
+      limit: '1000',
+      cursor,
+    });
+    out.push(...r.entries);
+    cursor = r.next_cursor ?? undefined;
+  } while (cursor);
+  return out;
+}
+
+const MAX_ALERTS = 10;
+
+function meta(e: Entry): Record<string, unknown> {
+  const m = (e as { metadata?: unknown }).metadata;
+  return typeof m === 'object' && m !== null ? (m as Record<string, unknown>) : {};
+}
+
+function short(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v ?? null);
+}
+
+/** One list of entries, newest first, each a link to its entry page (proof checked there). */
+function entryList(id: string, title: string, entries: Entry[], describe: (e: Entry) => string): HTMLElement {
+  const items = entries.map((e) =>
     h(
-      'p',
-      { class: 'hint', id: 'retention-slot' },
-      'Retention, archive and alert state appear here when the server reports them (in /readyz); nothing else is assumed.',
+      'li',
+      { 'data-index': e.index },
+      h(
+        'button',
+        { type: 'button', class: 'link', onclick: () => openEntry(String(e.index)) },
+        `#${e.index}`,
+      ),
+      ` ${e.timestamp ?? ''} ${describe(e)}`,
     ),
   );
+  return h(
+    'section',
+    { id, 'aria-label': title },
+    h('h4', {}, title),
+    items.length > 0 ? h('ul', {}, ...items) : h('p', { class: 'none' }, 'none recorded'),
+  );
+}
+
+/**
+ * Retention policy, archive targets and prunes, and recent alerts: read from the log's own
+ * entries (evident.* actions), so they are covered by the log's verification like any entry.
+ */
+async function renderLogEvents(): Promise<void> {
+  const el = $('log-events');
+  if (!api) return;
+  clear(el, h('p', {}, 'Reading retention, archive and alert entries…'));
+  try {
+    const [retention, targets, prunes, alerts] = await Promise.all([
+      entriesOf('evident.retention.set'),
+      entriesOf('evident.archive.target.added'),
+      entriesOf('evident.prune'),
+      entriesOf('evident.alert'),
+    ]);
+    const latest = retention.slice(-1);
+    clear(
+      el,
+      h(
+        'p',
+        { class: 'hint' },
+        'From the log entries below (each covered by the log verification; open one to check its inclusion proof here).',
+      ),
+      entryList('log-retention', 'Retention policy', latest, (e) => {
+        const p = meta(e)['retention'] as Record<string, unknown> | undefined;
+        return p
+          ? `${short(p['preset'])}: online ${short(p['online'])}, archive ${short(p['archive'])}${p['purpose'] ? `, purpose ${short(p['purpose'])}` : ''}`
+          : 'policy missing from the entry';
+      }),
+      entryList(
+        'log-archive',
+        'Archive targets and prunes',
+        [...targets, ...prunes].sort((a, b) => b.index - a.index),
+        (e) => {
+          const m = meta(e);
+          if (e.action === 'evident.prune') {
+            const seg = m['segment'] as { first?: unknown; last?: unknown } | undefined;
+            return `pruned entries ${short(seg?.first)} to ${short(seg?.last)}; objects ${short(m['objects'])}`;
+          }
+          return `target added: ${e.resource_id}`;
+        },
+      ),
+      entryList('log-alerts', 'Recent alerts', alerts.slice(-MAX_ALERTS).reverse(), (e) => {
+        const m = meta(e);
+        const w = m['window'] as { start?: unknown; end?: unknown } | undefined;
+        return `${short(m['rule'])} ${short(m['subject'])}, count ${short(m['count'])}, window ${short(w?.start)} to ${short(w?.end)}`;
+      }),
+    );
+  } catch (e) {
+    clear(el, errorBox(e));
+  }
 }
 
 // ---------------------------------------------------------------- whole verification

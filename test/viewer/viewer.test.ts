@@ -119,7 +119,10 @@ describe('the viewer in a browser', { skip: missing, concurrency: 1 }, () => {
   }
 
   it('signs in, answers the three questions, opens an entry verified in the page, verifies everything', async () => {
-    const s = await start(copyLog(base));
+    const dir = copyLog(base);
+    const ret = await run(['retention', 'set', 'soc2'], { cwd: dir });
+    assert.equal(ret.code, 0, ret.stderr);
+    const s = await start(dir);
     const page = await ctx.newPage();
     await connect(page, s.url, apiKey, vkey);
     await page.waitForSelector('#connect-out [data-state=verified]', { state: 'attached' });
@@ -182,6 +185,18 @@ describe('the viewer in a browser', { skip: missing, concurrency: 1 }, () => {
     assert.equal(await page.getAttribute('body', 'data-verifier'), 'worker', 'verified in a Web Worker');
     await page.waitForSelector('#report-consistency', { state: 'attached' });
     assert.equal(await page.$$eval('#signatures tbody tr', (t) => t.length), 1);
+    // Retention, archive and alerts, read from the log's own entries, each linking to its entry page.
+    const policy = page.locator('#log-retention li');
+    await policy.waitFor();
+    assert.match((await policy.textContent())!, /soc2/);
+    await page.locator('#log-alerts p.none').waitFor();
+    assert.equal(await page.locator('#log-alerts p.none').textContent(), 'none recorded');
+    assert.equal(await page.locator('#log-archive p.none').textContent(), 'none recorded');
+    await policy.locator('button').click();
+    await page.waitForSelector('#entry-status [data-state]', { state: 'attached' });
+    assert.equal(await page.getAttribute('#entry-status [data-state]', 'data-state'), 'verified');
+    assert.match((await page.textContent('#entry-out'))!, /evident\.retention\.set/);
+    await page.click('nav button[data-view=log]');
     await shot(page, '5-log-verified');
     // Keyboard and labels: every control is a labelled native control; Tab starts at the skip link.
     const unlabelled = await page.evaluate(() =>
