@@ -6,13 +6,18 @@
  * event, logs it and queues its deliveries. A fresh process starts its cursor at the entries of
  * the last lookback (the longest window) so its windows hold what they would have held; alerts
  * raised before are not raised again, their keys being taken.
+ *
+ * The alert row is committed before its event, so a crash (or a failed append) between the two
+ * would leave an alert without its event: every pass first repairs that, appending the event of
+ * every alert of the lookback whose log lacks it (`repair`; the event's id is derived from the
+ * alert, so a repair racing the raise writes it once).
  */
 import { createHash } from 'node:crypto';
 import type { Entry } from '../core/event/entry.ts';
 import type { AlertStore, LogInfo, Store } from '../store/types.ts';
 import type { AlertsConfig, RuleName } from './config.ts';
 import { type DeliveryOutcome, DeliveryWorker } from './delivery.ts';
-import { appendAlertEvent } from './event.ts';
+import { alertEventId, appendAlertEvent } from './event.ts';
 import { alertKey, type Candidate, RuleEngine } from './rules.ts';
 
 export interface AlertLogger {
@@ -127,11 +132,55 @@ export class AlertRunner {
   private async pass(): Promise<void> {
     if (!this.config.enabled) return;
     const logs = await this.o.store.listLogs();
+    await this.repair(logs);
     for (const log of logs) await this.readLog(log);
     const now = this.now();
     for (const c of this.engine.tick(now)) await this.raise(c, logs);
     for (const f of this.o.failures?.() ?? []) {
       for (const c of this.engine.state(f.rule, f.log, f.subject, now, f.details)) await this.raise(c, logs);
+    }
+  }
+
+  /**
+   * Appends the `evident.alert` event of every alert raised in the lookback whose log lacks it
+   * (looked up by its derived id). Returns how many events it appended.
+   */
+  async repair(logs?: readonly LogInfo[]): Promise<number> {
+    const all = logs ?? (await this.o.store.listLogs());
+    let since = new Date(this.now().getTime() - this.engine.lookbackMs()).toISOString();
+    const seen = new Set<string>();
+    let appended = 0;
+    for (;;) {
+      const page = (await this.o.store.alertsSince(since, PAGE)).filter((a) => !seen.has(a.key));
+      if (page.length === 0) return appended;
+      for (const a of page) {
+        seen.add(a.key);
+        const id = alertId(a.key);
+        const eventId = alertEventId(id);
+        // An alert about no one log went to every log there was when it was raised.
+        const targets =
+          a.log === '*' ? all.filter((l) => l.createdAt <= a.createdAt) : all.filter((l) => l.name === a.log);
+        for (const info of targets) {
+          if (await this.o.store.entryById(info.id, eventId)) continue;
+          const { id: _id, raised_at: _r, ...metadata } = JSON.parse(a.body) as Record<string, unknown>;
+          try {
+            const r = await appendAlertEvent(this.o.store, info, id, a.createdAt, metadata, () => this.now());
+            if (!r.duplicate) {
+              appended++;
+              this.o.log.warn(
+                { alert: id, log: info.name },
+                'recorded the missing evident.alert event of an alert',
+              );
+            }
+          } catch (e) {
+            this.o.log.error(
+              { err: e, alert: id, log: info.name },
+              'could not record the evident.alert event',
+            );
+          }
+        }
+      }
+      since = page[page.length - 1]!.createdAt;
     }
   }
 
@@ -185,7 +234,7 @@ export class AlertRunner {
 
   private async raise(c: Candidate, logs: readonly LogInfo[]): Promise<void> {
     const key = alertKey(c);
-    const id = createHash('sha256').update(key).digest('hex').slice(0, 32);
+    const id = alertId(key);
     const raisedAt = this.now().toISOString();
     const alert = {
       id,
@@ -214,7 +263,7 @@ export class AlertRunner {
     const { id: _id, raised_at: _r, ...metadata } = alert;
     for (const info of targets) {
       try {
-        await appendAlertEvent(this.o.store, info, id, metadata, () => this.now());
+        await appendAlertEvent(this.o.store, info, id, raisedAt, metadata, () => this.now());
       } catch (e) {
         this.o.log.error({ err: e, alert: id, log: info.name }, 'could not record the evident.alert event');
       }
@@ -222,4 +271,9 @@ export class AlertRunner {
     if (this.config.log) this.o.log.warn({ alert }, `alert: ${c.rule} ${c.subject}`);
     this.delivery.kick();
   }
+}
+
+/** The alert's id (docs/alerts.md): the first 32 hex digits of SHA-256 of its key. */
+function alertId(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 32);
 }

@@ -352,4 +352,6 @@ export interface AlertStore {
   alertRetry(key: string, sink: string, attempts: number, nextAt: string, error: string): Promise<void>;
   /** Deliveries not yet done. */
   alertQueueDepth(): Promise<number>;
+  /** Alerts raised at or after `since` (their `createdAt`), oldest first, at most `limit`. */
+  alertsSince(since: string, limit: number): Promise<StoredAlert[]>;
 }

@@ -4,6 +4,7 @@
  * one raises it; claiming a delivery is an UPDATE with FOR UPDATE SKIP LOCKED, so two
  * processes never send the same delivery at once.
  */
+import { type AlertRow, alertFromRow } from '../alert-row.ts';
 import type { AlertDelivery, StoredAlert } from '../types.ts';
 import { type PgPool, withClient } from './driver.ts';
 
@@ -89,4 +90,18 @@ export async function alertQueueDepth(pool: PgPool, s: string): Promise<number> 
     `SELECT count(*) AS n FROM ${s}.alert_deliveries WHERE delivered_at IS NULL`,
   );
   return Number(rows[0]?.n ?? 0);
+}
+
+export async function alertsSince(
+  pool: PgPool,
+  s: string,
+  since: string,
+  limit: number,
+): Promise<StoredAlert[]> {
+  const { rows } = await pool.query<AlertRow>(
+    `SELECT alert_key, rule, log, subject, body, created_at FROM ${s}.alerts
+      WHERE created_at >= $1 ORDER BY created_at, alert_key LIMIT $2`,
+    [since, limit],
+  );
+  return rows.map(alertFromRow);
 }

@@ -406,6 +406,10 @@ export class PostgresStore implements Store, ApiKeyStore, CosignatureStore, Witn
     return this.guard(() => alerts.alertQueueDepth(this.db, this.st.s));
   }
 
+  alertsSince(since: string, limit: number): Promise<StoredAlert[]> {
+    return this.guard(() => alerts.alertsSince(this.db, this.st.s, since, limit));
+  }
+
   /** Runs a query function, refused once closed; database errors become coded errors. */
   private async guard<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');

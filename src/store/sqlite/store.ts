@@ -12,6 +12,7 @@ import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
 import { completedNodes, type NodeId } from '../../core/merkle/index.ts';
 import { loadPeer } from '../../core/peers.ts';
+import { type AlertRow, alertFromRow } from '../alert-row.ts';
 import { ENTRY_COLUMNS, entryToRows, timestampSeconds } from '../rows.ts';
 import type { SchemaCheck } from '../schema-drift.ts';
 import {
@@ -729,6 +730,14 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
       n: number;
     };
     return r.n;
+  }
+
+  async alertsSince(since: string, limit: number): Promise<StoredAlert[]> {
+    const rows = this.rstmt(
+      `SELECT alert_key, rule, log, subject, body, created_at FROM alerts
+        WHERE created_at >= ? ORDER BY created_at, alert_key LIMIT ?`,
+    ).all(since, limit) as AlertRow[];
+    return rows.map(alertFromRow);
   }
 
   /** Runs fn in one immediate transaction, queued behind this connection's other writes. */
