@@ -130,7 +130,16 @@ function readPins(): Pins {
   return {
     logKeys: split($<HTMLTextAreaElement>('vkey').value),
     witnessKeys: split($<HTMLTextAreaElement>('witnesses').value),
+    quorum: readQuorum(),
   };
+}
+
+/** The quorum field: empty = all pinned witnesses (undefined); otherwise a whole number. */
+function readQuorum(): number | undefined {
+  const v = $<HTMLInputElement>('quorum').value.trim();
+  if (v === '') return undefined;
+  if (!/^[0-9]{1,3}$/.test(v)) throw new Error(`the witness quorum must be a whole number, not "${v}"`);
+  return Number(v);
 }
 
 async function connect(): Promise<void> {
@@ -142,7 +151,7 @@ async function connect(): Promise<void> {
     pins = readPins();
     verifiers = verifiersOf(pins);
   } catch (e) {
-    clear(out, errorBox(new Error(`a pinned key does not parse: ${(e as Error).message}`)));
+    clear(out, errorBox(new Error(`a pinned key or the quorum does not parse: ${(e as Error).message}`)));
     return;
   }
   const server = $<HTMLInputElement>('server').value.trim();
@@ -150,6 +159,7 @@ async function connect(): Promise<void> {
   const key = $<HTMLInputElement>('apikey').value.trim();
   store.setLogKeys([...pins.logKeys]);
   store.setWitnessKeys([...pins.witnessKeys]);
+  store.setQuorum(pins.quorum ?? null);
   store.setServer(server);
   store.setLog(log);
   store.setApiKey(key);
@@ -1098,17 +1108,22 @@ export function startApp(script: string): void {
   } catch {
     pinned = undefined;
   }
+  // #...&quorum=<k>: the witness quorum, kept with the other pins.
+  const q = /(?:^#|&)quorum=([0-9]{1,3})(?:&|$)/.exec(location.hash);
+  if (q) store.setQuorum(Number(q[1]));
   if (pinned) {
     const keys = store.logKeys();
     if (!keys.includes(pinned)) store.setLogKeys([pinned, ...keys]);
-    history.replaceState(null, '', location.pathname + location.search);
   }
+  if (pinned || q) history.replaceState(null, '', location.pathname + location.search);
   const served = location.protocol === 'http:' || location.protocol === 'https:';
   $<HTMLInputElement>('server').value = store.server() || (served ? location.origin : '');
   $<HTMLInputElement>('log').value = store.log();
   $<HTMLInputElement>('apikey').value = store.apiKey();
   $<HTMLTextAreaElement>('vkey').value = store.logKeys().join('\n');
   $<HTMLTextAreaElement>('witnesses').value = store.witnessKeys().join('\n');
+  const quorum = store.quorum();
+  $<HTMLInputElement>('quorum').value = quorum === null ? '' : String(quorum);
 
   for (const b of document.querySelectorAll<HTMLButtonElement>('nav button')) {
     b.addEventListener('click', () => {

@@ -1,7 +1,10 @@
 /**
  * The page's trust: it believes only the keys the auditor pinned. A checkpoint counts once the
  * pinned log key's signature verifies (core openCheckpoint, Ed25519); cosignatures by pinned
- * witness keys are verified too, other signature lines are shown and ignored. The checkpoint the
+ * witness keys are verified too, other signature lines are shown and ignored. A pinned witness
+ * quorum K (default: all pinned witnesses) must be met by valid cosignatures, through the same
+ * core check as `evident verify --witness` (checkWitnessQuorum), or the checkpoint is not
+ * trusted (WITNESS_QUORUM_UNMET). The checkpoint the
  * page verified last is remembered per log, and every later one must be proven to extend it
  * (RFC 9162 §2.1.4 consistency proof), so a rolled-back or forked log is caught here.
  */
@@ -12,6 +15,7 @@ import { isEvidentError } from '../src/core/errors.ts';
 import { verifyConsistency } from '../src/core/merkle/verify.ts';
 import { parseNote } from '../src/core/note.ts';
 import { type NoteVerifier, verifierFromKey } from '../src/core/note-keys.ts';
+import { checkWitnessQuorum, quorumPolicy, type WitnessPolicy } from '../src/core/witness-policy.ts';
 
 /** The last checkpoint the page verified for a log (kept in localStorage by ./storage.ts). */
 export interface Remembered {
@@ -34,7 +38,8 @@ export type FailureKind =
   | 'proof-failed'
   | 'tampering'
   | 'export-failed'
-  | 'server-alarm';
+  | 'server-alarm'
+  | 'witness-quorum';
 
 /** Evidence against the log (or the server): shown red, never as a mere error. */
 export class TrustFailure extends Error {
@@ -50,18 +55,31 @@ export class TrustFailure extends Error {
 export interface Pins {
   logKeys: readonly string[];
   witnessKeys: readonly string[];
+  /** Cosignatures by pinned witnesses a checkpoint needs; undefined = all pinned witnesses. */
+  quorum?: number | undefined;
 }
 
 export interface Verifiers {
   log: NoteVerifier[];
   witnesses: NoteVerifier[];
+  /** The pinned quorum as a core witness policy (k of the pinned witnesses); null = none. */
+  quorum: WitnessPolicy | null;
+  /** K, the number of pinned-witness cosignatures required (0 = no requirement). */
+  required: number;
 }
 
-/** Parses the pinned keys; a key that does not parse is the auditor's mistake (thrown as is). */
+/**
+ * Parses the pinned keys and quorum; a key that does not parse or a quorum out of 0..witnesses
+ * is the auditor's mistake (thrown as is).
+ */
 export function verifiersOf(p: Pins): Verifiers {
+  const witnessKeys = p.witnessKeys.map((k) => k.trim());
+  const required = p.quorum ?? witnessKeys.length;
   return {
     log: p.logKeys.map((k) => verifierFromKey(k.trim())),
-    witnesses: p.witnessKeys.map((k) => cosignatureVerifier(k.trim())),
+    witnesses: witnessKeys.map((k) => cosignatureVerifier(k)),
+    quorum: witnessKeys.length === 0 && required === 0 ? null : quorumPolicy(witnessKeys, required),
+    required,
   };
 }
 
@@ -116,6 +134,24 @@ export function checkCheckpoint(note: string, v: Verifiers, expectedOrigin?: str
     }
     return { name: s.name, keyId, status: 'unknown key: ignored' };
   });
+  if (v.quorum) {
+    try {
+      checkWitnessQuorum(note, v.quorum);
+    } catch (e) {
+      if (!isEvidentError(e)) throw e;
+      if (e.code === 'WITNESS_QUORUM_UNMET') {
+        const got = (e.details['cosigned'] as unknown[] | undefined)?.length ?? 0;
+        throw new TrustFailure(
+          'witness-quorum',
+          `WITNESS_QUORUM_UNMET: the checkpoint carries ${got} of ${v.required} required witness cosignatures (pinned witnesses); it is not trusted and nothing is verified against it`,
+        );
+      }
+      throw new TrustFailure(
+        'bad-signature',
+        `a signature on the checkpoint by a pinned key FAILS: ${e.message}`,
+      );
+    }
+  }
   const cp = opened.checkpoint;
   return { opened, note, size: cp.size, root: toBase64(cp.rootHash), origin: cp.origin, lines };
 }

@@ -9,7 +9,7 @@ import { signCheckpoint } from '../../src/core/checkpoint.ts';
 import { cosign, cosignerFromSeed, formatCosignerKey } from '../../src/core/cosignature.ts';
 import { leafHash } from '../../src/core/hash.ts';
 import { referenceConsistencyProof, referenceRoot } from '../../src/core/merkle/reference.ts';
-import { formatNote, parseNote } from '../../src/core/note.ts';
+import { formatNote, formatSignatureLine, parseNote } from '../../src/core/note.ts';
 import { generateSigner } from '../../src/core/note-keys.ts';
 import {
   checkCheckpoint,
@@ -56,7 +56,8 @@ const failureOf = async (p: Promise<unknown> | (() => unknown)) => {
 };
 
 describe('the viewer trusts only the pinned keys', () => {
-  const pins = verifiersOf({ logKeys: [log.verifierKey], witnessKeys: [witnessKey] });
+  // Quorum 0: these cases are about which lines count; the quorum has its own test below.
+  const pins = verifiersOf({ logKeys: [log.verifierKey], witnessKeys: [witnessKey], quorum: 0 });
 
   it('shows every signature line: the log key and a pinned witness verified, another key ignored', () => {
     const w = checkCheckpoint(withSignatures(5, 'witness'), pins);
@@ -115,5 +116,40 @@ describe('the viewer trusts only the pinned keys', () => {
       kind: 'unproven',
       index: 8,
     });
+  });
+});
+
+describe('the viewer enforces the pinned witness quorum', () => {
+  const seed2 = new Uint8Array(32).fill(9);
+  const witness2 = formatCosignerKey(
+    'witness2.example',
+    cosignerFromSeed('witness2.example', seed2).publicKey,
+  );
+  const both = [witnessKey, witness2];
+  // Signed by the log and cosigned by the first pinned witness only.
+  const oneOfTwo = withSignatures(5, 'witness');
+  const check = (quorum: number | undefined, keys = both, n = oneOfTwo) =>
+    checkCheckpoint(n, verifiersOf({ logKeys: [log.verifierKey], witnessKeys: keys, quorum }));
+
+  it('one of two pinned witnesses: fails quorum 2 (and the default, all), passes quorum 1', async () => {
+    assert.equal((await failureOf(() => check(2)))!.kind, 'witness-quorum');
+    assert.equal((await failureOf(() => check(undefined)))!.kind, 'witness-quorum');
+    assert.throws(() => check(2), /WITNESS_QUORUM_UNMET.* 1 of 2 required witness cosignatures/);
+    assert.equal(check(1).lines.filter((l) => l.status === 'witness: verified').length, 1);
+    // Both cosign: quorum 2 met. A stranger's cosignature does not count towards it.
+    const p = parseNote(oneOfTwo);
+    const second = cosign(p.text, 'witness2.example', seed2, 1_700_000_001);
+    assert.equal(check(2, both, formatNote(p.text, [...p.signatures, second])).size, 5);
+    const stranger = formatSignatureLine(cosign(p.text, 'witness2.example', new Uint8Array(32).fill(3), 1));
+    assert.equal((await failureOf(() => check(2, both, oneOfTwo + stranger)))!.kind, 'witness-quorum');
+  });
+
+  it('no witness pins, or quorum 0: no requirement; a quorum above the pins is refused', async () => {
+    assert.equal(check(undefined, [], note(5)).size, 5);
+    assert.equal(check(0, both, note(5)).size, 5);
+    assert.throws(
+      () => check(3),
+      (e: unknown) => (e as { code?: string }).code === 'USAGE',
+    );
   });
 });

@@ -15,6 +15,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { builtLog } from '../../bench/built-log.ts';
 import { measureViewer } from '../../bench/viewer.ts';
 import { toHex } from '../../src/core/bytes.ts';
+import { cosignerFromSeed, formatCosignerKey } from '../../src/core/cosignature.ts';
 import { entryLeafHash } from '../../src/core/event/entry.ts';
 import { BIN, copyLog, ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
 import { carefully, headOf, setHead } from '../ledger/tamper-support.ts';
@@ -220,6 +221,28 @@ describe('the viewer in a browser', { skip: missing, concurrency: 1 }, () => {
       'no sideways scrolling at 375 px',
     );
     await shot(page, '6-phone-search');
+    await page.close();
+  });
+
+  it('a pinned witness nobody cosigns with (#quorum=1 in the URL): the page names WITNESS_QUORUM_UNMET and verifies nothing', async () => {
+    const s = await start(copyLog(base));
+    const page = await ctx.newPage();
+    const witness = formatCosignerKey(
+      'witness.test',
+      cosignerFromSeed('witness.test', new Uint8Array(32).fill(5)).publicKey,
+    );
+    await page.goto(`${s.url}/#vkey=${encodeURIComponent(vkey)}&quorum=1`);
+    assert.equal(await page.inputValue('#quorum'), '1', 'the quorum taken from the URL fragment');
+    await page.fill('#witnesses', witness);
+    await page.fill('#apikey', apiKey);
+    await page.click('#connect-form button[type=submit]');
+    assert.deepEqual(await alarm(page), { kind: 'witness-quorum', index: '' });
+    assert.match(
+      (await page.textContent('#alarm'))!,
+      /WITNESS_QUORUM_UNMET.* 0 of 1 required witness cosignatures/,
+    );
+    assert.equal(await page.$('#connect-out [data-state=verified]'), null);
+    assert.match((await page.textContent('#trust'))!, /^FAILED: witness-quorum/);
     await page.close();
   });
 
