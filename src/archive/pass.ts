@@ -10,6 +10,7 @@ import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { verifierFromKey } from '../core/note-keys.ts';
 import { exportBundle, verifyBundleFile } from '../ledger/export.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import type { StoredCheckpoint } from '../store/types.ts';
 import { addDuration, parseDuration } from './duration.ts';
 import { bundleName, checkpointName, manifestName, parseName } from './layout.ts';
 import { MANIFEST_FORMAT, manifestBytes, parseManifest, type SegmentManifest } from './manifest.ts';
@@ -428,9 +429,30 @@ export async function checkArchivedCheckpoints(
   }
 }
 
-async function writeCheckpoints(ledger: Ledger, targets: readonly ArchiveTarget[]): Promise<number> {
+/**
+ * Between passes (docs/retention.md, "Checkpoints between passes"): the rollback check of a pass,
+ * then the store's latest signed checkpoint put to each target that lacks it, under the same name
+ * and retain-until as the pass writes. One object per call per target at most; returns how many
+ * were written.
+ */
+export async function archiveLatestCheckpoint(
+  ledger: Ledger,
+  targets: readonly ArchiveTarget[],
+): Promise<number> {
+  await checkArchivedCheckpoints(ledger, targets);
+  const all = await ledger.store.checkpoints(ledger.log.id);
+  let latest: StoredCheckpoint | undefined;
+  for (const cp of all) if (!latest || cp.size > latest.size) latest = cp;
+  return latest ? writeCheckpoints(ledger, targets, [latest]) : 0;
+}
+
+async function writeCheckpoints(
+  ledger: Ledger,
+  targets: readonly ArchiveTarget[],
+  only?: readonly StoredCheckpoint[],
+): Promise<number> {
   const log = ledger.log;
-  const all = await ledger.store.checkpoints(log.id);
+  const all = only ?? (await ledger.store.checkpoints(log.id));
   let written = 0;
   for (const t of targets) {
     const have = new Set<string>();

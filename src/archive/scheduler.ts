@@ -4,11 +4,15 @@
  * unreachable or refusing, a store busy) has sealed or pruned nothing it could not finish: it is
  * retried after a backoff (1 minute, doubling, at most the interval), logged as a warning, and
  * its error is kept for /readyz and the metrics until a pass of that log succeeds.
+ *
+ * Between passes, every `checkpointIntervalMs`, each such log's latest signed checkpoint is put to
+ * every target that lacks it, after the rollback check of a pass; a failure there is reported as a
+ * failed pass (and so retried by one).
  */
 import { isEvidentError } from '../core/errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { readTargets } from './config.ts';
-import { type ArchivePassResult, archivePass } from './pass.ts';
+import { type ArchivePassResult, archiveLatestCheckpoint, archivePass } from './pass.ts';
 import type { ArchiveTarget } from './target.ts';
 import { openArchiveTarget } from './targets.ts';
 
@@ -32,6 +36,8 @@ export interface SchedulerLogger {
 
 export interface ArchiveSchedulerOptions {
   intervalMs: number;
+  /** Put each log's latest checkpoint to its targets this often, in ms (0: only at passes). */
+  checkpointIntervalMs?: number;
   /** The writable ledgers of every log (the pass seals and prunes only logs with a target). */
   ledgers: () => Promise<Ledger[]>;
   now?: () => Date;
@@ -46,6 +52,7 @@ export const ARCHIVE_RETRY_MS = 60_000;
 
 export class ArchiveScheduler {
   private timer: NodeJS.Timeout | undefined;
+  private cpTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly states = new Map<string, ArchiveLogState>();
@@ -54,6 +61,11 @@ export class ArchiveScheduler {
   constructor(private readonly o: ArchiveSchedulerOptions) {}
 
   start(): void {
+    const cp = this.o.checkpointIntervalMs ?? 0;
+    if (cp > 0 && !this.cpTimer) {
+      this.cpTimer = setInterval(() => void this.runCheckpoints(), cp);
+      this.cpTimer.unref();
+    }
     if (this.o.intervalMs <= 0 || this.timer) return;
     // A short tick so a retry after backoff is not held back by the full interval.
     const tick = Math.min(this.o.intervalMs, this.o.retryMs ?? ARCHIVE_RETRY_MS);
@@ -96,6 +108,59 @@ export class ArchiveScheduler {
     return this.running;
   }
 
+  /**
+   * Puts each log's latest checkpoint to its targets (skipped while a pass runs: the pass writes
+   * it). Never rejects: a failure is reported as a failed pass of that log.
+   */
+  runCheckpoints(): Promise<void> {
+    if (this.running || this.stopped) return Promise.resolve();
+    this.running = this.checkpointsAll().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async checkpointsAll(): Promise<void> {
+    let ledgers: Ledger[];
+    try {
+      ledgers = await this.o.ledgers();
+    } catch (e) {
+      this.o.log?.warn({ err: e }, 'archive checkpoints: the logs could not be listed');
+      return;
+    }
+    for (const l of ledgers) {
+      if (this.stopped) return;
+      await this.checkpointOne(l);
+    }
+  }
+
+  private async checkpointOne(l: Ledger): Promise<void> {
+    const state = this.stateOf(l.log.name);
+    const targets: ArchiveTarget[] = [];
+    try {
+      const urls = await readTargets(l.store, l.log);
+      if (urls.length === 0 || !l.canSign) return;
+      for (const u of urls) targets.push(await openArchiveTarget(u));
+      await archiveLatestCheckpoint(l, targets);
+    } catch (e) {
+      this.fail(l, state, e);
+    } finally {
+      for (const t of targets) await t.close().catch(() => {});
+    }
+  }
+
+  private stateOf(name: string): ArchiveLogState {
+    return (
+      this.states.get(name) ?? {
+        log: name,
+        last_sealed: null,
+        lag_entries: 0,
+        pruned_through: 0,
+        failures: 0,
+      }
+    );
+  }
+
   private async passAll(force: boolean): Promise<void> {
     let ledgers: Ledger[];
     try {
@@ -114,14 +179,7 @@ export class ArchiveScheduler {
 
   private async passOne(l: Ledger): Promise<void> {
     const name = l.log.name;
-    const prev = this.states.get(name);
-    const state: ArchiveLogState = prev ?? {
-      log: name,
-      last_sealed: null,
-      lag_entries: 0,
-      pruned_through: 0,
-      failures: 0,
-    };
+    const state = this.stateOf(name);
     let urls: string[];
     try {
       urls = await readTargets(l.store, l.log);
@@ -177,6 +235,7 @@ export class ArchiveScheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.cpTimer) clearInterval(this.cpTimer);
     await this.running;
   }
 }

@@ -109,6 +109,7 @@ export async function buildServer(options: ServerOptions): Promise<App> {
   const tally = new AccessTally(o.anonymousAudit, metrics, app.log, o.now);
   const archive = new ArchiveScheduler({
     intervalMs: o.archiveIntervalMs,
+    checkpointIntervalMs: o.archiveCheckpointIntervalMs,
     ledgers: async () => {
       const out = [];
       for (const info of await store.listLogs()) {

@@ -84,6 +84,11 @@ export interface ServerOptions {
    */
   archiveIntervalMs?: number;
   /**
+   * How often each log's latest signed checkpoint is put to its archive targets between passes,
+   * after the pass's rollback check, in ms (0: only at passes).
+   */
+  archiveCheckpointIntervalMs?: number;
+  /**
    * Anomaly alerts (docs/alerts.md): rules on the committed events of every log, raised once
    * across processes, each an `evident.alert` event, sent to signed webhooks, syslog and the
    * process log. Absent: no alerts (`evident serve` always passes its config, defaults included).
@@ -112,6 +117,8 @@ export const DEFAULTS = {
   checkpointIntervalMs: LEDGER_DEFAULTS.checkpointIntervalMs,
   /** Hourly: a segment is sealed within the hour after it closes. */
   archiveIntervalMs: 3_600_000,
+  /** Each minute: a rollback of the store is caught from the archive within about a minute. */
+  archiveCheckpointIntervalMs: 60_000,
   maxPending: LEDGER_DEFAULTS.maxPending,
   /** Witnessing: a round per log at most this often, each request within the timeout, retries backing off to the cap. */
   witnessIntervalMs: 10_000,
@@ -129,6 +136,7 @@ export type ResolvedOptions = Required<
     | 'maxPageBytes'
     | 'checkpointIntervalMs'
     | 'archiveIntervalMs'
+    | 'archiveCheckpointIntervalMs'
   >
 > &
   Omit<ServerOptions, 'trustProxy' | 'publicVerify' | 'corsOrigin'> & {
@@ -156,6 +164,7 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     maxPageBytes: positive('maxPageBytes', o.maxPageBytes ?? DEFAULTS.maxPageBytes),
     checkpointIntervalMs: o.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
     archiveIntervalMs: o.archiveIntervalMs ?? DEFAULTS.archiveIntervalMs,
+    archiveCheckpointIntervalMs: o.archiveCheckpointIntervalMs ?? DEFAULTS.archiveCheckpointIntervalMs,
     trustProxy: resolveTrustProxy(o.trustProxy),
     rateLimit:
       o.rateLimit === undefined

@@ -38,6 +38,7 @@ export interface ServeConfig {
   witnessPolicy?: string;
   witnessIntervalMs: number;
   archiveIntervalMs: number;
+  archiveCheckpointIntervalMs: number;
   logLevel: string;
   /** The `alerts` object of the config file, checked (docs/alerts.md). */
   alerts: AlertsConfig;

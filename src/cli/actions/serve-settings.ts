@@ -215,6 +215,16 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     default: String(DEFAULTS.archiveIntervalMs),
   },
   {
+    flag: 'archive-checkpoint-interval-ms',
+    env: 'EVIDENT_ARCHIVE_CHECKPOINT_INTERVAL_MS',
+    config: 'archiveCheckpointIntervalMs',
+    kind: 'count',
+    value: 'MS',
+    description:
+      "put each log's latest signed checkpoint to its archive targets this often, after the rollback check (0: only at archive passes)",
+    default: String(DEFAULTS.archiveCheckpointIntervalMs),
+  },
+  {
     flag: 'log-level',
     env: 'EVIDENT_LOG_LEVEL',
     config: 'logLevel',

@@ -148,6 +148,7 @@ export async function run(ctx: Context): Promise<number> {
       checkpointIntervalMs: c.checkpointIntervalMs,
       ...(witnesses ? { witnesses } : {}),
       archiveIntervalMs: c.archiveIntervalMs,
+      archiveCheckpointIntervalMs: c.archiveCheckpointIntervalMs,
       alerts: c.alerts,
       logger: { level: c.logLevel, stream: redactingStream(ctx.io.stdout as { write(s: string): void }) },
       ...(https ? { https } : {}),
