@@ -15,6 +15,7 @@ import { loadKeyRing } from '../../src/ledger/keyfile.ts';
 import { buildServer } from '../../src/server/app.ts';
 import { openStore } from '../../src/store/open.ts';
 import { event, makeFixture } from '../ledger/support.ts';
+import { waitFor } from './wait.ts';
 
 describe('archive checkpoints between passes (evident serve)', () => {
   const dirs: string[] = [];
@@ -88,12 +89,3 @@ describe('archive checkpoints between passes (evident serve)', () => {
     }
   });
 });
-
-async function waitFor(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('timed out');
-}

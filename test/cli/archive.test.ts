@@ -9,23 +9,12 @@ import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { ensureBuilt, errorOf, removeTempDirs, run, tempDir } from './helpers.ts';
+import { ensureBuilt, errorOf, event, lines, removeTempDirs, run, tempDir } from './helpers.ts';
 
 before(ensureBuilt);
 after(removeTempDirs);
 
-const events = (n: number, from = 0) =>
-  Array.from({ length: n }, (_, i) =>
-    JSON.stringify({
-      actor_id: `u${(from + i) % 3}`,
-      actor_type: 'user',
-      action: 'read',
-      resource_type: 'record',
-      resource_id: `r-${from + i}`,
-      result: 'success',
-      ip_address: '10.0.0.1',
-    }),
-  ).join('\n');
+const events = (n: number, from = 0) => lines(Array.from({ length: n }, (_, i) => event(from + i)));
 
 describe('evident retention, archive and restore', () => {
   it('retention presets: init --retention, shortening refused without --force, recorded with it', async () => {
