@@ -43,6 +43,8 @@ export const EXIT_CODE: Readonly<Record<ErrorCode, number>> = {
   STORE_BUSY: EXIT_USAGE,
   STORE_FAILED: EXIT_USAGE,
   LEDGER_CLOSED: EXIT_USAGE,
+  LOG_MOVED: EXIT_USAGE,
+  LOG_MISPLACED: EXIT_USAGE,
   BUNDLE_INVALID: EXIT_USAGE,
   // The auditor's own input: a checkpoint file of another log or not a checkpoint, or one the
   // bundle cannot be checked against (it does not reach it): not evidence (docs/formats.md).

@@ -29,6 +29,10 @@ export const ErrorCode = {
   /** An optional peer package an entry point needs is not installed (`package`, `range`). */
   DEPENDENCY_MISSING: 'DEPENDENCY_MISSING',
   LEDGER_CLOSED: 'LEDGER_CLOSED',
+  /** The log moved to another cluster (docs/clusters.md): this copy is read-only; retry (`moved_to`, `retry_after_ms`). */
+  LOG_MOVED: 'LOG_MOVED',
+  /** The log is on another cluster than this server's cluster map places it (`cluster`, `found_on`): the maps disagree; retry. */
+  LOG_MISPLACED: 'LOG_MISPLACED',
   TAMPER_DETECTED: 'TAMPER_DETECTED',
   BUNDLE_INVALID: 'BUNDLE_INVALID',
   /** A checkpoint kept outside that the bundle cannot be checked against (beyond it, or no proof from it): not OK, not evidence. */

@@ -168,6 +168,7 @@ export async function buildServer(options: ServerOptions): Promise<App> {
   app.decorate('flushAccessTally', () => tally.flush());
   app.decorate('runArchivePass', () => archive.runNow());
   app.decorate('alerts', alerts);
+  app.decorate('forgetLogs', (names: readonly string[]) => registry.forget(names));
 
   app.decorateRequest('evident', null as never);
   await app.register(swagger, {

@@ -57,6 +57,8 @@ declare module 'fastify' {
     runArchivePass(): Promise<void>;
     /** The alert runner, when alerts run (reload, evaluate now, drain the queue). */
     alerts: AlertRunner | undefined;
+    /** Closes these logs' ledgers: the next request opens each where the cluster map now places it. */
+    forgetLogs(names: readonly string[]): Promise<void>;
   }
   interface FastifyContextConfig {
     access?: AccessRule;

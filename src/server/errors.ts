@@ -31,6 +31,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   STORE_BUSY: 503,
   LEDGER_CLOSED: 503,
+  LOG_MOVED: 503,
+  LOG_MISPLACED: 503,
   // Client-side codes: the server never raises them, a middleware in fail-closed mode answers 503.
   SPOOL_FULL: 503,
   SPOOL_FAILED: 503,
@@ -161,7 +163,9 @@ function retryAfterSeconds(e: EvidentError): number | undefined {
   if (
     e.code === ErrorCode.RATE_LIMITED ||
     e.code === ErrorCode.STORE_BUSY ||
-    e.code === ErrorCode.LEDGER_CLOSED
+    e.code === ErrorCode.LEDGER_CLOSED ||
+    e.code === ErrorCode.LOG_MOVED ||
+    e.code === ErrorCode.LOG_MISPLACED
   ) {
     const ms = e.details['retry_after_ms'];
     return typeof ms === 'number' && ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 1;

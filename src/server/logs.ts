@@ -140,6 +140,30 @@ export class LogRegistry {
     });
   }
 
+  /**
+   * Closes and forgets the ledgers of these logs (their cluster changed: docs/clusters.md), so
+   * that the next request opens each where the map now places it. Pending appends of the old
+   * ledger fail with the store's refusal (LOG_MOVED), which the client retries.
+   */
+  async forget(names: readonly string[]): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const name of names) {
+      const p = this.ledgers.get(name);
+      if (!p) continue;
+      this.ledgers.delete(name);
+      closing.push(
+        p.then(
+          (l) =>
+            l
+              ?.close()
+              .catch((e: unknown) => this.o.log?.warn({ log: name, err: e }, 'closing the moved log failed')),
+          () => undefined,
+        ),
+      );
+    }
+    await Promise.all(closing);
+  }
+
   /** Every open ledger. */
   private async openLedgers(): Promise<Ledger[]> {
     const all = await Promise.allSettled([...this.ledgers.values()]);

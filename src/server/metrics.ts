@@ -198,6 +198,23 @@ export class ServerMetrics {
     'When an archive pass last succeeded.',
   );
 
+  readonly clusterUp = new Gauge(
+    'evident_cluster_up',
+    'Whether each PostgreSQL cluster of the cluster map answered its last probe (1) or not (0) (docs/clusters.md).',
+  );
+  readonly clusterProbeFailures = new Counter(
+    'evident_cluster_probe_failures_total',
+    'Probes of a cluster of the cluster map that failed, by cluster and error code.',
+  );
+
+  /** Records one probe of each cluster of the cluster map (/readyz, /metrics). */
+  clusterHealth(health: readonly { name: string; up: boolean; code?: string }[]): void {
+    for (const c of health) {
+      this.clusterUp.set({ cluster: c.name }, c.up ? 1 : 0);
+      if (!c.up) this.clusterProbeFailures.inc({ cluster: c.name, code: c.code ?? 'INTERNAL' });
+    }
+  }
+
   /** Records one archive pass of a log (../archive/scheduler.ts). */
   archivePass(
     r:
@@ -254,6 +271,8 @@ export class ServerMetrics {
       this.alertsRaised,
       this.alertDeliveries,
       this.alertQueueDepth,
+      this.clusterUp,
+      this.clusterProbeFailures,
     ];
     return `${all.flatMap((m) => m.render()).join('\n')}\n`;
   }

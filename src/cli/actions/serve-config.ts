@@ -11,6 +11,7 @@ import { isValidLogName } from '../../core/log-name.ts';
 import { isValidKeyName } from '../../core/note-keys.ts';
 import { resolveCorsOrigins } from '../../server/cors.ts';
 import { resolveTrustProxy, type TrustProxy } from '../../server/trust-proxy.ts';
+import { type ClusterMap, parseClusterMap } from '../../store/clusters/map.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
 import { readUserFile } from '../files.ts';
@@ -44,6 +45,8 @@ export interface ServeConfig {
   alerts: AlertsConfig;
   /** The config file, if one was given: SIGHUP reads its `alerts` again. */
   configPath?: string;
+  /** The config file's `clusters` and `placement`, checked, with `db` as the home cluster (docs/clusters.md). */
+  clusterMap?: ClusterMap;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -95,6 +98,8 @@ export async function resolveServeConfig(ctx: Context): Promise<ServeConfig> {
   out['corsOrigin'] ??= [];
   out['alerts'] = alertsFrom(file['alerts'], ctx.io.env, configPath);
   if (configPath !== undefined) out['configPath'] = configPath;
+  const map = clusterMapFrom(file, String(out['db']), configPath);
+  if (map) out['clusterMap'] = map;
   const c = out as unknown as ServeConfig;
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw usageError(
@@ -220,6 +225,29 @@ export function alertsFrom(
   }
 }
 
+/** The cluster map of a config file (`clusters`, `placement`, with `db` as home); its errors name the file and the field. */
+export function clusterMapFrom(
+  file: Record<string, unknown>,
+  db: string,
+  configPath: string | undefined,
+): ClusterMap | undefined {
+  try {
+    return parseClusterMap(db, file['clusters'], file['placement']);
+  } catch (e) {
+    if (!isEvidentError(e)) throw e;
+    throw usageError(
+      `${configPath === undefined ? '' : `${configPath}: `}${e.message}`,
+      '--config',
+      e.details,
+    );
+  }
+}
+
+/** Reads the config file again for its cluster map (SIGHUP), with the home cluster the server runs on. */
+export async function reloadClusterMap(path: string, db: string): Promise<ClusterMap | undefined> {
+  return clusterMapFrom(await readConfigFile(path), db, path);
+}
+
 /** Reads the config file again for its `alerts` object (SIGHUP). */
 export async function reloadAlerts(
   path: string,
@@ -228,7 +256,7 @@ export async function reloadAlerts(
   return alertsFrom((await readConfigFile(path))['alerts'], env, path);
 }
 
-async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   const text = await readUserFile(path, '--config');
   let v: unknown;
   try {
@@ -239,7 +267,7 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw usageError(`--config: ${path} must hold a JSON object`, '--config');
   }
-  const known = new Set([...SERVE_SETTINGS.map((s) => s.config), 'alerts']);
+  const known = new Set([...SERVE_SETTINGS.map((s) => s.config), 'alerts', 'clusters', 'placement']);
   for (const k of Object.keys(v)) {
     if (!known.has(k)) {
       throw usageError(

@@ -16,7 +16,8 @@ import { readUserFile } from '../files.ts';
 import { dbFile, openStoreAt } from '../open-log.ts';
 import { watchNpmParent } from '../parent-watch.ts';
 import { loadSigningKey } from '../signing-key.ts';
-import { reloadAlerts, resolveServeConfig } from './serve-config.ts';
+import { openClusters } from './clusters.ts';
+import { reloadAlerts, reloadClusterMap, resolveServeConfig } from './serve-config.ts';
 
 type ServerModule = typeof import('../../server/index.ts');
 
@@ -119,7 +120,8 @@ export async function run(ctx: Context): Promise<number> {
     );
   }
   // serve never creates a store: a database where init never ran is STORE_NOT_INITIALIZED.
-  const store = await openStoreAt(c.db, { readonly: false, create: false });
+  const routed = c.clusterMap === undefined ? undefined : await openClusters(c.clusterMap);
+  const store = routed ?? (await openStoreAt(c.db, { readonly: false, create: false }));
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({
@@ -159,7 +161,14 @@ export async function run(ctx: Context): Promise<number> {
     throw listenError(e, c.host, c.port);
   }
   const log = server.app.log;
-  log.info({ db: redactUrls(c.db), log_level: c.logLevel }, 'evident serve started');
+  log.info(
+    {
+      db: redactUrls(c.db),
+      log_level: c.logLevel,
+      ...(routed ? { clusters: [...routed.clusterMap.clusters.keys()] } : {}),
+    },
+    'evident serve started',
+  );
   // SIGHUP reads the config file's `alerts` object again (docs/alerts.md): a bad one is logged
   // and the running alerts keep their old configuration.
   const reload = () => {
@@ -178,6 +187,28 @@ export async function run(ctx: Context): Promise<number> {
           'alerts not reloaded: the config file is invalid; the previous alerts configuration stays',
         ),
     );
+    // The placement of logs on clusters (docs/clusters.md): logs whose cluster changed are
+    // closed here and opened on their new cluster by the next request.
+    reloadClusterMap(c.configPath, c.db)
+      .then(async (map) => {
+        if (!routed && !map) return;
+        if (!routed || !map) {
+          throw usageError(
+            'clusters: a cluster map was added or removed: restart the server to take it; nothing was reloaded',
+            '--config',
+            { rule: 'restart' },
+          );
+        }
+        const changed = routed.setMap(map);
+        await server.app.forgetLogs(changed);
+        log.info({ config: c.configPath, moved: changed }, 'cluster map reloaded');
+      })
+      .catch((e: unknown) =>
+        log.error(
+          { err: e, code: (e as EvidentError).code, field: (e as EvidentError).details?.['field'] },
+          'cluster map not reloaded: the previous placement stays',
+        ),
+      );
   };
   process.on('SIGHUP', reload);
   return new Promise<number>((resolve) => {

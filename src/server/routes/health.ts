@@ -1,14 +1,27 @@
 /** GET /healthz (the process answers), /readyz (the store answers), /metrics (Prometheus text). Open: no key. */
 import { Type } from '@sinclair/typebox';
 import { ErrorCode, isEvidentError } from '../../core/errors.ts';
+import { type ClusterHealth, isRoutedStore } from '../../store/clusters/routed.ts';
 import type { ServerContext } from '../context.ts';
 import { HTTP_STATUS } from '../errors.ts';
 import { ErrorBody, Text } from '../schemas.ts';
 import type { App } from '../type-provider.ts';
 
 const Status = Type.Object({ status: Type.String() });
+const Cluster = Type.Object({
+  name: Type.String(),
+  up: Type.Boolean(),
+  code: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+});
 const Ready = Type.Object({
   status: Type.String(),
+  clusters: Type.Optional(
+    Type.Array(Cluster, {
+      description:
+        'Each PostgreSQL cluster of the cluster map (docs/clusters.md): up, or down with the error code. Only the home cluster down makes the server unready.',
+    }),
+  ),
   witnesses: Type.Optional(
     Type.Array(
       Type.Object({
@@ -70,8 +83,25 @@ export function healthRoutes(app: App, ctx: ServerContext): void {
           .header('retry-after', '1')
           .send({ code: ErrorCode.LEDGER_CLOSED, message: 'the server is shutting down' });
       }
+      let clusters: ClusterHealth[] | undefined;
       try {
-        await ctx.store.listLogs();
+        if (isRoutedStore(ctx.store)) {
+          clusters = await ctx.store.clusterHealth();
+          ctx.metrics.clusterHealth(clusters);
+          const down = clusters.filter((c) => !c.up);
+          if (down.length > 0) req.log.warn({ clusters: down }, 'readiness: clusters down');
+          const home = clusters.find((c) => c.name === 'home');
+          if (home && !home.up) {
+            return reply
+              .code(503)
+              .header('retry-after', '1')
+              .send({
+                code: home.code ?? ErrorCode.STORE_FAILED,
+                message: 'the home cluster (db) does not answer',
+                clusters,
+              });
+          }
+        } else await ctx.store.listLogs();
       } catch (e) {
         // The same code a request would get now: STORE_BUSY while the database is away.
         const code = isEvidentError(e) && HTTP_STATUS[e.code] === 503 ? e.code : ErrorCode.STORE_FAILED;
@@ -108,9 +138,10 @@ export function healthRoutes(app: App, ctx: ServerContext): void {
             }
           : undefined;
       if (alerts) req.log.warn({ alerts }, 'readiness: alert sinks failing');
-      if (witnesses || failing.length > 0 || alerts) {
+      if (witnesses || failing.length > 0 || alerts || clusters) {
         return {
           status: 'ready',
+          ...(clusters ? { clusters } : {}),
           ...(alerts ? { alerts } : {}),
           ...(witnesses ? { witnesses } : {}),
           ...(failing.length > 0
@@ -138,6 +169,9 @@ export function healthRoutes(app: App, ctx: ServerContext): void {
         response: { 200: Text('Prometheus text format 0.0.4.') },
       },
     },
-    async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(ctx.metrics.render()),
+    async (_req, reply) => {
+      if (isRoutedStore(ctx.store)) ctx.metrics.clusterHealth(await ctx.store.clusterHealth());
+      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(ctx.metrics.render());
+    },
   );
 }

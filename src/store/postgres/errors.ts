@@ -19,6 +19,8 @@ export const RuleViolation = {
   API_KEY_REVOKE_ONLY: 'EV004',
   /** An entry deleted outside a pruned range named by an evident.prune event, or without its leaf hash kept. */
   PRUNE_UNRECORDED: 'EV005',
+  /** A write to a log moved to another cluster (migration 9): read-only here. */
+  LOG_MOVED: 'EV006',
 } as const;
 
 /** SQLSTATEs after which the same request may well succeed a moment later. */
@@ -44,6 +46,7 @@ export function pgError(e: unknown): EvidentError {
   if (e instanceof EvidentError) return e;
   const code = String((e as { code?: unknown }).code ?? '');
   const message = (e as Error)?.message ?? String(e);
+  if (code === RuleViolation.LOG_MOVED) return logMoved(String((e as { detail?: unknown }).detail ?? ''));
   const sqlstate = /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
   const transient = sqlstate
     ? TRANSIENT.has(sqlstate) || sqlstate.startsWith('08')
@@ -62,4 +65,16 @@ export function missingNode(n: NodeId): EvidentError {
     level: n.level,
     index: n.index,
   });
+}
+
+/**
+ * A write refused because the log moved to another cluster (docs/clusters.md): pushback the
+ * client retries, as a server with the current map writes the new copy.
+ */
+export function logMoved(movedTo: string, log?: string): EvidentError {
+  return new EvidentError(
+    ErrorCode.LOG_MOVED,
+    `${log === undefined ? 'the log' : `log "${log}"`} moved to cluster "${movedTo}": this copy is read-only; retry (a server with the current cluster map writes it there)`,
+    { ...(log !== undefined ? { log } : {}), moved_to: movedTo, retry_after_ms: RETRY_AFTER_MS },
+  );
 }

@@ -514,8 +514,41 @@ CREATE INDEX alert_deliveries_due ON ${s}.alert_deliveries (next_at) WHERE deliv
 `;
 }
 
+/**
+ * Migration 9. Logs moved to another cluster (docs/clusters.md): a row here makes the log
+ * read-only in this database, whoever writes: its head cannot grow, and no checkpoint,
+ * cosignature, erasure or write-ahead intent can be added (EV006). Only the owner inserts rows
+ * (evident logs move); nothing removes one.
+ */
+function v9(s: string): string {
+  return `
+CREATE TABLE ${s}.log_moves (
+  log_id    integer PRIMARY KEY REFERENCES ${s}.logs (log_id),
+  moved_to  text NOT NULL,
+  moved_at  text NOT NULL
+);
+${refuseStatements(s, 'log_moves', 'UPDATE OR DELETE OR TRUNCATE')}
+CREATE FUNCTION ${s}.refuse_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  dest text;
+BEGIN
+  SELECT moved_to INTO dest FROM ${s}.log_moves WHERE log_id = NEW.log_id;
+  IF FOUND THEN
+    RAISE EXCEPTION 'evident: log % moved to cluster %: read-only here', NEW.log_id, dest
+      USING ERRCODE = '${RuleViolation.LOG_MOVED}', DETAIL = dest;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER logs_refuse_moved BEFORE UPDATE ON ${s}.logs FOR EACH ROW EXECUTE FUNCTION ${s}.refuse_moved();
+CREATE TRIGGER checkpoints_refuse_moved BEFORE INSERT ON ${s}.checkpoints FOR EACH ROW EXECUTE FUNCTION ${s}.refuse_moved();
+CREATE TRIGGER cosignatures_refuse_moved BEFORE INSERT ON ${s}.checkpoint_cosignatures FOR EACH ROW EXECUTE FUNCTION ${s}.refuse_moved();
+CREATE TRIGGER erasures_refuse_moved BEFORE INSERT ON ${s}.erasures FOR EACH ROW EXECUTE FUNCTION ${s}.refuse_moved();
+CREATE TRIGGER intents_refuse_moved BEFORE INSERT ON ${s}.intents FOR EACH ROW EXECUTE FUNCTION ${s}.refuse_moved();
+`;
+}
+
 /** Migration n (1-based) is MIGRATIONS[n - 1]; each takes the quoted schema name. */
-export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3, v4, v5, v6, v7, v8];
+export const MIGRATIONS: readonly ((s: string) => string)[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9];
 
 export interface MigrateOptions extends SchemaChecks {
   /** Apply missing migrations (default); false: refuse to open an outdated schema. */
