@@ -119,6 +119,10 @@ const PUBLIC_DETAILS = [
   'retry_after_ms',
   // TILE_ENTRY_TOO_LARGE: where the same entries are served instead
   'alternative',
+  // LOG_MOVED, LOG_MISPLACED: the clusters of the map involved (docs/clusters.md)
+  'moved_to',
+  'cluster',
+  'found_on',
 ] as const;
 
 export interface ErrorBody {
