@@ -518,21 +518,26 @@ CREATE INDEX alert_deliveries_due ON ${s}.alert_deliveries (next_at) WHERE deliv
  * Migration 9. Logs moved to another cluster (docs/clusters.md): a row here makes the log
  * read-only in this database, whoever writes: its head cannot grow, and no checkpoint,
  * cosignature, erasure or write-ahead intent can be added (EV006). Only the owner inserts rows
- * (evident logs move); nothing removes one.
+ * (evident logs move); nothing removes one (no foreign key: TRUNCATE of logs stays EV001). The check and moved_logs() run as the owner
+ * (SECURITY DEFINER), so a service role granted before this migration needs no new grant.
  */
 function v9(s: string): string {
   return `
 CREATE TABLE ${s}.log_moves (
-  log_id    integer PRIMARY KEY REFERENCES ${s}.logs (log_id),
+  log_id    integer PRIMARY KEY,
   moved_to  text NOT NULL,
   moved_at  text NOT NULL
 );
 ${refuseStatements(s, 'log_moves', 'UPDATE OR DELETE OR TRUNCATE')}
-CREATE FUNCTION ${s}.refuse_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION ${s}.moved_logs() RETURNS TABLE (log_id integer, moved_to text)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT log_id, moved_to FROM ${s}.log_moves $$;
+CREATE FUNCTION ${s}.refuse_moved() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   dest text;
 BEGIN
-  SELECT moved_to INTO dest FROM ${s}.log_moves WHERE log_id = NEW.log_id;
+  SELECT m.moved_to INTO dest FROM ${s}.log_moves m WHERE m.log_id = NEW.log_id;
   IF FOUND THEN
     RAISE EXCEPTION 'evident: log % moved to cluster %: read-only here', NEW.log_id, dest
       USING ERRCODE = '${RuleViolation.LOG_MOVED}', DETAIL = dest;

@@ -24,7 +24,7 @@ export function isPgHandle(s: unknown): s is PgHandle {
 export async function movedTo(h: PgHandle, logId: number): Promise<string | undefined> {
   try {
     const { rows } = await h.pool.query<{ moved_to: string }>(
-      `SELECT moved_to FROM ${ident(h.schema)}.log_moves WHERE log_id = $1`,
+      `SELECT moved_to FROM ${ident(h.schema)}.moved_logs() WHERE log_id = $1`,
       [logId],
     );
     return rows[0]?.moved_to;
@@ -37,7 +37,7 @@ export async function movedTo(h: PgHandle, logId: number): Promise<string | unde
 export async function movedLogs(h: PgHandle): Promise<Map<number, string>> {
   try {
     const { rows } = await h.pool.query<{ log_id: number; moved_to: string }>(
-      `SELECT log_id, moved_to FROM ${ident(h.schema)}.log_moves`,
+      `SELECT log_id, moved_to FROM ${ident(h.schema)}.moved_logs()`,
     );
     return new Map(rows.map((r) => [Number(r.log_id), r.moved_to]));
   } catch (e) {

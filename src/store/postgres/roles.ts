@@ -37,8 +37,6 @@ export const SERVICE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]
   // alerts: raised once (INSERT ... ON CONFLICT DO NOTHING); deliveries claimed and marked done
   alerts: ['SELECT', 'INSERT'],
   alert_deliveries: ['SELECT', 'INSERT', 'UPDATE'],
-  // logs moved to another cluster: the service reads the mark (its triggers do); the owner moves
-  log_moves: ['SELECT'],
 };
 
 /** Column privileges of the service role: `table.column` to privileges. */

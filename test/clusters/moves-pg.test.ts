@@ -1,0 +1,150 @@
+/**
+ * Migration 9 and the copy of a log, on the shared test PostgreSQL (127.0.0.1:5432, database
+ * `test`): a schema written before it opens, upgrades and verifies, and its service role still
+ * appends without a new grant; a log marked moved refuses every write in the database itself
+ * (LOG_MOVED, for the owner too); copyLog refuses a target that holds another log of that name
+ * or a copy that is not a prefix, re-derives the tree, and verifies; an erased value travels.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ErrorCode } from '../../src/core/errors.ts';
+import { checkCopy, copyLog } from '../../src/ledger/copy.ts';
+import { Ledger } from '../../src/ledger/ledger.ts';
+import { createLog } from '../../src/ledger/open.ts';
+import { verifyStoredLog } from '../../src/ledger/verify.ts';
+import { parseClusterMap } from '../../src/store/clusters/map.ts';
+import { RoutedStore } from '../../src/store/clusters/routed.ts';
+import { markMoved, movedTo } from '../../src/store/postgres/moves.ts';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.ts';
+import { fullEvent, rejectsWith } from '../ledger/support.ts';
+import {
+  admin,
+  dropSchema,
+  PG_URL,
+  postgresUnreachable,
+  probePostgres,
+  randomName,
+  serviceRoleSchema,
+} from '../store/pg-support.ts';
+
+describe('migration 9 and moving a log, on one PostgreSQL', async () => {
+  const why = await probePostgres();
+  if (why) return postgresUnreachable('moves on PostgreSQL', why);
+  const f = serviceRoleSchema('evident_moves_');
+
+  test('a schema at version 8 upgrades: the log verifies, the service role appends without a new grant', async () => {
+    await createLog(f.owner, { name: 'old', origin: 'pg.test/default', signer: f.ring });
+    const l = await Ledger.open({ store: f.owner, log: 'old', signer: f.ring, ownsStore: false });
+    await l.appendMany(Array.from({ length: 12 }, (_, i) => fullEvent(i)));
+    await l.checkpoint();
+    await l.close();
+    const s = `"${f.schema}"`;
+    // Back to version 8, as a release before migration 9 left it.
+    await admin(async (c) => {
+      await c.query(`DROP TABLE ${s}.log_moves`);
+      await c.query(`DROP FUNCTION ${s}.refuse_moved() CASCADE`);
+      await c.query(`DROP FUNCTION ${s}.moved_logs()`);
+      await c.query(`UPDATE ${s}.meta SET value = '8' WHERE key = 'schema_version'`);
+    });
+    const upgraded = await openPostgresStore(PG_URL, { schema: f.schema });
+    try {
+      assert.deepEqual(await upgraded.schemaCheck(), { drifts: [] });
+      const info = (await upgraded.getLog('old'))!;
+      assert.equal((await verifyStoredLog(upgraded, info)).ok, true);
+      assert.equal(await movedTo(upgraded, info.id), undefined);
+    } finally {
+      await upgraded.close();
+    }
+    const svc = await Ledger.open({ store: f.svc, log: 'old', signer: f.ring, ownsStore: false });
+    await svc.append(fullEvent(99));
+    await svc.checkpoint();
+    await svc.close();
+  });
+
+  test('a log marked moved refuses appends, checkpoints, cosignatures and intents, whoever writes', async () => {
+    await createLog(f.owner, { name: 'gone', origin: 'pg.test/gone', signer: f.ring });
+    const l = await Ledger.open({ store: f.svc, log: 'gone', signer: f.ring, ownsStore: false });
+    await l.appendMany(Array.from({ length: 5 }, (_, i) => fullEvent(i)));
+    const info = (await f.owner.getLog('gone'))!;
+    assert.equal(await markMoved(f.owner, info.id, 'b', new Date().toISOString()), 'b');
+    // Marked once: a second mark keeps the first cluster.
+    assert.equal(await markMoved(f.owner, info.id, 'c', new Date().toISOString()), 'b');
+    const e = await rejectsWith(l.append(fullEvent(7)), ErrorCode.LOG_MOVED);
+    assert.equal(e.details['moved_to'], 'b');
+    await l.close().catch(() => undefined);
+    for (const store of [f.owner, f.svc] as PostgresStore[]) {
+      await rejectsWith(
+        store.write(info.id, (tx) =>
+          tx.insertCheckpoint({ size: 1, root: new Uint8Array(32), note: 'x', createdAt: 'x' }),
+        ),
+        ErrorCode.LOG_MOVED,
+      );
+      await rejectsWith(
+        store.addCosignatures(info.id, [
+          { size: 5, name: 'w', keyId: '00000000', line: '— w x', createdAt: 'x' },
+        ]),
+        ErrorCode.LOG_MOVED,
+      );
+      await rejectsWith(
+        store.write(info.id, (tx) => tx.putIntent({ id: 'i', event: '{}', owner: 'o', createdAt: 'x' })),
+        ErrorCode.LOG_MOVED,
+      );
+    }
+    // The mark itself cannot be taken back.
+    await assert.rejects(
+      admin((c) => c.query(`DELETE FROM "${f.schema}".log_moves`)),
+      (x: { code?: string }) => x.code === 'EV001',
+    );
+    // A routed store that places it here refuses to serve it: LOG_MOVED, naming where it went.
+    const map = parseClusterMap(`${PG_URL}?schema=${f.schema}`, {}, undefined)!;
+    const routed = new RoutedStore(new Map([['home', f.owner as never]]), map);
+    const r = await rejectsWith(routed.getLog('gone'), ErrorCode.LOG_MOVED);
+    assert.equal(r.details['moved_to'], 'b');
+    assert.equal(
+      (await routed.listLogs()).some((x) => x.name === 'gone'),
+      false,
+    );
+  });
+
+  test('copyLog: copies, re-derives and verifies; refuses another log of that name and a diverged copy', async () => {
+    await createLog(f.owner, { name: 'src', origin: 'pg.test/src', signer: f.ring });
+    const l = await Ledger.open({ store: f.owner, log: 'src', signer: f.ring, ownsStore: false });
+    await l.appendMany(Array.from({ length: 30 }, (_, i) => fullEvent(i)));
+    await l.checkpoint();
+    await l.appendMany(Array.from({ length: 7 }, (_, i) => fullEvent(40 + i)));
+    await l.checkpoint();
+    await l.close();
+    const src = (await f.owner.getLog('src'))!;
+    const schema = randomName('evident_movedst_');
+    const target = await openPostgresStore(PG_URL, { schema });
+    try {
+      const r = await copyLog(f.owner, src, target);
+      assert.equal(r.entries, 37);
+      assert.equal(r.checkpoints, 2);
+      const copy = (await target.getLog('src'))!;
+      assert.deepEqual(
+        (await target.checkpoints(copy.id)).map((c) => c.note),
+        (await f.owner.checkpoints(src.id)).map((c) => c.note),
+      );
+      // Run again: nothing left to copy, the same result.
+      assert.equal((await copyLog(f.owner, src, target)).resumed, 37);
+      // A source that grew since is no longer matched by the copy.
+      const more = await Ledger.open({ store: f.owner, log: 'src', signer: f.ring, ownsStore: false });
+      await more.append(fullEvent(90));
+      await more.checkpoint();
+      await more.close();
+      await rejectsWith(checkCopy(f.owner, src, target, copy), ErrorCode.TAMPER_DETECTED);
+      // Another log of the same name on the target is refused, not merged into.
+      await createLog(f.owner, { name: 'clash', origin: 'pg.test/clash', signer: f.ring });
+      await createLog(target, { name: 'clash', origin: 'pg.test/other', signer: f.ring });
+      const e = await rejectsWith(
+        copyLog(f.owner, (await f.owner.getLog('clash'))!, target),
+        ErrorCode.USAGE,
+      );
+      assert.equal(e.details['rule'], 'exists');
+    } finally {
+      await target.close();
+      await dropSchema(schema);
+    }
+  });
+});
