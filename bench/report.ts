@@ -215,6 +215,26 @@ export function markdown(r: Results): string {
         yes(x.caught_up),
       ]),
     ),
+    '## Ingest over two PostgreSQL clusters',
+    '',
+    'Library ingest through the routed store `evident serve` uses with a cluster map: the same logs and callers',
+    '(each awaiting its append), every log on one private cluster, then spread evenly over two; runs alternate',
+    'one/two twice, means shown. Both clusters, the callers and evident share this machine.',
+    '',
+    ...(r.clusters_skipped
+      ? [`Skipped: ${r.clusters_skipped}.`, '']
+      : table(
+          ['clusters', 'logs', 'callers', 'events', 'events/s', 'ratio', 'chains verify?'],
+          (r.clusters ?? []).map((x) => [
+            x.clusters,
+            x.logs,
+            x.concurrency,
+            n(x.events),
+            n(x.events_per_s),
+            `${x.ratio}x`,
+            yes(x.chain_ok),
+          ]),
+        )),
     '## The three compliance queries',
     '',
     'actor_30_days: one actor, last 30 days, newest first; resource: one patient record, newest first;',

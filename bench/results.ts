@@ -2,6 +2,7 @@
 import type { AlertsResult } from './alerts.ts';
 import type { ArchiveResult } from './archive.ts';
 import type { BuildInfo } from './built-log.ts';
+import type { ClustersResult } from './clusters.ts';
 import type { ExportResult } from './exports.ts';
 import type { HttpResult } from './http-ingest.ts';
 import type { IngestResult } from './ingest.ts';
@@ -29,6 +30,7 @@ export const SECTIONS = [
   'exports',
   'viewer',
   'alerts',
+  'clusters',
 ] as const;
 /** Sections run only when named in --only: they need a server the default run does not start. */
 export const OPT_IN_SECTIONS = ['s3'] as const;
@@ -69,6 +71,10 @@ export interface Results {
   viewer?: ViewerResult[];
   /** Ingest with alert rules off and on (absent in older files). */
   alerts?: AlertsResult[];
+  /** Aggregate ingest over two PostgreSQL clusters against one (absent in older files). */
+  clusters?: ClustersResult[];
+  /** Why the clusters section measured nothing (no PostgreSQL server binaries...). */
+  clusters_skipped?: string;
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];
@@ -178,5 +184,13 @@ export function targets(r: Results): Target[] {
       ...(at1m ? { met: worst.p99_ms < 20 } : {}),
     });
   }
+  const two = r.clusters?.find((x) => x.clusters === 2);
+  out.push({
+    target: 'ingest over two PostgreSQL clusters: close to 2x one cluster (same logs, same callers)',
+    measured: two
+      ? `${two.ratio}x (${fmt(two.events_per_s)}/s against ${fmt(two.events_per_s / two.ratio)}/s)`
+      : `not measured${r.clusters_skipped ? `: ${r.clusters_skipped}` : ''}`,
+    ...(two ? { met: two.ratio >= 1.6 } : {}),
+  });
   return out;
 }

@@ -19,6 +19,7 @@ import { benchAlerts } from './alerts.ts';
 import { benchArchive } from './archive.ts';
 import { bareStorage, benchBare } from './bare.ts';
 import { type BuiltLog, builtEvent, builtLog, fill } from './built-log.ts';
+import { benchClusters, clustersUnavailable } from './clusters.ts';
 import { benchExports } from './exports.ts';
 import { benchHttp } from './http-ingest.ts';
 import { benchIngest, benchNaive } from './ingest.ts';
@@ -250,6 +251,18 @@ try {
     // Ingest with every alert rule evaluated beside it, against the same ingest without.
     results.alerts = [await benchAlerts(quick ? 2_000 : 100_000)];
   });
+  await section('clusters', async () => {
+    // Two private PostgreSQL clusters against one: 4 logs, 64 callers in all.
+    const why = clustersUnavailable();
+    if (why) {
+      delete results.clusters;
+      results.clusters_skipped = why;
+      progress(`clusters: skipped: ${why}`);
+      return;
+    }
+    results.clusters = await benchClusters(4, 64, quick ? 2_000 : 60_000);
+    delete results.clusters_skipped;
+  });
 } finally {
   for (const log of logs.values()) log.dispose();
   await pgLog?.dispose();
@@ -270,5 +283,6 @@ const broken =
   (results.tiles ?? []).some((x) => !x.ok || x.errors > 0) ||
   (results.witness ?? []).some((x) => !x.ok) ||
   (results.archive ?? []).some((x) => !x.ok) ||
-  (results.exports ?? []).some((x) => !(x.entries_per_s > 0));
+  (results.exports ?? []).some((x) => !(x.entries_per_s > 0)) ||
+  (results.clusters ?? []).some((x) => !x.chain_ok);
 if (broken) process.exitCode = 1;
