@@ -16,7 +16,7 @@ import { parseClusterMap } from '../../src/store/clusters/map.ts';
 import { RoutedStore } from '../../src/store/clusters/routed.ts';
 import { markMoved, movedTo } from '../../src/store/postgres/moves.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.ts';
-import { fullEvent, rejectsWith } from '../ledger/support.ts';
+import { ERASURE_KEY, ERASURE_VERIFIERS, fullEvent, rejectsWith } from '../ledger/support.ts';
 import {
   admin,
   dropSchema,
@@ -111,6 +111,9 @@ describe('migration 9 and moving a log, on one PostgreSQL', async () => {
     const l = await Ledger.open({ store: f.owner, log: 'src', signer: f.ring, ownsStore: false });
     await l.appendMany(Array.from({ length: 30 }, (_, i) => fullEvent(i)));
     await l.checkpoint();
+    // An erasure: values and salts deleted, recorded; the copy must record it too.
+    const erased = await l.erase({ erasureKey: ERASURE_KEY, actor_id: 'user-3', reason: 'GDPR art. 17' });
+    assert.ok(erased.values > 0);
     await l.appendMany(Array.from({ length: 7 }, (_, i) => fullEvent(40 + i)));
     await l.checkpoint();
     await l.close();
@@ -119,15 +122,27 @@ describe('migration 9 and moving a log, on one PostgreSQL', async () => {
     const target = await openPostgresStore(PG_URL, { schema });
     try {
       const r = await copyLog(f.owner, src, target);
-      assert.equal(r.entries, 37);
-      assert.equal(r.checkpoints, 2);
+      const size = (await f.owner.head(src.id)).size;
+      assert.equal(r.entries, size);
+      assert.ok(r.checkpoints >= 2);
+      assert.equal(r.erasures, erased.values);
       const copy = (await target.getLog('src'))!;
+      assert.deepEqual(await target.erasures(copy.id, 0, size), await f.owner.erasures(src.id, 0, size));
+      // The moved copy verifies with the erasure authorised, as the source does.
+      const moved = await Ledger.open({ store: target, log: 'src', ownsStore: false });
+      try {
+        const v = await moved.verify({ erasureVerifiers: ERASURE_VERIFIERS });
+        assert.ok(v.ok);
+        assert.deepEqual(v.erasures, { events: 1, authorised: 1, unauthenticated: 0 });
+      } finally {
+        await moved.close();
+      }
       assert.deepEqual(
         (await target.checkpoints(copy.id)).map((c) => c.note),
         (await f.owner.checkpoints(src.id)).map((c) => c.note),
       );
       // Run again: nothing left to copy, the same result.
-      assert.equal((await copyLog(f.owner, src, target)).resumed, 37);
+      assert.equal((await copyLog(f.owner, src, target)).resumed, size);
       // A source that grew since is no longer matched by the copy.
       const more = await Ledger.open({ store: f.owner, log: 'src', signer: f.ring, ownsStore: false });
       await more.append(fullEvent(90));
