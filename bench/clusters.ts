@@ -6,7 +6,7 @@
  * means shown. Needs the PostgreSQL server binaries (and runuser as root): skipped without them.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus as cpus_, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKeyFile, type KeyRing, loadKeyRing } from '../src/ledger/keyfile.ts';
 import { Ledger } from '../src/ledger/ledger.ts';
@@ -28,6 +28,11 @@ export interface ClustersResult {
   events_per_s: number;
   /** This row's events/s over the one-cluster row's (1 for that row). */
   ratio: number;
+  /** CPU time of this (evident) process over wall time, in percent of one core: near 100 or more means it, not the databases, sets the pace. */
+  evident_cpu_percent: number;
+  /** The machine's cores, and its 1-minute load average when the section started. */
+  cores: number;
+  load_at_start: number;
   chain_ok: boolean;
 }
 
@@ -47,7 +52,7 @@ async function runOnce(
   events: number,
   ring: KeyRing,
   round: number,
-): Promise<{ events_per_s: number; chain_ok: boolean }> {
+): Promise<{ events_per_s: number; cpu_percent: number; chain_ok: boolean }> {
   // A fresh schema per run on each cluster: every run starts from empty logs.
   const schema = `evident_bench_${spread}_${round}`;
   const names = Array.from({ length: logs }, (_, i) => `log-${i}`);
@@ -74,15 +79,21 @@ async function runOnce(
     const per = Math.max(1, Math.floor(concurrency / logs));
     const perEvents = Math.floor(events / logs);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await Promise.all(
       ledgers.map((l, i) =>
         drive(`clusters ${spread} log ${i}`, per, perEvents, (j) => l.append(sampleEvent(j))),
       ),
     );
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     let ok = true;
     for (const l of ledgers) ok &&= (await l.verify()).ok;
-    return { events_per_s: Math.round((perEvents * logs) / seconds), chain_ok: ok };
+    return {
+      events_per_s: Math.round((perEvents * logs) / seconds),
+      cpu_percent: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100),
+      chain_ok: ok,
+    };
   } finally {
     for (const l of ledgers) await l.close().catch(() => undefined);
     await routed.close();
@@ -104,6 +115,8 @@ export async function benchClusters(
     const ring = await loadKeyRing(join(dir, 'bench.key'));
     const urls = started.map((c) => c.url);
     const sums = { 1: [] as number[], 2: [] as number[] };
+    const cpus = { 1: [] as number[], 2: [] as number[] };
+    const load = loadavg()[0]!;
     let chainOk = true;
     // one, two, one, two: the machine's drift falls on both alike.
     for (let round = 0; round < 2; round++) {
@@ -111,6 +124,7 @@ export async function benchClusters(
         progress(`clusters: ${spread} cluster(s), round ${round + 1}`);
         const r = await runOnce(urls, spread, logs, concurrency, events, ring, round);
         sums[spread].push(r.events_per_s);
+        cpus[spread].push(r.cpu_percent);
         chainOk &&= r.chain_ok;
       }
     }
@@ -124,6 +138,9 @@ export async function benchClusters(
       events,
       events_per_s: eps,
       ratio: Math.round((eps / one) * 100) / 100,
+      evident_cpu_percent: mean(cpus[clusters]),
+      cores: cpus_().length,
+      load_at_start: Math.round(load * 100) / 100,
       chain_ok: chainOk,
     });
     return [row(1, one), row(2, two)];

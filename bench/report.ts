@@ -219,12 +219,24 @@ export function markdown(r: Results): string {
     '',
     'Library ingest through the routed store `evident serve` uses with a cluster map: the same logs and callers',
     '(each awaiting its append), every log on one private cluster, then spread evenly over two; runs alternate',
-    'one/two twice, means shown. Both clusters, the callers and evident share this machine.',
+    'one/two twice, means shown. Both clusters, the callers and evident share this machine: evident CPU % is',
+    "this process's CPU time over wall time (100: one core busy); with the databases' own processes on the",
+    'same cores, a second cluster adds disks and locks but no CPU, so the ratio is near 2x only on separate hosts.',
     '',
     ...(r.clusters_skipped
       ? [`Skipped: ${r.clusters_skipped}.`, '']
       : table(
-          ['clusters', 'logs', 'callers', 'events', 'events/s', 'ratio', 'chains verify?'],
+          [
+            'clusters',
+            'logs',
+            'callers',
+            'events',
+            'events/s',
+            'ratio',
+            'evident CPU %',
+            'cores, load',
+            'chains verify?',
+          ],
           (r.clusters ?? []).map((x) => [
             x.clusters,
             x.logs,
@@ -232,6 +244,8 @@ export function markdown(r: Results): string {
             n(x.events),
             n(x.events_per_s),
             `${x.ratio}x`,
+            x.evident_cpu_percent ?? '-',
+            x.cores === undefined ? '-' : `${x.cores}, ${x.load_at_start}`,
             yes(x.chain_ok),
           ]),
         )),
