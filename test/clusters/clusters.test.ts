@@ -339,6 +339,30 @@ describe('logs over two PostgreSQL clusters', () => {
     }
   });
 
+  test('SIGHUP with a bad map: logged with its field, the previous placement stays', async () => {
+    const s1 = servers[0]!;
+    const good = readFileSync(config, 'utf8');
+    const bad = JSON.parse(good);
+    bad.placement = { b: ['l4', 'l6'], home: ['l4'] };
+    writeFileSync(config, JSON.stringify(bad));
+    try {
+      const seen = s1.errorCount();
+      s1.child.kill('SIGHUP');
+      const deadline = Date.now() + 30_000;
+      while (!s1.errors.slice(seen).some((l) => l.includes('cluster map not reloaded'))) {
+        assert.ok(Date.now() < deadline, `no error logged:\n${s1.tail()}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const line = JSON.parse(s1.errors.find((l) => l.includes('cluster map not reloaded'))!);
+      assert.equal(line.code, 'USAGE');
+      assert.equal(line.field, 'placement.home[0]');
+      // l4 stays on b, l2 on home.
+      for (const log of ['l2', 'l4']) assert.equal((await append(s1, key, log)).status, 201);
+    } finally {
+      writeFileSync(config, good);
+    }
+  });
+
   test('cluster b stopped: /readyz names it down, logs on home still append', {
     timeout: 120_000,
   }, async () => {
