@@ -43,8 +43,13 @@ export async function copyLog(
   source: CopyStore,
   log: LogInfo,
   target: CopyStore,
-  onProgress?: (entries: number, of: number) => void,
+  o: {
+    onProgress?: (entries: number, of: number) => void;
+    /** Called with the target's log before anything is copied into it (a new copy, or one resumed). */
+    onTarget?: (copy: LogInfo) => Promise<void>;
+  } = {},
 ): Promise<CopyResult> {
+  const onProgress = o.onProgress;
   if ((await source.prunedRanges(log.id)).length > 0) {
     throw refused(
       `log "${log.name}" has pruned ranges: its entries are in the archive, not here; restore it from the archive instead`,

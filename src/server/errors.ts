@@ -123,6 +123,7 @@ const PUBLIC_DETAILS = [
   'moved_to',
   'cluster',
   'found_on',
+  'moving_from',
 ] as const;
 
 export interface ErrorBody {

@@ -14,7 +14,7 @@ import { createLog } from '../../src/ledger/open.ts';
 import { verifyStoredLog } from '../../src/ledger/verify.ts';
 import { parseClusterMap } from '../../src/store/clusters/map.ts';
 import { RoutedStore } from '../../src/store/clusters/routed.ts';
-import { markMoved, movedTo } from '../../src/store/postgres/moves.ts';
+import { clearIncoming, markIncoming, markMoved, movedTo } from '../../src/store/postgres/moves.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.ts';
 import { ERASURE_KEY, ERASURE_VERIFIERS, fullEvent, rejectsWith } from '../ledger/support.ts';
 import {
@@ -43,7 +43,8 @@ describe('migration 9 and moving a log, on one PostgreSQL', async () => {
     await admin(async (c) => {
       await c.query(`DROP TABLE ${s}.log_moves`);
       await c.query(`DROP FUNCTION ${s}.refuse_moved() CASCADE`);
-      await c.query(`DROP FUNCTION ${s}.moved_logs()`);
+      await c.query(`DROP FUNCTION ${s}.moved_logs(), ${s}.incoming_logs()`);
+      await c.query(`DROP TABLE ${s}.log_incoming`);
       await c.query(`UPDATE ${s}.meta SET value = '8' WHERE key = 'schema_version'`);
     });
     const upgraded = await openPostgresStore(PG_URL, { schema: f.schema });

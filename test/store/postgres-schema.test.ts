@@ -217,7 +217,8 @@ function suite(): void {
           // added by migration 9 (its triggers go with their function)
           await c.query(`DROP TABLE ${s}.log_moves`);
           await c.query(`DROP FUNCTION ${s}.refuse_moved() CASCADE`);
-          await c.query(`DROP FUNCTION ${s}.moved_logs()`);
+          await c.query(`DROP FUNCTION ${s}.moved_logs(), ${s}.incoming_logs()`);
+          await c.query(`DROP TABLE ${s}.log_incoming`);
           await c.query(`DROP TABLE ${s}.alert_deliveries, ${s}.alerts`); // added by migration 8
           await c.query(`DROP TABLE ${s}.intents`); // added by migration 4
           await c.query(undoPruningMigration(s)); // migration 6
@@ -231,7 +232,7 @@ function suite(): void {
         const drifts = (await f.owner.schemaCheck()).drifts.filter(
           (d) =>
             !later.some((t) => d.name.startsWith(t)) &&
-            !/prune|secret_erase_only|entries_append_only|moved|log_moves/.test(d.name),
+            !/prune|secret_erase_only|entries_append_only|moved|log_moves|incoming/.test(d.name),
         );
         assert.deepEqual(drifts.map((d) => `${d.name} ${d.actual}`).sort(), [
           `${role} on api_keys INSERT`,

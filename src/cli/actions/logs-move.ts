@@ -13,7 +13,7 @@ import { redactUrls } from '../../core/redact.ts';
 import { copyLog } from '../../ledger/copy.ts';
 import { type ClusterMap, clusterOf, HOME_CLUSTER, placementObject } from '../../store/clusters/map.ts';
 import type { FullStore } from '../../store/open.ts';
-import { isPgHandle, markMoved, movedTo } from '../../store/postgres/moves.ts';
+import { clearIncoming, isPgHandle, markIncoming, markMoved, movedTo } from '../../store/postgres/moves.ts';
 import type { Context } from '../command.ts';
 import { usageError } from '../errors.ts';
 import { DB_ENV, str } from '../globals.ts';
@@ -57,6 +57,8 @@ export async function run(ctx: Context): Promise<number> {
   try {
     target = await openCluster(map, to);
     if (!isPgHandle(source)) throw usageError(`cluster "${from}" is not a PostgreSQL store`, '--config');
+    const dest = target;
+    if (!isPgHandle(dest)) throw usageError(`cluster "${to}" is not a PostgreSQL store`, '--config');
     const info = await source.getLog(log);
     if (!info) {
       throw new EvidentError(ErrorCode.NOT_FOUND, `cluster "${from}" holds no log "${log}"`, {
@@ -76,8 +78,13 @@ export async function run(ctx: Context): Promise<number> {
     note(ctx, `log "${log}" is read-only on cluster "${from}" from now on (moving to "${to}")`);
     // 2. copy, 3. verify (inside copyLog).
     const bar = progress(ctx, `copying ${log}`, { minTotal: 10_000 });
-    const copied = await copyLog(source, info, target, (done, total) => bar.update(done, total));
+    // The copy is not served on the target (a server given the new map early) until verified.
+    const copied = await copyLog(source, info, dest, {
+      onProgress: (done, total) => bar.update(done, total),
+      onTarget: (copy) => markIncoming(dest, copy.id, from, ctx.now().toISOString()),
+    });
     bar.end();
+    await clearIncoming(dest, (await dest.getLog(log))!.id);
     // 4. switch: the new placement.
     const next: ClusterMap = { clusters: map.clusters, placement: new Map(map.placement) };
     (next.placement as Map<string, string>).delete(log);

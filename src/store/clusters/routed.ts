@@ -15,7 +15,7 @@ import type { Entry } from '../../core/event/entry.ts';
 import type { NodeId } from '../../core/merkle/index.ts';
 import type { FullStore } from '../open.ts';
 import { logMoved, RETRY_AFTER_MS } from '../postgres/errors.ts';
-import { isPgHandle, movedLogs, movedTo } from '../postgres/moves.ts';
+import { isPgHandle, movedLogs, moveState } from '../postgres/moves.ts';
 import type { SchemaCheck } from '../schema-drift.ts';
 import type {
   AlertDelivery,
@@ -179,8 +179,15 @@ export class RoutedStore implements FullStore {
     const store = this.storeOf(cluster);
     const info = await store.getLog(name);
     if (info) {
-      const moved = isPgHandle(store) ? await movedTo(store, info.id) : undefined;
-      if (moved !== undefined) throw logMoved(moved, name);
+      const state = isPgHandle(store) ? await moveState(store, info.id) : {};
+      if (state.movedTo !== undefined) throw logMoved(state.movedTo, name);
+      if (state.movingFrom !== undefined) {
+        throw new EvidentError(
+          ErrorCode.LOG_MOVED,
+          `log "${name}" is still being moved to cluster "${cluster}" from "${state.movingFrom}": served once the copy is verified; retry`,
+          { log: name, moved_to: cluster, moving_from: state.movingFrom, retry_after_ms: RETRY_AFTER_MS },
+        );
+      }
       return this.wrap(cluster, info);
     }
     // Not where the map places it: it must be on no other cluster either (except copies left
@@ -191,7 +198,9 @@ export class RoutedStore implements FullStore {
         const s = this.storeOf(c);
         const i = await s.getLog(name);
         if (!i) return false;
-        return !isPgHandle(s) || (await movedTo(s, i.id)) === undefined;
+        if (!isPgHandle(s)) return true;
+        const state = await moveState(s, i.id);
+        return state.movedTo === undefined && state.movingFrom === undefined;
       }),
     );
     for (const [i, r] of found.entries()) {

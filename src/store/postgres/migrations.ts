@@ -518,7 +518,9 @@ CREATE INDEX alert_deliveries_due ON ${s}.alert_deliveries (next_at) WHERE deliv
  * Migration 9. Logs moved to another cluster (docs/clusters.md): a row here makes the log
  * read-only in this database, whoever writes: its head cannot grow, and no checkpoint,
  * cosignature, erasure or write-ahead intent can be added (EV006). Only the owner inserts rows
- * (evident logs move); nothing removes one (no foreign key: TRUNCATE of logs stays EV001). The check and moved_logs() run as the owner
+ * (evident logs move); nothing removes one (no foreign key: TRUNCATE of logs stays EV001).
+ * log_incoming marks a copy still being made here (the owner removes the row once the copy is
+ * verified): servers do not serve it meanwhile. The check and the two readers run as the owner
  * (SECURITY DEFINER), so a service role granted before this migration needs no new grant.
  */
 function v9(s: string): string {
@@ -529,9 +531,17 @@ CREATE TABLE ${s}.log_moves (
   moved_at  text NOT NULL
 );
 ${refuseStatements(s, 'log_moves', 'UPDATE OR DELETE OR TRUNCATE')}
+CREATE TABLE ${s}.log_incoming (
+  log_id      integer PRIMARY KEY,
+  moved_from  text NOT NULL,
+  started_at  text NOT NULL
+);
 CREATE FUNCTION ${s}.moved_logs() RETURNS TABLE (log_id integer, moved_to text)
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$ SELECT log_id, moved_to FROM ${s}.log_moves $$;
+CREATE FUNCTION ${s}.incoming_logs() RETURNS TABLE (log_id integer, moved_from text)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT log_id, moved_from FROM ${s}.log_incoming $$;
 CREATE FUNCTION ${s}.refuse_moved() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

@@ -22,22 +22,62 @@ export function isPgHandle(s: unknown): s is PgHandle {
 
 /** The cluster a log moved to, or undefined while it is writable here. */
 export async function movedTo(h: PgHandle, logId: number): Promise<string | undefined> {
+  return (await moveState(h, logId)).movedTo;
+}
+
+/**
+ * Where a log moved to (read-only here), or where it is being copied from (not to be served
+ * here until the copy is verified).
+ */
+export async function moveState(
+  h: PgHandle,
+  logId: number,
+): Promise<{ movedTo?: string; movingFrom?: string }> {
+  const s = ident(h.schema);
   try {
-    const { rows } = await h.pool.query<{ moved_to: string }>(
-      `SELECT moved_to FROM ${ident(h.schema)}.moved_logs() WHERE log_id = $1`,
+    const { rows } = await h.pool.query<{ moved_to: string | null; moving_from: string | null }>(
+      `SELECT (SELECT moved_to FROM ${s}.moved_logs() WHERE log_id = $1) AS moved_to,
+              (SELECT moved_from FROM ${s}.incoming_logs() WHERE log_id = $1) AS moving_from`,
       [logId],
     );
-    return rows[0]?.moved_to;
+    const r = rows[0];
+    return {
+      ...(r?.moved_to ? { movedTo: r.moved_to } : {}),
+      ...(r?.moving_from ? { movingFrom: r.moving_from } : {}),
+    };
   } catch (e) {
     throw pgError(e);
   }
 }
 
-/** Every log moved away from this database: log id to cluster. */
+/** Marks a copy being made here from cluster `from` (the owner only; again: no change). */
+export async function markIncoming(h: PgHandle, logId: number, from: string, at: string): Promise<void> {
+  try {
+    await h.pool.query(
+      `INSERT INTO ${ident(h.schema)}.log_incoming (log_id, moved_from, started_at) VALUES ($1, $2, $3)
+         ON CONFLICT (log_id) DO NOTHING`,
+      [logId, from, at],
+    );
+  } catch (e) {
+    throw pgError(e);
+  }
+}
+
+/** The copy is verified: servers may serve it here. */
+export async function clearIncoming(h: PgHandle, logId: number): Promise<void> {
+  try {
+    await h.pool.query(`DELETE FROM ${ident(h.schema)}.log_incoming WHERE log_id = $1`, [logId]);
+  } catch (e) {
+    throw pgError(e);
+  }
+}
+
+/** Every log moved away from this database, or still being copied here: log id to cluster. */
 export async function movedLogs(h: PgHandle): Promise<Map<number, string>> {
+  const s = ident(h.schema);
   try {
     const { rows } = await h.pool.query<{ log_id: number; moved_to: string }>(
-      `SELECT log_id, moved_to FROM ${ident(h.schema)}.moved_logs()`,
+      `SELECT log_id, moved_to FROM ${s}.moved_logs() UNION ALL SELECT log_id, moved_from FROM ${s}.incoming_logs()`,
     );
     return new Map(rows.map((r) => [Number(r.log_id), r.moved_to]));
   } catch (e) {
