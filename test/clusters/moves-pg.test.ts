@@ -107,6 +107,25 @@ describe('migration 9 and moving a log, on one PostgreSQL', async () => {
     );
   });
 
+  test('a copy still being made is not served until its mark is cleared', async () => {
+    await createLog(f.owner, { name: 'arriving', origin: 'pg.test/arriving', signer: f.ring });
+    const info = (await f.owner.getLog('arriving'))!;
+    await markIncoming(f.owner, info.id, 'b', new Date().toISOString());
+    const map = parseClusterMap(`${PG_URL}?schema=${f.schema}`, {}, undefined)!;
+    const routed = new RoutedStore(new Map([['home', f.owner as never]]), map);
+    const e = await rejectsWith(routed.getLog('arriving'), ErrorCode.LOG_MOVED);
+    assert.equal(e.details['moving_from'], 'b');
+    assert.equal(
+      (await routed.listLogs()).some((x) => x.name === 'arriving'),
+      false,
+    );
+    // The service role can neither mark nor clear: only the owner moves logs.
+    await rejectsWith(clearIncoming(f.svc, info.id), ErrorCode.STORE_FAILED);
+    await rejectsWith(markIncoming(f.svc, info.id, 'c', 'x'), ErrorCode.STORE_FAILED);
+    await clearIncoming(f.owner, info.id);
+    assert.equal((await routed.getLog('arriving'))?.name, 'arriving');
+  });
+
   test('copyLog: copies, re-derives and verifies; refuses another log of that name and a diverged copy', async () => {
     await createLog(f.owner, { name: 'src', origin: 'pg.test/src', signer: f.ring });
     const l = await Ledger.open({ store: f.owner, log: 'src', signer: f.ring, ownsStore: false });
