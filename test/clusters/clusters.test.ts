@@ -363,6 +363,23 @@ describe('logs over two PostgreSQL clusters', () => {
     }
   });
 
+  test('a cluster that cannot be reached at start stops serve, the error naming it', async () => {
+    const path = join(dir, 'unreachable.json');
+    // A port nobody listens on: the connection is refused at once.
+    writeFileSync(
+      path,
+      JSON.stringify({
+        db: home,
+        clusters: { b: withSchema('postgres://postgres@127.0.0.1:1/postgres', SCHEMA) },
+      }),
+    );
+    const r = await run(['serve', '--config', path, '--key', keyFile, '--port', '0', '--json'], { cwd: dir });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    const err = JSON.parse(r.stderr.trim().split('\n').at(-1)!);
+    assert.equal(err.cluster, 'b');
+    assert.equal(err.code, 'STORE_BUSY');
+  });
+
   test('cluster b stopped: /readyz names it down, logs on home still append', {
     timeout: 120_000,
   }, async () => {
