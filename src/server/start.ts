@@ -23,8 +23,9 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   try {
     const url = await app.listen({ host: o.host ?? DEFAULTS.host, port: o.port ?? DEFAULTS.port });
     const close = async () => {
-      // In-flight requests get a grace period (a body may take bodyTimeoutMs to arrive); then the
-      // sockets still open are cut so that shutdown always ends.
+      // Idle connections are closed at once (./idle-connections.ts). In-flight requests get a grace
+      // period (a body may take bodyTimeoutMs to arrive); then the sockets still open are cut so
+      // that shutdown always ends.
       const grace = (o.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs) + 5000;
       const timer = setTimeout(() => app.server.closeAllConnections(), grace);
       timer.unref();
