@@ -1,9 +1,11 @@
 /** `evident serve --tls-cert --tls-key`: HTTPS with a real certificate, and nothing in clear. */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
+import { connect } from 'node:tls';
 import { BIN, ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
 
 after(removeTempDirs);
@@ -26,7 +28,7 @@ function get(
   });
 }
 
-it('serves HTTPS with the given certificate and refuses plain HTTP', async () => {
+it('serves HTTPS with the given certificate, refuses plain HTTP, and closes an unused connection at shutdown', async () => {
   ensureBuilt();
   const dir = tempDir();
   const cert = join(dir, 'cert.pem');
@@ -57,11 +59,28 @@ it('serves HTTPS with the given certificate and refuses plain HTTP', async () =>
   assert.equal((await run(['init', '--origin', 'tls.test/default'], { cwd: dir })).code, 0);
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('EVIDENT_')) delete env[k];
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--tls-cert', cert, '--tls-key', key], {
-    cwd: dir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // The shutdown grace period: the body timeout plus 5 s (src/server/start.ts).
+  const bodyTimeoutMs = 25_000;
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'serve',
+      '--port',
+      '0',
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      key,
+      '--body-timeout-ms',
+      String(bodyTimeoutMs),
+    ],
+    {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
   try {
     const url = await new Promise<string>((resolve, reject) => {
@@ -83,8 +102,26 @@ it('serves HTTPS with the given certificate and refuses plain HTTP', async () =>
     assert.equal(vkey.status, 401, 'the verifier key needs a key unless made public');
     // the same port does not answer in clear text
     await assert.rejects(fetch(url.replace('https:', 'http:') + '/healthz'));
-  } finally {
+
+    // A TLS connection that never sends a request (as a browser keeps one) does not hold
+    // shutdown: SIGTERM closes it at once, not when the grace period ends.
+    const unused = connect({
+      host: '127.0.0.1',
+      port: Number(new URL(url).port),
+      ca,
+      servername: 'localhost',
+    });
+    await once(unused, 'secureConnect');
+    unused.on('error', () => {});
+    const closed = once(unused, 'close');
+    const t0 = Date.now();
     child.kill('SIGTERM');
+    await closed;
+    assert.equal(await exit, 0);
+    const elapsed = Date.now() - t0;
+    assert.ok(elapsed < bodyTimeoutMs + 5000, `exited ${elapsed} ms after SIGTERM, within the grace period`);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     assert.equal(await exit, 0);
   }
 });
