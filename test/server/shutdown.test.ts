@@ -5,10 +5,10 @@
  * checkpoint is signed, and the process exits 0 before the grace period would cut anything.
  */
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
+import { rawConnection } from './raw-connection.ts';
 import { startServeProcess } from './serve-process.ts';
 
 /** The shutdown grace period is the body timeout plus 5 s (src/server/start.ts): 30 s here. */
@@ -36,58 +36,6 @@ const event = (i: number) => ({
   result: 'success',
   ip_address: '192.0.2.7',
 });
-
-interface Raw {
-  socket: Socket;
-  /** Everything received so far. */
-  text: () => string;
-  /** Resolves once the received text matches. */
-  until: (re: RegExp) => Promise<string>;
-  closed: Promise<void>;
-  isClosed: () => boolean;
-}
-
-async function rawConnection(url: string): Promise<Raw> {
-  const { hostname, port } = new URL(url);
-  const socket = connect(Number(port), hostname);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  let text = '';
-  let waiters: (() => void)[] = [];
-  let isClosed = false;
-  socket.setEncoding('utf8');
-  socket.on('data', (d: string) => {
-    text += d;
-    for (const w of waiters) w();
-  });
-  // A reset counts as closed too.
-  socket.on('error', () => {});
-  const closed = new Promise<void>((resolve) =>
-    socket.once('close', () => {
-      isClosed = true;
-      for (const w of waiters) w();
-      resolve();
-    }),
-  );
-  const until = (re: RegExp) =>
-    new Promise<string>((resolve, reject) => {
-      const check = () => {
-        const m = re.exec(text);
-        if (m) {
-          waiters = waiters.filter((w) => w !== check);
-          resolve(m[0]);
-        } else if (isClosed) {
-          waiters = waiters.filter((w) => w !== check);
-          reject(new Error(`closed before ${re}: ${JSON.stringify(text)}`));
-        }
-      };
-      waiters.push(check);
-      check();
-    });
-  return { socket, text: () => text, until, closed, isClosed: () => isClosed };
-}
 
 it('SIGTERM closes idle keep-alive connections at once, finishes the request in flight, signs and exits 0', async () => {
   const s = await startServeProcess(dir, [
