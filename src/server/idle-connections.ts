@@ -12,6 +12,12 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 
+/**
+ * A shutdown waits for the requests in flight this long beyond the body timeout, then cuts the
+ * connections still open (`evident serve` and `evident witness` alike).
+ */
+export const SHUTDOWN_GRACE_EXTRA_MS = 5_000;
+
 export interface IdleConnections {
   /** Closes every connection that carries no request and has sent nothing since its last answer. */
   close(): void;
