@@ -26,20 +26,29 @@ export interface IdleConnections {
 export function trackIdleConnections(server: Server): IdleConnections {
   /** Connections no request has come on yet (for HTTPS, also the TLS socket over each). */
   const unused = new Set<Socket>();
+  let closing = false;
   const watch = (socket: Socket) => {
     unused.add(socket);
     socket.once('close', () => unused.delete(socket));
   };
   server.on('connection', watch);
   // Over TLS the requests come on the TLS socket; its bytesRead counts the decrypted bytes.
-  if (server instanceof TlsServer) server.on('secureConnection', watch);
+  if (server instanceof TlsServer) {
+    server.on('secureConnection', (socket: Socket) => {
+      // A handshake under way at close, ended since: nothing read over it, it carries no request.
+      if (closing && socket.bytesRead === 0) socket.destroy();
+      else watch(socket);
+    });
+  }
   server.on('request', (req: { socket: Socket }) => {
     unused.delete(req.socket);
   });
   return {
     close() {
-      // Not a byte read: no request has begun on it. One with part of a request (a TLS handshake,
-      // some headers) is left to finish, as one carrying a request is; the grace period bounds both.
+      closing = true;
+      // Not a byte read: no request has begun on it. One with part of a request (some headers) is
+      // left to finish, as one carrying a request is; the grace period bounds both. A TLS handshake
+      // under way is left to end, and the connection is closed then if nothing came over it.
       for (const socket of unused) if (socket.bytesRead === 0) socket.destroy();
       // Keep-alive connections idle after an answer (server.close() does this too on Node 20).
       server.closeIdleConnections();

@@ -23,7 +23,7 @@ export function startServeProcess(
   args: string[],
   o: ProcessOptions = {},
 ): Promise<ServeProcess> {
-  return startProcess(cwd, ['serve', ...args], /Server listening at (http:\/\/127\.0\.0\.1:\d+)/, o);
+  return startProcess(cwd, ['serve', ...args], /Server listening at (https?:\/\/127\.0\.0\.1:\d+)/, o);
 }
 
 /** `evident witness` with these flags (--config and the others: docs/witness.md). */
