@@ -50,7 +50,10 @@ export interface LedgerOptions {
   maxDelayMs?: number;
   /** Most events waiting for a commit; beyond it appends are refused with STORE_BUSY. */
   maxPending?: number;
-  /** Sign a checkpoint at most this often while appending, in ms; close() always signs. */
+  /**
+   * Sign a checkpoint at most this often while appending, in ms (Infinity: never while appending,
+   * only by checkpoint()); close() always signs.
+   */
   checkpointIntervalMs?: number;
   now?: () => Date;
   /** Whether close() also closes the store (default true; false when many ledgers share one store). */

@@ -18,6 +18,7 @@ import { corsHook } from './cors.ts';
 import { type OpenApiDoc, renderDocsPage } from './docs-page.ts';
 import { integrityAlarm, toHttpError } from './errors.ts';
 import { loadFramework } from './framework.ts';
+import { trackIdleConnections } from './idle-connections.ts';
 import { instrumentStore } from './instrument.ts';
 import { LogRegistry } from './logs.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -276,8 +277,11 @@ export async function buildServer(options: ServerOptions): Promise<App> {
       .send(viewer.html);
   });
 
+  const idle = trackIdleConnections(app.server);
   app.addHook('preClose', async () => {
     ctx.lifecycle.closing = true;
+    // Before Fastify closes the server: only the requests in flight are waited for.
+    idle.close();
   });
   // During shutdown each answer closes its connection: a keep-alive socket that was busy when
   // close began would otherwise hold the process open until its idle timeout.

@@ -2,7 +2,9 @@
  * The logs one server serves: a Ledger per log, opened on first use over the one shared store
  * (`ownsStore: false`), each signing with the key the key ring holds for its origin. A
  * background timer signs a checkpoint of every log whose tree grew since its last one, so the
- * published checkpoint trails the log by at most `checkpointIntervalMs`.
+ * published checkpoint trails the log by at most `checkpointIntervalMs`. The same interval
+ * governs the checkpoints each ledger signs inside its append commits (0: neither signs; a
+ * checkpoint is then signed only on demand, and a last one at close).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
@@ -24,7 +26,9 @@ export interface LogRegistryOptions {
   keyRing: KeyRing;
   /** Logs created on first use get the origin `<originHost>/<log>`. */
   originHost: string;
+  /** Each ledger's tuning; its `checkpointIntervalMs`, if given, wins over the one below. */
   ledger?: LedgerTuning;
+  /** How often grown logs get a new signed checkpoint, by the timer and inside appends, in ms (0: only on demand). */
   checkpointIntervalMs?: number;
   log?: FastifyBaseLogger;
   now?: () => Date;
@@ -35,6 +39,8 @@ export interface LogRegistryOptions {
 export class LogRegistry {
   private readonly ledgers = new Map<string, Promise<Ledger | undefined>>();
   private readonly timer: NodeJS.Timeout | undefined;
+  /** The ledgers' own interval between checkpoints signed inside append commits, in ms. */
+  private readonly ledgerCheckpointIntervalMs: number;
   private readonly witnessTimer: NodeJS.Timeout | undefined;
   private witnessingRun: Promise<void> | undefined;
   private closed = false;
@@ -42,6 +48,8 @@ export class LogRegistry {
 
   constructor(private readonly o: LogRegistryOptions) {
     const every = o.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs;
+    // 0 is "on demand only": the ledgers then never sign inside an append either.
+    this.ledgerCheckpointIntervalMs = o.ledger?.checkpointIntervalMs ?? (every > 0 ? every : Infinity);
     if (every > 0) {
       this.timer = setInterval(() => {
         this.sweeping ??= this.signGrown().finally(() => {
@@ -132,6 +140,7 @@ export class LogRegistry {
     }
     return Ledger.open({
       ...this.o.ledger,
+      checkpointIntervalMs: this.ledgerCheckpointIntervalMs,
       store: this.o.store,
       log: name,
       ownsStore: false,

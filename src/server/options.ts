@@ -58,9 +58,16 @@ export interface ServerOptions {
   rateLimit?: { max: number; timeWindowMs: number; anonymousMax?: number } | false;
   /** How access without a valid key is counted and written (./access-tally.ts). */
   anonymousAudit?: Partial<TallyOptions>;
-  /** The ledgers' group commit and pushback settings. */
+  /**
+   * The ledgers' group commit and pushback settings; a `checkpointIntervalMs` here wins over the
+   * server's for the checkpoints signed inside appends.
+   */
   ledger?: LedgerTuning;
-  /** How often grown logs get a new signed checkpoint, in ms (0: only on demand). */
+  /**
+   * How often grown logs get a new signed checkpoint, in ms: by a background timer, and by each
+   * ledger inside its append commits. 0: only on demand (a request with a key that needs one),
+   * and a last one at close.
+   */
   checkpointIntervalMs?: number;
   /**
    * Witnesses to send each new checkpoint to (C2SP tlog-witness), from a tlog-policy file with

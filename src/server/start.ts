@@ -1,5 +1,6 @@
 /** startServer: buildServer, then listen. Closing drains in-flight requests and pending appends. */
 import { buildServer } from './app.ts';
+import { SHUTDOWN_GRACE_EXTRA_MS } from './idle-connections.ts';
 import { DEFAULTS, type ServerOptions } from './options.ts';
 import type { App } from './type-provider.ts';
 
@@ -23,9 +24,10 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   try {
     const url = await app.listen({ host: o.host ?? DEFAULTS.host, port: o.port ?? DEFAULTS.port });
     const close = async () => {
-      // In-flight requests get a grace period (a body may take bodyTimeoutMs to arrive); then the
-      // sockets still open are cut so that shutdown always ends.
-      const grace = (o.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs) + 5000;
+      // Idle connections are closed at once (./idle-connections.ts). In-flight requests get a grace
+      // period (a body may take bodyTimeoutMs to arrive); then the sockets still open are cut so
+      // that shutdown always ends.
+      const grace = (o.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs) + SHUTDOWN_GRACE_EXTRA_MS;
       const timer = setTimeout(() => app.server.closeAllConnections(), grace);
       timer.unref();
       try {

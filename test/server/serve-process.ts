@@ -1,4 +1,7 @@
-/** A real `evident serve` process for tests: started with chosen flags and Node options, stopped by its pid. */
+/**
+ * A real `evident serve` or `evident witness` process for tests: started with chosen flags and
+ * Node options, ready once it logs the address it listens at, stopped by its pid.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { BIN } from '../cli/helpers.ts';
 
@@ -10,14 +13,32 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
+interface ProcessOptions {
+  nodeOptions?: string[];
+  env?: Record<string, string>;
+}
+
 export function startServeProcess(
   cwd: string,
   args: string[],
-  o: { nodeOptions?: string[]; env?: Record<string, string> } = {},
+  o: ProcessOptions = {},
 ): Promise<ServeProcess> {
+  return startProcess(cwd, ['serve', ...args], /Server listening at (https?:\/\/127\.0\.0\.1:\d+)/, o);
+}
+
+/** `evident witness` with these flags (--config and the others: docs/witness.md). */
+export function startWitnessProcess(
+  cwd: string,
+  args: string[],
+  o: ProcessOptions = {},
+): Promise<ServeProcess> {
+  return startProcess(cwd, ['witness', ...args], /witness listening at (http:\/\/127\.0\.0\.1:\d+)/, o);
+}
+
+function startProcess(cwd: string, args: string[], ready: RegExp, o: ProcessOptions): Promise<ServeProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...o.env };
   for (const k of Object.keys(env)) if (k.startsWith('EVIDENT_') && !o.env?.[k]) delete env[k];
-  const child = spawn(process.execPath, [...(o.nodeOptions ?? []), BIN, 'serve', ...args], {
+  const child = spawn(process.execPath, [...(o.nodeOptions ?? []), BIN, ...args], {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -31,9 +52,9 @@ export function startServeProcess(
   });
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start: ${out}`)), 15_000);
     const onData = () => {
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      const m = ready.exec(out);
       if (!m) return;
       clearTimeout(timer);
       child.stdout!.off('data', onData);
@@ -51,7 +72,7 @@ export function startServeProcess(
     child.stdout!.on('data', onData);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`serve exited ${code}: ${out}`));
+      reject(new Error(`${args[0]} exited ${code}: ${out}`));
     });
   });
 }

@@ -1,10 +1,14 @@
 /** `evident serve --tls-cert --tls-key`: HTTPS with a real certificate, and nothing in clear. */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { request } from 'node:https';
+import { connect as connectTcp, createServer as createTcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
+import { connect } from 'node:tls';
 import { BIN, ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
+import { startServeProcess } from './serve-process.ts';
 
 after(removeTempDirs);
 
@@ -26,9 +30,8 @@ function get(
   });
 }
 
-it('serves HTTPS with the given certificate and refuses plain HTTP', async () => {
-  ensureBuilt();
-  const dir = tempDir();
+/** A self-signed certificate for localhost and 127.0.0.1, made by openssl in `dir`. */
+function makeCertificate(dir: string): { cert: string; key: string } {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   execFileSync(
@@ -54,14 +57,38 @@ it('serves HTTPS with the given certificate and refuses plain HTTP', async () =>
     ],
     { stdio: 'ignore' },
   );
+  return { cert, key };
+}
+
+it('serves HTTPS with the given certificate, refuses plain HTTP, and closes an unused connection at shutdown', async () => {
+  ensureBuilt();
+  const dir = tempDir();
+  const { cert, key } = makeCertificate(dir);
   assert.equal((await run(['init', '--origin', 'tls.test/default'], { cwd: dir })).code, 0);
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('EVIDENT_')) delete env[k];
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--tls-cert', cert, '--tls-key', key], {
-    cwd: dir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // The shutdown grace period: the body timeout plus 5 s (src/server/start.ts).
+  const bodyTimeoutMs = 25_000;
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'serve',
+      '--port',
+      '0',
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      key,
+      '--body-timeout-ms',
+      String(bodyTimeoutMs),
+    ],
+    {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
   try {
     const url = await new Promise<string>((resolve, reject) => {
@@ -83,8 +110,105 @@ it('serves HTTPS with the given certificate and refuses plain HTTP', async () =>
     assert.equal(vkey.status, 401, 'the verifier key needs a key unless made public');
     // the same port does not answer in clear text
     await assert.rejects(fetch(url.replace('https:', 'http:') + '/healthz'));
-  } finally {
+
+    // A TLS connection that never sends a request (as a browser keeps one) does not hold
+    // shutdown: SIGTERM closes it at once, not when the grace period ends.
+    const unused = connect({
+      host: '127.0.0.1',
+      port: Number(new URL(url).port),
+      ca,
+      servername: 'localhost',
+    });
+    await once(unused, 'secureConnect');
+    unused.on('error', () => {});
+    const closed = once(unused, 'close');
+    const t0 = Date.now();
     child.kill('SIGTERM');
+    await closed;
     assert.equal(await exit, 0);
+    const elapsed = Date.now() - t0;
+    assert.ok(elapsed < bodyTimeoutMs + 5000, `exited ${elapsed} ms after SIGTERM, within the grace period`);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+  }
+});
+
+it('a TLS connection whose handshake ends after SIGTERM, with no request on it, is closed at once', async () => {
+  ensureBuilt();
+  const dir = tempDir();
+  const { cert, key } = makeCertificate(dir);
+  assert.equal((await run(['init', '--origin', 'tls.test/default'], { cwd: dir })).code, 0);
+  // The grace period is 30 s (the body timeout plus 5 s): a close later than 20 s came from its cut.
+  const s = await startServeProcess(dir, [
+    '--port',
+    '0',
+    '--tls-cert',
+    cert,
+    '--tls-key',
+    key,
+    '--body-timeout-ms',
+    '25000',
+  ]);
+  const port = Number(new URL(s.url).port);
+  // A relay that passes the ClientHello on and holds the client's next flight (its Finished) until
+  // released: the server ends the handshake only when told, here after shutdown began.
+  const held: Buffer[] = [];
+  let upstream: Socket | undefined;
+  const relay = createTcpServer((client) => {
+    const up = connectTcp(port, '127.0.0.1');
+    upstream = up;
+    let first = true;
+    client.on('data', (d: Buffer) => {
+      if (first) up.write(d);
+      else held.push(d);
+      first = false;
+    });
+    up.on('data', (d) => client.write(d));
+    for (const [a, b] of [
+      [client, up],
+      [up, client],
+    ] as const) {
+      a.on('error', () => {});
+      a.on('close', () => b.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  try {
+    const ca = execFileSync('cat', [cert], { encoding: 'utf8' });
+    const unused = connect({
+      host: '127.0.0.1',
+      port: (relay.address() as { port: number }).port,
+      ca,
+      servername: 'localhost',
+    });
+    unused.on('error', () => {});
+    const closed = once(unused, 'close');
+    // TLS 1.3: the client is done once it has the server's flight; the server waits for its Finished.
+    await once(unused, 'secureConnect');
+    s.child.kill('SIGTERM');
+    // Shutdown began once the port refuses connections.
+    for (;;) {
+      const probe = connectTcp(port, '127.0.0.1');
+      const refused = await new Promise<boolean>((resolve) => {
+        probe.once('error', () => resolve(true));
+        probe.once('connect', () => resolve(false));
+      });
+      probe.destroy();
+      if (refused) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    upstream!.write(Buffer.concat(held.splice(0)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      closed,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the connection was not closed within 20 s')), 20_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    assert.equal(await s.exit, 0, s.output());
+  } finally {
+    relay.close();
+    await s.stop();
   }
 });

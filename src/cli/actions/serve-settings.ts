@@ -183,7 +183,8 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     config: 'checkpointIntervalMs',
     kind: 'count',
     value: 'MS',
-    description: 'sign a checkpoint of each grown log this often',
+    description:
+      'sign a checkpoint of each grown log this often, by a timer and inside appends (0: only when a request with a key needs one, and at shutdown)',
     default: String(DEFAULTS.checkpointIntervalMs),
   },
   {

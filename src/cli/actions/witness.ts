@@ -1,6 +1,7 @@
 /**
  * evident witness: loads the cosigner key and the logs to witness (a C2SP tlog-policy file),
- * records each log in the witness's state, and serves add-checkpoint until SIGTERM or SIGINT.
+ * records each log in the witness's state, and serves add-checkpoint until SIGTERM or SIGINT
+ * (then it finishes the requests in flight, within a grace period, and closes the store).
  * evident witness init: creates the cosigner key file and prints its verifier key.
  */
 import { formatCosignerKey } from '../../core/cosignature.ts';
@@ -80,9 +81,13 @@ export async function run(ctx: Context): Promise<number> {
     logs: policy.logs.map((l) => l.origin),
   });
   return new Promise<number>((resolve) => {
+    // Idle connections close at once, requests in flight are finished, and those still open after
+    // the grace period are cut (../../server/witness/http.ts). A second signal exits at once.
     const stop = () => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
+      process.once('SIGTERM', () => process.exit(130));
+      process.once('SIGINT', () => process.exit(130));
       server
         .close()
         .then(() => store.close())

@@ -3,18 +3,24 @@
  * /healthz` and `GET /metrics` for its operator. Plain node:http: the body is read up to a
  * bound (413 beyond, 408 if it trickles), decoded as strict UTF-8 (400 otherwise), and handed
  * to the Witness; no hostile input reaches a 500, which is kept for the store failing.
+ *
+ * Closing (SIGTERM) closes at once the connections with no request on them (../idle-connections.ts),
+ * answers the requests in flight with `Connection: close`, and cuts whatever is still open after
+ * the grace period (the body timeout plus 5 s, as `evident serve`); it resolves once every request
+ * handler has ended, so the store can be closed under none.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isEvidentError } from '../../core/errors.ts';
 import { MAX_ADD_CHECKPOINT_BYTES } from '../../core/witness-request.ts';
+import { SHUTDOWN_GRACE_EXTRA_MS, trackIdleConnections } from '../idle-connections.ts';
 import type { Witness } from './add-checkpoint.ts';
 
 export interface WitnessServerOptions {
   witness: Witness;
   /** Largest body read (default MAX_ADD_CHECKPOINT_BYTES). */
   maxBodyBytes?: number;
-  /** A body must arrive within this many ms (default 10 s). */
+  /** A body must arrive within this many ms (default 10 s); closing waits for it 5 s more. */
   bodyTimeoutMs?: number;
   /** One line per request (JSON), or nothing. */
   log?: (line: Record<string, unknown>) => void;
@@ -25,6 +31,7 @@ export interface WitnessServer {
   url: string;
   /** Requests answered, by route and status. */
   counts: Map<string, number>;
+  /** Stops accepting, finishes the requests in flight (cut after the grace period), then resolves. */
   close(): Promise<void>;
 }
 
@@ -53,12 +60,21 @@ export async function startWitnessServer(
   listen: { host: string; port: number },
 ): Promise<WitnessServer> {
   const max = o.maxBodyBytes ?? MAX_ADD_CHECKPOINT_BYTES;
+  const bodyTimeoutMs = o.bodyTimeoutMs ?? 10_000;
   const counts = new Map<string, number>();
   const count = (route: string, status: number) => {
     const k = `${route} ${status}`;
     counts.set(k, (counts.get(k) ?? 0) + 1);
   };
-  const server = createServer(async (req, res) => {
+  let closing = false;
+  /** Request handlers still running: closing waits for them even after their socket is cut. */
+  const handlers = new Set<Promise<void>>();
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // During shutdown each answer closes its connection: kept alive, it would hold the close.
+    const reply = (status: number, contentType: string, body: string) => {
+      if (closing) res.setHeader('connection', 'close');
+      send(res, status, contentType, body);
+    };
     const started = Date.now();
     const path = (req.url ?? '').split('?')[0];
     let status = 500;
@@ -71,14 +87,14 @@ export async function startWitnessServer(
         if (req.method !== 'POST') {
           status = 405;
           res.setHeader('allow', 'POST');
-          send(res, 405, 'text/plain', 'use POST\n');
+          reply(405, 'text/plain', 'use POST\n');
           return;
         }
         const raw = await readBody(req, max);
         if (raw === 'too-large') {
           status = 413;
           res.setHeader('connection', 'close');
-          send(res, 413, 'text/plain', `the body is larger than ${max} bytes\n`);
+          reply(413, 'text/plain', `the body is larger than ${max} bytes\n`);
           return;
         }
         let body: string;
@@ -86,7 +102,7 @@ export async function startWitnessServer(
           body = decoder.decode(raw);
         } catch {
           status = 400;
-          send(res, 400, 'text/plain', 'malformed request: the body is not UTF-8\n');
+          reply(400, 'text/plain', 'malformed request: the body is not UTF-8\n');
           return;
         }
         const a = await o.witness.addCheckpoint(body);
@@ -95,28 +111,34 @@ export async function startWitnessServer(
         origin = a.origin;
         old = a.old;
         size = a.size;
-        send(res, a.status, a.contentType, a.body);
+        reply(a.status, a.contentType, a.body);
       } else if (path === '/healthz' && req.method === 'GET') {
         status = 200;
-        send(res, 200, 'application/json', '{"status":"ok"}\n');
+        reply(200, 'application/json', '{"status":"ok"}\n');
       } else if (path === '/metrics' && req.method === 'GET') {
         status = 200;
-        send(res, 200, 'text/plain; version=0.0.4', metricsText(counts));
+        reply(200, 'text/plain; version=0.0.4', metricsText(counts));
       } else {
         status = 404;
-        send(res, 404, 'text/plain', 'not found\n');
+        reply(404, 'text/plain', 'not found\n');
       }
     } catch (e) {
       // The store failed (busy, disk): nothing was cosigned; the log retries.
       status = isEvidentError(e) && e.code === 'STORE_BUSY' ? 503 : 500;
       reason = isEvidentError(e) ? e.code : 'INTERNAL';
-      if (!res.headersSent) send(res, status, 'text/plain', `${reason}\n`);
+      if (!res.headersSent) reply(status, 'text/plain', `${reason}\n`);
     } finally {
       count(path === '/add-checkpoint' ? 'add-checkpoint' : 'other', status);
       o.log?.({ method: req.method, path, status, reason, origin, old, size, ms: Date.now() - started });
     }
+  };
+  const server = createServer((req, res) => {
+    const h = handle(req, res);
+    handlers.add(h);
+    void h.finally(() => handlers.delete(h));
   });
-  server.requestTimeout = o.bodyTimeoutMs ?? 10_000;
+  const idle = trackIdleConnections(server);
+  server.requestTimeout = bodyTimeoutMs;
   server.headersTimeout = Math.min(server.requestTimeout, 10_000);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -129,11 +151,23 @@ export async function startWitnessServer(
     server,
     url: `http://${host}:${addr.port}`,
     counts,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+    close: async () => {
+      closing = true;
+      // A body may take bodyTimeoutMs to arrive (Node's own timers stop at close); then the
+      // connections still open are cut, so that shutdown always ends.
+      const timer = setTimeout(() => server.closeAllConnections(), bodyTimeoutMs + SHUTDOWN_GRACE_EXTRA_MS);
+      timer.unref();
+      try {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          idle.close();
+        });
+        // A handler whose connection was cut still ends its transaction before the store closes.
+        await Promise.allSettled([...handlers]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
   };
 }
 
