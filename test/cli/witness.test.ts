@@ -142,7 +142,10 @@ describe('witnesses and a witnessed log (real processes)', () => {
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
       body: JSON.stringify(Array.from({ length: n }, (_, i) => event(from + i, tag))),
     });
-    assert.equal(r.status, 201, await r.text());
+    const text = await r.text();
+    assert.equal(r.status, 201, text);
+    const { receipts } = JSON.parse(text) as { receipts: { index: number }[] };
+    return receipts.at(-1)!.index + 1;
   };
   /** Waits until both witnesses cosigned the same size, at least `min`; returns it. */
   const bothAt = (url: string, min: number) =>
@@ -292,12 +295,13 @@ describe('witnesses and a witnessed log (real processes)', () => {
 
   it('with w2 away: 1-of-2 passes, 2-of-2 fails with WITNESS_QUORUM_UNMET (exit 1); the checkpoint says unmet', async () => {
     await stop(witnesses[1]!);
-    const w1At = (await readyz(serve!.url)).witnesses[0]!.cosigned_size!;
-    await append(serve!.url, 3, 200);
-    const size = await until('w1 alone ahead', async () => {
+    // Wait for w1 to cosign the whole tree: a checkpoint of a part of it would leave a later one,
+    // signed before or at shutdown, without w1's cosignature.
+    const treeSize = await append(serve!.url, 3, 200);
+    const size = await until('w1 alone at the tree size', async () => {
       const r = await readyz(serve!.url);
       const s = r.witnesses[0]!.cosigned_size!;
-      return s > w1At ? s : undefined;
+      return s >= treeSize ? s : undefined;
     });
     const r = await fetch(`${serve!.url}/v1/logs/default/checkpoint?size=${size}`);
     assert.equal(r.headers.get('evident-witness-quorum'), 'unmet');
