@@ -28,7 +28,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from '../server/cluster.ts';
+import { freePort, postgresBinDir } from '../server/cluster.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -350,6 +350,24 @@ export class ReplicatedCluster {
     return { killed, promoted, restored: Date.now() };
   }
 
+  /** Waits until every streaming standby has replayed all the WAL the primary has flushed. */
+  async waitCaughtUp(timeoutMs = 60_000): Promise<void> {
+    const [r] = await sql<{ lsn: string }>(
+      this.primary.port,
+      'SELECT pg_current_wal_flush_lsn()::text AS lsn',
+    );
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await sql<{ lsn: string | null }>(
+        this.primary.port,
+        'SELECT replay_lsn::text AS lsn FROM pg_stat_replication',
+      );
+      if (rows.length > 0 && rows.every((x) => lsn(x.lsn) >= lsn(r!.lsn))) return;
+      if (Date.now() > until) throw new Error('standbys did not catch up');
+      await sleep(20);
+    }
+  }
+
   /** Process ids of the primary's walsenders (one per streaming standby). */
   async walsenders(): Promise<number[]> {
     const rows = await sql<{ pid: number }>(this.primary.port, 'SELECT pid FROM pg_stat_replication');
@@ -367,4 +385,17 @@ export class ReplicatedCluster {
     }
     rmSync(this.base, { recursive: true, force: true });
   }
+}
+
+/**
+ * The server binaries, or undefined after skipping `t` with the reason; under CI=true a
+ * missing part fails the test instead.
+ */
+export function binariesOrSkip(t: { skip(message: string): void }): string | undefined {
+  const bin = postgresBinDir();
+  const why = replicationSkipReason(bin);
+  if (!why) return bin;
+  if (process.env['CI'] === 'true') throw new Error(`${why}: not allowed under CI`);
+  t.skip(`${why}: skipped`);
+  return undefined;
 }

@@ -39,14 +39,17 @@ function refuse(message: string, part: string, value?: string): EvidentError {
 
 /** One `host[:port]` of the list; IPv6 addresses in brackets. */
 function splitHost(spec: string): { host: string; port: string } {
-  const m = /^(\[[0-9A-Fa-f:.]+\]|[^[\]:/?#@]+)(?::(\d*))?$/.exec(spec);
-  if (!m) throw refuse(`host "${spec}" in the database URL is not host[:port]`, 'host', spec);
+  const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(.*))?$/.exec(spec);
+  const host = m?.[1] ?? spec;
+  if (!m || !/^(\[[0-9A-Fa-f:.]+\]|[^[\]:/?#@\s]+)$/.test(host)) {
+    throw refuse(`host "${spec}" in the database URL is not host[:port]`, 'host', spec);
+  }
   const port = m[2] === undefined || m[2] === '' ? '5432' : m[2];
   const n = Number(port);
   if (!/^\d{1,5}$/.test(port) || n < 1 || n > 65_535) {
-    throw refuse(`port "${port}" of host ${m[1]} is not a port number (1 to 65535)`, 'port', port);
+    throw refuse(`port "${port}" of host ${host} is not a port number (1 to 65535)`, 'port', port);
   }
-  return { host: m[1]!, port: String(n) };
+  return { host, port: String(n) };
 }
 
 /**

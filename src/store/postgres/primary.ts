@@ -18,6 +18,8 @@ import type { HostTarget, ParsedPostgresUrl } from './hosts.ts';
 /** After a search that found no primary, queries fail with its error for this long. */
 export const SEARCH_PAUSE_MS = 200;
 
+const PROBE = 'SELECT pg_is_in_recovery() AS standby';
+
 export interface PrimaryPoolSettings {
   targets: readonly HostTarget[];
   max: number;
@@ -36,6 +38,12 @@ export class PrimaryPool implements PgPool {
   private failed: { at: number; error: EvidentError } | undefined;
   private readonly retired = new Set<Promise<void>>();
   private ended = false;
+  /**
+   * Connections seen to be on the primary. A new connection of the pool is checked before its
+   * first use: the host it connects to may have been rebuilt as a standby since the search
+   * (where a read would be stale, and a write refused with 0A000, not 25006).
+   */
+  private readonly verified = new WeakSet<object>();
 
   constructor(private readonly settings: PrimaryPoolSettings) {}
 
@@ -65,9 +73,18 @@ export class PrimaryPool implements PgPool {
         application_name: this.settings.application_name,
       });
       try {
-        // The probe's connection stays in the pool: the first query reuses it.
-        const { rows } = await pool.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby');
-        if (rows[0]?.standby === false) {
+        // The probe's connection stays in the pool, known to be on the primary.
+        const client = await pool.connect();
+        let standby: boolean | undefined;
+        try {
+          standby = (await client.query<{ standby: boolean }>(PROBE)).rows[0]?.standby;
+          this.verified.add(client);
+          client.release();
+        } catch (e) {
+          client.release(true);
+          throw e;
+        }
+        if (standby === false) {
           if (this.ended) {
             await pool.end().catch(() => undefined);
             throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
@@ -103,23 +120,27 @@ export class PrimaryPool implements PgPool {
   }
 
   /** A failure on `p` that says it may no longer be the primary drops it: the next use searches. */
-  private suspect(p: Primary, e: unknown): void {
-    if (this.current !== p || !isServerLoss(e)) return;
+  private suspect(p: Primary, e: unknown, lost = isServerLoss(e)): void {
+    if (this.current !== p || !lost) return;
     this.current = undefined;
     this.retire(p.pool);
   }
 
+  /** One query on a connection of the primary (as node-postgres's Pool.query does it). */
   async query<R = Record<string, unknown>>(
     text: string | PgQuery,
     values?: readonly unknown[],
   ): Promise<PgResult<R>> {
-    const p = await this.primary();
+    const client = await this.connect();
+    let result: PgResult<R>;
     try {
-      return await p.pool.query<R>(text, values);
+      result = await client.query<R>(text, values);
     } catch (e) {
-      this.suspect(p, e);
+      client.release(e as Error);
       throw e;
     }
+    client.release();
+    return result;
   }
 
   async connect(): Promise<PgClient> {
@@ -130,6 +151,27 @@ export class PrimaryPool implements PgPool {
     } catch (e) {
       this.suspect(p, e);
       throw e;
+    }
+    if (!this.verified.has(client)) {
+      let standby: boolean | undefined;
+      try {
+        standby = (await client.query<{ standby: boolean }>(PROBE)).rows[0]?.standby;
+      } catch (e) {
+        client.release(true);
+        this.suspect(p, e);
+        throw e;
+      }
+      if (standby !== false) {
+        client.release(true);
+        const e = new EvidentError(
+          ErrorCode.STORE_BUSY,
+          `PostgreSQL is unavailable: ${p.target.label} is no longer the primary (it is in recovery)`,
+          { host: p.target.label, retry_after_ms: RETRY_AFTER_MS },
+        );
+        this.suspect(p, e, true);
+        throw e;
+      }
+      this.verified.add(client);
     }
     const suspect = (e: unknown) => this.suspect(p, e);
     return {
