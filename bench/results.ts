@@ -8,6 +8,7 @@ import type { IngestResult } from './ingest.ts';
 import type { Machine } from './machine.ts';
 import type { ProofResult } from './proofs.ts';
 import type { QueryResult } from './queries.ts';
+import type { ReplicationResult } from './replication.ts';
 import type { S3PutResult } from './s3-put.ts';
 import type { StorageResult } from './storage.ts';
 import type { StoreKind } from './support.ts';
@@ -29,6 +30,7 @@ export const SECTIONS = [
   'exports',
   'viewer',
   'alerts',
+  'replication',
 ] as const;
 /** Sections run only when named in --only: they need a server the default run does not start. */
 export const OPT_IN_SECTIONS = ['s3'] as const;
@@ -69,6 +71,10 @@ export interface Results {
   viewer?: ViewerResult[];
   /** Ingest with alert rules off and on (absent in older files). */
   alerts?: AlertsResult[];
+  /** Ingest with synchronous against asynchronous replication (absent in older files). */
+  replication?: ReplicationResult[];
+  /** Why the replication section measured nothing (no PostgreSQL server binaries). */
+  replication_skipped?: string;
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];

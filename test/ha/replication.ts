@@ -312,11 +312,13 @@ export class ReplicatedCluster {
    * The primary lost and replaced: SIGKILL of its postmaster and children; the standby with the
    * most WAL received promoted (with `ANY 1`, only it is sure to hold every acknowledged
    * commit); the other standbys re-pointed to it (a slot each, primary_conninfo reloaded: they
-   * follow the new timeline); the lost primary rebuilt from it as a standby.
+   * follow the new timeline); the lost primary rebuilt from it as a standby (unless `rebuild`
+   * is false). `before` runs just before the kill, `delayMs` earlier.
    */
-  async failover(before?: () => void): Promise<FailoverTimes> {
+  async failover(before?: () => void, delayMs = 0, rebuild = true): Promise<FailoverTimes> {
     const lost = this.primary;
     before?.();
+    if (delayMs > 0) await sleep(delayMs);
     lost.kill();
     const killed = Date.now();
     const standbys = this.standbys.filter((s) => s.running);
@@ -345,7 +347,7 @@ export class ReplicatedCluster {
       await sql(s.port, `ALTER SYSTEM SET primary_slot_name = '${s.name}'`);
       await sql(s.port, 'SELECT pg_reload_conf()');
     }
-    await this.addStandby(lost);
+    if (rebuild) await this.addStandby(lost);
     await this.waitStreaming();
     return { killed, promoted, restored: Date.now() };
   }
