@@ -270,7 +270,7 @@ describe('high availability: synchronous streaming replication and failover', ()
     );
   });
 
-  it('synchronous standby down: an append waits and is acknowledged only once the standby is back; a client that gave up retries by id harmlessly', {
+  it('synchronous standby down: an append waits and is acknowledged only once the standby is back; a client that gave up retries by id harmlessly; no primary: 503', {
     timeout: 120_000,
   }, async (t) => {
     const bin = binariesOrSkip(t);
@@ -334,8 +334,6 @@ describe('high availability: synchronous streaming replication and failover', ()
     const retried = (await retry.json()) as { receipts?: { index: number; duplicate?: boolean }[] };
     assert.equal(retry.status, 201);
     t.diagnostic(`the abandoned append retried by id: ${JSON.stringify(retried.receipts)}`);
-    await stopServe(servers[0]!);
-
     const store = await openStore(db, { readonly: true });
     try {
       const info = (await store.getLog(LOGS[0]!))!;
@@ -345,5 +343,17 @@ describe('high availability: synchronous streaming replication and failover', ()
     } finally {
       await store.close();
     }
+
+    // No primary at all (killed, nothing promoted): /readyz says so with the code requests get.
+    c.primary.kill();
+    const noPrimary = await fetch(`${servers[0]!.url}/readyz`);
+    const body = (await noPrimary.json()) as { code?: string };
+    assert.equal(noPrimary.status, 503);
+    assert.equal(body.code, 'STORE_BUSY');
+    assert.ok(noPrimary.headers.get('retry-after'));
+    const append = await post(uuidv7());
+    assert.equal(append.status, 503);
+    assert.equal(((await append.json()) as { code?: string }).code, 'STORE_BUSY');
+    t.diagnostic('no primary: /readyz and appends answer 503 STORE_BUSY with Retry-After');
   });
 });
