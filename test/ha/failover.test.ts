@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { uuidv7 } from '../../src/core/event/uuid.ts';
 import { openStore } from '../../src/store/open.ts';
-import { ensureBuilt, removeTempDirs, tempDir } from '../cli/helpers.ts';
+import { ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
 import { initLogs, killAll, startServe, stopServe, verifyLog } from '../server/cluster.ts';
 import { checkLogs, Load, secs } from '../server/load.ts';
 import { binariesOrSkip, ReplicatedCluster } from './replication.ts';
@@ -301,8 +301,22 @@ describe('high availability: synchronous streaming replication and failover', ()
       });
     assert.equal((await post(uuidv7())).status, 201, 'appends while the standby streams');
 
+    const doctor = async () => {
+      const r = await run(['doctor', '--json', '--db', db, '--log', LOGS[0]!], { cwd: dir });
+      const checks = (JSON.parse(r.stdout) as { checks: { id: string; status: string; reason: string }[] })
+        .checks;
+      return checks.find((x) => x.id === 'replication');
+    };
+    const healthy = await doctor();
+    t.diagnostic(`evident doctor, replication: ${JSON.stringify(healthy)}`);
+    assert.equal(healthy?.status, 'pass');
+    assert.match(healthy.reason, /1 synchronous/);
+
     const standby = c.standbys[0]!;
     await standby.stop('fast');
+    const down = await doctor();
+    assert.equal(down?.status, 'warn');
+    assert.match(down.reason, /no standby streams/);
     const waiting = uuidv7();
     let answeredAt = 0;
     const pending = post(waiting).then(async (r) => {

@@ -50,6 +50,13 @@ describe('finding the primary among replicated servers', () => {
     const store = await openPostgresStore(hostUrl([closed, standby.port, primary.port], 'ev_find'));
     try {
       assert.equal((store.pool as PrimaryPool).primaryHost, `127.0.0.1:${primary.port}`);
+      assert.deepEqual(await store.replication(), {
+        inRecovery: false,
+        primaryHost: `127.0.0.1:${primary.port}`,
+        synchronousStandbyNames: '',
+        synchronousCommit: 'on',
+        standbys: [{ name: standby.name, state: 'streaming', syncState: 'async' }],
+      });
       const log = await store.createLog({ name: 'found', origin: 'ha.test/found', vkey: 'x', erasable: [] });
       assert.equal((await store.getLog('found'))?.id, log.id);
     } finally {

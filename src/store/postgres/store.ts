@@ -33,6 +33,7 @@ import type {
   NodeHash,
   PreparedAppend,
   PrunedRange,
+  ReplicationState,
   Store,
   StoredAlert,
   StoredCheckpoint,
@@ -51,7 +52,7 @@ import { parsePostgresUrl } from './hosts.ts';
 import type { SchemaChecks } from './identify.ts';
 import { type HydratedRow, toEntry } from './log-rows.ts';
 import { checkSchemaName, ident, migrate } from './migrations.ts';
-import { poolFor } from './primary.ts';
+import { PrimaryPool, poolFor } from './primary.ts';
 import { grantServiceRole } from './roles.ts';
 import { postgresSchemaCheck } from './schema-check.ts';
 import { CHUNK_ROWS, Statements } from './sql.ts';
@@ -454,6 +455,24 @@ export class PostgresStore implements Store, ApiKeyStore, CosignatureStore, Witn
       [table],
     );
     return row?.ok === true;
+  }
+
+  async replication(): Promise<ReplicationState> {
+    const [r] = await this.q<{ rec: boolean; names: string; commit: string }>(
+      `SELECT pg_is_in_recovery() AS rec, current_setting('synchronous_standby_names') AS names,
+              current_setting('synchronous_commit') AS commit`,
+    );
+    const standbys = await this.q<{ name: string | null; state: string | null; sync_state: string | null }>(
+      'SELECT application_name AS name, state, sync_state FROM pg_stat_replication ORDER BY application_name',
+    );
+    const primaryHost = this.db instanceof PrimaryPool ? this.db.primaryHost : undefined;
+    return {
+      inRecovery: r!.rec,
+      ...(primaryHost ? { primaryHost } : {}),
+      synchronousStandbyNames: r!.names,
+      synchronousCommit: r!.commit,
+      standbys: standbys.map((x) => ({ name: x.name, state: x.state, syncState: x.sync_state })),
+    };
   }
 
   async schemaCheck(): Promise<SchemaCheck> {
