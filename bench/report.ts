@@ -219,7 +219,7 @@ export function markdown(r: Results): string {
     '',
     'Library ingest at concurrency 64 (each caller awaits its append), the commit waiting for the standby',
     '(synchronous_standby_names set, synchronous_commit = on) against asynchronous replication, same servers,',
-    `same run; ratio: over asynchronous.${r.replication_skipped ? ` Skipped: ${r.replication_skipped}.` : ''}`,
+    `same run, alternating (async, sync, async, sync); ratio: over asynchronous.${r.replication_skipped ? ` Skipped: ${r.replication_skipped}.` : ''}`,
     '',
     ...table(
       ['mode', 'events', 'events/s', 'p50 ms', 'p99 ms', 'ratio'],
