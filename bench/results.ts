@@ -9,6 +9,7 @@ import type { IngestResult } from './ingest.ts';
 import type { Machine } from './machine.ts';
 import type { ProofResult } from './proofs.ts';
 import type { QueryResult } from './queries.ts';
+import type { ReplicationResult } from './replication.ts';
 import type { S3PutResult } from './s3-put.ts';
 import type { StorageResult } from './storage.ts';
 import type { StoreKind } from './support.ts';
@@ -31,6 +32,7 @@ export const SECTIONS = [
   'viewer',
   'alerts',
   'clusters',
+  'replication',
 ] as const;
 /** Sections run only when named in --only: they need a server the default run does not start. */
 export const OPT_IN_SECTIONS = ['s3'] as const;
@@ -75,6 +77,10 @@ export interface Results {
   clusters?: ClustersResult[];
   /** Why the clusters section measured nothing (no PostgreSQL server binaries...). */
   clusters_skipped?: string;
+  /** Ingest with synchronous against asynchronous replication (absent in older files). */
+  replication?: ReplicationResult[];
+  /** Why the replication section measured nothing (no PostgreSQL server binaries). */
+  replication_skipped?: string;
   /** How the large logs were built (appendMany in chunks); `cached`: by an earlier run. */
   builds: (BuildInfo & { store: StoreKind; cached: boolean })[];
   targets: Target[];

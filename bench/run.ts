@@ -8,11 +8,13 @@
  *   --verify-sizes 100000,1000000   --proof-sizes 1000000,10000000   --log-size 1000000
  *   --http-seconds 8            --tile-seconds 5       --no-postgres --no-cache    --out DIR
  *   --archive-size 1000000      --archive-segment 100000   (--only archive: seal, verify, prune)
+ *   (replication: private PostgreSQL servers in streaming replication, sync against async)
  *
  * PostgreSQL: EVIDENT_BENCH_PG (else EVIDENT_TEST_PG, else postgres://postgres@127.0.0.1:5432/test),
  * a fresh schema per log, dropped afterwards. Unreachable: its rows are skipped, and the report says so.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchAlerts } from './alerts.ts';
@@ -27,6 +29,7 @@ import { machine } from './machine.ts';
 import { probePostgres } from './pg.ts';
 import { benchProofs } from './proofs.ts';
 import { benchQueries } from './queries.ts';
+import { benchReplication, replicationSkipped } from './replication.ts';
 import { ingestChart, markdown } from './report.ts';
 import { FORMAT, OPT_IN_SECTIONS, type Results, SECTIONS, type Section, targets } from './results.ts';
 import { benchS3Put, server as s3Server } from './s3-put.ts';
@@ -262,6 +265,23 @@ try {
     }
     results.clusters = await benchClusters(4, 64, quick ? 2_000 : 60_000);
     delete results.clusters_skipped;
+  });
+  await section('replication', async () => {
+    // Private servers (initdb, pg_basebackup): the shared PostgreSQL is not used.
+    results.replication = [];
+    delete results.replication_skipped;
+    const skipped = replicationSkipped();
+    if (skipped) {
+      results.replication_skipped = skipped;
+      console.error(`replication: skipped, ${skipped}`);
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'evident-bench-replication-'));
+    try {
+      results.replication = await benchReplication(dir, quick ? 1_000 : 20_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 } finally {
   for (const log of logs.values()) log.dispose();

@@ -9,9 +9,9 @@
  * over, without losing or repeating anything, when it stops or dies.
  */
 import { ErrorCode, EvidentError, isEvidentError } from '../core/errors.ts';
-import { createPool } from '../store/postgres/driver.ts';
 import { pgError } from '../store/postgres/errors.ts';
-import { parsePostgresUrl } from '../store/postgres/store.ts';
+import { parsePostgresUrl } from '../store/postgres/hosts.ts';
+import { poolFor } from '../store/postgres/primary.ts';
 import { installOutbox } from './install.ts';
 import { type LedgerFor, type PassResult, type Rejection, runPass } from './pass.ts';
 import type { OutboxClient, OutboxPool } from './pg.ts';
@@ -82,8 +82,7 @@ export async function startOutboxRelay(o: OutboxRelayOptions): Promise<OutboxRel
         field: 'connectionString',
       });
     }
-    pool = (await createPool({
-      connectionString: parsed.connectionString,
+    pool = (await poolFor(parsed, {
       max: 2,
       connectionTimeoutMillis: 10_000,
       application_name: 'evident-relay',

@@ -248,5 +248,49 @@ export async function runChecks(l: Ledger, i: DoctorInput): Promise<Check[]> {
       'no WORM target: no archive target is an s3:// bucket under Object Lock',
       'evident archive target add s3://bucket/prefix (a bucket with Object Lock in compliance mode)',
     );
+  // 11. PostgreSQL: an acknowledged append is on a standby too (docs/high-availability.md).
+  const rep = await l.store.replication?.();
+  if (rep) {
+    const streaming = rep.standbys.length;
+    const sync = rep.standbys.filter((s) => s.syncState === 'sync' || s.syncState === 'quorum').length;
+    const seen = rep.standbys.some((s) => s.syncState !== null)
+      ? `${streaming} standby(s) streaming, ${sync} synchronous`
+      : `${streaming} standby(s) streaming (details need pg_read_all_stats)`;
+    const fix = 'docs/high-availability.md: synchronous_standby_names and synchronous_commit = on';
+    if (rep.inRecovery)
+      add(
+        'replication',
+        'warn',
+        "the server is a standby: its settings are not the primary's",
+        'run evident doctor against the primary',
+      );
+    else if (rep.synchronousStandbyNames.trim() === '')
+      add(
+        'replication',
+        'warn',
+        `no synchronous standby: an acknowledged append is on this server only (${seen})`,
+        fix,
+      );
+    else if (!['on', 'remote_apply'].includes(rep.synchronousCommit))
+      add(
+        'replication',
+        'warn',
+        `synchronous_commit is ${rep.synchronousCommit}: commits do not wait until a standby has flushed them`,
+        fix,
+      );
+    else if (streaming === 0)
+      add(
+        'replication',
+        'warn',
+        `synchronous_standby_names is '${rep.synchronousStandbyNames}' but no standby streams: appends wait`,
+        'start the standby, or list two synchronous candidates (ANY 1 (s1, s2))',
+      );
+    else
+      add(
+        'replication',
+        'pass',
+        `synchronous_standby_names '${rep.synchronousStandbyNames}', synchronous_commit ${rep.synchronousCommit}; ${seen}`,
+      );
+  }
   return checks;
 }

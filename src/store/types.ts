@@ -251,7 +251,24 @@ export interface Store {
   prunedRanges(logId: number): Promise<PrunedRange[]>;
   /** The log's write-ahead intents still held, oldest first. */
   intents(logId: number): Promise<StoredIntent[]>;
+  /** PostgreSQL only: the replication this connection can see (docs/high-availability.md). */
+  replication?(): Promise<ReplicationState>;
   close(): Promise<void>;
+}
+
+/** What a PostgreSQL server says of its replication, as far as the role may see. */
+export interface ReplicationState {
+  /** The server evident uses is a standby (in recovery). */
+  inRecovery: boolean;
+  /** `host:port` of the primary found among several hosts; absent with one host. */
+  primaryHost?: string;
+  synchronousStandbyNames: string;
+  synchronousCommit: string;
+  /**
+   * The standbys streaming from this server (pg_stat_replication). Without superuser or
+   * pg_read_all_stats only their number is visible: name, state and sync_state are null.
+   */
+  standbys: { name: string | null; state: string | null; syncState: string | null }[];
 }
 
 /** A log a witness checks (C2SP tlog-witness): its origin and one verifier key, recorded once. */

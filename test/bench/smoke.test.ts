@@ -43,6 +43,7 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
       'ingest',
       'proofs',
       'queries',
+      'replication',
       'storage',
       'tiles',
       'verify',
@@ -63,6 +64,15 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
       r.exports?.map((x) => x.format),
       ['bundle', 'ocsf', 'cef', 'syslog', 'csv'],
     );
+    // Sync against async replication on private servers, when the PostgreSQL server binaries are here (always in CI).
+    if (process.env['CI'] === 'true') assert.equal(r.replication_skipped, undefined);
+    if (r.replication_skipped === undefined) {
+      assert.deepEqual(
+        r.replication?.map((x) => x.mode),
+        ['asynchronous', 'synchronous'],
+      );
+      for (const x of r.replication ?? []) assert.ok(x.events_per_s > 0 && x.ratio > 0, JSON.stringify(x));
+    } else assert.match(r.replication_skipped, /PostgreSQL server binaries/);
     for (const x of r.exports ?? []) assert.ok(x.entries >= 5_000 && x.entries_per_s > 0, JSON.stringify(x));
     // The viewer in Chromium, when Chromium is installed (always under CI: .ci/run installs it).
     if (existsSync('/usr/bin/chromium') || process.env['CI'] === 'true') {

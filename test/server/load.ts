@@ -122,6 +122,15 @@ export class Load {
     this.headers = { authorization: `Bearer ${o.key}`, 'content-type': 'application/json' };
   }
 
+  /**
+   * Starts no new batch: the batches under way are still sent (and retried) until answered,
+   * and `planned` from now on counts only the batches started.
+   */
+  finish(): void {
+    for (const b of this.batches.slice(this.next)) this.planned[b.log]! -= b.n;
+    this.next = this.batches.length;
+  }
+
   /** Ends the load: no new attempt is made (for a test that failed half way). */
   stop(): void {
     this.stopped = true;

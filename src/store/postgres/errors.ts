@@ -42,6 +42,21 @@ const CONNECTION_LOST =
 
 export const RETRY_AFTER_MS = 1000;
 
+/**
+ * Whether a failure means this server may no longer be the primary: the connection was lost
+ * or refused (08xxx, or node-postgres's own connection errors), the server is shutting down or
+ * starting up (57P01 to 57P03), or it refused a write as a standby (25006).
+ */
+export function isServerLoss(e: unknown): boolean {
+  if (e instanceof EvidentError) return false;
+  const code = String((e as { code?: unknown }).code ?? '');
+  if (/^[0-9A-Z]{5}$/.test(code)) {
+    return code.startsWith('08') || code === '25006' || /^57P0[123]$/.test(code);
+  }
+  const message = (e as Error)?.message ?? String(e);
+  return CONNECTION_LOST.test(code) || CONNECTION_LOST.test(message);
+}
+
 export function pgError(e: unknown): EvidentError {
   if (e instanceof EvidentError) return e;
   const code = String((e as { code?: unknown }).code ?? '');

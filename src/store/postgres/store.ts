@@ -33,6 +33,7 @@ import type {
   NodeHash,
   PreparedAppend,
   PrunedRange,
+  ReplicationState,
   Store,
   StoredAlert,
   StoredCheckpoint,
@@ -45,11 +46,13 @@ import type {
 } from '../types.ts';
 import { EQUALITY_FILTERS } from '../types.ts';
 import * as alerts from './alerts.ts';
-import { createPool, type PgPool, type PgQuery } from './driver.ts';
+import type { PgPool, PgQuery } from './driver.ts';
 import { pgError } from './errors.ts';
+import { parsePostgresUrl } from './hosts.ts';
 import type { SchemaChecks } from './identify.ts';
 import { type HydratedRow, toEntry } from './log-rows.ts';
 import { checkSchemaName, ident, migrate } from './migrations.ts';
+import { PrimaryPool, poolFor } from './primary.ts';
 import { grantServiceRole } from './roles.ts';
 import { postgresSchemaCheck } from './schema-check.ts';
 import { CHUNK_ROWS, Statements } from './sql.ts';
@@ -71,19 +74,7 @@ export interface PostgresStoreOptions extends SchemaChecks {
   lockTimeoutMs?: number;
 }
 
-/** Splits evident's own `schema` parameter off a postgres:// URL; pg gets the rest. */
-export function parsePostgresUrl(url: string): { connectionString: string; schema?: string } {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new EvidentError(ErrorCode.USAGE, 'not a valid postgres:// URL', { field: 'db' });
-  }
-  const schema = u.searchParams.get('schema') ?? undefined;
-  if (schema === undefined) return { connectionString: url };
-  u.searchParams.delete('schema');
-  return { connectionString: u.toString(), schema };
-}
+export { parsePostgresUrl } from './hosts.ts';
 
 export async function openPostgresStore(
   url: string,
@@ -91,8 +82,7 @@ export async function openPostgresStore(
 ): Promise<PostgresStore> {
   const parsed = parsePostgresUrl(url);
   const schema = checkSchemaName(options.schema ?? parsed.schema ?? 'evident');
-  const pool = await createPool({
-    connectionString: parsed.connectionString,
+  const pool = await poolFor(parsed, {
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     application_name: 'evident',
@@ -465,6 +455,24 @@ export class PostgresStore implements Store, ApiKeyStore, CosignatureStore, Witn
       [table],
     );
     return row?.ok === true;
+  }
+
+  async replication(): Promise<ReplicationState> {
+    const [r] = await this.q<{ rec: boolean; names: string; commit: string }>(
+      `SELECT pg_is_in_recovery() AS rec, current_setting('synchronous_standby_names') AS names,
+              current_setting('synchronous_commit') AS commit`,
+    );
+    const standbys = await this.q<{ name: string | null; state: string | null; sync_state: string | null }>(
+      'SELECT application_name AS name, state, sync_state FROM pg_stat_replication ORDER BY application_name',
+    );
+    const primaryHost = this.db instanceof PrimaryPool ? this.db.primaryHost : undefined;
+    return {
+      inRecovery: r!.rec,
+      ...(primaryHost ? { primaryHost } : {}),
+      synchronousStandbyNames: r!.names,
+      synchronousCommit: r!.commit,
+      standbys: standbys.map((x) => ({ name: x.name, state: x.state, syncState: x.sync_state })),
+    };
   }
 
   async schemaCheck(): Promise<SchemaCheck> {

@@ -11,6 +11,12 @@
  * and `remote_apply` all flush the local WAL first (what they add is waiting for standbys: the
  * operator's choice). A COMMIT that fails on a lost connection has an unknown outcome: the
  * caller gets STORE_BUSY and retries by event id, which is idempotent.
+ *
+ * Nothing here cancels a statement (no statement_timeout, no client-side query timeout, no
+ * cancel request; lock_timeout only bounds the wait for the head lock, before anything is
+ * written). It must stay so: PostgreSQL reports a COMMIT whose wait for a synchronous standby
+ * was cancelled as successful (with a WARNING only), which would acknowledge an append no
+ * standby holds (docs/high-availability.md).
  */
 import { fromHex } from '../../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
