@@ -34,6 +34,7 @@ import { checkConsistency, checkInclusion, proofNodes } from './proofs.ts';
 import {
   checkFloor,
   type Fence,
+  type FloorSource,
   fencedError,
   fenceFrom,
   floorViolation,
@@ -507,6 +508,22 @@ export class Ledger {
     const had = this.floors.get(key);
     if (!had || had.size < floor.size) this.floors.set(key, floor);
     return this.evaluate(floor);
+  }
+
+  /**
+   * Raises a floor from a signed checkpoint note found outside the database (`where`): only a
+   * note this ledger's key signed for its origin counts (else it is ignored, and undefined is
+   * returned). Returns the fence, if the log is fenced.
+   */
+  async raisePublished(source: FloorSource, note: string, where: string): Promise<Fence | undefined> {
+    if (!this.signer) return undefined;
+    let cp: { size: number; rootHash: Uint8Array };
+    try {
+      cp = openCheckpoint(note, verifierFromSigner(this.signer), this.log.origin).checkpoint;
+    } catch {
+      return this.fenceState;
+    }
+    return this.raiseFloor({ source, size: cp.size, root: cp.rootHash, where });
   }
 
   /** Checks a floor against the stored tree (read, not under the lock) and fences on a violation. */

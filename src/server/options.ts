@@ -60,6 +60,12 @@ export interface ServerOptions {
   anonymousAudit?: Partial<TallyOptions>;
   /** The ledgers' group commit and pushback settings. */
   ledger?: LedgerTuning;
+  /**
+   * The signer state directory (../ledger/signer-state.ts): the largest checkpoint of each log
+   * let out by this host, kept outside the database; no tree contradicting it is ever signed.
+   * Off unless given (docs/threat-model.md, "Published checkpoints").
+   */
+  signerState?: string;
   /** How often grown logs get a new signed checkpoint, in ms (0: only on demand). */
   checkpointIntervalMs?: number;
   /**

@@ -36,6 +36,7 @@ export interface ServeConfig {
   maxPending: number;
   checkpointIntervalMs: number;
   witnessPolicy?: string;
+  signerState?: string;
   witnessIntervalMs: number;
   archiveIntervalMs: number;
   archiveCheckpointIntervalMs: number;
@@ -84,6 +85,7 @@ export async function resolveServeConfig(ctx: Context): Promise<ServeConfig> {
         'trustProxy',
         'publicVerify',
         'witnessPolicy',
+        'signerState',
         'corsOrigin',
       ].includes(s.config)
     )

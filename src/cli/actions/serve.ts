@@ -5,7 +5,7 @@
  * commit pending events and sign a last checkpoint per log, close the store, exit 0. A second
  * signal during shutdown exits at once (130).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { redactUrls } from '../../core/redact.ts';
 import { parseWitnessPolicy, type WitnessPolicy } from '../../core/witness-policy.ts';
@@ -97,6 +97,22 @@ async function loadWitnessPolicy(
   return { policy, intervalMs };
 }
 
+/** The signer state directory must be writable before the server starts (it fails closed later). */
+function checkSignerState(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw usageError(
+      `--signer-state ${dir} is not a writable directory: ${(e as Error).message}`,
+      '--signer-state',
+      {
+        rule: 'writable',
+      },
+    );
+  }
+}
+
 export async function run(ctx: Context): Promise<number> {
   const c = await resolveServeConfig(ctx);
   const { startServer } = await loadServer();
@@ -107,6 +123,7 @@ export async function run(ctx: Context): Promise<number> {
       : undefined;
   const witnesses =
     c.witnessPolicy === undefined ? undefined : await loadWitnessPolicy(c.witnessPolicy, c.witnessIntervalMs);
+  if (c.signerState !== undefined) checkSignerState(c.signerState);
   const file = dbFile(c.db);
   if (file !== undefined && !existsSync(file)) {
     throw new EvidentError(
@@ -146,6 +163,7 @@ export async function run(ctx: Context): Promise<number> {
           : false,
       ledger: { maxPending: c.maxPending },
       checkpointIntervalMs: c.checkpointIntervalMs,
+      ...(c.signerState !== undefined ? { signerState: c.signerState } : {}),
       ...(witnesses ? { witnesses } : {}),
       archiveIntervalMs: c.archiveIntervalMs,
       archiveCheckpointIntervalMs: c.archiveCheckpointIntervalMs,
@@ -159,7 +177,10 @@ export async function run(ctx: Context): Promise<number> {
     throw listenError(e, c.host, c.port);
   }
   const log = server.app.log;
-  log.info({ db: redactUrls(c.db), log_level: c.logLevel }, 'evident serve started');
+  log.info(
+    { db: redactUrls(c.db), log_level: c.logLevel, signer_state: c.signerState ?? 'off' },
+    'evident serve started',
+  );
   // SIGHUP reads the config file's `alerts` object again (docs/alerts.md): a bad one is logged
   // and the running alerts keep their old configuration.
   const reload = () => {
