@@ -70,7 +70,6 @@ const INTEGRITY_ALARMS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.NOTE_UNVERIFIED,
   ErrorCode.CHECKPOINT_MALFORMED,
   ErrorCode.CHECKPOINT_INCONSISTENT,
-  ErrorCode.LOG_FENCED,
 ]);
 
 /** The labels of an integrity alarm (code, and the rule the check broke), or undefined for any other error. */
