@@ -409,6 +409,9 @@ export async function checkArchivedCheckpoints(
     const body = await t.read(latest.name);
     if (!body) continue;
     const note = new TextDecoder().decode(await readAll(body));
+    // A published floor from now on: the signer refuses any tree it contradicts (and the log is
+    // fenced at once if the store's tree already does), whatever the store says below.
+    await ledger.raisePublished('archive', note, `${t.url} ${latest.name}`);
     const stored = await ledger.store.checkpointAt(log.id, latest.size);
     if (!stored || stored.note !== note) {
       const head = await ledger.store.head(log.id);
@@ -453,6 +456,10 @@ async function writeCheckpoints(
 ): Promise<number> {
   const log = ledger.log;
   const all = only ?? (await ledger.store.checkpoints(log.id));
+  // Recorded in the signer state before any leaves (Ledger.publish): the largest covers the rest.
+  let largest: StoredCheckpoint | undefined;
+  for (const cp of all) if (!largest || cp.size > largest.size) largest = cp;
+  await ledger.publish(largest);
   let written = 0;
   for (const t of targets) {
     const have = new Set<string>();

@@ -19,7 +19,7 @@ export interface OptionSpec {
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 /** Flags several commands share; each command lists the ones it reads. */
-export type GlobalOption = 'db' | 'key' | 'log' | 'progress';
+export type GlobalOption = 'db' | 'key' | 'log' | 'progress' | 'signer-state';
 
 export interface PositionalSpec {
   name: string;

@@ -19,6 +19,9 @@ export const EXIT_CODE: Readonly<Record<ErrorCode, number>> = {
   // Refusing to sign: the stored tree is smaller than, or not consistent with, its own signed
   // checkpoint (RFC 9162 §2.1.4): only a rewritten database gets there.
   CHECKPOINT_INCONSISTENT: EXIT_TAMPERED,
+  // The log contradicts a checkpoint it published (kept outside the database): it was rolled
+  // back or rewritten, so appending would sign a fork.
+  LOG_FENCED: EXIT_TAMPERED,
   // A proof file that does not prove its entry: a signature or the inclusion proof fails.
   TLOG_PROOF_REJECTED: EXIT_TAMPERED,
   // The auditor required K cosignatures from witnesses it trusts and the checkpoint lacks them:

@@ -6,6 +6,8 @@ export const DB_ENV = 'EVIDENT_DB';
 export const KEY_PATH_ENV = 'EVIDENT_KEY';
 /** The signing key itself; read only at the CLI's edge (./signing-key.ts). */
 export const SIGNING_KEY_ENV = 'EVIDENT_SIGNING_KEY';
+/** The signer state directory (docs/threat-model.md, "Published checkpoints"). */
+export const SIGNER_STATE_ENV = 'EVIDENT_SIGNER_STATE';
 
 export const GLOBAL_OPTIONS: Readonly<Record<GlobalOption, OptionSpec>> = {
   db: {
@@ -22,6 +24,13 @@ export const GLOBAL_OPTIONS: Readonly<Record<GlobalOption, OptionSpec>> = {
   },
   log: { type: 'string', value: 'NAME', description: 'log name', default: 'default' },
   progress: { type: 'boolean', description: 'show progress on stderr even when it is not a terminal' },
+  'signer-state': {
+    type: 'string',
+    value: 'DIR',
+    description:
+      'record each checkpoint let out in DIR (outside the database) and never sign a tree that contradicts it',
+    default: `$${SIGNER_STATE_ENV}, else off`,
+  },
 };
 
 /** Flags every command takes. */
@@ -57,6 +66,11 @@ export function dbPath(ctx: Context): string {
 export function keyPath(ctx: Context): { path: string; explicit: boolean } {
   const given = str(ctx, 'key') ?? fromEnv(ctx, KEY_PATH_ENV);
   return { path: given ?? DEFAULT_KEY, explicit: given !== undefined };
+}
+
+/** The signer state directory, if one is set (flag, then environment). */
+export function signerStateDir(ctx: Context): string | undefined {
+  return str(ctx, 'signer-state') ?? fromEnv(ctx, SIGNER_STATE_ENV);
 }
 
 export function logName(ctx: Context): string {

@@ -12,7 +12,7 @@ import { Ledger, type LedgerOptions } from '../ledger/ledger.ts';
 import { type FullStore, type OpenStoreOptions, openStore } from '../store/open.ts';
 import type { ApiKeyStore, Store } from '../store/types.ts';
 import type { Context } from './command.ts';
-import { dbPath, keyPath, logName } from './globals.ts';
+import { dbPath, keyPath, logName, signerStateDir } from './globals.ts';
 import { loadSigningKey } from './signing-key.ts';
 
 /** The file behind a `--db` value, or undefined for a URL. */
@@ -73,7 +73,12 @@ export async function openForWriting(
   options: Omit<LedgerOptions, 'store' | 'signer' | 'log'> = {},
 ): Promise<Ledger> {
   const s = signer ?? (await signerFor(ctx));
-  return openOn(ctx, await openExistingStore(ctx, { readonly: false }), { ...options, signer: s });
+  const state = signerStateDir(ctx);
+  return openOn(ctx, await openExistingStore(ctx, { readonly: false }), {
+    ...(state !== undefined ? { signerState: state } : {}),
+    ...options,
+    signer: s,
+  });
 }
 
 async function openOn(ctx: Context, store: Store, o: Omit<LedgerOptions, 'store' | 'log'>): Promise<Ledger> {

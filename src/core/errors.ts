@@ -16,6 +16,8 @@ export const ErrorCode = {
   KEY_INVALID: 'KEY_INVALID',
   CHECKPOINT_MALFORMED: 'CHECKPOINT_MALFORMED',
   CHECKPOINT_INCONSISTENT: 'CHECKPOINT_INCONSISTENT',
+  /** The log contradicts a checkpoint published outside the database (signer state, archive, witness): no append or signature until it is put back. */
+  LOG_FENCED: 'LOG_FENCED',
   /** A checkpoint lacks the cosignatures of the witnesses the verifier trusts (C2SP tlog-witness): its history may not be the one others see. */
   WITNESS_QUORUM_UNMET: 'WITNESS_QUORUM_UNMET',
   ID_CONFLICT: 'ID_CONFLICT',

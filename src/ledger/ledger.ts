@@ -4,12 +4,13 @@
  * committed; a full queue is refused at once (pushback), never dropped or left to grow.
  */
 import './native-hash.ts';
-import { toBase64 } from '../core/bytes.ts';
+import { bytesEqual, toBase64 } from '../core/bytes.ts';
+import { openCheckpoint } from '../core/checkpoint.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { type Entry, leafBytes } from '../core/event/entry.ts';
 import type { AuditEvent } from '../core/event/schema.ts';
 import { idWasFilled } from '../core/event/validate.ts';
-import { consistencyPlan, inclusionPlan } from '../core/merkle/index.ts';
+import { CompactRange, consistencyPlan, inclusionPlan } from '../core/merkle/index.ts';
 import { type NoteSigner, verifierFromPublicKey } from '../core/note-keys.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
 import type {
@@ -30,7 +31,17 @@ import { integrate, type Receipt, type Unit, type UnitOutcome } from './integrat
 import { DEFAULT_ORPHAN_AFTER_MS, type LedgerIntent } from './intents.ts';
 import { isKeyRing, type KeyRing } from './keyfile.ts';
 import { checkConsistency, checkInclusion, proofNodes } from './proofs.ts';
+import {
+  checkFloor,
+  type Fence,
+  type FloorSource,
+  fencedError,
+  fenceFrom,
+  floorViolation,
+  type PublishedFloor,
+} from './published.ts';
 import { signInTx } from './sign.ts';
+import { SignerState } from './signer-state.ts';
 import { validateBatch } from './validate-batch.ts';
 import { type VerifiedQueryResult, verifiedQuery } from './verified-query.ts';
 import { type VerifyOptions, verifyStoredLog } from './verify.ts';
@@ -64,6 +75,14 @@ export interface LedgerOptions {
    * process's intents are orphans at once.
    */
   orphanAfterMs?: number;
+  /**
+   * The signer state directory (./signer-state.ts): the largest checkpoint this host let out is
+   * recorded there after its transaction commits and before it leaves the ledger, and no tree
+   * contradicting it is ever signed (./published.ts). Off unless given; used only with a signer.
+   */
+  signerState?: string;
+  /** Called once when the ledger is fenced (a published checkpoint contradicts the log). */
+  onFence?: (log: string, fence: Fence) => void;
 }
 
 export interface InclusionProof {
@@ -110,6 +129,12 @@ export class Ledger {
   private knownHead: LogHead | undefined;
   private closed = false;
   private readonly intents: HeldIntents;
+  /** The signer state, when configured and the ledger signs. */
+  private readonly signerState: SignerState | undefined;
+  /** Floors published outside the database other than the signer state, by source and place. */
+  private readonly floors = new Map<string, PublishedFloor>();
+  private fenceState: Fence | undefined;
+  private readonly onFence: ((log: string, fence: Fence) => void) | undefined;
   /** Set by open(): the orphans it appended. */
   recovery: IntentRecovery = { recovered: 0, live: 0, invalid: 0 };
 
@@ -123,6 +148,9 @@ export class Ledger {
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? LEDGER_DEFAULTS.checkpointIntervalMs;
     this.now = o.now ?? (() => new Date());
     this.ownsStore = o.ownsStore ?? true;
+    this.signerState =
+      this.signer && o.signerState !== undefined ? new SignerState(o.signerState, log.origin) : undefined;
+    this.onFence = o.onFence;
     this.intents = new HeldIntents({
       store: this.store,
       logId: log.id,
@@ -157,6 +185,10 @@ export class Ledger {
     }
     const ledger = new Ledger(log, { ...o, ...(signer ? { signer } : {}) });
     if (signer) {
+      // A log behind (or beside) what this host published is fenced before anything is appended.
+      const floor = await ledger.signerState?.floor();
+      if (floor) await ledger.evaluate(floor);
+      if (ledger.fenceState) return ledger;
       try {
         ledger.recovery = await ledger.intents.recover();
       } catch (e) {
@@ -207,6 +239,7 @@ export class Ledger {
     if (this.closed) return Promise.reject(new EvidentError(ErrorCode.LEDGER_CLOSED, 'ledger is closed'));
     if (!this.signer)
       return Promise.reject(new EvidentError(ErrorCode.KEY_INVALID, 'ledger opened without a signing key'));
+    if (this.fenceState) return Promise.reject(fencedError(this.log.name, this.fenceState));
     let unit: AuditEvent[];
     try {
       unit = validateBatch(events, this.now);
@@ -238,6 +271,7 @@ export class Ledger {
   async ensureWritable(): Promise<void> {
     if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'ledger is closed');
     if (!this.signer) throw new EvidentError(ErrorCode.KEY_INVALID, 'ledger opened without a signing key');
+    if (this.fenceState) throw fencedError(this.log.name, this.fenceState);
     if (this.pendingEvents >= this.maxPending) {
       throw new EvidentError(ErrorCode.STORE_BUSY, 'too many events are waiting for a commit: retry later', {
         pending: this.pendingEvents,
@@ -323,6 +357,7 @@ export class Ledger {
     // A transaction that signs a checkpoint is not pipelined: a checkpoint is seen only once durable.
     const sign = Date.now() - this.lastCheckpointAt >= this.checkpointIntervalMs;
     const known = this.knownHead;
+    let signed: StoredCheckpoint | undefined;
     try {
       // One round trip where the store offers it: the batch sealed on the head this ledger left,
       // written only if that is still the head and no id is stored (else the general path).
@@ -343,7 +378,7 @@ export class Ledger {
           return result.outcomes;
         }
       }
-      return await this.store.write(
+      const outcomes = await this.store.write(
         this.log.id,
         async (tx) => {
           // Taken under the sequencing lock, so that received_at follows index order whenever the
@@ -359,7 +394,7 @@ export class Ledger {
           if (retire.length > 0) await tx.retireIntents(retire);
           if (result.entries.length > 0) {
             await tx.insertEntries(result.entries, result.nodes, result.head);
-            if (sign) await this.signInTx(tx);
+            if (sign) signed = await this.signInTx(tx);
           }
           // Set before COMMIT (a pipelined next batch begins before this one is durable). Safe
           // if the commit then fails: the stored head is not this one, and is fully checked.
@@ -368,6 +403,11 @@ export class Ledger {
         },
         sign ? {} : { pipeline: { committed } },
       );
+      // Committed (durably: a signing transaction is not pipelined), then recorded, and only then
+      // may it leave. The appends stand whatever happens here: a checkpoint not recorded is
+      // recorded (or refused) by whoever publishes it next (publish).
+      if (signed) await this.record(signed).catch(() => {});
+      return outcomes;
     } catch (e) {
       this.knownHead = undefined;
       throw e;
@@ -380,14 +420,148 @@ export class Ledger {
    */
   async checkpoint(): Promise<StoredCheckpoint> {
     if (!this.signer) throw new EvidentError(ErrorCode.KEY_INVALID, 'ledger opened without a signing key');
+    if (this.fenceState) throw fencedError(this.log.name, this.fenceState);
     await this.flush();
-    return this.store.write(this.log.id, (tx) => this.signInTx(tx));
+    const cp = await this.store.write(this.log.id, (tx) => this.signInTx(tx));
+    await this.record(cp);
+    return cp;
   }
 
   private async signInTx(tx: WriteTx): Promise<StoredCheckpoint> {
-    const cp = await signInTx(tx, { origin: this.log.origin, signer: this.signer!, now: this.now });
-    this.lastCheckpointAt = Date.now();
+    if (this.fenceState) throw fencedError(this.log.name, this.fenceState);
+    try {
+      const cp = await signInTx(tx, {
+        origin: this.log.origin,
+        signer: this.signer!,
+        now: this.now,
+        floors: () => this.publishedFloors(),
+      });
+      this.lastCheckpointAt = Date.now();
+      return cp;
+    } catch (e) {
+      // A published floor violated: the transaction rolls back, and the log takes nothing more.
+      if (e instanceof EvidentError) {
+        const f = fenceFrom(e, this.now());
+        if (f) this.fence(f);
+      }
+      throw e;
+    }
+  }
+
+  /** Every published floor: the signer state's, read now, and those raised by the archive. */
+  private async publishedFloors(): Promise<PublishedFloor[]> {
+    const journal = await this.signerState?.floor();
+    return [...(journal ? [journal] : []), ...this.floors.values()];
+  }
+
+  /** Records a checkpoint in the signer state (if configured), before it leaves the ledger. */
+  private async record(cp: StoredCheckpoint): Promise<void> {
+    await this.signerState?.record({ size: cp.size, root: cp.root, note: cp.note });
+  }
+
+  /**
+   * A stored checkpoint about to leave the ledger (returned, served, sent to a witness or an
+   * archive). With a signer state, a checkpoint larger than the recorded one is checked against
+   * it (its own signature, then a consistency proof between the two signed roots) and recorded
+   * first; one that contradicts it is CHECKPOINT_INCONSISTENT (source `journal`) and fences the
+   * log: a fork signed elsewhere is never handed out.
+   */
+  async publish(cp: StoredCheckpoint): Promise<StoredCheckpoint>;
+  async publish(cp: StoredCheckpoint | undefined): Promise<StoredCheckpoint | undefined>;
+  async publish(cp: StoredCheckpoint | undefined): Promise<StoredCheckpoint | undefined> {
+    const state = this.signerState;
+    if (!cp || !state) return cp;
+    const floor = state.cached(cp.size) ?? (await state.floor());
+    if (floor && floor.size >= cp.size) {
+      if (floor.size === cp.size && !bytesEqual(floor.root, cp.root)) {
+        const e = floorViolation(
+          floor,
+          cp.size,
+          'published_root_differs',
+          `the stored checkpoint of tree size ${cp.size} has another root than the one published`,
+        );
+        this.fence(fenceFrom(e, this.now())!);
+        throw e;
+      }
+      return cp;
+    }
+    // The root the note signs, checked by our key: the stored root column is the database's word.
+    const root = openCheckpoint(cp.note, verifierFromSigner(this.signer!), this.log.origin).checkpoint
+      .rootHash;
+    if (floor) {
+      try {
+        await checkFloor(floor, cp.size, root, (ids) => proofNodes(this.store, this.log.id, ids));
+      } catch (e) {
+        const f = e instanceof EvidentError ? fenceFrom(e, this.now()) : undefined;
+        if (f) this.fence(f);
+        throw e;
+      }
+    }
+    await state.record({ size: cp.size, root, note: cp.note });
     return cp;
+  }
+
+  /**
+   * Raises a floor published outside the database (an archive target's largest checkpoint):
+   * every later signature is checked against it. It is checked against the stored tree at
+   * once, and a violation fences the log (the signature would be refused anyway).
+   */
+  async raiseFloor(floor: PublishedFloor): Promise<Fence | undefined> {
+    const key = `${floor.source} ${floor.where}`;
+    const had = this.floors.get(key);
+    if (!had || had.size < floor.size) this.floors.set(key, floor);
+    return this.evaluate(floor);
+  }
+
+  /**
+   * Raises a floor from a signed checkpoint note found outside the database (`where`): only a
+   * note this ledger's key signed for its origin counts (else it is ignored, and undefined is
+   * returned). Returns the fence, if the log is fenced.
+   */
+  async raisePublished(source: FloorSource, note: string, where: string): Promise<Fence | undefined> {
+    if (!this.signer) return undefined;
+    let cp: { size: number; rootHash: Uint8Array };
+    try {
+      cp = openCheckpoint(note, verifierFromSigner(this.signer), this.log.origin).checkpoint;
+    } catch {
+      return this.fenceState;
+    }
+    return this.raiseFloor({ source, size: cp.size, root: cp.rootHash, where });
+  }
+
+  /** Checks a floor against the stored tree (read, not under the lock) and fences on a violation. */
+  private async evaluate(floor: PublishedFloor): Promise<Fence | undefined> {
+    const head = await this.store.head(this.log.id);
+    let root: Uint8Array;
+    try {
+      root = CompactRange.decode(head.size, head.frontier).root();
+    } catch {
+      return undefined; // a broken head: the signer's checkedHead names it
+    }
+    try {
+      await checkFloor(floor, head.size, root, (ids) => proofNodes(this.store, this.log.id, ids));
+    } catch (e) {
+      const f = e instanceof EvidentError ? fenceFrom(e, this.now()) : undefined;
+      if (!f) throw e;
+      this.fence(f);
+    }
+    return this.fenceState;
+  }
+
+  /**
+   * Fences the log: the stored tree contradicts a checkpoint published outside the database.
+   * Appends, intents and signatures are refused with LOG_FENCED until the ledger is reopened
+   * (after the database that holds the published checkpoint is put back). The first fence stays.
+   */
+  fence(f: Fence): void {
+    if (this.fenceState) return;
+    this.fenceState = f;
+    this.onFence?.(this.log.name, f);
+  }
+
+  /** Why the log is fenced, if it is. */
+  get fenced(): Fence | undefined {
+    return this.fenceState;
   }
 
   /** Whether this ledger holds a signing key (can append and sign checkpoints). */
@@ -395,12 +569,14 @@ export class Ledger {
     return this.signer !== undefined;
   }
 
+  /** The latest stored checkpoint, recorded in the signer state first (publish). */
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
-    return this.store.latestCheckpoint(this.log.id);
+    return this.publish(await this.store.latestCheckpoint(this.log.id));
   }
 
+  /** The stored checkpoint of a tree size, recorded in the signer state first (publish). */
   async checkpointAt(size: number): Promise<StoredCheckpoint | undefined> {
-    return this.store.checkpointAt(this.log.id, size);
+    return this.publish(await this.store.checkpointAt(this.log.id, size));
   }
 
   async size(): Promise<number> {
@@ -489,6 +665,7 @@ export class Ledger {
   /** Erases one data subject's erasable values; the erasure is itself an audit event. */
   async erase(request: ErasureRequest): Promise<ErasureResult> {
     if (!this.signer) throw new EvidentError(ErrorCode.KEY_INVALID, 'ledger opened without a signing key');
+    if (this.fenceState) throw fencedError(this.log.name, this.fenceState);
     await this.flush();
     return eraseSubject(this.store, this.log, request, this.now);
   }
@@ -503,8 +680,9 @@ export class Ledger {
     this.closed = true;
     this.intents.retire();
     try {
-      if (this.signer && (await this.size()) > ((await this.latestCheckpoint())?.size ?? 0)) {
-        await this.store.write(this.log.id, (tx) => this.signInTx(tx));
+      const latest = await this.store.latestCheckpoint(this.log.id);
+      if (this.signer && !this.fenceState && (await this.size()) > (latest?.size ?? 0)) {
+        await this.record(await this.store.write(this.log.id, (tx) => this.signInTx(tx)));
       }
     } finally {
       // A refused last checkpoint (e.g. CHECKPOINT_INCONSISTENT) must not leave the file open.

@@ -1,6 +1,7 @@
 /**
  * Signing a checkpoint inside a write transaction: of the tree the checked head gives, never of
- * a tree that is not consistent with the latest signed checkpoint (RFC 9162 §2.1.4).
+ * a tree that is not consistent with the latest signed checkpoint (RFC 9162 §2.1.4), nor with
+ * any checkpoint published outside the database (./published.ts: the signer state, the archive).
  */
 import { signCheckpoint } from '../core/checkpoint.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
@@ -8,14 +9,24 @@ import { consistencyPlan, verifyConsistency } from '../core/merkle/index.ts';
 import type { NoteSigner } from '../core/note-keys.ts';
 import type { StoredCheckpoint, WriteTx } from '../store/types.ts';
 import { checkedHead } from './head.ts';
+import { checkFloor, type PublishedFloor } from './published.ts';
 
 /** The latest checkpoint when it covers the tree already, else a new one, stored in `tx`. */
 export async function signInTx(
   tx: WriteTx,
-  o: { origin: string; signer: NoteSigner; now: () => Date },
+  o: {
+    origin: string;
+    signer: NoteSigner;
+    now: () => Date;
+    /** The published floors, read under the transaction's lock (CHECKPOINT_INCONSISTENT naming the source). */
+    floors?: () => Promise<readonly PublishedFloor[]>;
+  },
 ): Promise<StoredCheckpoint> {
   const { head, range } = await checkedHead(tx);
   const latest = await tx.lastCheckpoint();
+  // The root re-derived from the checked head: a floor's proof from stored nodes must lead to it.
+  const root = range.root();
+  for (const f of (await o.floors?.()) ?? []) await checkFloor(f, head.size, root, (ids) => tx.nodes(ids));
   if (latest && latest.size === head.size) return latest;
   if (latest && latest.size > head.size) {
     throw new EvidentError(
@@ -27,7 +38,6 @@ export async function signInTx(
       },
     );
   }
-  const root = range.root();
   if (latest && latest.size > 0) {
     const plan = consistencyPlan(latest.size, head.size);
     const proof = plan.assemble(await tx.nodes(plan.nodes));

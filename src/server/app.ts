@@ -101,9 +101,14 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     store,
     keyRing: o.keyRing,
     originHost: o.originHost,
-    ledger: { maxBatch: o.maxBatch, ...o.ledger },
+    ledger: {
+      maxBatch: o.maxBatch,
+      ...(o.signerState !== undefined ? { signerState: o.signerState } : {}),
+      ...o.ledger,
+    },
     checkpointIntervalMs: o.checkpointIntervalMs,
     log: app.log,
+    onFence: (log, f) => metrics.logsFenced.inc({ log, source: f.source, rule: f.rule }),
     ...(o.now ? { now: o.now } : {}),
     ...(witnessing ? { witnessing } : {}),
   });

@@ -49,6 +49,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   KEY_INVALID: 500,
   CHECKPOINT_MALFORMED: 500,
   CHECKPOINT_INCONSISTENT: 500,
+  // Refused until an operator puts the database back: retrying here cannot help, another process may.
+  LOG_FENCED: 503,
   WITNESS_QUORUM_UNMET: 500,
   TAMPER_DETECTED: 500,
   STORE_FAILED: 500,

@@ -12,13 +12,14 @@ import { formatVerifierKey } from '../core/note-keys.ts';
 import type { KeyRing } from '../ledger/keyfile.ts';
 import { Ledger, type LedgerOptions } from '../ledger/ledger.ts';
 import { createLog } from '../ledger/open.ts';
+import type { Fence } from '../ledger/published.ts';
 import type { Store } from '../store/types.ts';
 import { DEFAULTS } from './options.ts';
 import type { Witnessing } from './witnessing.ts';
 
 export type LedgerTuning = Pick<
   LedgerOptions,
-  'maxBatch' | 'maxDelayMs' | 'maxPending' | 'checkpointIntervalMs'
+  'maxBatch' | 'maxDelayMs' | 'maxPending' | 'checkpointIntervalMs' | 'signerState'
 >;
 
 export interface LogRegistryOptions {
@@ -34,6 +35,8 @@ export interface LogRegistryOptions {
   now?: () => Date;
   /** Sends each log's latest checkpoint to its witnesses (./witnessing.ts), on its own timer. */
   witnessing?: Witnessing;
+  /** Called once per log fenced (a published checkpoint contradicts it: ../ledger/published.ts). */
+  onFence?: (log: string, fence: Fence) => void;
 }
 
 export class LogRegistry {
@@ -45,6 +48,7 @@ export class LogRegistry {
   private witnessingRun: Promise<void> | undefined;
   private closed = false;
   private sweeping: Promise<void> | undefined;
+  private readonly fences = new Map<string, Fence>();
 
   constructor(private readonly o: LogRegistryOptions) {
     const every = o.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs;
@@ -85,6 +89,11 @@ export class LogRegistry {
     } catch (e) {
       this.o.log?.warn({ err: e }, 'witnessing: listing logs failed');
     }
+  }
+
+  /** The logs fenced in this process, and why (for /readyz). */
+  fenced(): ({ log: string } & Fence)[] {
+    return [...this.fences].map(([log, f]) => ({ log, ...f }));
   }
 
   /** The ledger of an existing log, or undefined. */
@@ -138,7 +147,7 @@ export class LogRegistry {
         "the key file does not hold this log's signing key: serving it read-only (appends fail with KEY_INVALID)",
       );
     }
-    return Ledger.open({
+    const ledger = await Ledger.open({
       ...this.o.ledger,
       checkpointIntervalMs: this.ledgerCheckpointIntervalMs,
       store: this.o.store,
@@ -146,7 +155,22 @@ export class LogRegistry {
       ownsStore: false,
       ...(matches ? { signer } : {}),
       ...(this.o.now ? { now: this.o.now } : {}),
+      onFence: (log, f) => {
+        this.fences.set(log, f);
+        this.o.log?.error(
+          { log, ...f },
+          'log fenced: it contradicts a published checkpoint; appends refused',
+        );
+        this.o.onFence?.(log, f);
+      },
     });
+    // Before it is used: a witness holding more than this database fences the log before it signs.
+    if (ledger.canSign && this.o.witnessing) {
+      await this.o.witnessing
+        .probe(ledger)
+        .catch((e) => this.o.log?.warn({ log: name, err: e }, 'witness probe failed'));
+    }
+    return ledger;
   }
 
   /**
@@ -182,7 +206,7 @@ export class LogRegistry {
   /** Signs a checkpoint for every log whose tree outgrew its latest checkpoint. */
   async signGrown(): Promise<void> {
     for (const l of await this.openLedgers()) {
-      if (this.closed || !l.canSign) continue;
+      if (this.closed || !l.canSign || l.fenced) continue;
       try {
         const [size, cp] = await Promise.all([l.size(), l.latestCheckpoint()]);
         if (size > (cp?.size ?? -1)) await l.checkpoint();

@@ -143,6 +143,11 @@ export class ServerMetrics {
     "Requests refused because the server's own data failed a check, by error code and rule.",
   );
 
+  readonly logsFenced = new Counter(
+    'evident_logs_fenced_total',
+    'Logs fenced by this process because the tree contradicts a published checkpoint, by log, source and rule.',
+  );
+
   readonly alertsRaised = new Counter(
     'evident_alerts_raised_total',
     'Alerts raised by this process, by rule.',
@@ -268,6 +273,7 @@ export class ServerMetrics {
       this.accessEvents,
       this.accessAuditFailures,
       this.integrityAlarms,
+      this.logsFenced,
       this.alertsRaised,
       this.alertDeliveries,
       this.alertQueueDepth,

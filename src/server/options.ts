@@ -64,6 +64,12 @@ export interface ServerOptions {
    */
   ledger?: LedgerTuning;
   /**
+   * The signer state directory (../ledger/signer-state.ts): the largest checkpoint of each log
+   * let out by this host, kept outside the database; no tree contradicting it is ever signed.
+   * Off unless given (docs/threat-model.md, "Published checkpoints").
+   */
+  signerState?: string;
+  /**
    * How often grown logs get a new signed checkpoint, in ms: by a background timer, and by each
    * ledger inside its append commits. 0: only on demand (a request with a key that needs one),
    * and a last one at close.

@@ -12,7 +12,13 @@
  *   fails is retried with exponential backoff (up to `maxBackoffMs`).
  * - Only stored checkpoints are sent, and the signer never signs a tree inconsistent with the
  *   latest stored checkpoint (../ledger/sign.ts), so no checkpoint a witness saw can be
- *   contradicted by a later one.
+ *   contradicted by a later one while the database keeps what it signed.
+ * - A witness that contradicts the database fences the log (Ledger.fence, source `witness`):
+ *   a 409 naming a size the database holds no checkpoint of (`witness_checkpoint_missing`: the
+ *   database lost a checkpoint that was sent, or was rolled back), a 409 naming the very size
+ *   sent (`witness_conflict`), or a 422 for a proof from the witness's size that the log checked
+ *   itself (`witness_inconsistent`). Before a log is first used, `probe` asks every witness once,
+ *   even one whose cosignature is stored, so a rolled-back database is fenced before it signs.
  */
 import { bytesEqual, fromBase64, toHex, utf8 } from '../core/bytes.ts';
 import { cosignatureVerifier } from '../core/cosignature.ts';
@@ -21,6 +27,7 @@ import { evaluateWitnessQuorum, type PolicyWitness, type WitnessPolicy } from '.
 import { formatAddCheckpoint, parseCosignatureLines, parseTlogSize } from '../core/witness-request.ts';
 import { cosignedNote } from '../ledger/cosigned.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import type { Fence } from '../ledger/published.ts';
 import type { CosignatureStore, StoredCheckpoint, StoredCosignature } from '../store/types.ts';
 import type { ServerMetrics } from './metrics.ts';
 
@@ -109,8 +116,19 @@ export class Witnessing {
     return run;
   }
 
+  /**
+   * Asks every witness once about the log's latest checkpoint, even one that cosigned it by the
+   * database's word (a rolled-back database keeps the old cosignatures): a witness that holds
+   * more than the database is found before the log signs. Each request is bounded by timeoutMs.
+   */
+  async probe(ledger: Ledger): Promise<void> {
+    this.lastRound.set(ledger.log.id, this.now());
+    await this.round(ledger, true);
+  }
+
   /** Sends the latest checkpoint to every witness that has not cosigned it and is not backing off. */
-  private async round(ledger: Ledger): Promise<void> {
+  private async round(ledger: Ledger, probe = false): Promise<void> {
+    if (ledger.fenced) return;
     const cp = await ledger.latestCheckpoint();
     if (!cp) return;
     const id = ledger.log.id;
@@ -119,7 +137,7 @@ export class Witnessing {
     await Promise.all(
       this.witnesses.map(async (w) => {
         const keyId = toHex(w.witness.key.keyId);
-        if (have.some((c) => c.name === w.witness.key.name && c.keyId === keyId)) {
+        if (!probe && have.some((c) => c.name === w.witness.key.name && c.keyId === keyId)) {
           w.size = cp.size;
           return;
         }
@@ -184,6 +202,24 @@ export class Witnessing {
       return;
     }
     const size = status === 409 ? parseTlogSize(body) : undefined;
+    if (status === 409 && size !== undefined && size > cp.size) {
+      // Every checkpoint is committed before it is sent: the database must hold this one.
+      if (!(await ledger.store.checkpointAt(id, size))) {
+        await this.fence(ledger, w, 'witness_checkpoint_missing', size);
+        this.fail(
+          w,
+          'witness-ahead',
+          `the witness cosigned size ${size}, which this database lacks: rolled back?`,
+        );
+        return;
+      }
+    }
+    if (status === 422 && old > 0) {
+      // The proof from the witness's size was checked against this log's own tree before it left.
+      await this.fence(ledger, w, 'witness_inconsistent', old);
+      this.fail(w, 'inconsistent', `the witness's checkpoint of size ${old} is not consistent with this log`);
+      return;
+    }
     if (status === 409 && size !== undefined && size !== old && !retried) {
       w.told.set(id, size);
       this.count(w, 'resync');
@@ -191,10 +227,24 @@ export class Witnessing {
       return;
     }
     if (status === 409 && size === old) {
+      await this.fence(ledger, w, 'witness_conflict', old);
       this.fail(w, 'conflict', `the witness holds another root at size ${old}: this log's history forked`);
       return;
     }
     this.fail(w, `http-${status}`, body.slice(0, 200));
+  }
+
+  /** Fences the log: the witness holds a checkpoint of `size` that the database contradicts. */
+  private async fence(ledger: Ledger, w: Tracked, rule: string, size: number): Promise<void> {
+    const f: Fence = {
+      source: 'witness',
+      rule,
+      published_size: size,
+      tree_size: await ledger.size(),
+      where: w.url,
+      since: new Date(this.now()).toISOString(),
+    };
+    ledger.fence(f);
   }
 
   /** The cosignature lines of a 200 answer that are by this witness and verify. */

@@ -24,6 +24,7 @@ describe('CLI exit codes (src/cli/exit-codes.ts)', () => {
     // So is a checkpoint without the witness quorum the auditor required.
     assert.deepEqual(tamper.sort(), [
       'CHECKPOINT_INCONSISTENT',
+      'LOG_FENCED',
       'TAMPER_DETECTED',
       'TLOG_PROOF_REJECTED',
       'WITNESS_QUORUM_UNMET',

@@ -37,6 +37,7 @@ export interface ServeConfig {
   maxPending: number;
   checkpointIntervalMs: number;
   witnessPolicy?: string;
+  signerState?: string;
   witnessIntervalMs: number;
   archiveIntervalMs: number;
   archiveCheckpointIntervalMs: number;
@@ -87,6 +88,7 @@ export async function resolveServeConfig(ctx: Context): Promise<ServeConfig> {
         'trustProxy',
         'publicVerify',
         'witnessPolicy',
+        'signerState',
         'corsOrigin',
       ].includes(s.config)
     )

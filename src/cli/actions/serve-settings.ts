@@ -188,6 +188,16 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     default: String(DEFAULTS.checkpointIntervalMs),
   },
   {
+    flag: 'signer-state',
+    env: 'EVIDENT_SIGNER_STATE',
+    config: 'signerState',
+    kind: 'string',
+    value: 'DIR',
+    description:
+      "record each log's largest checkpoint let out in DIR, outside the database, and never sign a tree that contradicts it (docs/threat-model.md)",
+    default: 'none: off',
+  },
+  {
     flag: 'witness-policy',
     env: 'EVIDENT_WITNESS_POLICY',
     config: 'witnessPolicy',

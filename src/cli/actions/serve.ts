@@ -5,7 +5,7 @@
  * commit pending events and sign a last checkpoint per log, close the store, exit 0. A second
  * signal during shutdown exits at once (130).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import { redactUrls } from '../../core/redact.ts';
 import { parseWitnessPolicy, type WitnessPolicy } from '../../core/witness-policy.ts';
@@ -98,6 +98,22 @@ async function loadWitnessPolicy(
   return { policy, intervalMs };
 }
 
+/** The signer state directory must be writable before the server starts (it fails closed later). */
+function checkSignerState(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw usageError(
+      `--signer-state ${dir} is not a writable directory: ${(e as Error).message}`,
+      '--signer-state',
+      {
+        rule: 'writable',
+      },
+    );
+  }
+}
+
 export async function run(ctx: Context): Promise<number> {
   const c = await resolveServeConfig(ctx);
   const { startServer } = await loadServer();
@@ -108,6 +124,7 @@ export async function run(ctx: Context): Promise<number> {
       : undefined;
   const witnesses =
     c.witnessPolicy === undefined ? undefined : await loadWitnessPolicy(c.witnessPolicy, c.witnessIntervalMs);
+  if (c.signerState !== undefined) checkSignerState(c.signerState);
   const file = dbFile(c.db);
   if (file !== undefined && !existsSync(file)) {
     throw new EvidentError(
@@ -148,6 +165,7 @@ export async function run(ctx: Context): Promise<number> {
           : false,
       ledger: { maxPending: c.maxPending },
       checkpointIntervalMs: c.checkpointIntervalMs,
+      ...(c.signerState !== undefined ? { signerState: c.signerState } : {}),
       ...(witnesses ? { witnesses } : {}),
       archiveIntervalMs: c.archiveIntervalMs,
       archiveCheckpointIntervalMs: c.archiveCheckpointIntervalMs,
@@ -165,6 +183,7 @@ export async function run(ctx: Context): Promise<number> {
     {
       db: redactUrls(c.db),
       log_level: c.logLevel,
+      signer_state: c.signerState ?? 'off',
       ...(routed ? { clusters: [...routed.clusterMap.clusters.keys()] } : {}),
     },
     'evident serve started',

@@ -8,7 +8,7 @@ export const append: Command = {
     'Every event is validated first; if any is invalid, every fault is listed with its line or item\n' +
     'and nothing is written. Prints one receipt per event: "#<index> <id> <hash>", or with --json\n' +
     '{"id","index","hash"} per line ("duplicate":true when the same id and content were already appended).',
-  globals: ['db', 'key', 'log', 'progress'],
+  globals: ['db', 'key', 'log', 'progress', 'signer-state'],
   options: {},
   examples: [
     `echo '{"actor_id":"alice","actor_type":"user","action":"read","resource_type":"patient_record","resource_id":"p-1","result":"success","ip_address":"10.0.0.7"}' | evident append`,

@@ -41,7 +41,7 @@ const runPass: Command = {
     'Nothing is pruned unless every target holds the segment and it reads back equal to its manifest.\n' +
     'A target that fails stops the pass (exit 2, ARCHIVE_UNAVAILABLE); the next pass resumes. An\n' +
     'archived checkpoint the database lacks (a rolled-back database) is TAMPER_DETECTED (exit 1).',
-  globals: ['db', 'key', 'log', 'progress'],
+  globals: ['db', 'key', 'log', 'progress', 'signer-state'],
   options: {
     'seal-open': { type: 'boolean', description: 'also seal the open segment, up to the current size' },
     'no-prune': { type: 'boolean', description: 'seal and archive, but prune nothing' },

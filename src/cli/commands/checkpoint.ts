@@ -7,7 +7,7 @@ export const checkpoint: Command = {
   description:
     'Prints the signed note exactly as stored (C2SP tlog-checkpoint in a signed note): save it\n' +
     'outside the database and pass it to evident verify --trusted-checkpoint later.',
-  globals: ['db', 'key', 'log'],
+  globals: ['db', 'key', 'log', 'signer-state'],
   options: {
     size: {
       type: 'string',

@@ -8,7 +8,7 @@ export const erase: Command = {
   description:
     'Name the subject by --actor-id, or by --resource-type and --resource-id. A subject with no\n' +
     'erasable value left (no entries, or all erased already) is refused (exit 2) unless --record-empty.',
-  globals: ['db', 'key', 'log'],
+  globals: ['db', 'key', 'log', 'signer-state'],
   options: {
     'actor-id': { type: 'string', value: 'ID', description: 'the entries whose actor is this id' },
     'resource-type': {

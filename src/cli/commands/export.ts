@@ -13,7 +13,7 @@ export const exportCommand: Command = {
     'the origin, index and leaf hash, to check later with evident prove inclusion --index INDEX.\n' +
     'With --tiles DIR it writes the log as C2SP tlog-tiles instead (the files evident serve answers\n' +
     'under /v1/logs/LOG/tlog/): full tiles already in DIR are kept, the checkpoint is written last.',
-  globals: ['db', 'key', 'log'],
+  globals: ['db', 'key', 'log', 'signer-state'],
   options: {
     out: { type: 'string', value: 'FILE', description: 'write the bundle to a new file', default: 'stdout' },
     format: {

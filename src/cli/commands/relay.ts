@@ -15,7 +15,7 @@ export const relay: Command = {
     'a batch in one transaction of the outbox: append to the log, then delete. Events the log refuses\n' +
     'for good go to evident_outbox_rejected, with the reason. Run several for failover: one is active,\n' +
     'the others wait. Logs one JSON line per batch, rejection, retry and role change.',
-  globals: ['db', 'key'],
+  globals: ['db', 'key', 'signer-state'],
   options: {
     outbox: {
       type: 'string',
@@ -80,7 +80,14 @@ async function runRelay(ctx: Context): Promise<number> {
       ledgerFor: (log) => {
         let l = ledgers.get(log);
         if (!l) {
-          l = Ledger.open({ store, log, signer: keyRing, ownsStore: false });
+          const signerState = globals.signerStateDir(ctx);
+          l = Ledger.open({
+            store,
+            log,
+            signer: keyRing,
+            ownsStore: false,
+            ...(signerState !== undefined ? { signerState } : {}),
+          });
           ledgers.set(log, l);
           l.catch(() => ledgers.delete(log));
         }

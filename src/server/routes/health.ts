@@ -34,6 +34,24 @@ const Ready = Type.Object({
       }),
     ),
   ),
+  fenced: Type.Optional(
+    Type.Array(
+      Type.Object({
+        log: Type.String(),
+        source: Type.String(),
+        rule: Type.String(),
+        published_size: Type.Integer(),
+        tree_size: Type.Integer(),
+        where: Type.String(),
+        since: Type.String(),
+      }),
+      {
+        description:
+          'Logs that contradict a checkpoint published outside the database (signer state, archive, witness): ' +
+          'appends to them are refused with LOG_FENCED until the database that holds it is put back.',
+      },
+    ),
+  ),
   archive: Type.Optional(
     Type.Array(
       Type.Object({
@@ -138,10 +156,14 @@ export function healthRoutes(app: App, ctx: ServerContext): void {
             }
           : undefined;
       if (alerts) req.log.warn({ alerts }, 'readiness: alert sinks failing');
-      if (witnesses || failing.length > 0 || alerts || clusters) {
+      // A fenced log does not make the server unready either (its other logs, its reads and its
+      // proofs are served), but it is named here with the rule it broke.
+      const fenced = ctx.registry.fenced();
+      if (witnesses || failing.length > 0 || alerts || clusters || fenced.length > 0) {
         return {
           status: 'ready',
           ...(clusters ? { clusters } : {}),
+          ...(fenced.length > 0 ? { fenced } : {}),
           ...(alerts ? { alerts } : {}),
           ...(witnesses ? { witnesses } : {}),
           ...(failing.length > 0
