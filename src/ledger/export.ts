@@ -158,8 +158,14 @@ function missingEntry(ledger: Ledger, index: number): EvidentError {
 
 export { BUNDLE_LINE_MAX };
 
-/** Entry lines per batch a worker parses and checks (and per page without workers), by default. */
+/** Entry lines per batch a worker parses and checks, by default. */
 const BUNDLE_BATCH = 4096;
+
+/**
+ * Entry lines per page without workers: a page's entries die young, as in verifyStoredLog
+ * (./verify.ts); 4096 held the main thread's peak memory at about twice as much, no faster.
+ */
+const BUNDLE_PAGE = 1000;
 
 /** Bytes read from the bundle file at a time. */
 const READ_CHUNK = 256 * 1024;
@@ -186,8 +192,6 @@ export async function verifyBundleFile(
     onInFlight?: (batches: number, bytes: number) => void;
   },
 ): Promise<{ header: BundleHeader; report: VerifyReport }> {
-  const per = o.runEntries ?? BUNDLE_BATCH;
-  const batchBytes = o.batchBytes ?? LEDGER_DEFAULTS.verifyBatchBytes;
   const file = createReadStream(path, { highWaterMark: READ_CHUNK });
   const chunks = file[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const parseLine = (text: string, at: number): unknown => {
@@ -202,7 +206,9 @@ export async function verifyBundleFile(
   };
   // The first non-blank line is the header; the entry lines after it go into batches.
   let headerLine: { bytes: Uint8Array; line: number } | undefined;
-  const builder = new BatchBuilder(per, batchBytes);
+  // Sized once the header tells how many entries (and so how many threads) there are.
+  let builder: BatchBuilder | undefined;
+  const early: { bytes: Uint8Array; line: number }[] = [];
   const ready: RawBatch[] = [];
   const splitter = new LineSplitter((bytes, line) => {
     if (isBlankBytes(bytes)) return;
@@ -210,18 +216,21 @@ export async function verifyBundleFile(
       headerLine = { bytes: bytes.slice(), line };
       return;
     }
-    const b = builder.add(bytes, line);
-    if (b) ready.push(b);
+    if (builder === undefined) early.push({ bytes: bytes.slice(), line });
+    else {
+      const b = builder.add(bytes, line);
+      if (b) ready.push(b);
+    }
   });
   let eof = false;
   /** Reads on until a batch is ready or the file ends. */
   const readOn = async (): Promise<void> => {
-    while (!eof && ready.length === 0) {
+    while (!eof && ready.length === 0 && (builder !== undefined || headerLine === undefined)) {
       const r = await chunks.next();
       if (r.done) {
         eof = true;
         splitter.end();
-        const last = builder.cut();
+        const last = builder?.cut();
         if (last) ready.push(last);
       } else splitter.push(r.value);
     }
@@ -230,6 +239,22 @@ export async function verifyBundleFile(
     await readOn();
     if (headerLine === undefined) throw new EvidentError(ErrorCode.BUNDLE_INVALID, 'the bundle is empty');
     const header = parseBundleHeader(parseLine(decodeLine(headerLine.bytes), headerLine.line));
+    const size = header.range.to - header.range.from;
+    const workers =
+      o.workers ?? (size >= LEDGER_DEFAULTS.verifyParallelMinEntries ? availableParallelism() : 1);
+    builder = new BatchBuilder(
+      o.runEntries ?? (workers > 1 ? BUNDLE_BATCH : BUNDLE_PAGE),
+      o.batchBytes ?? LEDGER_DEFAULTS.verifyBatchBytes,
+    );
+    // The lines read with the header's chunk.
+    for (const l of early.splice(0)) {
+      const b = builder.add(l.bytes, l.line);
+      if (b) ready.push(b);
+    }
+    if (eof) {
+      const last = builder.cut();
+      if (last) ready.push(last);
+    }
     /** The entry lines in batches, each with the line numbers its errors name. */
     async function* batches(): AsyncIterable<LineBatch> {
       for (;;) {
@@ -264,9 +289,6 @@ export async function verifyBundleFile(
     async function* pages(): AsyncIterable<Entry[]> {
       for await (const b of batches()) yield b.parse();
     }
-    const size = header.range.to - header.range.from;
-    const workers =
-      o.workers ?? (size >= LEDGER_DEFAULTS.verifyParallelMinEntries ? availableParallelism() : 1);
     const verifiers = o.verifiers ?? [];
     const { workers: _, runEntries: __, batchBytes: ___, inFlightBytes, onInFlight, ...rest } = o;
     const entries =
