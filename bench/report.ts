@@ -129,6 +129,7 @@ export function markdown(r: Results): string {
     '',
     'Full re-hash of every entry, chain, tree, every checkpoint signature and root; streaming. threads 1: the main',
     'thread alone; N: a worker thread per core. bundle: the same log exported and verified offline (verify-bundle).',
+    'Each row runs in a process of its own (run from the sources through tsx): its peak RSS is its own, worker threads included.',
     '',
     ...table(
       ['entries', 'what', 'threads', 'entries/s', 'seconds', 'peak RSS MB (process)', 'ok?'],

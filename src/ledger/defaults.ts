@@ -10,6 +10,10 @@ export const LEDGER_DEFAULTS = {
   checkpointIntervalMs: 1000,
   /** Verification starts worker threads (one per core) for logs of at least this many entries. */
   verifyParallelMinEntries: 50_000,
+  /** verify-bundle cuts a batch of lines (a run a worker checks, a page without workers) at this many bytes. */
+  verifyBatchBytes: 4 * 1024 * 1024,
+  /** verify-bundle keeps at most this many bytes of lines in flight to the workers, per worker thread. */
+  verifyInFlightBytesPerWorker: 8 * 1024 * 1024,
 } as const;
 
 /** The S3 archive target's defaults (src/archive/s3.ts; docs/archive-s3.md). */

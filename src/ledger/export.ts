@@ -9,11 +9,9 @@
 
 import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createInterface } from 'node:readline';
 import {
   BUNDLE_FORMAT,
   type BundleHeader,
-  isBlankLine,
   parseBundleHeader,
   type VerifyBundleOptions,
   verifyBundle,
@@ -26,6 +24,15 @@ import { LIMITS } from '../core/event/schema.ts';
 import { parseJson } from '../core/json.ts';
 import { perfectSubtrees } from '../core/merkle/index.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
+import {
+  BatchBuilder,
+  BUNDLE_LINE_MAX,
+  batchLines,
+  decodeLine,
+  isBlankBytes,
+  LineSplitter,
+  type RawBatch,
+} from './bundle-lines.ts';
 import { cosignedNote } from './cosigned.ts';
 import { LEDGER_DEFAULTS } from './defaults.ts';
 import type { Ledger } from './ledger.ts';
@@ -149,16 +156,26 @@ function missingEntry(ledger: Ledger, index: number): EvidentError {
   );
 }
 
-/** Longest bundle line read (an entry of up to 256 KiB, escaped). */
-export const BUNDLE_LINE_MAX = 1 << 24;
+export { BUNDLE_LINE_MAX };
 
-/** Entry lines per batch a worker parses and checks (and per page without workers), by default. */
+/** Entry lines per batch a worker parses and checks, by default. */
 const BUNDLE_BATCH = 4096;
+
+/**
+ * Entry lines per page without workers: a page's entries die young, as in verifyStoredLog
+ * (./verify.ts); 4096 held the main thread's peak memory at about twice as much, no faster.
+ */
+const BUNDLE_PAGE = 1000;
+
+/** Bytes read from the bundle file at a time. */
+const READ_CHUNK = 256 * 1024;
 
 /**
  * Verifies a bundle file offline: no database, only the verifier keys the caller trusts.
  * `workers` as for Ledger.verify (./verify.ts): batches of lines are parsed and checked by
  * worker threads, the main thread reading the file and keeping what needs the whole bundle.
+ * The file is streamed: lines are read as bytes in batches bounded by lines and bytes
+ * (./bundle-lines.ts), and only a bounded number of them is held at once.
  */
 export async function verifyBundleFile(
   path: string,
@@ -167,14 +184,16 @@ export async function verifyBundleFile(
     workers?: number;
     /** Entry lines per batch (a run a worker checks); small values let tests cross many runs. */
     runEntries?: number;
+    /** Bytes at which a batch is cut (default LEDGER_DEFAULTS.verifyBatchBytes). */
+    batchBytes?: number;
+    /** Bytes of lines in flight to the workers (default LEDGER_DEFAULTS.verifyInFlightBytesPerWorker per worker). */
+    inFlightBytes?: number;
+    /** Told the batches and bytes in flight to the workers each time a batch is sent. */
+    onInFlight?: (batches: number, bytes: number) => void;
   },
 ): Promise<{ header: BundleHeader; report: VerifyReport }> {
-  const lines = createInterface({
-    input: createReadStream(path, 'utf8'),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  const it = lines[Symbol.asyncIterator]();
-  let lineNo = 0;
+  const file = createReadStream(path, { highWaterMark: READ_CHUNK });
+  const chunks = file[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const parseLine = (text: string, at: number): unknown => {
     try {
       return parseJson(text, { maxLength: BUNDLE_LINE_MAX });
@@ -185,56 +204,103 @@ export async function verifyBundleFile(
       });
     }
   };
-  let first: IteratorResult<string>;
-  do {
-    first = await it.next();
-    lineNo++;
-  } while (!first.done && isBlankLine(first.value));
-  if (first.done) throw new EvidentError(ErrorCode.BUNDLE_INVALID, 'the bundle is empty');
-  const header = parseBundleHeader(parseLine(first.value, lineNo));
-  const per = o.runEntries ?? BUNDLE_BATCH;
-  /** The entry lines in batches, each with the line numbers its errors name. */
-  async function* batches(): AsyncIterable<LineBatch> {
-    let batch: string[] = [];
-    let numbers: number[] = [];
-    const cut = (): LineBatch => {
-      const [ls, ns] = [batch, numbers];
-      batch = [];
-      numbers = [];
-      return {
-        lines: ls,
-        parse: () =>
-          ls.map((text, i) => {
-            const v = parseLine(text, ns[i]!);
-            if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-              throw new EvidentError(
-                ErrorCode.BUNDLE_INVALID,
-                `line ${ns[i]} of the bundle is not an entry object`,
-                { line: ns[i] },
-              );
-            }
-            return v as Entry;
-          }),
-      };
-    };
-    for (let r = await it.next(); !r.done; r = await it.next()) {
-      lineNo++;
-      if (isBlankLine(r.value)) continue;
-      batch.push(r.value);
-      numbers.push(lineNo);
-      if (batch.length >= per) yield cut();
+  // The first non-blank line is the header; the entry lines after it go into batches.
+  let headerLine: { bytes: Uint8Array; line: number } | undefined;
+  // Sized once the header tells how many entries (and so how many threads) there are.
+  let builder: BatchBuilder | undefined;
+  const early: { bytes: Uint8Array; line: number }[] = [];
+  const ready: RawBatch[] = [];
+  const splitter = new LineSplitter((bytes, line) => {
+    if (isBlankBytes(bytes)) return;
+    if (headerLine === undefined) {
+      headerLine = { bytes: bytes.slice(), line };
+      return;
     }
-    if (batch.length > 0) yield cut();
+    if (builder === undefined) early.push({ bytes: bytes.slice(), line });
+    else {
+      const b = builder.add(bytes, line);
+      if (b) ready.push(b);
+    }
+  });
+  let eof = false;
+  /** Reads on until a batch is ready or the file ends. */
+  const readOn = async (): Promise<void> => {
+    while (!eof && ready.length === 0 && (builder !== undefined || headerLine === undefined)) {
+      const r = await chunks.next();
+      if (r.done) {
+        eof = true;
+        splitter.end();
+        const last = builder?.cut();
+        if (last) ready.push(last);
+      } else splitter.push(r.value);
+    }
+  };
+  try {
+    await readOn();
+    if (headerLine === undefined) throw new EvidentError(ErrorCode.BUNDLE_INVALID, 'the bundle is empty');
+    const header = parseBundleHeader(parseLine(decodeLine(headerLine.bytes), headerLine.line));
+    const size = header.range.to - header.range.from;
+    const workers =
+      o.workers ?? (size >= LEDGER_DEFAULTS.verifyParallelMinEntries ? availableParallelism() : 1);
+    builder = new BatchBuilder(
+      o.runEntries ?? (workers > 1 ? BUNDLE_BATCH : BUNDLE_PAGE),
+      o.batchBytes ?? LEDGER_DEFAULTS.verifyBatchBytes,
+    );
+    // The lines read with the header's chunk.
+    for (const l of early.splice(0)) {
+      const b = builder.add(l.bytes, l.line);
+      if (b) ready.push(b);
+    }
+    if (eof) {
+      const last = builder.cut();
+      if (last) ready.push(last);
+    }
+    /** The entry lines in batches, each with the line numbers its errors name. */
+    async function* batches(): AsyncIterable<LineBatch> {
+      for (;;) {
+        if (ready.length === 0) await readOn();
+        const b = ready.shift();
+        if (b === undefined) return;
+        const { bytes, numbers } = b;
+        yield {
+          bytes,
+          parse: () => {
+            const out: Entry[] = [];
+            let i = 0;
+            for (const text of batchLines(bytes)) {
+              const at = numbers[i++]!;
+              const v = parseLine(text, at);
+              if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+                throw new EvidentError(
+                  ErrorCode.BUNDLE_INVALID,
+                  `line ${at} of the bundle is not an entry object`,
+                  {
+                    line: at,
+                  },
+                );
+              }
+              out.push(v as Entry);
+            }
+            return out;
+          },
+        };
+      }
+    }
+    async function* pages(): AsyncIterable<Entry[]> {
+      for await (const b of batches()) yield b.parse();
+    }
+    const verifiers = o.verifiers ?? [];
+    const { workers: _, runEntries: __, batchBytes: ___, inFlightBytes, onInFlight, ...rest } = o;
+    const entries =
+      workers > 1
+        ? bundleRuns(batches(), workers, {
+            bytes: inFlightBytes ?? workers * LEDGER_DEFAULTS.verifyInFlightBytesPerWorker,
+            ...(onInFlight ? { onInFlight } : {}),
+          })
+        : pages();
+    const report = await verifyBundle(header, entries, { ...rest, verifiers });
+    return { header, report };
+  } finally {
+    file.destroy();
   }
-  async function* pages(): AsyncIterable<Entry[]> {
-    for await (const b of batches()) yield b.parse();
-  }
-  const size = header.range.to - header.range.from;
-  const workers =
-    o.workers ?? (size >= LEDGER_DEFAULTS.verifyParallelMinEntries ? availableParallelism() : 1);
-  const verifiers = o.verifiers ?? [];
-  const { workers: _, runEntries: __, ...rest } = o;
-  const entries = workers > 1 ? bundleRuns(batches(), workers) : pages();
-  const report = await verifyBundle(header, entries, { ...rest, verifiers });
-  return { header, report };
 }

@@ -8,8 +8,10 @@
  * clean run is read again on the main thread and verified entry by entry, so that its faults
  * are found and named exactly as without workers.
  *
- * Memory stays flat: at most QUEUE_PER_WORKER ranges per worker are in flight, each a few
- * hundred KB, and the next is asked for only when the verifier takes one.
+ * Memory stays flat: at most QUEUE_PER_WORKER ranges per worker are in flight (a worker reads
+ * a range a slice at a time and sends back its leaf hashes, 32 bytes an entry), and the next is
+ * asked for only when the verifier takes one. A bundle's batches of lines are bounded by bytes
+ * as well (bundleRuns), and each thread's heap by WORKER_LIMITS.
  */
 import { Worker } from 'node:worker_threads';
 import type { Entry } from '../core/event/entry.ts';
@@ -29,8 +31,8 @@ export type WorkerTask =
   | (SessionTask & { type: 'run'; from: number; to: number })
   | (SessionTask & { type: 'schema' })
   | { type: 'end'; id: number; session: number }
-  /** Lines of a bundle, each an entry (../core/bundle.ts). */
-  | { type: 'lines'; id: number; lines: string[] };
+  /** Lines of a bundle, each an entry (../core/bundle.ts), joined by \n (./bundle-lines.ts). */
+  | { type: 'lines'; id: number; bytes: Uint8Array };
 
 export type WorkerReply =
   | { type: 'run'; id: number; run: RunSummary | undefined }
@@ -55,10 +57,13 @@ function startWorker(): Worker {
 }
 
 /**
- * A run's entries die young: a small young generation per thread keeps the process's memory
- * flat as threads are added (V8's default gives each isolate 48 MB of it).
+ * A run's entries die young (a worker reads or parses them a slice at a time): a small young
+ * generation per thread keeps the process's memory flat as threads are added (V8's default
+ * gives each isolate 48 MB of it). The old generation is capped well above what a run keeps
+ * (its leaf hashes, a slice of entries): a thread that runs out fails its run, which the main
+ * thread then reads and verifies itself.
  */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 24 };
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 };
 
 interface Task {
   task: WorkerTask;
@@ -226,38 +231,63 @@ export class VerifyPool {
 
 /** A batch of a bundle's entry lines, and how the main thread parses them itself. */
 export interface LineBatch {
-  lines: string[];
+  /** The lines, joined by \n (./bundle-lines.ts). */
+  bytes: Uint8Array;
   /** The entries, or the bundle's own error for the first line that is not one. */
   parse(): Entry[];
+}
+
+/** How much of a bundle may be in flight to the workers. */
+export interface InFlightLimit {
+  /** Bytes of lines sent to the workers and not yet taken by the verifier (at least one batch, however large). */
+  bytes: number;
+  /** Told the batches and bytes in flight each time a batch is sent. */
+  onInFlight?: (batches: number, bytes: number) => void;
 }
 
 /**
  * Batches of a bundle's lines, in order, as runs the workers parsed and checked; a batch that
  * is not a clean run (a line that is not an entry, a fault) comes as the page `parse` gives,
- * or its error, exactly where it would without workers.
+ * or its error, exactly where it would without workers. At most QUEUE_PER_WORKER batches per
+ * thread and `limit.bytes` bytes are in flight; the main thread holds them as bytes, never as
+ * strings, and besides them only the batch the verifier is taking and the next one read.
  */
-export async function* bundleRuns(batches: AsyncIterable<LineBatch>, size: number): EntrySource {
+export async function* bundleRuns(
+  batches: AsyncIterable<LineBatch>,
+  size: number,
+  limit: InFlightLimit,
+): EntrySource {
   shared ??= new WorkerPool();
   shared.grow(size);
   const pool = shared;
   const it = batches[Symbol.asyncIterator]();
   const inFlight: { batch: LineBatch; reply: Promise<WorkerReply | undefined> }[] = [];
+  let bytes = 0;
+  let next: LineBatch | undefined;
   let done = false;
   const fill = async () => {
-    while (!done && inFlight.length < size * QUEUE_PER_WORKER) {
-      const r = await it.next();
-      if (r.done) {
-        done = true;
-        return;
+    while (inFlight.length < size * QUEUE_PER_WORKER) {
+      if (next === undefined && !done) {
+        const r = await it.next();
+        if (r.done) done = true;
+        else next = r.value;
       }
-      const reply = pool.ask({ type: 'lines', lines: r.value.lines }).catch(() => undefined);
-      inFlight.push({ batch: r.value, reply });
+      if (next === undefined) return;
+      const n = next.bytes.length;
+      if (inFlight.length > 0 && bytes + n > limit.bytes) return;
+      const batch = next;
+      next = undefined;
+      const reply = pool.ask({ type: 'lines', bytes: batch.bytes }).catch(() => undefined);
+      inFlight.push({ batch, reply });
+      bytes += n;
+      limit.onInFlight?.(inFlight.length, bytes);
     }
   };
   await fill();
   while (inFlight.length > 0) {
     const head = inFlight.shift()!;
     const r = await head.reply;
+    bytes -= head.batch.bytes.length;
     await fill();
     if (r?.type === 'run' && r.run) {
       const batch = head.batch;

@@ -66,68 +66,111 @@ export function checkRun(
   keep?: (e: Entry) => boolean,
   leafHex: (text: string) => string = portableLeafHex,
 ): RunSummary | undefined {
-  const count = end - start;
-  if (!Number.isSafeInteger(start) || start < 0 || count <= 0 || entries.length !== count) return undefined;
-  const leaves = new Uint8Array(count * 32);
-  const kept: Entry[] = [];
-  let faulty = false;
-  const fault = () => {
-    faulty = true;
-  };
-  let prev: unknown;
-  for (let i = 0; i < count; i++) {
-    const e = entries[i]!;
-    if (e.index !== start + i) return undefined;
+  const run = new RunCheck(start, end, keep, leafHex);
+  for (const e of entries) if (!run.add(e)) return undefined;
+  return run.finish(stored);
+}
+
+/**
+ * checkRun fed entry by entry, so that a run's entries need not all be held at once: a worker
+ * reads or parses them a few at a time and lets each go once it is added. What the run keeps
+ * is its leaf hashes (32 bytes an entry), its first entry and the entries `keep` selects.
+ */
+export class RunCheck {
+  private readonly count: number;
+  private readonly leaves: Uint8Array;
+  private readonly kept: Entry[] = [];
+  private at = 0;
+  private first: Entry | undefined;
+  private prev: unknown;
+  private clean: boolean;
+
+  constructor(
+    private readonly start: number,
+    end: number,
+    private readonly keep?: (e: Entry) => boolean,
+    private readonly leafHex: LeafHex = portableLeafHex,
+  ) {
+    this.count = end - start;
+    this.clean =
+      Number.isSafeInteger(start) && start >= 0 && Number.isSafeInteger(this.count) && this.count > 0;
+    this.leaves = new Uint8Array(this.clean ? this.count * 32 : 0);
+  }
+
+  /** Whether the run is still clean with `e` as its next entry (once false, it stays false). */
+  add(e: Entry): boolean {
+    if (!this.clean) return false;
+    this.clean = this.check(e);
+    return this.clean;
+  }
+
+  private check(e: Entry): boolean {
+    const i = this.at;
+    if (i >= this.count || e.index !== this.start + i) return false;
     let text: string;
     try {
       text = leafText(e);
     } catch {
-      return undefined; // no canonical form: the verifier says so
+      return false; // no canonical form: the verifier says so
     }
     // leafHashOf(e, e.index) compared with hexEquals: lowercase hex, character for character.
-    const hex = leafHex(text);
-    if (hex !== e.hash) return undefined;
-    if (i > 0 && e.prev_hash !== prev) return undefined;
-    if (e.action === ERASURE_ACTION) return undefined;
-    if (e.erased && (e.erased as unknown[]).length > 0) return undefined;
-    checkValues(e, e.index, fault);
-    if (faulty) return undefined;
-    if (keep?.(e)) kept.push(e);
-    writeHex(hex, leaves, i * 32);
-    prev = e.hash;
+    const hex = this.leafHex(text);
+    if (hex !== e.hash) return false;
+    if (i > 0 && e.prev_hash !== this.prev) return false;
+    if (e.action === ERASURE_ACTION) return false;
+    if (e.erased && (e.erased as unknown[]).length > 0) return false;
+    let faulty = false;
+    checkValues(e, e.index, () => {
+      faulty = true;
+    });
+    if (faulty) return false;
+    if (this.keep?.(e)) this.kept.push(e);
+    writeHex(hex, this.leaves, i * 32);
+    if (i === 0) this.first = e;
+    this.prev = e.hash;
+    this.at++;
+    return true;
   }
-  const { pieces, inside } = subtrees(leaves, start, end, stored !== undefined);
-  let upper: NodeHash[] = [];
-  if (stored) {
-    const expected = upperIds(start, end);
-    let insideSeen = 0;
-    for (const n of stored) {
-      const first = n.index * 2 ** n.level;
-      if (first >= start) {
-        const h = inside[n.level]?.get(n.index);
-        if (h === undefined || !bytesEqual(h, n.hash)) return undefined;
-        insideSeen++;
-      } else {
-        if (expected.get(n.level) !== n.index) return undefined;
-        upper.push(n);
+
+  /** The summary, once every entry of [start, end) was added: undefined when the run is not clean. */
+  finish(stored?: readonly NodeHash[]): RunSummary | undefined {
+    if (!this.clean || this.at !== this.count) return undefined;
+    const { start, count, leaves } = this;
+    const end = start + count;
+    const { pieces, inside } = subtrees(leaves, start, end, stored !== undefined);
+    let upper: NodeHash[] = [];
+    if (stored) {
+      const expected = upperIds(start, end);
+      let insideSeen = 0;
+      for (const n of stored) {
+        const first = n.index * 2 ** n.level;
+        if (first >= start) {
+          const h = inside[n.level]?.get(n.index);
+          if (h === undefined || !bytesEqual(h, n.hash)) return undefined;
+          insideSeen++;
+        } else {
+          if (expected.get(n.level) !== n.index) return undefined;
+          upper.push(n);
+        }
       }
+      let insideCount = 0;
+      for (const m of inside) insideCount += m?.size ?? 0;
+      if (insideSeen !== insideCount || upper.length !== expected.size) return undefined;
+      upper = upper.map((n) => ({ level: n.level, index: n.index, hash: n.hash }));
     }
-    let insideCount = 0;
-    for (const m of inside) insideCount += m?.size ?? 0;
-    if (insideSeen !== insideCount || upper.length !== expected.size) return undefined;
-    upper = upper.map((n) => ({ level: n.level, index: n.index, hash: n.hash }));
+    const first = this.first!;
+    return {
+      start,
+      count,
+      firstPrev: first.prev_hash,
+      lastHash: this.prev as string,
+      first,
+      leaves,
+      pieces,
+      upper,
+      kept: this.kept,
+    };
   }
-  return {
-    start,
-    count,
-    firstPrev: entries[0]!.prev_hash,
-    lastHash: entries[count - 1]!.hash,
-    first: entries[0]!,
-    leaves,
-    pieces,
-    upper,
-    kept,
-  };
 }
 
 /** hex(SHA-256(0x00 || UTF-8 of text)): the leaf hash of a leaf text (RFC 9162 §2.1.1). */

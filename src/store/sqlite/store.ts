@@ -64,6 +64,11 @@ export interface SqliteStoreOptions extends OpenChecks {
    */
   busyTimeoutMs?: number;
   readonly?: boolean;
+  /**
+   * SQLite's page cache per connection, in KiB (default better-sqlite3's, 16,000). A reader
+   * that scans the file once (a verification worker) gains nothing from a large one.
+   */
+  cacheKiB?: number;
 }
 
 /** fsyncs of the WAL in flight at once (syncWal). */
@@ -108,6 +113,12 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   }
   const reader = new Database(path, { readonly: true, fileMustExist: true });
   reader.pragma(`busy_timeout = ${busy}`);
+  if (options.cacheKiB !== undefined) {
+    const kib = options.cacheKiB;
+    if (!Number.isSafeInteger(kib) || kib < 0)
+      throw new RangeError('cacheKiB must be a non-negative integer');
+    for (const c of [db, reader]) c.pragma(`cache_size = -${kib}`);
+  }
   return new SqliteStore(
     db,
     reader,
