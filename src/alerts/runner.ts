@@ -43,6 +43,12 @@ export interface AlertRunnerOptions {
     subject: string;
     details: Record<string, unknown>;
   }[];
+  /**
+   * Whether a log is fenced (it contradicts a published checkpoint, docs/threat-model.md): its
+   * `evident.alert` events wait, as a failed append's do, and the repair pass of a later process
+   * records them once the log is put back. The alerts are still delivered to their sinks.
+   */
+  fenced?: (log: string) => boolean;
 }
 
 /** Entries read at most per query, and about how many bytes of them (large events: fewer). */
@@ -161,6 +167,7 @@ export class AlertRunner {
         const targets =
           a.log === '*' ? all.filter((l) => l.createdAt <= a.createdAt) : all.filter((l) => l.name === a.log);
         for (const info of targets) {
+          if (this.o.fenced?.(info.name)) continue;
           if (await this.o.store.entryById(info.id, eventId)) continue;
           const { id: _id, raised_at: _r, ...metadata } = JSON.parse(a.body) as Record<string, unknown>;
           try {
@@ -262,6 +269,10 @@ export class AlertRunner {
     const targets = c.log === '*' ? logs : logs.filter((l) => l.name === c.log);
     const { id: _id, raised_at: _r, ...metadata } = alert;
     for (const info of targets) {
+      if (this.o.fenced?.(info.name)) {
+        this.o.log.warn({ alert: id, log: info.name }, 'the log is fenced: its evident.alert event waits');
+        continue;
+      }
       try {
         await appendAlertEvent(this.o.store, info, id, raisedAt, metadata, () => this.now());
       } catch (e) {

@@ -142,6 +142,7 @@ export async function buildServer(options: ServerOptions): Promise<App> {
           onRaised: (rule) => metrics.alertsRaised.inc({ rule }),
           onDelivery: (sink, outcome) => metrics.alertDeliveries.inc({ sink, outcome }),
           onQueueDepth: (n) => metrics.alertQueueDepth.set({}, n),
+          fenced: (log) => registry.fenced().some((f) => f.log === log),
           failures: () => [
             ...(witnessing?.states() ?? [])
               .filter((w) => !w.up && w.failures > 0)

@@ -121,6 +121,52 @@ for (const [kind, open] of await stores()) {
       }
     });
 
+    it('writes nothing to a fenced log: its event waits, the other logs get theirs, and is recorded once the fence is gone', async () => {
+      const s = await open();
+      try {
+        await withLogs(s, ['default', 'other']);
+        let fenced = true;
+        const warnings: string[] = [];
+        const runner = new AlertRunner({
+          store: s,
+          config: parseAlertsConfig({ sinks: { log: false } }),
+          now: () => new Date(Date.now() + 60_000),
+          log: { ...quiet, warn: (_o: object, msg: string) => warnings.push(msg) },
+          failures: () => [
+            { rule: 'witness_failure', log: '*', subject: 'w1', details: { failures: 3 } },
+            { rule: 'archive_failure', log: 'other', subject: 'other', details: {} },
+          ],
+          fenced: (log) => fenced && log === 'other',
+        });
+        const otherSize = async () => (await s.head((await s.getLog('other'))!.id)).size;
+        const before = await otherSize();
+        await runner.tick();
+        assert.equal(
+          (await s.alertsSince(new Date(0).toISOString(), 100)).length,
+          2,
+          'both alerts were raised',
+        );
+        assert.equal((await alertEvents(s, 'default')).length, 1, 'the unfenced log got its event');
+        assert.equal(await otherSize(), before, 'nothing was appended to the fenced log');
+        assert.ok(
+          warnings.some((w) => /fenced/.test(w)),
+          'the wait is logged',
+        );
+        assert.equal(await runner.repair(), 0, 'the repair pass skips the fenced log too');
+        assert.equal(await otherSize(), before);
+        fenced = false; // the log put back (a new process): the waiting events are recorded, once
+        assert.equal(await runner.repair(), 2);
+        assert.deepEqual((await alertEvents(s, 'other')).map((e) => e.metadata?.['rule']).sort(), [
+          'archive_failure',
+          'witness_failure',
+        ]);
+        assert.equal(await runner.repair(), 0);
+        await runner.stop();
+      } finally {
+        await s.close();
+      }
+    });
+
     it('repairs an alert row left by a crashed process once, even with two repairs at once', async () => {
       const s = await open();
       try {
