@@ -140,22 +140,10 @@ export async function restoreFromArchive(
         if (batch.length === 0) return;
         const entries = batch;
         batch = [];
-        end = await appendCopied(
-          store,
-          log.id,
-          end,
-          entries,
-          erased,
-          (e) =>
-            new EvidentError(
-              ErrorCode.TAMPER_DETECTED,
-              `entry ${e.index} of ${m.bundle.name} does not continue the log`,
-              {
-                rule: 'archive_altered',
-                index: e.index,
-              },
-            ),
-        );
+        end = await appendCopied(store, log.id, end, entries, erased, {
+          name: m.bundle.name,
+          rule: 'archive_altered',
+        });
         o.onProgress?.(end.range.size);
       };
       for await (const line of lines) {

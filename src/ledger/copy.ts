@@ -47,10 +47,10 @@ export interface TreeEnd {
 /**
  * Writes `entries` read from a copy of the log (another store, an archived bundle) at `end` of
  * log `id`, the tree nodes recomputed here, after checking each continues the log: the next
- * index, its hash its leaf's, linked to the one before. The first that does not is refused with
- * the error `broken` makes of it, and nothing of the batch is written. The erasures recorded on
- * the entries are added to `erased` (to be written once their erasure events are). Returns the
- * new end.
+ * index, its hash its leaf's, linked to the one before. The first that does not is refused
+ * (TAMPER_DETECTED with its index and `source.rule`, the message naming `source.name`) and
+ * nothing of the batch is written. The erasures recorded on the entries are added to `erased`
+ * (to be written once their erasure events are). Returns the new end.
  */
 export async function appendCopied(
   store: Store,
@@ -58,14 +58,20 @@ export async function appendCopied(
   end: TreeEnd,
   entries: Entry[],
   erased: Erasure[],
-  broken: (e: Entry) => EvidentError,
+  source: { name: string; rule: string },
 ): Promise<TreeEnd> {
   const next = end.range.clone();
   const nodes: NodeHash[] = [];
   let link = end.lastHash;
   for (const e of entries) {
     const leaf = entryLeafHash(e);
-    if (e.index !== next.size || toHex(leaf) !== e.hash || e.prev_hash !== link) throw broken(e);
+    if (e.index !== next.size || toHex(leaf) !== e.hash || e.prev_hash !== link) {
+      throw new EvidentError(
+        ErrorCode.TAMPER_DETECTED,
+        `entry ${e.index} of ${source.name} does not continue the log`,
+        { index: e.index, rule: source.rule },
+      );
+    }
     for (const n of next.append(leaf)) if (n.level > 0) nodes.push(n);
     link = e.hash;
     erased.push(...erasuresOf(e));
@@ -156,22 +162,7 @@ export async function copyLog(
     const entries: Entry[] = await source.entries(log.id, from, Math.min(head.size, from + PAGE), PAGE);
     if (entries.length === 0)
       throw new EvidentError(ErrorCode.STORE_FAILED, `entry ${from} is missing from the source`);
-    end = await appendCopied(
-      target,
-      id,
-      end,
-      entries,
-      erased,
-      (e) =>
-        new EvidentError(
-          ErrorCode.TAMPER_DETECTED,
-          `entry ${e.index} of the source does not continue the log`,
-          {
-            index: e.index,
-            rule: 'chain',
-          },
-        ),
-    );
+    end = await appendCopied(target, id, end, entries, erased, { name: 'the source', rule: 'chain' });
     from = end.range.size;
     onProgress?.(from, head.size);
   }
