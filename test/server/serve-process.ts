@@ -1,6 +1,7 @@
 /**
  * A real `evident serve` or `evident witness` process for tests: started with chosen flags and
- * Node options, ready once it logs the address it listens at, stopped by its pid.
+ * Node options, ready once it logs the address it listens at, stopped by its pid; and until(),
+ * which polls such a process until it answers as awaited.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { BIN } from '../cli/helpers.ts';
