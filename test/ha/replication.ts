@@ -15,14 +15,7 @@
  * initdb and pg_ctl refuse to run as root: as root, the tools run as `postgres` (runuser),
  * which owns the directory (pgTools and initdb of test/server/cluster.ts).
  */
-import {
-  appendFileSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
