@@ -9,15 +9,15 @@
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { toHex } from '../core/bytes.ts';
 import { openCheckpoint } from '../core/checkpoint.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
-import { type Entry, entryLeafHash, GENESIS } from '../core/event/entry.ts';
+import { type Entry, GENESIS } from '../core/event/entry.ts';
 import type { ErasableField } from '../core/event/schema.ts';
 import { CompactRange } from '../core/merkle/index.ts';
 import type { NoteVerifier } from '../core/note-keys.ts';
+import { appendCopied, type TreeEnd } from '../ledger/copy.ts';
 import { verifyStoredLog } from '../ledger/verify.ts';
-import type { Erasure, LogInfo, NodeHash, Store } from '../store/types.ts';
+import type { Erasure, LogInfo, Store } from '../store/types.ts';
 import { parseName } from './layout.ts';
 import { parseManifest, type SegmentManifest } from './manifest.ts';
 import { readAll, stage } from './stage.ts';
@@ -112,11 +112,10 @@ export async function restoreFromArchive(
     vkey: o.vkey,
     erasable: first.erasable as ErasableField[],
   });
-  let range = CompactRange.empty();
-  let lastHash = GENESIS;
+  let end: TreeEnd = { range: CompactRange.empty(), lastHash: GENESIS };
   const erased: Erasure[] = [];
   for (const m of manifests) {
-    if (m.first !== range.size) break; // contiguous by verification; stop at the end
+    if (m.first !== end.range.size) break; // contiguous by verification; stop at the end
     const body = await target.read(m.bundle.name);
     if (!body)
       throw new EvidentError(ErrorCode.ARCHIVE_UNAVAILABLE, `${m.bundle.name} vanished`, {
@@ -141,33 +140,11 @@ export async function restoreFromArchive(
         if (batch.length === 0) return;
         const entries = batch;
         batch = [];
-        const nodes: NodeHash[] = [];
-        const next = range.clone();
-        let link = lastHash;
-        for (const e of entries) {
-          const leaf = entryLeafHash(e);
-          if (e.index !== next.size || toHex(leaf) !== e.hash || e.prev_hash !== link) {
-            throw new EvidentError(
-              ErrorCode.TAMPER_DETECTED,
-              `entry ${e.index} of ${m.bundle.name} does not continue the log`,
-              {
-                rule: 'archive_altered',
-                index: e.index,
-              },
-            );
-          }
-          for (const n of next.append(leaf)) if (n.level > 0) nodes.push(n);
-          link = e.hash;
-          for (const f of e.erased ?? [])
-            if (e.erased_by !== undefined)
-              erased.push({ index: e.index, field: f, erasureIndex: e.erased_by });
-        }
-        await store.write(log.id, (tx) =>
-          tx.insertEntries(entries, nodes, { size: next.size, lastHash: link, frontier: next.encode() }),
-        );
-        range = next;
-        lastHash = link;
-        o.onProgress?.(range.size);
+        end = await appendCopied(store, log.id, end, entries, erased, {
+          name: m.bundle.name,
+          rule: 'archive_altered',
+        });
+        o.onProgress?.(end.range.size);
       };
       for await (const line of lines) {
         if (line.trim() === '') continue;
@@ -183,7 +160,7 @@ export async function restoreFromArchive(
       await fs.rm(staged.path, { force: true });
     }
   }
-  const size = range.size;
+  const size = end.range.size;
   // Erasure records whose erasure event was restored (an event not yet sealed cannot name them).
   const named = erased.filter((x) => x.erasureIndex < size);
   if (named.length > 0) await store.write(log.id, (tx) => tx.erase(named));

@@ -38,6 +38,58 @@ function refused(message: string, details: Record<string, unknown>): EvidentErro
   return new EvidentError(ErrorCode.USAGE, message, details);
 }
 
+/** Where a log's tree ends while entries are written into it: its compact range and last hash. */
+export interface TreeEnd {
+  range: CompactRange;
+  lastHash: string;
+}
+
+/**
+ * Writes `entries` read from a copy of the log (another store, an archived bundle) at `end` of
+ * log `id`, the tree nodes recomputed here, after checking each continues the log: the next
+ * index, its hash its leaf's, linked to the one before. The first that does not is refused
+ * (TAMPER_DETECTED with its index and `source.rule`, the message naming `source.name`) and
+ * nothing of the batch is written. The erasures recorded on the entries are added to `erased`
+ * (to be written once their erasure events are). Returns the new end.
+ */
+export async function appendCopied(
+  store: Store,
+  id: number,
+  end: TreeEnd,
+  entries: Entry[],
+  erased: Erasure[],
+  source: { name: string; rule: string },
+): Promise<TreeEnd> {
+  const next = end.range.clone();
+  const nodes: NodeHash[] = [];
+  let link = end.lastHash;
+  for (const e of entries) {
+    const leaf = entryLeafHash(e);
+    if (e.index !== next.size || toHex(leaf) !== e.hash || e.prev_hash !== link) {
+      throw new EvidentError(
+        ErrorCode.TAMPER_DETECTED,
+        `entry ${e.index} of ${source.name} does not continue the log`,
+        { index: e.index, rule: source.rule },
+      );
+    }
+    for (const n of next.append(leaf)) if (n.level > 0) nodes.push(n);
+    link = e.hash;
+    erased.push(...erasuresOf(e));
+  }
+  await store.write(id, (tx) =>
+    tx.insertEntries(entries, nodes, { size: next.size, lastHash: link, frontier: next.encode() }),
+  );
+  return { range: next, lastHash: link };
+}
+
+/** The erasures recorded on an entry (its erased fields, by the erasure event that erased them). */
+function erasuresOf(e: Entry): Erasure[] {
+  const by = e.erased_by;
+  return by === undefined
+    ? []
+    : (e.erased ?? []).map((field) => ({ index: e.index, field, erasureIndex: by }));
+}
+
 /** Copies `log` (as the source knows it) to `target`, then verifies the copy against the source. */
 export async function copyLog(
   source: CopyStore,
@@ -103,39 +155,15 @@ export async function copyLog(
   // Erasures already recorded on the entries the target holds: collected from the source.
   for (let from = 0; from < start.size; from += PAGE) {
     for (const e of await source.entries(log.id, from, Math.min(start.size, from + PAGE), PAGE))
-      for (const f of e.erased ?? [])
-        if (e.erased_by !== undefined) erased.push({ index: e.index, field: f, erasureIndex: e.erased_by });
+      erased.push(...erasuresOf(e));
   }
+  let end: TreeEnd = { range, lastHash };
   for (let from = start.size; from < head.size; ) {
     const entries: Entry[] = await source.entries(log.id, from, Math.min(head.size, from + PAGE), PAGE);
     if (entries.length === 0)
       throw new EvidentError(ErrorCode.STORE_FAILED, `entry ${from} is missing from the source`);
-    const next = range.clone();
-    const nodes: NodeHash[] = [];
-    let link = lastHash;
-    for (const e of entries) {
-      const leaf = entryLeafHash(e);
-      if (e.index !== next.size || toHex(leaf) !== e.hash || e.prev_hash !== link) {
-        throw new EvidentError(
-          ErrorCode.TAMPER_DETECTED,
-          `entry ${e.index} of the source does not continue the log`,
-          {
-            index: e.index,
-            rule: 'chain',
-          },
-        );
-      }
-      for (const n of next.append(leaf)) if (n.level > 0) nodes.push(n);
-      link = e.hash;
-      for (const f of e.erased ?? [])
-        if (e.erased_by !== undefined) erased.push({ index: e.index, field: f, erasureIndex: e.erased_by });
-    }
-    await target.write(id, (tx) =>
-      tx.insertEntries(entries, nodes, { size: next.size, lastHash: link, frontier: next.encode() }),
-    );
-    range = next;
-    lastHash = link;
-    from = next.size;
+    end = await appendCopied(target, id, end, entries, erased, { name: 'the source', rule: 'chain' });
+    from = end.range.size;
     onProgress?.(from, head.size);
   }
   // Erasures not yet recorded on the target.

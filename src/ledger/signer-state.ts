@@ -18,6 +18,7 @@ import { bytesEqual } from '../core/bytes.ts';
 import { parseCheckpoint } from '../core/checkpoint.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { parseNote } from '../core/note.ts';
+import { fsyncDir, writeSynced } from './durable.ts';
 import { floorViolation, type PublishedFloor } from './published.ts';
 
 const SUFFIX = '.checkpoint';
@@ -91,13 +92,7 @@ export class SignerState {
     const tmp = join(this.dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     try {
       await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-      const h = await fs.open(tmp, 'wx', 0o600);
-      try {
-        await h.writeFile(cp.note);
-        await h.sync();
-      } finally {
-        await h.close();
-      }
+      await writeSynced(tmp, cp.note, 'wx', 0o600);
       try {
         await fs.link(tmp, path);
       } catch (e) {
@@ -166,14 +161,5 @@ export class SignerState {
         cause: String((e as NodeJS.ErrnoException).code ?? e),
       },
     );
-  }
-}
-
-async function fsyncDir(path: string): Promise<void> {
-  const h = await fs.open(path, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
   }
 }

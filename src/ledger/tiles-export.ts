@@ -18,6 +18,7 @@ import { parseCheckpoint } from '../core/checkpoint.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { parseNote } from '../core/note.ts';
 import { TILE_WIDTH, type TileId, tileLevels, tilePath, tileWidthAt } from '../core/tlog/tile-path.ts';
+import { fsyncDir, writeSynced } from './durable.ts';
 import type { Ledger } from './ledger.ts';
 import {
   bundleBytes,
@@ -60,23 +61,8 @@ async function exists(path: string): Promise<boolean> {
 async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   await fs.mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  const h = await fs.open(tmp, 'w', 0o644);
-  try {
-    await h.writeFile(bytes);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
+  await writeSynced(tmp, bytes, 'w', 0o644);
   await fs.rename(tmp, path);
-}
-
-async function fsyncDir(path: string): Promise<void> {
-  const h = await fs.open(path, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
 }
 
 /** Refuses a DIR that holds another log's checkpoint, or a larger one of this log. */

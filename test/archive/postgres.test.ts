@@ -29,16 +29,13 @@ import {
   admin,
   dropSchema,
   PG_URL,
-  postgresUnreachable,
-  probePostgres,
   randomName,
   serviceRoleSchema,
   urlAs,
+  withPostgres,
 } from '../store/pg-support.ts';
 
-const unreachable = await probePostgres();
-if (unreachable !== undefined) postgresUnreachable('PostgreSQL retention', unreachable);
-else suite();
+await withPostgres('PostgreSQL retention', suite);
 
 function suite(): void {
   const f = serviceRoleSchema('evident_pgarchive_');

@@ -10,34 +10,25 @@ import { after, before, describe, it } from 'node:test';
 import { parseNote, signNote } from '../../src/core/note.ts';
 import { generateSigner } from '../../src/core/note-keys.ts';
 import type { VerifyReport } from '../../src/core/verify/report.ts';
-import { serviceRoleGrants } from '../../src/store/postgres/roles.ts';
+import { withSchema } from '../server/cluster.ts';
 import {
   admin,
+  createServiceRole,
   dropSchema,
   PG_URL,
-  postgresUnreachable,
-  probePostgres,
   randomName,
   urlAs,
+  withPostgres,
 } from '../store/pg-support.ts';
 import { ensureBuilt, errorOf, event, lines, removeTempDirs, run, tempDir } from './helpers.ts';
 
 const ORIGIN = 'pg.example/default';
-const unreachable = await probePostgres();
-
-if (unreachable) {
-  postgresUnreachable('a replaced verifier key on PostgreSQL', unreachable);
-} else {
+await withPostgres('a replaced verifier key on PostgreSQL', () => {
   describe('a replaced verifier key on PostgreSQL', () => {
     const schema = randomName('ev_keys_');
     const role = randomName('ev_svc_');
-    const withSchema = (url: string) => {
-      const u = new URL(url);
-      u.searchParams.set('schema', schema);
-      return u.toString();
-    };
-    const owner = withSchema(PG_URL);
-    const service = withSchema(urlAs(role));
+    const owner = withSchema(PG_URL, schema);
+    const service = withSchema(urlAs(role), schema);
     let dir: string;
     let note: string;
 
@@ -52,10 +43,7 @@ if (unreachable) {
       });
       assert.equal(app.code, 0, app.stderr);
       note = (await run(['checkpoint', '--db', owner], { cwd: dir })).stdout;
-      await admin(async (c) => {
-        await c.query(`CREATE ROLE "${role}" LOGIN`);
-        for (const q of serviceRoleGrants(schema, role)) await c.query(q);
-      });
+      await createServiceRole(schema, role);
     });
     after(async () => {
       await dropSchema(schema);
@@ -105,4 +93,4 @@ if (unreachable) {
       assert.ok(kinds.includes('verifier_key_replaced'), kinds.join());
     });
   });
-}
+});

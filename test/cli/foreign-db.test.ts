@@ -9,14 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { withSchema } from '../server/cluster.ts';
-import {
-  admin,
-  dropSchema,
-  PG_URL,
-  postgresUnreachable,
-  probePostgres,
-  randomName,
-} from '../store/pg-support.ts';
+import { admin, dropSchema, PG_URL, randomName, withPostgres } from '../store/pg-support.ts';
 import { ensureBuilt, errorOf, removeTempDirs, run, tempDir } from './helpers.ts';
 
 before(ensureBuilt);
@@ -123,82 +116,81 @@ describe('SQLite: a file that is not an evident store', () => {
   });
 });
 
-describe('PostgreSQL: a schema that is not an evident store', async () => {
-  const why = await probePostgres();
-  if (why) return postgresUnreachable('PostgreSQL foreign-schema tests', why);
+describe('PostgreSQL: a schema that is not an evident store', () =>
+  withPostgres('PostgreSQL foreign-schema tests', () => {
+    const relations = (schema: string) =>
+      admin(async (c) =>
+        (
+          await c.query<{ relname: string }>(
+            'SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 ORDER BY 1',
+            [schema],
+          )
+        ).rows.map((r) => r.relname),
+      );
+    const schemaExists = async (schema: string) =>
+      admin(
+        async (c) =>
+          (await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 1,
+      );
 
-  const relations = (schema: string) =>
-    admin(async (c) =>
-      (
-        await c.query<{ relname: string }>(
-          'SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 ORDER BY 1',
-          [schema],
-        )
-      ).rows.map((r) => r.relname),
-    );
-  const schemaExists = async (schema: string) =>
-    admin(
-      async (c) => (await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 1,
-    );
+    test('init refuses a schema holding an application table (STORE_FOREIGN); --allow-foreign adds evident', async () => {
+      const schema = randomName('app_');
+      await admin((c) => c.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".orders (id int)`));
+      try {
+        const dir = tempDir();
+        const url = withSchema(PG_URL, schema);
+        const r = await run(['init', '--db', url, '--origin', 'audit.test/default', '--json'], { cwd: dir });
+        assert.equal(r.code, 2, r.stderr);
+        assert.equal(errorOf(r).code, 'STORE_FOREIGN');
+        assert.deepEqual(await relations(schema), ['orders']);
+        const ok = await run(
+          ['init', '--db', url, '--origin', 'audit.test/default', '--allow-foreign', '--json'],
+          {
+            cwd: dir,
+          },
+        );
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.ok((await relations(schema)).includes('entries'));
+      } finally {
+        await dropSchema(schema);
+      }
+    });
 
-  test('init refuses a schema holding an application table (STORE_FOREIGN); --allow-foreign adds evident', async () => {
-    const schema = randomName('app_');
-    await admin((c) => c.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".orders (id int)`));
-    try {
+    test('serve and keys create where init never ran: STORE_NOT_INITIALIZED, and no schema is created', async () => {
+      const schema = randomName('none_');
       const dir = tempDir();
       const url = withSchema(PG_URL, schema);
-      const r = await run(['init', '--db', url, '--origin', 'audit.test/default', '--json'], { cwd: dir });
-      assert.equal(r.code, 2, r.stderr);
-      assert.equal(errorOf(r).code, 'STORE_FOREIGN');
-      assert.deepEqual(await relations(schema), ['orders']);
-      const ok = await run(
-        ['init', '--db', url, '--origin', 'audit.test/default', '--allow-foreign', '--json'],
-        {
+      await run(['init', '--db', join(dir, 'other.db'), '--origin', 'audit.test/x', '--json'], { cwd: dir });
+      try {
+        const s = await run(['serve', '--db', url, '--port', '0', '--json'], { cwd: dir });
+        assert.equal(s.code, 2, s.stderr);
+        assert.equal(errorOf(s).code, 'STORE_NOT_INITIALIZED');
+        const k = await run(['keys', 'create', '--db', url, '--log', '*', '--scope', 'admin', '--json'], {
           cwd: dir,
-        },
-      );
-      assert.equal(ok.code, 0, ok.stderr);
-      assert.ok((await relations(schema)).includes('entries'));
-    } finally {
-      await dropSchema(schema);
-    }
-  });
+        });
+        assert.equal(errorOf(k).code, 'STORE_NOT_INITIALIZED');
+        const q = await run(['query', '--db', url, '--json'], { cwd: dir });
+        assert.equal(errorOf(q).code, 'STORE_NOT_INITIALIZED');
+        assert.equal(await schemaExists(schema), false);
+      } finally {
+        await dropSchema(schema);
+      }
+    });
 
-  test('serve and keys create where init never ran: STORE_NOT_INITIALIZED, and no schema is created', async () => {
-    const schema = randomName('none_');
-    const dir = tempDir();
-    const url = withSchema(PG_URL, schema);
-    await run(['init', '--db', join(dir, 'other.db'), '--origin', 'audit.test/x', '--json'], { cwd: dir });
-    try {
-      const s = await run(['serve', '--db', url, '--port', '0', '--json'], { cwd: dir });
-      assert.equal(s.code, 2, s.stderr);
-      assert.equal(errorOf(s).code, 'STORE_NOT_INITIALIZED');
-      const k = await run(['keys', 'create', '--db', url, '--log', '*', '--scope', 'admin', '--json'], {
-        cwd: dir,
-      });
-      assert.equal(errorOf(k).code, 'STORE_NOT_INITIALIZED');
-      const q = await run(['query', '--db', url, '--json'], { cwd: dir });
-      assert.equal(errorOf(q).code, 'STORE_NOT_INITIALIZED');
-      assert.equal(await schemaExists(schema), false);
-    } finally {
-      await dropSchema(schema);
-    }
-  });
-
-  test('serve refuses a foreign schema (STORE_FOREIGN) and adds nothing to it', async () => {
-    const schema = randomName('app_');
-    await admin((c) => c.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".orders (id int)`));
-    const dir = tempDir();
-    await run(['init', '--db', join(dir, 'other.db'), '--origin', 'audit.test/x', '--json'], { cwd: dir });
-    try {
-      const s = await run(['serve', '--db', withSchema(PG_URL, schema), '--port', '0', '--json'], {
-        cwd: dir,
-      });
-      assert.equal(s.code, 2, s.stderr);
-      assert.equal(errorOf(s).code, 'STORE_FOREIGN');
-      assert.deepEqual(await relations(schema), ['orders']);
-    } finally {
-      await dropSchema(schema);
-    }
-  });
-});
+    test('serve refuses a foreign schema (STORE_FOREIGN) and adds nothing to it', async () => {
+      const schema = randomName('app_');
+      await admin((c) => c.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".orders (id int)`));
+      const dir = tempDir();
+      await run(['init', '--db', join(dir, 'other.db'), '--origin', 'audit.test/x', '--json'], { cwd: dir });
+      try {
+        const s = await run(['serve', '--db', withSchema(PG_URL, schema), '--port', '0', '--json'], {
+          cwd: dir,
+        });
+        assert.equal(s.code, 2, s.stderr);
+        assert.equal(errorOf(s).code, 'STORE_FOREIGN');
+        assert.deepEqual(await relations(schema), ['orders']);
+      } finally {
+        await dropSchema(schema);
+      }
+    });
+  }));

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { dropSchema, PG_URL, postgresUnreachable, probePostgres, randomName } from '../store/pg-support.ts';
+import { dropSchema, PG_URL, randomName, withPostgres } from '../store/pg-support.ts';
 import { BIN, ensureBuilt, removeTempDirs, run, tempDir } from './helpers.ts';
 
 const SECRET = 'Sup3r-s3cret-pw';
@@ -19,9 +19,7 @@ function withPassword(url: string, schema: string): string {
   return u.toString();
 }
 
-const why = await probePostgres();
-if (why !== undefined) postgresUnreachable('secrets: PostgreSQL URLs are printed redacted', why);
-else {
+await withPostgres('secrets: PostgreSQL URLs are printed redacted', () => {
   describe('secrets: PostgreSQL URLs are printed redacted', () => {
     const schema = randomName('evident_secrets_');
     const db = withPassword(PG_URL, schema);
@@ -101,4 +99,4 @@ else {
       assert.match(out, /"db":"postgres(ql)?:\/\/[^"]*:\*\*\*@/, 'the start line names the database');
     });
   });
-}
+});

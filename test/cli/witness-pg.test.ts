@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { post, TestLog } from '../server/witness-support.ts';
-import { dropSchema, PG_URL, postgresUnreachable, probePostgres, randomName } from '../store/pg-support.ts';
+import { dropSchema, PG_URL, randomName, withPostgres } from '../store/pg-support.ts';
 import { BIN, ensureBuilt, removeTempDirs, run, tempDir } from './helpers.ts';
 
 function startWitness(
@@ -45,9 +45,7 @@ function startWitness(
   });
 }
 
-const why = await probePostgres();
-if (why) postgresUnreachable('evident witness on PostgreSQL', why);
-else
+await withPostgres('evident witness on PostgreSQL', () =>
   describe('evident witness on PostgreSQL', () => {
     const schema = randomName('evident_wit_');
     after(async () => {
@@ -90,4 +88,5 @@ else
         await w.exit;
       }
     });
-  });
+  }),
+);

@@ -8,56 +8,12 @@
  * WITNESS_QUORUM_UNMET, exit 1.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { BIN, ensureBuilt, errorOf, removeTempDirs, run, tempDir } from './helpers.ts';
-
-interface Child {
-  child: ChildProcess;
-  url: string;
-  out: () => string;
-  exit: Promise<number | null>;
-}
-
-function start(cwd: string, args: string[], ready: RegExp): Promise<Child> {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('EVIDENT_')) delete env[k];
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`did not start: ${out}`)), 15_000);
-    const onData = () => {
-      const m = ready.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', onData);
-      resolve({ child, url: m[1]!, out: () => out, exit });
-    };
-    child.stdout!.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited ${code}: ${out}`));
-    });
-  });
-}
-
-const WITNESS_READY = /witness listening at (http:\/\/127\.0\.0\.1:\d+)/;
-const SERVE_READY = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/;
-
-async function stop(c: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill(signal);
-  await c.exit;
-}
+import { type ServeProcess, startServeProcess, startWitnessProcess, until } from '../server/serve-process.ts';
+import { ensureBuilt, errorOf, removeTempDirs, run, tempDir } from './helpers.ts';
 
 interface Ready {
   status: string;
@@ -66,16 +22,6 @@ interface Ready {
 
 async function readyz(url: string): Promise<Ready> {
   return (await (await fetch(`${url}/readyz`)).json()) as Ready;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const event = (i: number, tag = 'a') => ({
@@ -93,49 +39,39 @@ describe('witnesses and a witnessed log (real processes)', () => {
   let logVkey: string;
   const vkeys: string[] = [];
   const ports: number[] = [];
-  const witnesses: Child[] = [];
-  let serve: Child | undefined;
+  const witnesses: ServeProcess[] = [];
+  let serve: ServeProcess | undefined;
   let apiKey: string;
 
   const startWitness = async (i: number, port = 0) =>
-    start(
-      dir,
-      [
-        'witness',
-        '--config',
-        'logs.policy',
-        '--db',
-        `w${i}.db`,
-        '--key',
-        `w${i}.key`,
-        '--port',
-        String(port),
-      ],
-      WITNESS_READY,
-    );
+    startWitnessProcess(dir, [
+      '--config',
+      'logs.policy',
+      '--db',
+      `w${i}.db`,
+      '--key',
+      `w${i}.key`,
+      '--port',
+      String(port),
+    ]);
   const startServe = (db = 'evident.db', extra: string[] = []) =>
-    start(
-      dir,
-      [
-        'serve',
-        '--db',
-        db,
-        '--key',
-        'evident.key',
-        '--port',
-        '0',
-        '--witness-policy',
-        'serve.policy',
-        '--witness-interval-ms',
-        '100',
-        '--checkpoint-interval-ms',
-        '100',
-        '--public-verify',
-        'default',
-        ...extra,
-      ],
-      SERVE_READY,
-    );
+    startServeProcess(dir, [
+      '--db',
+      db,
+      '--key',
+      'evident.key',
+      '--port',
+      '0',
+      '--witness-policy',
+      'serve.policy',
+      '--witness-interval-ms',
+      '100',
+      '--checkpoint-interval-ms',
+      '100',
+      '--public-verify',
+      'default',
+      ...extra,
+    ]);
   const append = async (url: string, n: number, from: number, tag = 'a') => {
     const r = await fetch(`${url}/v1/logs/default/events`, {
       method: 'POST',
@@ -192,8 +128,8 @@ describe('witnesses and a witnessed log (real processes)', () => {
   });
 
   after(async () => {
-    if (serve) await stop(serve);
-    for (const w of witnesses) await stop(w);
+    if (serve) await serve.stop();
+    for (const w of witnesses) await w.stop();
     removeTempDirs();
   });
 
@@ -209,7 +145,7 @@ describe('witnesses and a witnessed log (real processes)', () => {
     const note = await r.text();
     assert.equal(note.match(/^\u2014 witness\.test\/w[12] /gm)?.length, 2, note);
     // Snapshot for the fork below: this database, stopped cleanly at a witnessed size.
-    await stop(serve);
+    await serve.stop();
     serve = undefined;
     forkBase = size;
     copyFileSync(join(dir, 'evident.db'), join(dir, 'fork.db'));
@@ -243,7 +179,7 @@ describe('witnesses and a witnessed log (real processes)', () => {
     await append(serve.url, 7, 100);
     // Kill w1 while the round for the new checkpoint is under way (or about to be).
     await new Promise((r) => setTimeout(r, 60));
-    await stop(witnesses[0]!, 'SIGKILL');
+    await witnesses[0]!.stop('SIGKILL');
     const state = new Database(join(dir, 'w1.db'), { readonly: true });
     const witnessSize = state
       .prepare("SELECT MAX(size) AS s FROM witness_checkpoints WHERE origin = 'audit.test/default'")
@@ -279,7 +215,7 @@ describe('witnesses and a witnessed log (real processes)', () => {
     ).map((x) => x.size);
     rows.close();
     // Every state move the witness answered 200 to, across both lives: never two from one old size.
-    const moves = (killed.out() + witnesses[0]!.out())
+    const moves = (killed.output() + witnesses[0]!.output())
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { status?: number; old?: number; size?: number })
@@ -294,7 +230,7 @@ describe('witnesses and a witnessed log (real processes)', () => {
   });
 
   it('with w2 away: 1-of-2 passes, 2-of-2 fails with WITNESS_QUORUM_UNMET (exit 1); the checkpoint says unmet', async () => {
-    await stop(witnesses[1]!);
+    await witnesses[1]!.stop();
     // Wait for w1 to cosign the whole tree: a checkpoint of a part of it would leave a later one,
     // signed before or at shutdown, without w1's cosignature.
     const treeSize = await append(serve!.url, 3, 200);
@@ -307,7 +243,7 @@ describe('witnesses and a witnessed log (real processes)', () => {
     assert.equal(r.headers.get('evident-witness-quorum'), 'unmet');
     assert.equal(r.headers.get('evident-witness-cosigned'), 'w1');
     await r.text();
-    await stop(serve!);
+    await serve!.stop();
     serve = undefined;
     const one = await verify(['--witness', vkeys[0]!, '--witness', vkeys[1]!, '--witness-quorum', '1']);
     assert.equal(one.code, 0, one.stderr);
@@ -352,7 +288,7 @@ describe('witnesses and a witnessed log (real processes)', () => {
     // Bring w2 back to the latest size first, so both witnesses hold the same size S.
     serve = await startServe();
     const s = await bothAt(serve.url, forkBase + 10);
-    await stop(serve);
+    await serve.stop();
     serve = undefined;
     // The fork: the snapshot at forkBase, grown to S with other events and re-signed.
     const lines = Array.from({ length: s - forkBase }, (_, i) => JSON.stringify(event(i, 'forged'))).join(
@@ -374,7 +310,7 @@ describe('witnesses and a witnessed log (real processes)', () => {
       assert.equal(cp.headers.get('evident-witness-quorum'), 'unmet');
       await cp.text();
     } finally {
-      await stop(fork);
+      await fork.stop();
     }
     const v = await verify(
       ['--witness', vkeys[0]!, '--witness', vkeys[1]!, '--witness-quorum', '2'],

@@ -23,6 +23,15 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A primary and one asynchronous standby, destroyed at the end; undefined when skipped. */
+async function asyncPair(t: { skip(message: string): void }): Promise<ReplicatedCluster | undefined> {
+  const bin = binariesOrSkip(t);
+  if (!bin) return undefined;
+  const c = await ReplicatedCluster.start(bin, { standbys: 1, synchronous: false });
+  clusters.push(c);
+  return c;
+}
+
 const hostUrl = (ports: readonly number[], schema: string) =>
   `postgres://postgres@${ports.map((p) => `127.0.0.1:${p}`).join(',')}/postgres?target_session_attrs=read-write&schema=${schema}`;
 
@@ -41,10 +50,8 @@ describe('finding the primary among replicated servers', () => {
   it('skips a host that refuses and a standby listed before the primary; no primary is STORE_BUSY naming each host', {
     timeout: 120_000,
   }, async (t) => {
-    const bin = binariesOrSkip(t);
-    if (!bin) return;
-    const c = await ReplicatedCluster.start(bin, { standbys: 1, synchronous: false });
-    clusters.push(c);
+    const c = await asyncPair(t);
+    if (!c) return;
     const [primary, standby] = [c.primary, c.standbys[0]!];
     const closed = await freePort();
     const store = await openPostgresStore(hostUrl([closed, standby.port, primary.port], 'ev_find'));
@@ -86,10 +93,8 @@ describe('finding the primary among replicated servers', () => {
   it('after a failover that lost commits (asynchronous replication), finds the promoted standby and the ledger re-reads the head there', {
     timeout: 120_000,
   }, async (t) => {
-    const bin = binariesOrSkip(t);
-    if (!bin) return;
-    const c = await ReplicatedCluster.start(bin, { standbys: 1, synchronous: false });
-    clusters.push(c);
+    const c = await asyncPair(t);
+    if (!c) return;
     const url = c.url('ev_reread');
     const signer = await createKeyFile(join(dir, 'reread.key'), 'ha.test/reread');
     const setup = await openPostgresStore(url);

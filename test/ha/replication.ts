@@ -13,33 +13,15 @@
  * promoted standby waits for a standby from its first commit.
  *
  * initdb and pg_ctl refuse to run as root: as root, the tools run as `postgres` (runuser),
- * which owns the directory (as test/server/cluster.ts does).
+ * which owns the directory (pgTools and initdb of test/server/cluster.ts).
  */
-import { execFile } from 'node:child_process';
-import {
-  appendFileSync,
-  chownSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, postgresBinDir } from '../server/cluster.ts';
+import { freePort, initdb, type PgTool, pgTools, postgresBinDir } from '../server/cluster.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function exec(file: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${file} ${args.join(' ')}: ${error.message}\n${stdout}${stderr}`));
-      else resolve(stdout + stderr);
-    });
-  });
-}
 
 /** Whether the servers can be run here: the binaries, and runuser when running as root. */
 export function replicationSkipReason(bin: string | undefined): string | undefined {
@@ -78,7 +60,7 @@ export class PgNode {
     readonly name: string,
     readonly port: number,
     readonly base: string,
-    private readonly tool: (name: string, args: readonly string[]) => Promise<string>,
+    private readonly tool: PgTool,
   ) {}
 
   get data(): string {
@@ -204,7 +186,7 @@ export class ReplicatedCluster {
   private constructor(
     readonly base: string,
     nodes: PgNode[],
-    private readonly tool: (name: string, args: readonly string[]) => Promise<string>,
+    private readonly tool: PgTool,
   ) {
     this.nodes = nodes;
     this.primary = nodes[0]!;
@@ -222,34 +204,14 @@ export class ReplicatedCluster {
 
   static async start(bin: string, o: ReplicationOptions = {}): Promise<ReplicatedCluster> {
     const base = mkdtempSync(join(tmpdir(), 'evident-ha-'));
-    const asRoot = process.getuid?.() === 0;
-    if (asRoot) {
-      const uid = Number((await exec('id', ['-u', 'postgres'])).trim());
-      const gid = Number((await exec('id', ['-g', 'postgres'])).trim());
-      chownSync(base, uid, gid);
-    }
-    const tool = (name: string, args: readonly string[]) =>
-      asRoot
-        ? exec('runuser', ['-u', 'postgres', '--', join(bin, name), ...args])
-        : exec(join(bin, name), args);
+    const tool = await pgTools(bin, base);
     const count = 1 + (o.standbys ?? 2);
     const nodes: PgNode[] = [];
     for (let i = 0; i < count; i++) nodes.push(new PgNode(`n${i}`, await freePort(), base, tool));
     const c = new ReplicatedCluster(base, nodes, tool);
     try {
       const p = nodes[0]!;
-      await tool('initdb', [
-        '-D',
-        p.data,
-        '-U',
-        'postgres',
-        '-A',
-        'trust',
-        '-E',
-        'UTF8',
-        '--locale=C',
-        '--no-sync',
-      ]);
+      await initdb(tool, p.data);
       const names = o.synchronous === false ? '' : `ANY 1 (${nodes.map((n) => n.name).join(', ')})`;
       appendFileSync(join(p.data, 'postgresql.conf'), `\nsynchronous_standby_names = '${names}'\n`);
       await p.start();

@@ -17,22 +17,11 @@ import { createLog, openLedger } from '../../src/ledger/open.ts';
 import { signInTx } from '../../src/ledger/sign.ts';
 import { SignerState } from '../../src/ledger/signer-state.ts';
 import { openStore } from '../../src/store/open.ts';
-import {
-  admin,
-  dropSchema,
-  PG_URL,
-  postgresUnreachable,
-  probePostgres,
-  randomName,
-} from '../store/pg-support.ts';
+import { admin, dropSchema, PG_URL, randomName, withPostgres } from '../store/pg-support.ts';
 import { event, rejectsWith } from './support.ts';
 
 const ORIGIN = 'pg.test/default';
-const why = await probePostgres();
-
-if (why) {
-  postgresUnreachable('published floors on PostgreSQL', why);
-} else {
+await withPostgres('published floors on PostgreSQL', () => {
   describe('published floors: the signer state (PostgreSQL, a rolled-back primary)', () => {
     const schema = randomName('evident_floor_');
     const db = `${PG_URL}?schema=${schema}`;
@@ -172,4 +161,4 @@ if (why) {
       }
     });
   });
-}
+});

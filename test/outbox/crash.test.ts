@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { recordInTransaction } from '../../src/outbox/record.ts';
 import { ensureBuilt } from '../cli/helpers.ts';
 import { verifyLog } from '../server/cluster.ts';
-import { postgresUnreachable, probePostgres } from '../store/pg-support.ts';
+import { withPostgres } from '../store/pg-support.ts';
 import {
   type AppDb,
   appDb,
@@ -88,9 +88,7 @@ async function until(what: string, cond: () => Promise<boolean>, ms = 30_000): P
   }
 }
 
-const unreachable = await probePostgres();
-if (unreachable !== undefined) postgresUnreachable('outbox relay crashes', unreachable);
-else {
+await withPostgres('outbox relay crashes', () => {
   after(() => {
     for (const c of children) c.kill('SIGKILL');
   });
@@ -108,7 +106,7 @@ else {
       assert.equal(err.code, 'USAGE');
     }
   });
-}
+});
 
 function suite(kind: LedgerKind): void {
   describe(`relay crashes, ledger on ${kind}`, () => {

@@ -9,12 +9,10 @@ import pg from 'pg';
 import { installOutbox } from '../../src/outbox/install.ts';
 import { recordInTransaction } from '../../src/outbox/record.ts';
 import { startOutboxRelay } from '../../src/outbox/relay.ts';
-import { admin, postgresUnreachable, probePostgres, randomName, urlAs } from '../store/pg-support.ts';
+import { admin, randomName, urlAs, withPostgres } from '../store/pg-support.ts';
 import { type AppDb, appDb, type LedgerSide, ledgerSide, patientEvent } from './support.ts';
 
-const unreachable = await probePostgres();
-if (unreachable !== undefined) postgresUnreachable('outbox privileges', unreachable);
-else suite();
+await withPostgres('outbox privileges', suite);
 
 function suite(): void {
   let app: AppDb;

@@ -11,12 +11,10 @@ import { installOutbox } from '../../src/outbox/install.ts';
 import { recordInTransaction } from '../../src/outbox/record.ts';
 import { channelOf } from '../../src/outbox/sql.ts';
 import { rejectsWith } from '../ledger/support.ts';
-import { postgresUnreachable, probePostgres } from '../store/pg-support.ts';
+import { withPostgres } from '../store/pg-support.ts';
 import { type AppDb, appDb, patientEvent, updatePatient } from './support.ts';
 
-const unreachable = await probePostgres();
-if (unreachable !== undefined) postgresUnreachable('outbox: application side', unreachable);
-else suite();
+await withPostgres('outbox: application side', suite);
 
 function suite(): void {
   let app: AppDb;

@@ -4,33 +4,27 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { serviceRoleGrants } from '../../src/store/postgres/roles.ts';
 import { ensureBuilt, event, lines, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
+import { withSchema } from '../server/cluster.ts';
 import {
   admin,
+  createServiceRole,
   dropSchema,
   PG_URL,
-  postgresUnreachable,
-  probePostgres,
   randomName,
+  withPostgres,
 } from '../store/pg-support.ts';
-
-const unreachable = await probePostgres();
 
 interface Doctor {
   checks: { id: string; status: string; reason: string }[];
 }
 const check = (stdout: string, id: string) => (JSON.parse(stdout) as Doctor).checks.find((c) => c.id === id)!;
 
-if (unreachable) {
-  postgresUnreachable('evident doctor on PostgreSQL', unreachable);
-} else {
+await withPostgres('evident doctor on PostgreSQL', () => {
   describe('evident doctor on PostgreSQL', () => {
     const schema = randomName('ev_doctor_');
     const role = randomName('ev_svc_');
-    const u = new URL(PG_URL);
-    u.searchParams.set('schema', schema);
-    const owner = u.toString();
+    const owner = withSchema(PG_URL, schema);
     let dir: string;
 
     before(async () => {
@@ -39,10 +33,7 @@ if (unreachable) {
       const init = await run(['init', '--db', owner, '--origin', 'pg.example/default'], { cwd: dir });
       assert.equal(init.code, 0, init.stderr);
       await run(['append', '--db', owner], { cwd: dir, input: lines([event(1)]) });
-      await admin(async (c) => {
-        await c.query(`CREATE ROLE "${role}" LOGIN`);
-        for (const q of serviceRoleGrants(schema, role)) await c.query(q);
-      });
+      await createServiceRole(schema, role);
     });
     after(async () => {
       await dropSchema(schema);
@@ -61,4 +52,4 @@ if (unreachable) {
       assert.match(c.reason, /entries/);
     });
   });
-}
+});

@@ -214,6 +214,40 @@ function exec(file: string, args: readonly string[]): Promise<string> {
   });
 }
 
+/** Runs a PostgreSQL tool (initdb, pg_ctl, ...) with these arguments; its output. */
+export type PgTool = (name: string, args: readonly string[]) => Promise<string>;
+
+/** As root the tools run as the `postgres` user: initdb refuses to run as root. */
+const asPostgresUser = () => process.getuid?.() === 0;
+
+/**
+ * The tools of `bin` for a private cluster under `dir`. As root, `dir` is handed to the
+ * `postgres` user and the tools run as it (runuser).
+ */
+export async function pgTools(bin: string, dir: string): Promise<PgTool> {
+  if (!asPostgresUser()) return (name, args) => exec(join(bin, name), args);
+  const uid = Number((await exec('id', ['-u', 'postgres'])).trim());
+  const gid = Number((await exec('id', ['-g', 'postgres'])).trim());
+  chownSync(dir, uid, gid);
+  return (name, args) => exec('runuser', ['-u', 'postgres', '--', join(bin, name), ...args]);
+}
+
+/** initdb of a test cluster's data directory: trust authentication, UTF8, C locale, no fsync. */
+export async function initdb(tool: PgTool, data: string): Promise<void> {
+  await tool('initdb', [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '-A',
+    'trust',
+    '-E',
+    'UTF8',
+    '--locale=C',
+    '--no-sync',
+  ]);
+}
+
 export interface PgCluster {
   /** postgres://postgres@127.0.0.1:PORT/postgres */
   url: string;
@@ -237,28 +271,9 @@ export async function startPgCluster(bin: string): Promise<PgCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'evident-pgcluster-'));
   const data = join(dir, 'data');
   const logFile = join(dir, 'server.log');
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    const uid = Number((await exec('id', ['-u', 'postgres'])).trim());
-    const gid = Number((await exec('id', ['-g', 'postgres'])).trim());
-    chownSync(dir, uid, gid);
-  } else mkdirSync(data, { recursive: true });
-  const tool = (name: string, args: readonly string[]) =>
-    asRoot
-      ? exec('runuser', ['-u', 'postgres', '--', join(bin, name), ...args])
-      : exec(join(bin, name), args);
-  await tool('initdb', [
-    '-D',
-    data,
-    '-U',
-    'postgres',
-    '-A',
-    'trust',
-    '-E',
-    'UTF8',
-    '--locale=C',
-    '--no-sync',
-  ]);
+  const tool = await pgTools(bin, dir);
+  if (!asPostgresUser()) mkdirSync(data, { recursive: true });
+  await initdb(tool, data);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=100`;
   let running = false;
   const cluster: PgCluster = {

@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import pg from 'pg';
-import { dropSchema, PG_URL, postgresUnreachable, probePostgres, randomName } from '../store/pg-support.ts';
+import { dropSchema, PG_URL, randomName, withPostgres } from '../store/pg-support.ts';
 import { withSchema } from './cluster.ts';
 import {
   assertAlive,
@@ -31,9 +31,7 @@ import { type PgProxy, startPgProxy } from './pg-proxy.ts';
 
 /** Registers the suite, or the one test that says PostgreSQL is not reachable. */
 export async function postgresFaults(): Promise<void> {
-  const unreachable = await probePostgres();
-  if (unreachable !== undefined) postgresUnreachable('faults: evident serve on PostgreSQL', unreachable);
-  else postgresSuite();
+  await withPostgres('faults: evident serve on PostgreSQL', postgresSuite);
 }
 
 function postgresSuite(): void {

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ensureBuilt, removeTempDirs, tempDir } from '../cli/helpers.ts';
-import { dropSchema, PG_URL, postgresUnreachable, probePostgres, randomName } from '../store/pg-support.ts';
+import { dropSchema, PG_URL, randomName, withPostgres } from '../store/pg-support.ts';
 import { initLogs, killAll, type Served, startServe, stopServe, verifyLog, withSchema } from './cluster.ts';
 import { checkLogs, Load, secs } from './load.ts';
 
@@ -19,10 +19,7 @@ const SERVERS = 3;
 const CLIENTS = 16;
 const LOGS = ['orders', 'billing', 'access'];
 
-const unreachable = await probePostgres();
-if (unreachable !== undefined)
-  postgresUnreachable('evident serve: many instances on one PostgreSQL', unreachable);
-else suite();
+await withPostgres('evident serve: many instances on one PostgreSQL', suite);
 
 function suite(): void {
   describe('evident serve: many instances on one PostgreSQL', () => {

@@ -8,63 +8,13 @@
  * copy served without the witness) signs the fork.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openLedger } from '../../src/ledger/open.ts';
 import { openStore } from '../../src/store/open.ts';
-import { BIN, ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
-
-interface Child {
-  child: ChildProcess;
-  url: string;
-  exit: Promise<number | null>;
-}
-
-function start(cwd: string, args: string[], ready: RegExp): Promise<Child> {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('EVIDENT_')) delete env[k];
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`did not start: ${out}`)), 15_000);
-    const onData = () => {
-      const m = ready.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', onData);
-      resolve({ child, url: m[1]!, exit });
-    };
-    child.stdout!.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited ${code}: ${out}`));
-    });
-  });
-}
-
-async function stop(c: Child): Promise<void> {
-  if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGTERM');
-  await c.exit;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
+import { type ServeProcess, startServeProcess, startWitnessProcess, until } from './serve-process.ts';
 
 interface Ready {
   witnesses?: { name: string; cosigned_size?: number; last_error?: string }[];
@@ -104,28 +54,23 @@ async function stored(file: string): Promise<{ size: number; checkpoints: number
 
 describe('published floors: a witness (real processes)', () => {
   let dir: string;
-  let witness: Child;
+  let witness: ServeProcess;
   let apiKey: string;
   let n: number;
   let m: number;
 
   const startServe = (policy = true) =>
-    start(
-      dir,
-      [
-        'serve',
-        '--db',
-        'evident.db',
-        '--key',
-        'evident.key',
-        '--port',
-        '0',
-        ...(policy ? ['--witness-policy', 'serve.policy', '--witness-interval-ms', '100'] : []),
-        '--checkpoint-interval-ms',
-        '100',
-      ],
-      /Server listening at (http:\/\/127\.0\.0\.1:\d+)/,
-    );
+    startServeProcess(dir, [
+      '--db',
+      'evident.db',
+      '--key',
+      'evident.key',
+      '--port',
+      '0',
+      ...(policy ? ['--witness-policy', 'serve.policy', '--witness-interval-ms', '100'] : []),
+      '--checkpoint-interval-ms',
+      '100',
+    ]);
   const append = (url: string, count: number, from: number, tag = 'a') =>
     fetch(`${url}/v1/logs/default/events`, {
       method: 'POST',
@@ -146,11 +91,16 @@ describe('published floors: a witness (real processes)', () => {
     const w = await run(['witness', 'init', '--name', 'witness.test/w1', '--key', 'w1.key'], { cwd: dir });
     assert.equal(w.code, 0, w.stderr);
     writeFileSync(join(dir, 'logs.policy'), `log ${logVkey}\n`);
-    witness = await start(
-      dir,
-      ['witness', '--config', 'logs.policy', '--db', 'w1.db', '--key', 'w1.key', '--port', '0'],
-      /witness listening at (http:\/\/127\.0\.0\.1:\d+)/,
-    );
+    witness = await startWitnessProcess(dir, [
+      '--config',
+      'logs.policy',
+      '--db',
+      'w1.db',
+      '--key',
+      'w1.key',
+      '--port',
+      '0',
+    ]);
     writeFileSync(join(dir, 'serve.policy'), `witness w1 ${w.stdout.trim()} ${witness.url}\nquorum w1\n`);
     const k = await run(['keys', 'create', '--log', 'default', '--scope', 'ingest', '--json'], { cwd: dir });
     assert.equal(k.code, 0, k.stderr);
@@ -160,19 +110,19 @@ describe('published floors: a witness (real processes)', () => {
     let serve = await startServe();
     assert.equal((await append(serve.url, 3, 0)).status, 201);
     m = await cosignedAt(serve.url, 3);
-    await stop(serve);
+    await serve.stop();
     assert.equal((await stored(join(dir, 'evident.db'))).size, m);
     copyFileSync(join(dir, 'evident.db'), join(dir, 'older.db'));
     // The published state: the witness cosigned n > m.
     serve = await startServe();
     assert.equal((await append(serve.url, 4, 3)).status, 201);
     n = await cosignedAt(serve.url, m + 4);
-    await stop(serve);
+    await serve.stop();
     copyFileSync(join(dir, 'evident.db'), join(dir, 'newer.db'));
   });
 
   after(async () => {
-    if (witness) await stop(witness);
+    if (witness) await witness.stop();
     removeTempDirs();
   });
 
@@ -202,7 +152,7 @@ describe('published floors: a witness (real processes)', () => {
         /evident_logs_fenced_total\{log="default",source="witness",rule="witness_checkpoint_missing"\} 1/,
       );
     } finally {
-      await stop(serve);
+      await serve.stop();
     }
     const s = await stored(join(dir, 'evident.db'));
     assert.equal(s.size, m, 'nothing was appended');
@@ -231,7 +181,7 @@ describe('published floors: a witness (real processes)', () => {
       // Several checkpoint ticks: the fenced log is never signed.
       await new Promise((res) => setTimeout(res, 500));
     } finally {
-      await stop(serve);
+      await serve.stop();
     }
     const s = await stored(join(dir, 'evident.db'));
     assert.equal(s.size, n + 3);
@@ -249,7 +199,7 @@ describe('published floors: a witness (real processes)', () => {
         return Math.max(...s.checkpoints) >= n ? true : undefined;
       });
     } finally {
-      await stop(serve);
+      await serve.stop();
     }
   });
 
@@ -261,7 +211,7 @@ describe('published floors: a witness (real processes)', () => {
       await cosignedAt(serve.url, n + 2);
       assert.equal((await readyz(serve.url)).fenced, undefined);
     } finally {
-      await stop(serve);
+      await serve.stop();
     }
   });
 });

@@ -1,6 +1,7 @@
 /**
  * A real `evident serve` or `evident witness` process for tests: started with chosen flags and
- * Node options, ready once it logs the address it listens at, stopped by its pid.
+ * Node options, ready once it logs the address it listens at, stopped by its pid; and until(),
+ * which polls such a process until it answers as awaited.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { BIN } from '../cli/helpers.ts';
@@ -10,7 +11,8 @@ export interface ServeProcess {
   url: string;
   output: () => string;
   exit: Promise<number | null>;
-  stop(): Promise<void>;
+  /** Sends `signal` (SIGTERM unless told) if it still runs, and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 interface ProcessOptions {
@@ -63,8 +65,8 @@ function startProcess(cwd: string, args: string[], ready: RegExp, o: ProcessOpti
         url: m[1]!,
         output: () => out,
         exit,
-        stop: async () => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
           await exit;
         },
       });
@@ -75,4 +77,15 @@ function startProcess(cwd: string, args: string[], ready: RegExp, o: ProcessOpti
       reject(new Error(`${args[0]} exited ${code}: ${out}`));
     });
   });
+}
+
+/** Polls `fn` every 100 ms until it gives a value (errors count as none); fails after `ms`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
+import { ensureBuilt, event, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
 import { rawConnection } from './raw-connection.ts';
 import { startServeProcess } from './serve-process.ts';
 
@@ -26,16 +26,6 @@ before(async () => {
   key = JSON.parse(k.stdout).key;
 });
 after(removeTempDirs);
-
-const event = (i: number) => ({
-  actor_id: 'alice',
-  actor_type: 'user',
-  action: 'read',
-  resource_type: 'record',
-  resource_id: `r-${i}`,
-  result: 'success',
-  ip_address: '192.0.2.7',
-});
 
 it('SIGTERM closes idle keep-alive connections at once, finishes the request in flight, signs and exits 0', async () => {
   const s = await startServeProcess(dir, [

@@ -1,13 +1,13 @@
 /** `evident serve --tls-cert --tls-key`: HTTPS with a real certificate, and nothing in clear. */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:https';
 import { connect as connectTcp, createServer as createTcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { connect } from 'node:tls';
-import { BIN, ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
+import { ensureBuilt, removeTempDirs, run, tempDir } from '../cli/helpers.ts';
 import { startServeProcess } from './serve-process.ts';
 
 after(removeTempDirs);
@@ -60,49 +60,30 @@ function makeCertificate(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
+/** The body timeout of the servers here; the shutdown grace period is 5 s more (src/server/start.ts). */
+const BODY_TIMEOUT_MS = 25_000;
+
+/** `evident serve` over TLS with this certificate and key. */
+const serveTls = (dir: string, cert: string, key: string) =>
+  startServeProcess(dir, [
+    '--port',
+    '0',
+    '--tls-cert',
+    cert,
+    '--tls-key',
+    key,
+    '--body-timeout-ms',
+    String(BODY_TIMEOUT_MS),
+  ]);
+
 it('serves HTTPS with the given certificate, refuses plain HTTP, and closes an unused connection at shutdown', async () => {
   ensureBuilt();
   const dir = tempDir();
   const { cert, key } = makeCertificate(dir);
   assert.equal((await run(['init', '--origin', 'tls.test/default'], { cwd: dir })).code, 0);
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('EVIDENT_')) delete env[k];
-  // The shutdown grace period: the body timeout plus 5 s (src/server/start.ts).
-  const bodyTimeoutMs = 25_000;
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'serve',
-      '--port',
-      '0',
-      '--tls-cert',
-      cert,
-      '--tls-key',
-      key,
-      '--body-timeout-ms',
-      String(bodyTimeoutMs),
-    ],
-    {
-      cwd: dir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const s = await serveTls(dir, cert, key);
+  const url = s.url;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 10_000);
-      child.stdout!.on('data', (d) => {
-        out += d;
-        const m = /Server listening at (https:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-    });
     const ca = execFileSync('cat', [cert], { encoding: 'utf8' });
     const health = await get(`${url}/healthz`, ca);
     assert.equal(health.status, 200);
@@ -123,14 +104,17 @@ it('serves HTTPS with the given certificate, refuses plain HTTP, and closes an u
     unused.on('error', () => {});
     const closed = once(unused, 'close');
     const t0 = Date.now();
-    child.kill('SIGTERM');
+    s.child.kill('SIGTERM');
     await closed;
-    assert.equal(await exit, 0);
+    assert.equal(await s.exit, 0);
     const elapsed = Date.now() - t0;
-    assert.ok(elapsed < bodyTimeoutMs + 5000, `exited ${elapsed} ms after SIGTERM, within the grace period`);
+    assert.ok(
+      elapsed < BODY_TIMEOUT_MS + 5000,
+      `exited ${elapsed} ms after SIGTERM, within the grace period`,
+    );
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    assert.equal(await exit, 0);
+    await s.stop();
+    assert.equal(await s.exit, 0);
   }
 });
 
@@ -140,16 +124,7 @@ it('a TLS connection whose handshake ends after SIGTERM, with no request on it, 
   const { cert, key } = makeCertificate(dir);
   assert.equal((await run(['init', '--origin', 'tls.test/default'], { cwd: dir })).code, 0);
   // The grace period is 30 s (the body timeout plus 5 s): a close later than 20 s came from its cut.
-  const s = await startServeProcess(dir, [
-    '--port',
-    '0',
-    '--tls-cert',
-    cert,
-    '--tls-key',
-    key,
-    '--body-timeout-ms',
-    '25000',
-  ]);
+  const s = await serveTls(dir, cert, key);
   const port = Number(new URL(s.url).port);
   // A relay that passes the ClientHello on and holds the client's next flight (its Finished) until
   // released: the server ends the handshake only when told, here after shutdown began.

@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { createKeyFile, type KeyRing, loadKeyRing } from '../../src/ledger/keyfile.ts';
 import { openStore } from '../../src/store/open.ts';
+import { serviceRoleGrants } from '../../src/store/postgres/roles.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.ts';
 
 export const PG_URL = process.env['EVIDENT_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -40,6 +41,16 @@ export function postgresUnreachable(name: string, why: string): void {
   });
 }
 
+/**
+ * Registers a PostgreSQL suite: `suite()` when the server answers, else the one test named `name`
+ * that skips (fails in CI) with the reason (postgresUnreachable).
+ */
+export async function withPostgres(name: string, suite: () => void): Promise<void> {
+  const why = await probePostgres();
+  if (why === undefined) suite();
+  else postgresUnreachable(name, why);
+}
+
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 
 export const randomName = (prefix: string) => `${prefix}${randomBytes(6).toString('hex')}`;
@@ -57,6 +68,14 @@ export async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 
 export async function dropSchema(schema: string): Promise<void> {
   await admin((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+}
+
+/** Creates the login role `role` holding exactly the service role's grants on `schema` (which exists). */
+export async function createServiceRole(schema: string, role: string): Promise<void> {
+  await admin(async (c) => {
+    await c.query(`CREATE ROLE "${role}" LOGIN`);
+    for (const q of serviceRoleGrants(schema, role)) await c.query(q);
+  });
 }
 
 /** The URL, connecting as another role (trust or peer authentication on the test server). */

@@ -11,11 +11,9 @@ import { Ledger } from '../../src/ledger/ledger.ts';
 import { createLog } from '../../src/ledger/open.ts';
 import { validateBatch } from '../../src/ledger/validate-batch.ts';
 import { fullEvent, rejectsWith, summary } from '../ledger/support.ts';
-import { admin, postgresUnreachable, probePostgres, randomName, serviceRoleSchema } from './pg-support.ts';
+import { admin, randomName, serviceRoleSchema, withPostgres } from './pg-support.ts';
 
-const unreachable = await probePostgres();
-if (unreachable !== undefined) postgresUnreachable('PostgreSQL one-round-trip append', unreachable);
-else suite();
+await withPostgres('PostgreSQL one-round-trip append', suite);
 
 function suite(): void {
   const f = serviceRoleSchema('evident_pgappat_');

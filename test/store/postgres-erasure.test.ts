@@ -18,19 +18,9 @@ import { MIGRATIONS as PG_MIGRATIONS } from '../../src/store/postgres/migrations
 import type { PostgresStore } from '../../src/store/postgres/store.ts';
 import { forgeErasure } from '../ledger/forge-support.ts';
 import { ERASURE_KEY, ERASURE_VERIFIERS, fullEvent, rejectsWith, summary } from '../ledger/support.ts';
-import {
-  admin,
-  dropSchema,
-  PG_URL,
-  postgresUnreachable,
-  probePostgres,
-  randomName,
-  serviceRoleSchema,
-} from './pg-support.ts';
+import { admin, dropSchema, PG_URL, randomName, serviceRoleSchema, withPostgres } from './pg-support.ts';
 
-const unreachable = await probePostgres();
-if (unreachable !== undefined) postgresUnreachable('PostgreSQL erasures', unreachable);
-else suite();
+await withPostgres('PostgreSQL erasures', suite);
 
 function suite(): void {
   const f = serviceRoleSchema('evident_pgerase_');

@@ -14,11 +14,9 @@ import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import { Statements } from '../../src/store/postgres/sql.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.ts';
 import { event, rejectsWith } from '../ledger/support.ts';
-import { admin, dropSchema, PG_URL, postgresUnreachable, probePostgres, randomName } from './pg-support.ts';
+import { admin, dropSchema, PG_URL, randomName, withPostgres } from './pg-support.ts';
 
-const unreachable = await probePostgres();
-if (unreachable !== undefined) postgresUnreachable('PostgreSQL store failures', unreachable);
-else suite();
+await withPostgres('PostgreSQL store failures', suite);
 
 /** Clients checked out of a store's pool (node-postgres Pool counters). */
 function checkedOut(store: PostgresStore): number {

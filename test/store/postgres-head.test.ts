@@ -12,11 +12,9 @@ import { FaultKind, type VerifyReport } from '../../src/core/verify/report.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { createLog } from '../../src/ledger/open.ts';
 import { fullEvent, rejectsWith, summary } from '../ledger/support.ts';
-import { admin, postgresUnreachable, probePostgres, randomName, serviceRoleSchema } from './pg-support.ts';
+import { admin, randomName, serviceRoleSchema, withPostgres } from './pg-support.ts';
 
-const unreachable = await probePostgres();
-if (unreachable !== undefined) postgresUnreachable('PostgreSQL log head and tree nodes', unreachable);
-else suite();
+await withPostgres('PostgreSQL log head and tree nodes', suite);
 
 function suite(): void {
   const f = serviceRoleSchema('evident_pghead_');

@@ -21,16 +21,13 @@ import {
   admin,
   dropSchema,
   PG_URL,
-  postgresUnreachable,
-  probePostgres,
   randomName,
   undoPruningMigration,
   urlAs,
+  withPostgres,
 } from './pg-support.ts';
 
-const unreachable = await probePostgres();
-if (unreachable !== undefined) postgresUnreachable('PostgreSQL schema drift and API keys', unreachable);
-else suite();
+await withPostgres('PostgreSQL schema drift and API keys', suite);
 
 const HIDDEN = 'p-7';
 

@@ -16,11 +16,9 @@ import {
 import { createLog } from '../../src/ledger/open.ts';
 import { exportRecords } from '../../src/ledger/record-export.ts';
 import { openPostgresStore } from '../../src/store/postgres/store.ts';
-import { dropSchema, PG_URL, postgresUnreachable, probePostgres, randomName } from './pg-support.ts';
+import { dropSchema, PG_URL, randomName, withPostgres } from './pg-support.ts';
 
-const unreachable = await probePostgres();
-if (unreachable !== undefined) postgresUnreachable('PostgreSQL time windows and SIEM records', unreachable);
-else suite();
+await withPostgres('PostgreSQL time windows and SIEM records', suite);
 
 function suite(): void {
   const schema = randomName('evident_window_');

@@ -18,19 +18,9 @@ import { openStore } from '../../src/store/open.ts';
 import { RuleViolation } from '../../src/store/postgres/errors.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.ts';
 import { ERASURE_KEY, fullEvent, summary } from '../ledger/support.ts';
-import {
-  admin,
-  dropSchema,
-  PG_URL,
-  postgresUnreachable,
-  probePostgres,
-  randomName,
-  urlAs,
-} from './pg-support.ts';
+import { admin, dropSchema, PG_URL, randomName, urlAs, withPostgres } from './pg-support.ts';
 
-const unreachable = await probePostgres();
-if (unreachable !== undefined) postgresUnreachable('PostgreSQL store', unreachable);
-else suite();
+await withPostgres('PostgreSQL store', suite);
 
 /** The SQLSTATE a statement fails with (it must fail). */
 async function refused(c: pg.ClientBase, sql: string, values: unknown[] = []): Promise<string> {

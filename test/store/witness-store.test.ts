@@ -13,7 +13,7 @@ import { parseWitnessPolicy } from '../../src/core/witness-policy.ts';
 import { trustedLogs, Witness } from '../../src/server/witness/add-checkpoint.ts';
 import { type FullStore, openStore } from '../../src/store/open.ts';
 import { TestLog, WITNESS_SEED } from '../server/witness-support.ts';
-import { admin, dropSchema, PG_URL, postgresUnreachable, probePostgres, randomName } from './pg-support.ts';
+import { admin, dropSchema, PG_URL, randomName, withPostgres } from './pg-support.ts';
 
 interface Driver {
   name: string;
@@ -117,9 +117,7 @@ describe('witnessing stores: SQLite', () => {
   }));
 });
 
-const why = await probePostgres();
-if (why) postgresUnreachable('witnessing stores: PostgreSQL', why);
-else
+await withPostgres('witnessing stores: PostgreSQL', () =>
   describe('witnessing stores: PostgreSQL', () => {
     const schema = randomName('evident_witness_');
     contract(() => ({
@@ -136,4 +134,5 @@ else
         }),
       cleanup: () => dropSchema(schema),
     }));
-  });
+  }),
+);

@@ -215,16 +215,7 @@ export function alertsFrom(
   env: Record<string, string | undefined>,
   configPath: string | undefined,
 ): AlertsConfig {
-  try {
-    return parseAlertsConfig(v, env);
-  } catch (e) {
-    if (!isEvidentError(e)) throw e;
-    throw usageError(
-      `${configPath === undefined ? '' : `${configPath}: `}${e.message}`,
-      '--config',
-      e.details,
-    );
-  }
+  return fromConfigFile(configPath, () => parseAlertsConfig(v, env));
 }
 
 /** The cluster map of a config file (`clusters`, `placement`, with `db` as home); its errors name the file and the field. */
@@ -233,8 +224,13 @@ export function clusterMapFrom(
   db: string,
   configPath: string | undefined,
 ): ClusterMap | undefined {
+  return fromConfigFile(configPath, () => parseClusterMap(db, file['clusters'], file['placement']));
+}
+
+/** `parse()`, its EvidentError made a usage error of --config that names the file and keeps the details. */
+function fromConfigFile<T>(configPath: string | undefined, parse: () => T): T {
   try {
-    return parseClusterMap(db, file['clusters'], file['placement']);
+    return parse();
   } catch (e) {
     if (!isEvidentError(e)) throw e;
     throw usageError(
