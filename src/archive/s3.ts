@@ -219,29 +219,13 @@ class S3Target implements ArchiveTarget {
 
   async *list(prefix: string): AsyncIterable<ArchiveObject> {
     const full = this.loc.prefix + prefix;
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
     // Versions come in key order, newest first within a key: the last one seen of a key is its original.
     let pending: ObjectVersion | undefined;
-    for (;;) {
-      const page = await this.call('list', prefix, () =>
-        this.client.send(
-          new this.sdk.ListObjectVersionsCommand({
-            Bucket: this.loc.bucket,
-            Prefix: full,
-            ...(this.pageSize !== undefined ? { MaxKeys: this.pageSize } : {}),
-            ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}),
-            ...(versionMarker !== undefined ? { VersionIdMarker: versionMarker } : {}),
-          }),
-        ),
-      );
-      for (const v of page.Versions ?? []) {
+    for await (const versions of this.versionPages('list', prefix, full)) {
+      for (const v of versions) {
         if (pending && pending.Key !== v.Key) yield this.listed(pending);
         pending = v;
       }
-      if (!page.IsTruncated) break;
-      keyMarker = page.NextKeyMarker;
-      versionMarker = page.NextVersionIdMarker;
     }
     if (pending) yield this.listed(pending);
   }
@@ -267,16 +251,7 @@ class S3Target implements ArchiveTarget {
     if (head && !lockedUntil(head, meta.retainUntil)) {
       // Some servers (Ceph RGW before 17) drop the lock headers of a multipart upload: lock the
       // version now. Setting or lengthening COMPLIANCE retention is always allowed.
-      await this.call('put', name, () =>
-        this.client.send(
-          new this.sdk.PutObjectRetentionCommand({
-            Bucket: this.loc.bucket,
-            Key: this.key(name),
-            ...(versionId !== undefined ? { VersionId: versionId } : {}),
-            Retention: { Mode: 'COMPLIANCE', RetainUntilDate: meta.retainUntil },
-          }),
-        ),
-      );
+      await this.lock(name, versionId, meta.retainUntil);
       head = await this.head(name, versionId);
     }
     const object = head ? describe(name, head) : undefined;
@@ -330,16 +305,7 @@ class S3Target implements ArchiveTarget {
       );
     if (object.retainUntil === undefined || object.retainUntil.getTime() < meta.retainUntil.getTime()) {
       // COMPLIANCE retention can be lengthened, never shortened.
-      await this.call('put', name, () =>
-        this.client.send(
-          new this.sdk.PutObjectRetentionCommand({
-            Bucket: this.loc.bucket,
-            Key: this.key(name),
-            ...(versionId !== undefined ? { VersionId: versionId } : {}),
-            Retention: { Mode: 'COMPLIANCE', RetainUntilDate: meta.retainUntil },
-          }),
-        ),
-      );
+      await this.lock(name, versionId, meta.retainUntil);
       return { ...object, sha256: meta.sha256, retainUntil: meta.retainUntil };
     }
     return { ...object, sha256: meta.sha256 };
@@ -361,31 +327,64 @@ class S3Target implements ArchiveTarget {
 
   /** The oldest version of a key (the one put wrote), skipping delete markers; undefined if none. */
   private async original(key: string): Promise<ObjectVersion | undefined> {
+    let oldest: ObjectVersion | undefined;
+    for await (const versions of this.versionPages('stat', key.slice(this.loc.prefix.length), key)) {
+      let past = false;
+      for (const v of versions) {
+        if (v.Key === key) oldest = v;
+        else if ((v.Key ?? '') > key) past = true;
+      }
+      if (past) break;
+    }
+    return oldest;
+  }
+
+  /** The versions of the keys under `prefix` (a full key prefix), a page at a time, in key order. */
+  private async *versionPages(
+    op: 'list' | 'stat',
+    name: string,
+    prefix: string,
+  ): AsyncIterable<ObjectVersion[]> {
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
-    let oldest: ObjectVersion | undefined;
-    const name = key.slice(this.loc.prefix.length);
     for (;;) {
-      const page = await this.call('stat', name, () =>
+      const page = await this.call(op, name, () =>
         this.client.send(
           new this.sdk.ListObjectVersionsCommand({
             Bucket: this.loc.bucket,
-            Prefix: key,
+            Prefix: prefix,
             ...(this.pageSize !== undefined ? { MaxKeys: this.pageSize } : {}),
             ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}),
             ...(versionMarker !== undefined ? { VersionIdMarker: versionMarker } : {}),
           }),
         ),
       );
-      let past = false;
-      for (const v of page.Versions ?? []) {
-        if (v.Key === key) oldest = v;
-        else if ((v.Key ?? '') > key) past = true;
-      }
-      if (past || !page.IsTruncated) return oldest;
+      yield page.Versions ?? [];
+      if (!page.IsTruncated) return;
       keyMarker = page.NextKeyMarker;
       versionMarker = page.NextVersionIdMarker;
     }
+  }
+
+  /** One version of the name's object (the newest when `versionId` is undefined). */
+  private version(name: string, versionId: string | undefined) {
+    return {
+      Bucket: this.loc.bucket,
+      Key: this.key(name),
+      ...(versionId !== undefined ? { VersionId: versionId } : {}),
+    };
+  }
+
+  /** Sets (or lengthens) the COMPLIANCE retention of one version. */
+  private async lock(name: string, versionId: string | undefined, retainUntil: Date): Promise<void> {
+    await this.call('put', name, () =>
+      this.client.send(
+        new this.sdk.PutObjectRetentionCommand({
+          ...this.version(name, versionId),
+          Retention: { Mode: 'COMPLIANCE', RetainUntilDate: retainUntil },
+        }),
+      ),
+    );
   }
 
   private async head(
@@ -394,12 +393,7 @@ class S3Target implements ArchiveTarget {
   ): Promise<HeadObjectCommandOutput | undefined> {
     return this.orMissing('stat', name, () =>
       this.client.send(
-        new this.sdk.HeadObjectCommand({
-          Bucket: this.loc.bucket,
-          Key: this.key(name),
-          ...(versionId !== undefined ? { VersionId: versionId } : {}),
-          ChecksumMode: 'ENABLED',
-        }),
+        new this.sdk.HeadObjectCommand({ ...this.version(name, versionId), ChecksumMode: 'ENABLED' }),
       ),
     );
   }
@@ -409,13 +403,7 @@ class S3Target implements ArchiveTarget {
     versionId: string | undefined,
   ): Promise<GetObjectCommandOutput | undefined> {
     return this.orMissing('read', name, () =>
-      this.client.send(
-        new this.sdk.GetObjectCommand({
-          Bucket: this.loc.bucket,
-          Key: this.key(name),
-          ...(versionId !== undefined ? { VersionId: versionId } : {}),
-        }),
-      ),
+      this.client.send(new this.sdk.GetObjectCommand(this.version(name, versionId))),
     );
   }
 
