@@ -6,6 +6,7 @@
 import type { BundleHeader } from '../src/core/bundle.ts';
 import { fromBase64, fromHex, toHex } from '../src/core/bytes.ts';
 import { type Entry, entryLeafHash } from '../src/core/event/entry.ts';
+import { ENTRY_JSON_FIELDS, ENTRY_TEXT_FIELDS } from '../src/core/event/vocabulary.ts';
 import { verifyConsistency, verifyInclusion } from '../src/core/merkle/verify.ts';
 import type { VerifyReport } from '../src/core/verify/report.ts';
 import { Api, ApiError } from './api.ts';
@@ -433,26 +434,7 @@ async function runFailures(min: number, cursor?: string): Promise<void> {
 
 // ---------------------------------------------------------------- entry
 
-const FIELD_ORDER = [
-  'index',
-  'id',
-  'timestamp',
-  'received_at',
-  'actor_id',
-  'actor_type',
-  'action',
-  'resource_type',
-  'resource_id',
-  'result',
-  'ip_address',
-  'user_agent',
-  'session_id',
-  'reason',
-  'changed_fields',
-  'old_values',
-  'new_values',
-  'metadata',
-];
+const FIELD_ORDER: string[] = ['index', ...ENTRY_TEXT_FIELDS, ...ENTRY_JSON_FIELDS];
 
 function value(v: unknown): Node | string {
   if (typeof v === 'object' && v !== null) return h('pre', {}, JSON.stringify(v, null, 2));

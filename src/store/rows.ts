@@ -9,25 +9,10 @@
 import { canonicalize } from '../core/canonical.ts';
 import type { Entry } from '../core/event/entry.ts';
 import type { ErasableField } from '../core/event/schema.ts';
+import { ENTRY_JSON_FIELDS, ENTRY_TEXT_FIELDS } from '../core/event/vocabulary.ts';
 
-const TEXT_FIELDS = [
-  'id',
-  'timestamp',
-  'received_at',
-  'actor_id',
-  'actor_type',
-  'action',
-  'resource_type',
-  'resource_id',
-  'result',
-  'ip_address',
-  'user_agent',
-  'session_id',
-  'reason',
-  'prev_hash',
-  'hash',
-] as const;
-const JSON_COLUMNS = ['changed_fields', 'old_values', 'new_values', 'metadata', 'commitments'] as const;
+const TEXT_FIELDS = [...ENTRY_TEXT_FIELDS, 'prev_hash', 'hash'] as const;
+const JSON_COLUMNS = [...ENTRY_JSON_FIELDS, 'commitments'] as const;
 
 /** Every column of an entry's row: its position, then one column per field. */
 export const ENTRY_COLUMNS = ['idx', ...TEXT_FIELDS, ...JSON_COLUMNS] as const;

@@ -18,3 +18,26 @@ export const ERASABLE_CANDIDATES = [
 ] as const;
 export type ErasableField = (typeof ERASABLE_CANDIDATES)[number];
 export const DEFAULT_ERASABLE: readonly ErasableField[] = ['old_values', 'new_values'];
+
+/**
+ * An entry's text fields, in the order every tabular view lists them (the store's columns, the
+ * CSV export, the viewer): the event's own, with `received_at` where the log adds it.
+ */
+export const ENTRY_TEXT_FIELDS = [
+  'id',
+  'timestamp',
+  'received_at',
+  'actor_id',
+  'actor_type',
+  'action',
+  'resource_type',
+  'resource_id',
+  'result',
+  'ip_address',
+  'user_agent',
+  'session_id',
+  'reason',
+] as const;
+
+/** The event's structured fields (JSON values), after the text ones. */
+export const ENTRY_JSON_FIELDS = ['changed_fields', 'old_values', 'new_values', 'metadata'] as const;

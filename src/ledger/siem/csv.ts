@@ -7,29 +7,15 @@
  * for spreadsheets that guess the encoding otherwise.
  */
 import type { Entry } from '../../core/event/entry.ts';
+import { ENTRY_JSON_FIELDS, ENTRY_TEXT_FIELDS } from '../../core/event/vocabulary.ts';
 import { type RecordContext, type RecordFormat, shownValue } from './fields.ts';
 
 export const CSV_COLUMNS = [
   'origin',
   'index',
   'leaf_hash',
-  'id',
-  'timestamp',
-  'received_at',
-  'actor_id',
-  'actor_type',
-  'action',
-  'resource_type',
-  'resource_id',
-  'result',
-  'ip_address',
-  'user_agent',
-  'session_id',
-  'reason',
-  'changed_fields',
-  'old_values',
-  'new_values',
-  'metadata',
+  ...ENTRY_TEXT_FIELDS,
+  ...ENTRY_JSON_FIELDS,
   'erased',
 ] as const;
 
