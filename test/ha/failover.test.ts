@@ -173,7 +173,7 @@ describe('high availability: synchronous streaming replication and failover', ()
     assert.deepEqual(
       load.answers.filter((a) => a.status === 500),
       [],
-      'no 500',
+      `no 500; the servers' error lines:\n${servers.flatMap((s) => s.errors.slice(0, 5)).join('\n')}`,
     );
     assert.deepEqual(load.lost, [], 'every batch acknowledged in the end');
     assert.deepEqual(load.receiptFaults, [], 'retries answered with the original receipts');

@@ -126,6 +126,19 @@ export class PrimaryPool implements PgPool {
     this.retire(p.pool);
   }
 
+  /** STORE_BUSY: the primary `p` was given up while a request was using it. */
+  private changed(p: Primary, cause: unknown): EvidentError {
+    return new EvidentError(
+      ErrorCode.STORE_BUSY,
+      `PostgreSQL is unavailable: ${p.target.label} was given up as the primary (failover)`,
+      {
+        host: p.target.label,
+        cause: (cause as Error)?.message ?? String(cause),
+        retry_after_ms: RETRY_AFTER_MS,
+      },
+    );
+  }
+
   /** One query on a connection of the primary (as node-postgres's Pool.query does it). */
   async query<R = Record<string, unknown>>(
     text: string | PgQuery,
@@ -149,6 +162,10 @@ export class PrimaryPool implements PgPool {
     try {
       client = await p.pool.connect();
     } catch (e) {
+      // Another request found the primary lost meanwhile and ended its pool: node-postgres then
+      // refuses the checkout ("Cannot use a pool after calling end"), which says nothing of this
+      // request. It is the same failover, retryable like the failure that ended the pool.
+      if (this.current !== p) throw this.changed(p, e);
       this.suspect(p, e);
       throw e;
     }
