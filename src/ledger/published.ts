@@ -47,6 +47,29 @@ export interface Fence {
   since: string;
 }
 
+/**
+ * Why the tree of `size` with root `root` is not consistent with the checkpoint of `from` (0 <
+ * from < size) with root `fromRoot`: the failed check's error, or undefined when it is. The proof
+ * is assembled from stored nodes (`nodes`; a missing one throws) and checked against `root`,
+ * which must not come from those nodes alone.
+ */
+export async function consistencyFailure(
+  from: number,
+  fromRoot: Uint8Array,
+  size: number,
+  root: Uint8Array,
+  nodes: (ids: NodeId[]) => Promise<Uint8Array[]>,
+): Promise<unknown> {
+  const plan = consistencyPlan(from, size);
+  const proof = plan.assemble(await nodes(plan.nodes));
+  try {
+    verifyConsistency(from, size, proof, fromRoot, root);
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
 /** The failure a floor check raises (CHECKPOINT_INCONSISTENT), with the fields of a Fence. */
 export function floorViolation(
   f: Pick<PublishedFloor, 'source' | 'size' | 'where'>,
@@ -99,17 +122,19 @@ export async function checkFloor(
     return;
   }
   if (floor.size === 0) return;
-  const plan = consistencyPlan(floor.size, size);
+  let failure: unknown;
   try {
-    const proof = plan.assemble(await nodes(plan.nodes));
-    verifyConsistency(floor.size, size, proof, floor.root, root);
+    failure = await consistencyFailure(floor.size, floor.root, size, root, nodes);
   } catch (e) {
+    failure = e; // a node the proof needs is missing: no proof, so no consistency either
+  }
+  if (failure !== undefined) {
     throw floorViolation(
       floor,
       size,
       'not_consistent',
       `the tree of size ${size} is not consistent with the published checkpoint of size ${floor.size}` +
-        (e instanceof EvidentError ? ` (${e.code})` : ''),
+        (failure instanceof EvidentError ? ` (${failure.code})` : ''),
     );
   }
 }

@@ -5,11 +5,10 @@
  */
 import { signCheckpoint } from '../core/checkpoint.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
-import { consistencyPlan, verifyConsistency } from '../core/merkle/index.ts';
 import type { NoteSigner } from '../core/note-keys.ts';
 import type { StoredCheckpoint, WriteTx } from '../store/types.ts';
 import { checkedHead } from './head.ts';
-import { checkFloor, type PublishedFloor } from './published.ts';
+import { checkFloor, consistencyFailure, type PublishedFloor } from './published.ts';
 
 /** The latest checkpoint when it covers the tree already, else a new one, stored in `tx`. */
 export async function signInTx(
@@ -39,11 +38,8 @@ export async function signInTx(
     );
   }
   if (latest && latest.size > 0) {
-    const plan = consistencyPlan(latest.size, head.size);
-    const proof = plan.assemble(await tx.nodes(plan.nodes));
-    try {
-      verifyConsistency(latest.size, head.size, proof, latest.root, root);
-    } catch (e) {
+    const e = await consistencyFailure(latest.size, latest.root, head.size, root, (ids) => tx.nodes(ids));
+    if (e !== undefined) {
       throw new EvidentError(
         ErrorCode.CHECKPOINT_INCONSISTENT,
         'refusing to sign: the tree is not consistent with the latest checkpoint',

@@ -124,6 +124,19 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     while (i > 0 && blamedSorted[i - 1]! > p) i--;
     blamedSorted.splice(i, 0, p);
   };
+  /** The entry at `pos` names `prevHash` as its predecessor's hash: else that predecessor was rewritten. */
+  const checkLink = (prevHash: string) => {
+    const expectedPrev = prevStored ?? prevHash;
+    if (prevHash === expectedPrev || involved.has(pos - 1)) return;
+    add({
+      kind: FaultKind.CHAIN_BROKEN,
+      index: pos - 1,
+      message: `entry ${pos}'s prev_hash is not the hash of entry ${pos - 1}: entry ${pos - 1} was rewritten with a recomputed hash`,
+      expected: prevHash,
+      found: expectedPrev,
+    });
+    blame(pos - 1);
+  };
   const blamedIn = (a: number, b: number) => {
     let lo = 0;
     let hi = blamedSorted.length;
@@ -158,17 +171,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
       pos = run.start;
     }
     lastShift = 0;
-    const expectedPrev = prevStored ?? run.firstPrev;
-    if (run.firstPrev !== expectedPrev && !involved.has(pos - 1)) {
-      add({
-        kind: FaultKind.CHAIN_BROKEN,
-        index: pos - 1,
-        message: `entry ${pos}'s prev_hash is not the hash of entry ${pos - 1}: entry ${pos - 1} was rewritten with a recomputed hash`,
-        expected: run.firstPrev,
-        found: expectedPrev,
-      });
-      blame(pos - 1);
-    }
+    checkLink(run.firstPrev);
     const end = run.start + run.count;
     const upper = new Map(run.upper.map((n) => [n.level, n]));
     const visit =
@@ -234,17 +237,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     // An entry without a canonical form matches no stored hash (not even the text "unhashable").
     if (leaf !== undefined && hexEquals(leaf, stored)) {
       lastShift = 0;
-      const expectedPrev = prevStored ?? cur.prev_hash;
-      if (cur.prev_hash !== expectedPrev && !involved.has(pos - 1)) {
-        add({
-          kind: FaultKind.CHAIN_BROKEN,
-          index: pos - 1,
-          message: `entry ${pos}'s prev_hash is not the hash of entry ${pos - 1}: entry ${pos - 1} was rewritten with a recomputed hash`,
-          expected: cur.prev_hash,
-          found: expectedPrev,
-        });
-        blame(pos - 1);
-      }
+      checkLink(cur.prev_hash);
     } else {
       blame(pos);
       const shift = findShift(cur, index, stored);
