@@ -192,6 +192,9 @@ describe('witnesses and a witnessed log (real processes)', () => {
     log.close();
     assert.ok(witnessSize.s >= before, 'the witness kept every size it cosigned');
     assert.ok(logSide.s <= witnessSize.s, 'the log holds no cosignature the witness had not recorded first');
+    // The round may have ended before the kill, with w1's cosignature: a new checkpoint makes the
+    // next round ask w1 again, so that it is found down.
+    await append(serve.url, 1, 150);
     const down = await until('w1 down in /readyz', async () => {
       const r = await readyz(serve!.url);
       const w1 = r.witnesses.find((w) => w.name === 'w1')!;
