@@ -12,7 +12,12 @@
 import { isEvidentError } from '../core/errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { readTargets } from './config.ts';
-import { type ArchivePassResult, archiveLatestCheckpoint, archivePass } from './pass.ts';
+import {
+  type ArchivePassResult,
+  archiveLatestCheckpoint,
+  archivePass,
+  checkArchivedCheckpoints,
+} from './pass.ts';
 import type { ArchiveTarget } from './target.ts';
 import { openArchiveTarget } from './targets.ts';
 
@@ -134,14 +139,32 @@ export class ArchiveScheduler {
     }
   }
 
-  private async checkpointOne(l: Ledger): Promise<void> {
+  /**
+   * Before a log is first used: reads each target's largest checkpoint into the log's published
+   * floor (../ledger/published.ts), so a store rolled back or forked below what the archive holds
+   * is fenced before the server signs anything of it, not at the next checkpoint tick. Writes
+   * nothing. Never rejects: a failure (an unreachable target, TAMPER_DETECTED) is reported as a
+   * failed pass of that log, as at a tick.
+   */
+  probe(l: Ledger): Promise<void> {
+    return this.withTargets(l, (targets) => checkArchivedCheckpoints(l, targets));
+  }
+
+  private checkpointOne(l: Ledger): Promise<void> {
+    return this.withTargets(l, async (targets) => {
+      await archiveLatestCheckpoint(l, targets);
+    });
+  }
+
+  /** Runs `work` on the log's targets, opened and closed around it; a failure fails the log's pass. */
+  private async withTargets(l: Ledger, work: (targets: ArchiveTarget[]) => Promise<void>): Promise<void> {
     const state = this.stateOf(l.log.name);
     const targets: ArchiveTarget[] = [];
     try {
       const urls = await readTargets(l.store, l.log);
       if (urls.length === 0 || !l.canSign) return;
       for (const u of urls) targets.push(await openArchiveTarget(u));
-      await archiveLatestCheckpoint(l, targets);
+      await work(targets);
     } catch (e) {
       this.fail(l, state, e);
     } finally {

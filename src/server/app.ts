@@ -111,6 +111,8 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     onFence: (log, f) => metrics.logsFenced.inc({ log, source: f.source, rule: f.rule }),
     ...(o.now ? { now: o.now } : {}),
     ...(witnessing ? { witnessing } : {}),
+    // The archive's floor, read before a log's first use (not first at the next checkpoint tick).
+    beforeUse: [(l) => archive.probe(l)],
   });
   const tally = new AccessTally(o.anonymousAudit, metrics, app.log, o.now);
   const archive = new ArchiveScheduler({

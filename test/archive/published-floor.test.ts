@@ -39,14 +39,14 @@ describe('published floors: an archive target (evident serve)', () => {
   let m: number;
   let apiKey: string;
 
-  const serve = async (checkpointIntervalMs = 50) => {
+  const serve = async (checkpointIntervalMs = 50, archiveCheckpointIntervalMs = 50) => {
     const store = await openStore(f.db);
     const app = await buildServer({
       store,
       keyRing: await loadKeyRing(f.keyPath),
       originHost: 'test.example',
       archiveIntervalMs: 0,
-      archiveCheckpointIntervalMs: 50,
+      archiveCheckpointIntervalMs,
       checkpointIntervalMs,
     });
     await app.ready();
@@ -133,11 +133,18 @@ describe('published floors: an archive target (evident serve)', () => {
     await grower.appendMany(Array.from({ length: 6 }, (_, i) => event(i + 50, { resource_id: `fork-${i}` })));
     await grower.flush();
     await grower.store.close(); // not close(): that would sign
-    // The archive's floor is read at its first tick (50 ms), not when the log opens: the background
-    // signer's first tick comes well after it here (a known limit, docs/threat-model.md).
-    const app = await serve(1000);
+    // No archive tick within the test: the request below opens the log, and only the floor read
+    // as it opens stands between the signer (every 50 ms, and inside appends) and the forked tree.
+    const app = await serve(50, 3_600_000);
     try {
-      await waitFor(async () => (await fencedOf(app)) !== undefined);
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/logs/default/events',
+        headers: { authorization: `Bearer ${apiKey}` },
+        payload: [event(101, { resource_id: 'fork-next' })],
+      });
+      assert.equal(r.statusCode, 503, r.body);
+      assert.equal(r.json().code, 'LOG_FENCED');
       const [fence] = (await fencedOf(app))!;
       assert.equal(fence!['source'], 'archive');
       assert.equal(fence!['rule'], 'not_consistent');

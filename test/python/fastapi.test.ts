@@ -24,6 +24,31 @@ function missingPython(): string | undefined {
   return undefined;
 }
 
+/**
+ * What to show when the suite fails: unittest's FAIL and ERROR sections first (they come last
+ * in its output), then the tail of the output with runs of one repeated line folded into one, so
+ * a test that logs the same refusal hundreds of times cannot push the failure out of view.
+ */
+export function failureReport(out: string): string {
+  const start = out.search(/^={20,}$/m);
+  const failures = start >= 0 ? out.slice(start) : '(no FAIL or ERROR section in the output)';
+  const folded: string[] = [];
+  let last: string | undefined;
+  let repeats = 0;
+  for (const line of out.split('\n')) {
+    if (line === last) {
+      repeats++;
+      continue;
+    }
+    if (repeats > 0) folded.push(`  (the line above ${repeats} more times)`);
+    folded.push(line);
+    last = line;
+    repeats = 0;
+  }
+  if (repeats > 0) folded.push(`  (the line above ${repeats} more times)`);
+  return `${failures.slice(0, 12_000)}\n--- the output, repeated lines folded ---\n${folded.join('\n').slice(-8_000)}`;
+}
+
 describe('Python client and FastAPI middleware', () => {
   const missing = missingPython();
   if (missing && process.env['CI'] === 'true') {
@@ -102,7 +127,7 @@ describe('Python client and FastAPI middleware', () => {
     const summary = /Ran (\d+) tests?[\s\S]*?(OK.*|FAILED.*)/.exec(out);
     t.diagnostic(summary ? `python: ran ${summary[1]} tests, ${summary[2]}` : 'python: no summary');
     for (const line of out.match(/^ {2}\d+ requests answered.*$/gm) ?? []) t.diagnostic(`python:${line}`);
-    assert.equal(code, 0, `the Python suite failed:\n${out.slice(-20_000)}`);
+    assert.equal(code, 0, `the Python suite failed:\n${failureReport(out)}`);
     assert.ok(
       summary && !/skipped=/.test(summary[2]!),
       `the Python suite skipped tests:\n${out.slice(-5000)}`,
