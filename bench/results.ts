@@ -153,6 +153,10 @@ export function targets(r: Results): Target[] {
     });
   }
   for (const what of ['log', 'bundle'] as const) {
+    // The limit rows of the largest log: what any verifier of the file must spend, on one thread.
+    const largest = Math.max(0, ...r.verify.map((x) => x.entries));
+    const read = r.verify.find((x) => x.what === 'read' && x.entries === largest);
+    const schema = r.verify.find((x) => x.what === 'schema' && x.entries === largest);
     // The largest log, with the most threads.
     const v = r.verify
       .filter((x) => (x.what ?? 'log') === what)
@@ -164,7 +168,12 @@ export function targets(r: Results): Target[] {
     out.push({
       target: `verification${what === 'bundle' ? ' of a bundle (verify-bundle)' : ''}: >= 250,000 entries/s`,
       measured: v
-        ? `${fmt(v.entries_per_s)}/s at ${fmt(v.entries)}, ${v.workers} threads, peak RSS ${v.peak_rss_mb} MB`
+        ? `${fmt(v.entries_per_s)}/s at ${fmt(v.entries)}, ${v.workers} threads, peak RSS ${v.peak_rss_mb} MB` +
+          (read && schema && what === 'log'
+            ? `; limit on one thread: reading and hashing every row ${fmt(read.entries_per_s)}/s, ` +
+              `plus the schema check ${schema.seconds} s (both split over ${v.workers} threads at best: ` +
+              `${fmt(Math.round(largest / ((read.seconds + schema.seconds) / v.workers)))}/s)`
+            : '')
         : 'not measured',
       ...(v ? { met: v.entries_per_s >= 250_000 && v.ok } : {}),
     });
@@ -172,11 +181,11 @@ export function targets(r: Results): Target[] {
   const p = r.proofs.at(-1);
   const at10m = p !== undefined && p.entries >= 10_000_000;
   out.push({
-    target: 'proofs at 10M entries: p50 < 1 ms',
+    target: 'proofs at 10M entries: p99 < 1 ms',
     measured: p
-      ? `inclusion ${p.inclusion.p50_ms} ms, consistency ${p.consistency.p50_ms} ms at ${fmt(p.entries)}`
+      ? `p99 inclusion ${p.inclusion.p99_ms} ms, consistency ${p.consistency.p99_ms} ms (p50 ${p.inclusion.p50_ms} and ${p.consistency.p50_ms} ms) at ${fmt(p.entries)}`
       : 'not measured',
-    ...(at10m ? { met: p.inclusion.p50_ms < 1 && p.consistency.p50_ms < 1 && p.ok } : {}),
+    ...(at10m ? { met: p.inclusion.p99_ms < 1 && p.consistency.p99_ms < 1 && p.ok } : {}),
   });
   for (const store of ['sqlite', 'postgres'] as const) {
     const q = r.queries.filter((x) => x.store === store);

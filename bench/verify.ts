@@ -1,7 +1,8 @@
 /**
  * Verification of a whole log: entries per second and peak memory (it must stay flat), on the
  * main thread alone (1) and with a worker thread per core (N), in the same run; then the same
- * log exported as a bundle and verified offline (verify-bundle), 1 and N again. Each
+ * log exported as a bundle and verified offline (verify-bundle), 1 and N again. Beside them, the
+ * limit rows: reading and hashing every row with no check, and the schema check alone. Each
  * verification runs in a process of its own (bench/verify-child.ts), so that its peak memory
  * is not what an earlier one left behind (heap, idle threads).
  */
@@ -17,8 +18,12 @@ import type { ChildResult } from './verify-child.ts';
 
 export interface VerifyResult {
   entries: number;
-  /** `log`: Ledger.verify of the SQLite file; `bundle`: verifyBundleFile of its export. */
-  what: 'log' | 'bundle';
+  /**
+   * `log`: Ledger.verify of the SQLite file; `bundle`: verifyBundleFile of its export. The limit
+   * rows (bench/verify-child.ts), one thread each: `read`, every entry row read and hashed with
+   * no check; `schema`, the schema check (PRAGMA integrity_check) alone.
+   */
+  what: 'log' | 'bundle' | 'read' | 'schema';
   /** Threads checking entries: 1 is the main thread alone. */
   workers: number;
   /** How fast the log was built (appendMany in chunks), possibly by an earlier run. */
@@ -34,7 +39,7 @@ export async function benchVerify(log: BuiltLog): Promise<VerifyResult[]> {
   const entries = log.build.entries;
   const n = Math.max(2, availableParallelism());
   const out: VerifyResult[] = [];
-  const row = (what: 'log' | 'bundle', workers: number, r: ChildResult) =>
+  const row = (what: VerifyResult['what'], workers: number, r: ChildResult) =>
     out.push({
       entries,
       what,
@@ -50,6 +55,10 @@ export async function benchVerify(log: BuiltLog): Promise<VerifyResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'evident-bench-bundle-'));
   const bundle = join(dir, 'bench.jsonl');
   try {
+    for (const what of ['read', 'schema'] as const) {
+      progress(`the limit of verifying ${entries}: ${what} alone, in a process of its own`);
+      row(what, 1, await child([what, '1', log.db, vkey]));
+    }
     for (const workers of [1, n]) {
       progress(`verifying ${entries} (${workers} thread(s)) in a process of its own`);
       row('log', workers, await child(['log', String(workers), log.db, vkey, log.key]));

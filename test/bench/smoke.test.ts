@@ -102,7 +102,7 @@ it('npm run bench -- --quick runs every section and writes plausible results', a
 
     assert.deepEqual(
       r.verify.map((x) => `${x.what} ${x.workers > 1 ? 'N' : 1}`),
-      ['log 1', 'log N', 'bundle 1', 'bundle N'],
+      ['read 1', 'schema 1', 'log 1', 'log N', 'bundle 1', 'bundle N'],
     );
     for (const x of r.verify) assert.ok(x.ok && x.entries_per_s > 0, JSON.stringify(x));
     assert.equal(r.proofs.length, 2);
