@@ -12,13 +12,30 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { signCheckpoint } from '../../src/core/checkpoint.ts';
 import { ErrorCode, isEvidentError } from '../../src/core/errors.ts';
+import type { AuditEvent } from '../../src/core/event/schema.ts';
 import { generateSigner } from '../../src/core/note-keys.ts';
 import { openLedger } from '../../src/ledger/open.ts';
 import { type Fixture, fullEvent, makeFixture, ORIGIN } from './support.ts';
-import { carefully, eventOf, readEntries, rebuild, writeRebuilt } from './tamper-support.ts';
+import { carefully, eventOf, type Rebuilt, readEntries, rebuild, writeRebuilt } from './tamper-support.ts';
 
 const ERASABLE = ['old_values', 'new_values'] as const;
 const SIZE = 12;
+
+/** Every entry changed by `change`, then the chain, tree and head recomputed (no key needed). */
+function rewriteAll(db: Database.Database, change: (e: AuditEvent) => AuditEvent): Rebuilt {
+  const entries = readEntries(db);
+  const r = rebuild(
+    entries.map((e) => change(eventOf(e))),
+    entries.map((e) => e.received_at),
+    ERASABLE,
+  );
+  writeRebuilt(db, r);
+  return r;
+}
+
+/** The refusal expected: this code, with this `rule` in its details. */
+const refused = (code: ErrorCode, rule: string) => (e: unknown) =>
+  isEvidentError(e, code) && (e.details as Record<string, unknown>)['rule'] === rule;
 
 describe('signing over a store whose checkpoints or tree were rewritten', () => {
   let fx: Fixture;
@@ -73,16 +90,7 @@ describe('signing over a store whose checkpoints or tree were rewritten', () => 
 
   it('every entry rewritten and the chain, tree and head recomputed at the same size: no checkpoint is returned for it', async () => {
     const { path, open } = await attacked((db) => {
-      const entries = readEntries(db);
-      const events = entries.map((e) => ({ ...eventOf(e), actor_id: `${e.actor_id}-rewritten` }));
-      writeRebuilt(
-        db,
-        rebuild(
-          events,
-          entries.map((e) => e.received_at),
-          ERASABLE,
-        ),
-      );
+      rewriteAll(db, (e) => ({ ...e, actor_id: `${e.actor_id}-rewritten` }));
     });
     const before = checkpointsOf(path);
     const l = await open();
@@ -90,9 +98,8 @@ describe('signing over a store whose checkpoints or tree were rewritten', () => 
       await assert.rejects(
         () => l.checkpoint(),
         (e: unknown) =>
-          isEvidentError(e, ErrorCode.CHECKPOINT_INCONSISTENT) &&
-          (e.details as Record<string, unknown>)['rule'] === 'root_differs' &&
-          (e.details as Record<string, unknown>)['checkpoint_size'] === SIZE,
+          refused(ErrorCode.CHECKPOINT_INCONSISTENT, 'root_differs')(e) &&
+          (e as { details: Record<string, unknown> }).details['checkpoint_size'] === SIZE,
       );
       // An append over it signs inside its commit: refused, and rolled back with it.
       await assert.rejects(() => l.checkpoint());
@@ -105,15 +112,7 @@ describe('signing over a store whose checkpoints or tree were rewritten', () => 
   it("the latest checkpoint's root column rewritten to the rewritten tree's root: TAMPER_DETECTED, its note disagrees", async () => {
     let newRoot: Uint8Array | undefined;
     const { path, open } = await attacked((db) => {
-      const entries = readEntries(db);
-      const events = entries.map((e) => ({ ...eventOf(e), reason: 'rewritten' }));
-      const r = rebuild(
-        events,
-        entries.map((e) => e.received_at),
-        ERASABLE,
-      );
-      writeRebuilt(db, r);
-      newRoot = r.roots.get(SIZE)!;
+      newRoot = rewriteAll(db, (e) => ({ ...e, reason: 'rewritten' })).roots.get(SIZE)!;
       db.prepare('UPDATE checkpoints SET root = ? WHERE size = ?').run(newRoot, SIZE);
     });
     assert.ok(newRoot);
@@ -121,9 +120,7 @@ describe('signing over a store whose checkpoints or tree were rewritten', () => 
     try {
       await assert.rejects(
         () => l.checkpoint(),
-        (e: unknown) =>
-          isEvidentError(e, ErrorCode.TAMPER_DETECTED) &&
-          (e.details as Record<string, unknown>)['rule'] === 'checkpoint_columns_differ',
+        refused(ErrorCode.TAMPER_DETECTED, 'checkpoint_columns_differ'),
       );
     } finally {
       await l.close().catch(() => {});
@@ -133,15 +130,7 @@ describe('signing over a store whose checkpoints or tree were rewritten', () => 
 
   it("the latest checkpoint replaced by a note of the rewritten tree signed by another key: TAMPER_DETECTED, not this log's key", async () => {
     const { path, open } = await attacked((db) => {
-      const entries = readEntries(db);
-      const events = entries.map((e) => ({ ...eventOf(e), reason: 'rewritten' }));
-      const r = rebuild(
-        events,
-        entries.map((e) => e.received_at),
-        ERASABLE,
-      );
-      writeRebuilt(db, r);
-      const root = r.roots.get(SIZE)!;
+      const root = rewriteAll(db, (e) => ({ ...e, reason: 'rewritten' })).roots.get(SIZE)!;
       const note = signCheckpoint(
         { origin: ORIGIN, size: SIZE, rootHash: root },
         generateSigner(ORIGIN).signer,
@@ -152,9 +141,7 @@ describe('signing over a store whose checkpoints or tree were rewritten', () => 
     try {
       await assert.rejects(
         () => l.append(fullEvent(200)).then(() => l.checkpoint()),
-        (e: unknown) =>
-          isEvidentError(e, ErrorCode.TAMPER_DETECTED) &&
-          (e.details as Record<string, unknown>)['rule'] === 'checkpoint_unsigned',
+        refused(ErrorCode.TAMPER_DETECTED, 'checkpoint_unsigned'),
       );
     } finally {
       await l.close().catch(() => {});
