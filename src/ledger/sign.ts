@@ -70,8 +70,11 @@ export async function signInTx(
 function signedRoot(cp: StoredCheckpoint, o: { origin: string; signer: NoteSigner }): Uint8Array {
   let signed: { size: number; rootHash: Uint8Array };
   try {
-    signed = openCheckpoint(cp.note, verifierFromPublicKey(o.signer.name, o.signer.publicKey), o.origin)
-      .checkpoint;
+    signed = openCheckpoint(
+      cp.note,
+      verifierFromPublicKey(o.signer.name, o.signer.publicKey),
+      o.origin,
+    ).checkpoint;
   } catch (e) {
     throw new EvidentError(
       ErrorCode.TAMPER_DETECTED,
