@@ -27,37 +27,39 @@ export async function signInTx(
   // The root re-derived from the checked head: a floor's proof from stored nodes must lead to it.
   const root = range.root();
   for (const f of (await o.floors?.()) ?? []) await checkFloor(f, head.size, root, (ids) => tx.nodes(ids));
-  // The latest checkpoint's root as its note signs it, by this key: the root column is only the
-  // database's word, and so is a note this key never signed.
-  const latestRoot = latest && signedRoot(latest, o);
-  if (latest && latest.size === head.size) {
-    if (!bytesEqual(latestRoot!, root)) {
+  if (latest) {
+    // The latest checkpoint's root as its note signs it, by this key: the root column is only
+    // the database's word, and so is a note this key never signed.
+    const latestRoot = signedRoot(latest, o);
+    if (latest.size === head.size) {
+      if (!bytesEqual(latestRoot, root)) {
+        throw new EvidentError(
+          ErrorCode.CHECKPOINT_INCONSISTENT,
+          'the tree has another root than the latest checkpoint of its size: entries or tree nodes were rewritten',
+          { rule: 'root_differs', checkpoint_size: latest.size, tree_size: head.size },
+        );
+      }
+      return latest;
+    }
+    if (latest.size > head.size) {
       throw new EvidentError(
         ErrorCode.CHECKPOINT_INCONSISTENT,
-        'the tree has another root than the latest checkpoint of its size: entries or tree nodes were rewritten',
-        { rule: 'root_differs', checkpoint_size: latest.size, tree_size: head.size },
+        'the log is smaller than its latest checkpoint',
+        {
+          checkpoint_size: latest.size,
+          tree_size: head.size,
+        },
       );
     }
-    return latest;
-  }
-  if (latest && latest.size > head.size) {
-    throw new EvidentError(
-      ErrorCode.CHECKPOINT_INCONSISTENT,
-      'the log is smaller than its latest checkpoint',
-      {
-        checkpoint_size: latest.size,
-        tree_size: head.size,
-      },
-    );
-  }
-  if (latest && latest.size > 0) {
-    const e = await consistencyFailure(latest.size, latestRoot!, head.size, root, (ids) => tx.nodes(ids));
-    if (e !== undefined) {
-      throw new EvidentError(
-        ErrorCode.CHECKPOINT_INCONSISTENT,
-        'refusing to sign: the tree is not consistent with the latest checkpoint',
-        { from: latest.size, to: head.size, cause: (e as EvidentError).code ?? String(e) },
-      );
+    if (latest.size > 0) {
+      const e = await consistencyFailure(latest.size, latestRoot, head.size, root, (ids) => tx.nodes(ids));
+      if (e !== undefined) {
+        throw new EvidentError(
+          ErrorCode.CHECKPOINT_INCONSISTENT,
+          'refusing to sign: the tree is not consistent with the latest checkpoint',
+          { from: latest.size, to: head.size, cause: (e as EvidentError).code ?? String(e) },
+        );
+      }
     }
   }
   const note = signCheckpoint({ origin: o.origin, size: head.size, rootHash: root }, o.signer);

@@ -9,6 +9,7 @@ import { AlertRunner } from '../alerts/runner.ts';
 import { readTargets } from '../archive/config.ts';
 import { ArchiveScheduler } from '../archive/scheduler.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
+import type { Ledger } from '../ledger/ledger.ts';
 import type { AlertStore } from '../store/types.ts';
 import { accessGuard, rateLimitKey } from './access.ts';
 import { AccessTally } from './access-tally.ts';
@@ -111,8 +112,19 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     onFence: (log, f) => metrics.logsFenced.inc({ log, source: f.source, rule: f.rule }),
     ...(o.now ? { now: o.now } : {}),
     ...(witnessing ? { witnessing } : {}),
-    // The archive's floor, read before a log's first use (not first at the next checkpoint tick).
-    beforeUse: [(l) => archive.probe(l)],
+    // The archive's floor, then the witnesses', read before a log's first use (not first at the
+    // next archive tick or witnessing round).
+    beforeUse: [
+      (l) => archive.probe(l),
+      ...(witnessing
+        ? [
+            (l: Ledger) =>
+              witnessing
+                .probe(l)
+                .catch((e: unknown) => app.log.warn({ log: l.log.name, err: e }, 'witness probe failed')),
+          ]
+        : []),
+    ],
   });
   const tally = new AccessTally(o.anonymousAudit, metrics, app.log, o.now);
   const archive = new ArchiveScheduler({

@@ -36,10 +36,10 @@ export interface LogRegistryOptions {
   /** Sends each log's latest checkpoint to its witnesses (./witnessing.ts), on its own timer. */
   witnessing?: Witnessing;
   /**
-   * Checks run once on each log this server can sign, after it opens and before it is used: each
-   * reads a checkpoint published outside the database (an archive target's largest) into the
-   * log's floor, so a rolled-back store is fenced before anything of it is signed. They must not
-   * reject; the witnesses' probe runs too, when `witnessing` is given.
+   * Checks run in order once on each log this server can sign, after it opens and before it is
+   * used: each reads a checkpoint published outside the database (an archive target's largest,
+   * what the witnesses hold) into the log's floor, so a rolled-back store is fenced before
+   * anything of it is signed. They must not reject.
    */
   beforeUse?: readonly ((ledger: Ledger) => Promise<void>)[];
   /** Called once per log fenced (a published checkpoint contradicts it: ../ledger/published.ts). */
@@ -173,12 +173,7 @@ export class LogRegistry {
     });
     // Before it is used: an archive target or a witness holding more than this database fences
     // the log before it signs.
-    if (ledger.canSign) {
-      for (const check of this.o.beforeUse ?? []) await check(ledger);
-      await this.o.witnessing
-        ?.probe(ledger)
-        .catch((e) => this.o.log?.warn({ log: name, err: e }, 'witness probe failed'));
-    }
+    if (ledger.canSign) for (const check of this.o.beforeUse ?? []) await check(ledger);
     return ledger;
   }
 

@@ -101,8 +101,6 @@ describe('signing over a store whose checkpoints or tree were rewritten', () => 
           refused(ErrorCode.CHECKPOINT_INCONSISTENT, 'root_differs')(e) &&
           (e as { details: Record<string, unknown> }).details['checkpoint_size'] === SIZE,
       );
-      // An append over it signs inside its commit: refused, and rolled back with it.
-      await assert.rejects(() => l.checkpoint());
     } finally {
       await l.close().catch(() => {});
     }
