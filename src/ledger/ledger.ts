@@ -118,8 +118,8 @@ export class Ledger {
   private draining: Promise<void> | undefined;
   /** Batches committed (or being committed) whose outcome is not settled yet: awaited by flush(). */
   private readonly settling = new Set<Promise<void>>();
-  /** Whether the store has pipelined a commit (WriteOptions): batches then overlap fsyncs. */
-  private pipelines = false;
+  /** Whether the store pipelines commits (WriteOptions): batches then overlap fsyncs. */
+  private readonly pipelines: boolean;
   private lastCheckpointAt = 0;
   /**
    * The head as this ledger's last commit left it (checked by checkedHead when it was first
@@ -144,6 +144,7 @@ export class Ledger {
     this.signer = o.signer as NoteSigner | undefined; // resolved from a key ring by open()
     this.maxBatch = o.maxBatch ?? LEDGER_DEFAULTS.maxBatch;
     this.maxDelayMs = o.maxDelayMs ?? LEDGER_DEFAULTS.maxDelayMs;
+    this.pipelines = o.store.pipelines === true;
     this.maxPending = o.maxPending ?? LEDGER_DEFAULTS.maxPending;
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? LEDGER_DEFAULTS.checkpointIntervalMs;
     this.now = o.now ?? (() => new Date());
@@ -323,14 +324,14 @@ export class Ledger {
       this.pendingEvents -= n;
       // The next batch is formed as soon as this one is committed, while its fsync runs
       // (store pipelining, WriteOptions); each caller is answered once its batch is durable.
+      // A batch that is all there is to do commits inline instead: with nothing to prepare
+      // meanwhile, handing its fsync to another thread and back only adds to its latency.
+      const alone = this.pending.length === 0 && this.settling.size === 0;
       let committed!: () => void;
       const next = new Promise<void>((r) => {
-        committed = () => {
-          this.pipelines = true;
-          r();
-        };
+        committed = r;
       });
-      const settled: Promise<void> = this.commit(batch, committed)
+      const settled: Promise<void> = this.commit(batch, committed, alone)
         .then(
           (outcomes) => {
             for (const [i, o] of outcomes.entries()) {
@@ -348,7 +349,7 @@ export class Ledger {
     }
   }
 
-  private async commit(batch: Pending[], committed: () => void): Promise<UnitOutcome[]> {
+  private async commit(batch: Pending[], committed: () => void, alone: boolean): Promise<UnitOutcome[]> {
     const units = batch.map((p) => p.unit);
     // Only ids a client chose can be stored already (idempotent retries); made ones are fresh.
     const ids: string[] = [];
@@ -401,7 +402,7 @@ export class Ledger {
           this.knownHead = result.head;
           return result.outcomes;
         },
-        sign ? {} : { pipeline: { committed } },
+        sign || alone ? {} : { pipeline: { committed } },
       );
       // Committed (durably: a signing transaction is not pipelined), then recorded, and only then
       // may it leave. The appends stand whatever happens here: a checkpoint not recorded is

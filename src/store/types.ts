@@ -209,6 +209,8 @@ export interface Store {
    * resolves only once the commit is durable, whatever the options.
    */
   write<T>(logId: number, fn: (tx: WriteTx) => Promise<T>, options?: WriteOptions): Promise<T>;
+  /** Whether `write` pipelines (WriteOptions.pipeline); absent: it does not. */
+  readonly pipelines?: boolean;
   /**
    * Optional, one round trip: stores `append` (entries, their values and tree nodes, and the
    * new head, computed by the caller from `expected`) in one durable transaction holding the

@@ -1,8 +1,9 @@
 /**
  * Pipelined commits on SQLite (WriteOptions.pipeline): the next write may begin once a commit
  * is written, but `write` resolves only after the WAL's fsync; a transaction without the option
- * (one that signs a checkpoint) commits synchronously; a failed fsync fails that write and every
- * write after it (fail closed), and the ledger's appends reject with STORE_FAILED.
+ * (one that signs a checkpoint) commits synchronously; the ledger pipelines a batch only when
+ * another waits behind it (a lone append commits inline); a failed fsync fails that write and
+ * every write after it (fail closed), and the ledger's appends reject with STORE_FAILED.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -65,6 +66,39 @@ describe('pipelined SQLite commits', () => {
     await st.close();
   });
 
+  test('through the ledger: a batch with nothing behind it commits inline, batches that others wait behind are pipelined', async () => {
+    const fx = await makeFixture('evident-pipeline-inline-');
+    try {
+      const l = await fx.open({ checkpointIntervalMs: 3_600_000 });
+      const st = l.store as SqliteStore;
+      const write = st.write.bind(st);
+      const pipelined: boolean[] = [];
+      st.write = ((logId, fn, options) => {
+        pipelined.push(options?.pipeline !== undefined);
+        return write(logId, fn, options);
+      }) as SqliteStore['write'];
+      // One caller: each append is all there is to do, and commits with synchronous=FULL.
+      for (let i = 0; i < 20; i++) await l.append(event(i));
+      assert.equal(pipelined.length, 20);
+      assert.ok(
+        pipelined.every((p) => !p),
+        'a lone append is committed inline',
+      );
+      assert.equal(synchronous(st), 2, 'FULL');
+      // Many callers: the batches that others wait behind overlap their fsyncs.
+      pipelined.length = 0;
+      await Promise.all(Array.from({ length: 200 }, (_, i) => l.append(event(100 + i))));
+      assert.ok(
+        pipelined.some((p) => p),
+        `some batch is pipelined: ${pipelined.join(',')}`,
+      );
+      assert.ok((await l.verify()).ok);
+      await l.close();
+    } finally {
+      fx.cleanup();
+    }
+  });
+
   test('through the ledger: appends pipeline, the log verifies, and a failed fsync refuses appends', async () => {
     const fx = await makeFixture('evident-pipeline-ledger-');
     try {
@@ -77,8 +111,12 @@ describe('pipelined SQLite commits', () => {
       const report = await l.verify();
       assert.ok(report.ok);
       (l.store as unknown as { walFd: number }).walFd = 1_000_000;
-      await rejectsWith(l.append(event(1000)), ErrorCode.STORE_FAILED);
-      await rejectsWith(l.append(event(1001)), ErrorCode.STORE_FAILED);
+      // Two at once: the first is pipelined (the second waits behind it), its fsync fails, and
+      // so does every write after it, the second and a lone one alike.
+      const both = [l.append(event(1000)), l.append(event(1001))];
+      await rejectsWith(both[0]!, ErrorCode.STORE_FAILED);
+      await rejectsWith(both[1]!, ErrorCode.STORE_FAILED);
+      await rejectsWith(l.append(event(1002)), ErrorCode.STORE_FAILED);
       (l.store as unknown as { walFd: number | undefined }).walFd = undefined;
       await l.close().catch(() => undefined);
     } finally {

@@ -198,6 +198,11 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     return (this.reader.prepare('SELECT * FROM logs ORDER BY log_id').all() as LogRow[]).map(toLogInfo);
   }
 
+  /** A file store pipelines its commits; `:memory:` commits each one synchronously. */
+  get pipelines(): boolean {
+    return this.walPath !== undefined;
+  }
+
   write<T>(logId: number, fn: (tx: WriteTx) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     // One write transaction at a time on this connection; other processes wait on the file lock.
     // The queue moves on at COMMIT; a pipelined write resolves later, once its fsync is done.
@@ -233,7 +238,7 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
       try {
         this.erasedInTx = false;
         const result = await fn(this.tx(logId));
-        this.db.exec('COMMIT');
+        this.stmt('COMMIT').run();
         // Erased values may still sit in WAL frames: copy the WAL back into the (secure_delete)
         // database and empty it, so the values leave the disk now (best effort: a reader in
         // another process can hold old frames until it moves on).
@@ -242,12 +247,12 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
         options.pipeline!.committed();
         return { result, durable: this.syncWal() };
       } catch (e) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        if (this.db.inTransaction) this.stmt('ROLLBACK').run();
         throw e instanceof EvidentError ? e : storeError(e);
       }
     } finally {
       // Every other write on this connection (logs, API keys) commits synchronously.
-      if (pipelined) this.db.pragma('synchronous = FULL');
+      if (pipelined) this.stmt('PRAGMA synchronous = FULL').run();
     }
   }
 
@@ -315,18 +320,18 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     let pause = 1;
     for (;;) {
       let busy: EvidentError;
-      this.db.pragma('busy_timeout = 0');
+      this.stmt('PRAGMA busy_timeout = 0').get();
       // The safety level is set outside a transaction, and only for as long as this one lasts.
-      if (pipelined) this.db.pragma('synchronous = NORMAL');
+      if (pipelined) this.stmt('PRAGMA synchronous = NORMAL').run();
       try {
-        this.db.exec('BEGIN IMMEDIATE');
+        this.stmt('BEGIN IMMEDIATE').run();
         return;
       } catch (e) {
-        if (pipelined) this.db.pragma('synchronous = FULL');
+        if (pipelined) this.stmt('PRAGMA synchronous = FULL').run();
         busy = storeError(e);
         if (busy.code !== ErrorCode.STORE_BUSY) throw busy;
       } finally {
-        this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+        this.stmt(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`).get();
       }
       if (Date.now() >= deadline) {
         throw new EvidentError(ErrorCode.STORE_BUSY, busy.message, {
