@@ -51,7 +51,8 @@ export interface ValidateOptions {
 }
 
 export function validateEvent(input: unknown, options: ValidateOptions = {}): AuditEvent {
-  const issues = collectIssues(input);
+  const seen: Seen = {};
+  const issues = collectIssues(input, seen);
   const action = (input as Record<string, unknown> | null)?.['action'];
   if (!options.ledger && typeof action === 'string' && isReservedAction(action)) {
     issues.push({
@@ -62,20 +63,25 @@ export function validateEvent(input: unknown, options: ValidateOptions = {}): Au
   }
   if (issues.length > 0) throw new ValidationError(issues);
   const event = { ...(input as AuditEvent) };
-  if (event.ip_address !== undefined) event.ip_address = normaliseIp(event.ip_address)!;
+  if (seen.ip !== undefined) event.ip_address = seen.ip;
+  let made = 0;
   if (event.id === undefined) {
     event.id = (options.newId ?? uuidv7)();
-    filledIds.add(event);
+    made |= FILLED_ID;
   }
   if (event.timestamp === undefined) {
     event.timestamp = (options.now?.() ?? new Date()).toISOString();
-    filledTimestamps.add(event);
+    made |= FILLED_TIMESTAMP;
   }
+  // One weak entry for both marks: each entry costs the garbage collector, per event.
+  if (made !== 0) filled.set(event, made);
   return event;
 }
 
-const filledTimestamps = new WeakSet<AuditEvent>();
-const filledIds = new WeakSet<AuditEvent>();
+const FILLED_ID = 1;
+const FILLED_TIMESTAMP = 2;
+/** What validateEvent filled in, per event it returned (absent: nothing). */
+const filled = new WeakMap<AuditEvent, number>();
 
 /**
  * Whether validateEvent made this event's id (the client sent none): a fresh UUIDv7 that no
@@ -83,15 +89,21 @@ const filledIds = new WeakSet<AuditEvent>();
  * collision).
  */
 export function idWasFilled(event: AuditEvent): boolean {
-  return filledIds.has(event);
+  return ((filled.get(event) ?? 0) & FILLED_ID) !== 0;
 }
 
 /** Whether validateEvent filled in this event's timestamp (the client sent none). */
 export function timestampWasFilled(event: AuditEvent): boolean {
-  return filledTimestamps.has(event);
+  return ((filled.get(event) ?? 0) & FILLED_TIMESTAMP) !== 0;
 }
 
-function collectIssues(input: unknown): FieldIssue[] {
+/** What collectIssues worked out on the way that validateEvent needs again. */
+interface Seen {
+  /** The IP address in its canonical form (when it is one). */
+  ip?: string | undefined;
+}
+
+function collectIssues(input: unknown, seen: Seen): FieldIssue[] {
   if (!isPlainObject(input)) {
     return [{ field: '(event)', rule: 'type', message: 'an event must be a JSON object' }];
   }
@@ -128,12 +140,9 @@ function collectIssues(input: unknown): FieldIssue[] {
   if (ev.ip_address === undefined) {
     if (ev.actor_type !== 'system')
       add('ip_address', 'required', 'is required unless actor_type is "system"');
-  } else if (
-    typeof ev.ip_address === 'string' &&
-    clean('ip_address') &&
-    normaliseIp(ev.ip_address) === undefined
-  ) {
-    add('ip_address', 'format', 'must be an IPv4 (dotted quad) or IPv6 address');
+  } else if (typeof ev.ip_address === 'string' && clean('ip_address')) {
+    seen.ip = normaliseIp(ev.ip_address);
+    if (seen.ip === undefined) add('ip_address', 'format', 'must be an IPv4 (dotted quad) or IPv6 address');
   }
   const jsonSizes = new Map<string, number>();
   for (const f of JSON_FIELDS) {
