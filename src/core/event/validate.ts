@@ -62,7 +62,9 @@ export function validateEvent(input: unknown, options: ValidateOptions = {}): Au
     });
   }
   if (issues.length > 0) throw new ValidationError(issues);
-  const event = { ...(input as AuditEvent) };
+  // Object.assign, not a spread: several times faster in V8 (see sealEvent); the input holds no
+  // key a setter of the new object could catch (`__proto__` is refused above, FORBIDDEN_KEYS).
+  const event: AuditEvent = Object.assign({}, input as AuditEvent);
   if (seen.ip !== undefined) event.ip_address = seen.ip;
   let made = 0;
   if (event.id === undefined) {
