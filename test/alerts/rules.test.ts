@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAlertsConfig } from '../../src/alerts/config.ts';
+import { workingHours } from '../../src/alerts/match.ts';
 import { alertKey, type Candidate, RuleEngine } from '../../src/alerts/rules.ts';
 import type { Entry } from '../../src/core/event/entry.ts';
 
@@ -162,5 +163,78 @@ describe('alert rules', () => {
     const b = feed(engine({ failed_logins: { threshold: 3 } }), stream).map(alertKey);
     assert.equal(a.length, 1);
     assert.deepEqual(a, b);
+  });
+});
+
+describe('working hours', () => {
+  /** The answer formatted afresh for every time: what the kept per-minute answer must equal. */
+  function reference(timeZone: string, days: number[], start: string, end: string) {
+    const fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    const week = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+    const mins = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3));
+    const [from, to] = [mins(start), mins(end)];
+    return (at: Date) => {
+      const p = Object.fromEntries(fmt.formatToParts(at).map((x) => [x.type, x.value]));
+      if (!days.includes(week.indexOf(p['weekday']!))) return false;
+      const m = Number(p['hour']) * 60 + Number(p['minute']);
+      return from <= to ? m >= from && m < to : m >= from || m < to;
+    };
+  }
+
+  it('keeps an answer per minute only where it equals formatting each time: DST changes, offsets of 30 and 45 minutes, and an offset with seconds', () => {
+    // Africa/Monrovia was -0:44:30 until 1972: its minutes straddle UTC minutes.
+    const zones = [
+      'Europe/Berlin',
+      'Asia/Kolkata',
+      'Asia/Kathmandu',
+      'Australia/Lord_Howe',
+      'America/St_Johns',
+      'Africa/Monrovia',
+    ];
+    const shifts: [string, string, number[]][] = [
+      ['08:00', '19:00', [1, 2, 3, 4, 5]],
+      ['22:00', '06:30', [0, 1, 2, 3, 4, 5, 6]],
+    ];
+    const times: number[] = [];
+    // Every 7 seconds through the hours around Berlin's and Lord Howe's changes of 2026, and
+    // through a Monrovia evening of 1970; then random times from 1960 to 2040.
+    for (const [a, hours] of [
+      [Date.UTC(2026, 2, 29, 0, 0), 3],
+      [Date.UTC(2026, 9, 25, 0, 0), 3],
+      [Date.UTC(2026, 3, 4, 14, 0), 2],
+      [Date.UTC(1970, 0, 1, 21, 0), 3],
+    ] as const) {
+      for (let t = a; t < a + hours * 3_600_000; t += 7_000) times.push(t);
+    }
+    let seed = 12345;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let i = 0; i < 3000; i++)
+      times.push(Date.UTC(1960, 0, 1) + Math.floor(rand() * 80 * 365.25 * 86_400_000));
+    let compared = 0;
+    let inside = 0;
+    for (const zone of zones) {
+      for (const [start, end, days] of shifts) {
+        const kept = workingHours(zone, days, start, end);
+        const fresh = reference(zone, days, start, end);
+        for (const t of times) {
+          const at = new Date(t);
+          const want = fresh(at);
+          assert.equal(kept(at), want, `${zone} ${start}-${end} at ${at.toISOString()}`);
+          compared++;
+          if (want) inside++;
+        }
+      }
+    }
+    // Both answers occur, in quantity: a check that says false (or true) everywhere cannot pass.
+    assert.ok(inside > compared / 5 && inside < (compared * 4) / 5, `${inside} of ${compared} inside`);
   });
 });
