@@ -45,8 +45,12 @@ export function judge(error: EvidentError, ids: readonly string[]): Verdict {
     return { kind: 'reject', items };
   }
   if (error.code === ErrorCode.ID_CONFLICT) {
-    const at = ids.indexOf(String(error.details['id']));
-    if (at >= 0) return { kind: 'reject', items: new Map([[at, []]]) };
+    const id = String(error.details['id']);
+    const at = ids.indexOf(id);
+    // The id twice in the batch (recorded twice with other content): the batch was refused for
+    // the pair, not for the first one. Sent apart, the one recorded first lands and a later one
+    // is refused on its own.
+    if (at >= 0 && ids.indexOf(id, at + 1) < 0) return { kind: 'reject', items: new Map([[at, []]]) };
   }
   return ids.length === 1 ? { kind: 'reject', items: new Map([[0, []]]) } : { kind: 'isolate' };
 }

@@ -133,6 +133,35 @@ describe('delivery', () => {
     await again.close();
   });
 
+  it('the same id recorded twice with other content in one batch: the first lands, only the later is set aside', async () => {
+    const rejected: Record<string, unknown>[] = [];
+    // A long linger: the three records go in one batch, which the server refuses (409) for the pair.
+    const c = await EvidentClient.open({
+      url: s.url,
+      apiKey: s.ingestKey,
+      log: 'default',
+      spoolDir: tempDir(),
+      lingerMs: 400,
+      onRejected: (ev) => rejected.push(ev),
+    });
+    const id = '0190f000-0000-7000-8000-00000000beef';
+    const first: Record<string, unknown> = { ...event('twin-first'), id, timestamp: '2026-01-01T00:00:00Z' };
+    await Promise.all([
+      c.record(first),
+      c.record({ ...first, resource_id: 'twin-later' }),
+      c.record(event('twin-after')),
+    ]);
+    assert.deepEqual(await c.flush({ timeoutMs: 10_000 }), { drained: true, pending: 0 });
+    assert.equal(c.stats().rejected, 1);
+    assert.equal(rejected[0]!['resource_id'], 'twin-later');
+    const log = await readLog(s);
+    const stored = log.filter((e) => e.id === id);
+    assert.equal(stored.length, 1);
+    assert.equal(stored[0]!.resource_id, first['resource_id']);
+    assert.equal(log.filter((e) => String(e.resource_id).startsWith('twin-after')).length, 1);
+    await c.close();
+  });
+
   it('a 400 naming one event of a batch sets that event aside and delivers the rest, in order', async () => {
     // A spool written by an older client that let a bad event through: framed by hand.
     const dir = tempDir();

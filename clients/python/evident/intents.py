@@ -9,13 +9,17 @@ A full disk fails the file's write, so the request is refused before its handler
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from typing import Any
 
 from .errors import SpoolFailed
 
+log = logging.getLogger("evident.intents")
+
 INTENT_DIR = "intents"
+TMP_SUFFIX = ".tmp"
 _NAME = re.compile(r"^[0-9a-f-]{36}\.json$")
 
 
@@ -36,25 +40,30 @@ class Intents:
 
     def write(self, event_id: str, payload: bytes) -> None:
         """Returns once the intent is on disk (file and directory fsynced); raises SpoolFailed
-        having kept nothing."""
+        having kept nothing. Written beside its place and renamed into it once fsynced, so that
+        a process killed mid-write leaves no torn intent, only a temporary file (removed at the
+        next open)."""
         path = self._path(event_id)
+        tmp = path + TMP_SUFFIX
         fd = -1
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             view = memoryview(payload)
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
             os.close(fd)
             fd = -1
+            os.rename(tmp, path)
             _fsync_dir(self.dir)
         except OSError as e:
             if fd >= 0:
                 os.close(fd)
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+            for p in (tmp, path):
+                try:
+                    os.unlink(p)
+                except OSError:
+                    pass
             raise SpoolFailed(self.dir, e) from e
 
     def drop(self, event_id: str) -> None:
@@ -68,12 +77,29 @@ class Intents:
             raise SpoolFailed(self.dir, e) from e
 
     def orphans(self) -> list[tuple[str, bytes]]:
-        """Intents left on disk, oldest id first (UUIDv7 ids sort by time)."""
+        """Intents left on disk, oldest id first (UUIDv7 ids sort by time). A temporary file is
+        an intent whose write never finished: its request was refused before its handler ran,
+        so it is removed. So is an intent that is not a JSON object (a torn file written by an
+        earlier version, which wrote in place): spooled, it would be refused by the server."""
         out = []
         for name in sorted(os.listdir(self.dir)):
-            if _NAME.match(name):
-                with open(os.path.join(self.dir, name), "rb") as f:
-                    out.append((name[:-5], f.read()))
+            path = os.path.join(self.dir, name)
+            if name.endswith(TMP_SUFFIX) and _NAME.match(name[: -len(TMP_SUFFIX)]):
+                os.unlink(path)
+                continue
+            if not _NAME.match(name):
+                continue
+            with open(path, "rb") as f:
+                payload = f.read()
+            try:
+                whole = isinstance(json.loads(payload), dict)
+            except ValueError:
+                whole = False
+            if whole:
+                out.append((name[:-5], payload))
+            else:
+                log.warning("evident: removed a torn intent %s (%d bytes): its write never finished", path, len(payload))
+                os.unlink(path)
         return out
 
 

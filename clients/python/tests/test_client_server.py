@@ -99,6 +99,41 @@ class ClientServerTest(unittest.TestCase):
         self.assertEqual([r["event"] for r in kept], [bad, conflict])
         self.assertEqual(kept[0]["answer"]["issues"][0]["field"], "ip_address")
 
+    def test_the_same_id_twice_in_one_batch_sets_aside_only_the_later(self) -> None:
+        d = temp_dir(self)
+        # Both in the spool before the client starts, so that they go in one batch: the server
+        # refuses the batch (409) for the pair; the one recorded first must still land.
+        first = dict(event(1), id=uuid7(), timestamp="2026-01-01T00:00:00.000Z")
+        later = dict(first, resource_id="other")
+        after = dict(event(2), id=uuid7(), timestamp="2026-01-01T00:00:00.000Z")
+        sp = Spool(d)
+        for e in (first, later, after):
+            sp.append(json.dumps(e).encode())
+        sp.close()
+        c = self.client("twins", d)
+        self.assertTrue(c.flush(20))
+        got = client_events(read_log(self.srv["url"], self.srv["read"], "twins"))
+        self.assertEqual([e["id"] for e in got], [first["id"], after["id"]])
+        self.assertEqual(got[0]["resource_id"], first["resource_id"])
+        kept = c.rejected()
+        self.assertEqual([r["event"] for r in kept], [later])
+        self.assertEqual(kept[0]["status"], 409)
+
+    def test_a_spooled_payload_that_is_not_json_is_set_aside_and_the_rest_delivered(self) -> None:
+        d = temp_dir(self)
+        good = [dict(event(i), id=uuid7(), timestamp="2026-01-01T00:00:00.000Z") for i in range(2)]
+        sp = Spool(d)
+        sp.append(json.dumps(good[0]).encode())
+        sp.append(b"")  # what a torn intent file made of an event before intents were renamed into place
+        sp.append(json.dumps(good[1]).encode())
+        sp.close()
+        c = self.client("torn", d)
+        self.assertTrue(c.flush(20))
+        got = client_events(read_log(self.srv["url"], self.srv["read"], "torn"))
+        self.assertEqual([e["id"] for e in got], [e["id"] for e in good])
+        kept = c.rejected()
+        self.assertEqual([(r["status"], r["event"]) for r in kept], [(400, {"payload": ""})])
+
     def test_outage_then_recovery(self) -> None:
         port = free_port()
         d = temp_dir(self)

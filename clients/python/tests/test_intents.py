@@ -8,7 +8,7 @@ import json
 import os
 import unittest
 
-from evident import EvidentClient
+from evident import EvidentClient, uuid7
 from evident.spool import Spool
 
 from support import temp_dir
@@ -71,6 +71,29 @@ class IntentTest(unittest.TestCase):
         self.assertEqual(sorted(e["resource_id"] for e in events), ["p-2", "p-3"])
         self.assertEqual(next(e for e in events if e["id"] == orphan["id"])["metadata"], {"evident_outcome": "unknown"})
         self.assertEqual(os.listdir(os.path.join(d, "intents")), [])
+
+    def test_a_write_killed_midway_leaves_no_torn_intent_to_spool(self) -> None:
+        d = temp_dir(self)
+        c = self.client(d)
+        whole = c.begin(event(resource_id="p-4"))
+        c.close(0.1)
+        folder = os.path.join(d, "intents")
+        # What a process killed inside a write leaves: a temporary file (this version), or, from
+        # a version that wrote in place, an empty or cut intent file.
+        ids = [uuid7() for _ in range(3)]
+        with open(os.path.join(folder, ids[0] + ".json.tmp"), "wb") as f:
+            f.write(b'{"id":"')
+        with open(os.path.join(folder, ids[1] + ".json"), "wb") as f:
+            f.write(b"")
+        with open(os.path.join(folder, ids[2] + ".json"), "wb") as f:
+            f.write(b'{"actor_id":"nurse","id":"' + ids[2].encode())
+        with self.assertLogs("evident.intents", "WARNING") as logs:
+            again = self.client(d)
+        self.assertEqual(len(logs.records), 2)
+        self.assertEqual(again.recovered_intents, 1)
+        again.close(0.1)
+        self.assertEqual([e["id"] for e in spooled(d)], [whole["id"]])
+        self.assertEqual(os.listdir(folder), [])
 
 
 if __name__ == "__main__":
