@@ -74,7 +74,11 @@ describe('a server started in the background, then killed', () => {
         // graceful: the last checkpoint signed and the store closed, then "stopped"
         await until('stopped', 20_000, async () =>
           readFileSync(join(app, 'serve.log'), 'utf8').includes('"msg":"stopped"'),
-        );
+        ).catch((e: Error) => {
+          // What the server said on its way down names what it was still waiting for.
+          const tail = readFileSync(join(app, 'serve.log'), 'utf8').trim().split('\n').slice(-15).join('\n');
+          throw new Error(`${e.message}; the end of serve.log:\n${tail}`);
+        });
       } finally {
         // never leave a server behind, whatever failed: the server's own pid is in its log lines
         const m = /"pid":(\d+)/.exec(readFileSync(join(app, 'serve.log'), 'utf8'));

@@ -87,7 +87,9 @@ describe('which refusals are permanent', () => {
     assert.equal(judge(refused('PAYLOAD_TOO_LARGE', 413), ['a']).kind, 'reject');
     assert.equal(judge(refused('ID_CONFLICT', 409, { id: 'zzz' }), ['a']).kind, 'reject');
     // The conflicting id twice in the batch: neither is set aside before they are sent apart.
-    assert.deepEqual(judge(refused('ID_CONFLICT', 409, { id: 'b' }), ['a', 'b', 'c', 'b']), { kind: 'isolate' });
+    assert.deepEqual(judge(refused('ID_CONFLICT', 409, { id: 'b' }), ['a', 'b', 'c', 'b']), {
+      kind: 'isolate',
+    });
     assert.equal(judge(refused('ID_CONFLICT', 409, { id: 'b' }), ['b']).kind, 'reject');
   });
 });

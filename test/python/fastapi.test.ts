@@ -13,7 +13,18 @@ import { BIN, ensureBuilt, ROOT, removeTempDirs, tempDir } from '../cli/helpers.
 import { initLogs, killAll, type Served, startServe, stopServe } from '../server/cluster.ts';
 
 const PYTHON = process.env['EVIDENT_TEST_PYTHON'] ?? '/usr/bin/python3';
-const LOGS = ['client', 'rejects', 'twins', 'torn', 'replay', 'lostack', 'middleware', 'failclosed', 'crash', 'example'];
+const LOGS = [
+  'client',
+  'rejects',
+  'twins',
+  'torn',
+  'replay',
+  'lostack',
+  'middleware',
+  'failclosed',
+  'crash',
+  'example',
+];
 
 /** Why the suite cannot run here, or undefined when it can. */
 function missingPython(): string | undefined {
