@@ -271,7 +271,7 @@ class EvidentClient:
             if not bad and isinstance(body.get("item"), int) and 0 <= body["item"] < len(items):
                 bad.add(body["item"])
         elif r.status == 409 and isinstance(body.get("id"), str):
-            bad = {i for i, p in enumerate(items) if _id_of(p) == body["id"]}
+            bad = {i for i, p in enumerate(items) if _event_of(p).get("id") == body["id"]}
             # Two events of the batch carry that id (the same id recorded twice with other
             # content): the server refused the batch for the pair, not for either one. Sent in
             # halves, the one recorded first lands and only a later one is refused.
@@ -291,12 +291,7 @@ class EvidentClient:
         return [p for i, p in enumerate(items) if i not in bad]
 
     def _set_aside(self, payload: bytes, r: Response) -> None:
-        try:
-            event = json.loads(payload)
-        except ValueError:  # not JSON at all: kept as text, never a reason to stop delivering
-            event = {"payload": payload.decode("utf-8", "replace")}
-        if not isinstance(event, dict):
-            event = {"payload": event}
+        event = _event_of(payload)
         body = r.body if isinstance(r.body, dict) else {"body": r.body}
         code = str(body.get("code") or r.status)
         self.spool.set_aside({"rejected_at": utc_now(), "status": r.status, "code": code, "answer": body, "event": event})
@@ -325,10 +320,11 @@ class EvidentClient:
                 log.exception("evident: on_error raised")
 
 
-def _id_of(payload: bytes) -> Any:
-    """The id of a spooled event, or None when the payload is not a JSON object."""
+def _event_of(payload: bytes) -> dict[str, Any]:
+    """A spooled event; a payload that is not a JSON object comes back as {"payload": ...}
+    (kept as text if it is not JSON at all): never a reason to stop delivering."""
     try:
         ev = json.loads(payload)
     except ValueError:
-        return None
-    return ev.get("id") if isinstance(ev, dict) else None
+        return {"payload": payload.decode("utf-8", "replace")}
+    return ev if isinstance(ev, dict) else {"payload": ev}
