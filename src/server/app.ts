@@ -259,6 +259,20 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     );
   });
 
+  // A client gone before its answer gets no answer and so no line above: say so here, as a fact of the
+  // request, not an error of ours (a killed client process, a proxy timing out).
+  app.addHook('onRequestAbort', async (req) => {
+    req.log.info(
+      {
+        method: req.method,
+        path: req.url.split('?')[0],
+        route: req.routeOptions.url ?? 'unmatched',
+        ip: req.ip,
+      },
+      'request aborted by the client',
+    );
+  });
+
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
   app.setNotFoundHandler((req, reply) => {
     metrics.errors.inc({ code: ErrorCode.NOT_FOUND });

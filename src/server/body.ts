@@ -80,7 +80,15 @@ export function readBody(
       else chunks.push(chunk);
     };
     const onEnd = () => finish(undefined, Buffer.concat(chunks, received));
-    const onError = (e: Error) => finish(e);
+    // A client that goes away midway is the client's doing, not a fault of ours: a 400 nobody reads.
+    const onError = (e: NodeJS.ErrnoException) =>
+      finish(
+        e.code === 'ECONNRESET'
+          ? new EvidentError(ErrorCode.BAD_REQUEST, 'the connection closed before the whole body arrived', {
+              rule: 'incomplete',
+            })
+          : e,
+      );
     const timer = setTimeout(
       () =>
         finish(

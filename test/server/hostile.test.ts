@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { Entry } from '../../src/core/event/entry.ts';
 import { event, type Fixture, setup } from './helpers.ts';
@@ -11,8 +12,20 @@ import { event, type Fixture, setup } from './helpers.ts';
 describe('hostile input', () => {
   let f: Fixture;
   let baseline: Entry[];
+  /** Every line the server logged, parsed. */
+  const logged: { level: number; msg: string; status?: number }[] = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) logged.push(JSON.parse(line));
+      done();
+    },
+  });
   before(async () => {
-    f = await setup({ maxBodyBytes: 256 * 1024, bodyTimeoutMs: 400 });
+    f = await setup({
+      maxBodyBytes: 256 * 1024,
+      bodyTimeoutMs: 400,
+      logger: { level: 'info', stream: logStream },
+    });
     await f.app.inject({
       method: 'POST',
       url: '/v1/logs/default/events',
@@ -36,6 +49,13 @@ describe('hostile input', () => {
     });
     assert.equal(r.statusCode, 201);
     baseline = await f.entries();
+  };
+
+  let listening: Promise<string> | undefined;
+  /** The server on a loopback port, for the cases a raw socket tells. */
+  const address = () => {
+    listening ??= f.app.listen({ host: '127.0.0.1', port: 0 });
+    return listening;
   };
 
   const postRaw = (body: string | Buffer, contentType = 'application/json') =>
@@ -210,8 +230,7 @@ describe('hostile input', () => {
   });
 
   it('answers a client whose body trickles with 408, and keeps serving', async () => {
-    const address = await f.app.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = new URL(address);
+    const { port } = new URL(await address());
     const started = Date.now();
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = connect({ host: '127.0.0.1', port: Number(port) });
@@ -241,8 +260,37 @@ describe('hostile input', () => {
     assert.match(answer, /^HTTP\/1\.1 408/);
     assert.match(answer, /REQUEST_TIMEOUT/);
     assert.ok(Date.now() - started < 3000);
-    const health = await fetch(`${address}/healthz`);
+    const health = await fetch(`${await address()}/healthz`);
     assert.equal(health.status, 200);
+    assert.deepEqual(await foreign(), []);
+    await stillServing();
+  });
+
+  it('takes a client that goes away halfway through its body for a bad request, not a server fault', async () => {
+    const { port } = new URL(await address());
+    const before = logged.length;
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: Number(port) });
+      socket.on('error', () => {});
+      socket.on('close', () => resolve());
+      socket.on('connect', () => {
+        socket.write(
+          'POST /v1/logs/default/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+            `Authorization: Bearer ${f.keys.ingest}\r\nContent-Length: 1000\r\n\r\n[{"actor_id":`,
+          // Gone without a goodbye, as a killed process goes: a reset, not a FIN.
+          () => setTimeout(() => socket.resetAndDestroy(), 50),
+        );
+      });
+      setTimeout(() => reject(new Error('the connection did not close')), 5000).unref();
+    });
+    const deadline = Date.now() + 3000;
+    const line = () => logged.slice(before).find((l) => l.msg === 'request aborted by the client');
+    while (!line() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(line()?.level, 30, JSON.stringify(logged.slice(before)));
+    assert.deepEqual(
+      logged.slice(before).filter((l) => l.level >= 50),
+      [],
+    );
     assert.deepEqual(await foreign(), []);
     await stillServing();
   });

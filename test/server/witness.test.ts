@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -24,6 +25,8 @@ describe('evident witness: add-checkpoint', () => {
   let dir: string;
   let store: FullStore;
   let server: WitnessServer;
+  /** What the server logged, one object per request. */
+  const requests: Record<string, unknown>[] = [];
   const log = new TestLog('audit.test/a');
   const other = new TestLog('audit.test/b', 2);
 
@@ -32,7 +35,10 @@ describe('evident witness: add-checkpoint', () => {
     store = await openStore(join(dir, 'witness.db'));
     const policy = parseWitnessPolicy(`log ${log.vkey}\nlog ${other.vkey}\n`, { requireQuorum: false });
     const witness = new Witness(store, trustedLogs(policy), { name: W, seed: WITNESS_SEED });
-    server = await startWitnessServer({ witness }, { host: '127.0.0.1', port: 0 });
+    server = await startWitnessServer(
+      { witness, log: (line) => requests.push(line) },
+      { host: '127.0.0.1', port: 0 },
+    );
   });
   after(async () => {
     await server.close();
@@ -157,6 +163,27 @@ describe('evident witness: add-checkpoint', () => {
     const get = await fetch(`${server.url}/add-checkpoint`);
     assert.equal(get.status, 405);
     await get.text();
+  });
+
+  test('a caller gone halfway through its body: counted as its doing (400 ABORTED), not as a fault of ours', async () => {
+    const before = requests.length;
+    const { port } = new URL(server.url);
+    await new Promise<void>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port: Number(port) });
+      socket.on('error', () => {});
+      socket.on('close', () => resolve());
+      socket.on('connect', () =>
+        socket.write('POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nold 8\n', () =>
+          setTimeout(() => socket.resetAndDestroy(), 50),
+        ),
+      );
+    });
+    const deadline = Date.now() + 3000;
+    while (requests.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(
+      requests.slice(before).map((l) => [l['path'], l['status'], l['reason']]),
+      [['/add-checkpoint', 400, 'ABORTED']],
+    );
   });
 
   test('concurrency: 20 requests from the same old size to different sizes: exactly one 200', async () => {

@@ -123,6 +123,12 @@ export async function startWitnessServer(
         reply(404, 'text/plain', 'not found\n');
       }
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ECONNRESET') {
+        // The caller went away before its body arrived: its doing, and no answer reaches it.
+        status = 400;
+        reason = 'ABORTED';
+        return;
+      }
       // The store failed (busy, disk): nothing was cosigned; the log retries.
       status = isEvidentError(e) && e.code === 'STORE_BUSY' ? 503 : 500;
       reason = isEvidentError(e) ? e.code : 'INTERNAL';
