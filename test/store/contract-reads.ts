@@ -182,6 +182,18 @@ export function readTests(fx: ContractFixture): void {
     assert.equal((await fx.store.nodeRange(id, 9, 0, 256)).length, 1);
     assert.deepEqual(await fx.store.nodeRange(id, 10, 0, 256), []);
     assert.deepEqual(await fx.store.nodeRange(id, 0, 5, 5), []);
+    // many nodes in one call, levels mixed and out of order (more than one statement holds on
+    // SQLite): each hash in its place, as a range of one reads it
+    const mixed = Array.from({ length: 90 }, (_, i) => ({ level: (i * 7) % 6, index: (i * 13) % 9 }));
+    const one = async (n: { level: number; index: number }) =>
+      hex(await fx.store.nodeRange(id, n.level, n.index, n.index + 1))[0];
+    assert.deepEqual(hex(await fx.store.nodes(id, mixed)), await Promise.all(mixed.map(one)));
+    // and a node past the tree's edge among them is named, not skipped
+    const missing = await rejectsWith(
+      fx.store.nodes(id, [...mixed.slice(0, 50), { level: 3, index: 75 }, ...mixed.slice(50)]),
+      ErrorCode.STORE_FAILED,
+    );
+    assert.deepEqual([missing.details['level'], missing.details['index']], [3, 75]);
     // one statement per call, whatever the width (not one per node)
     const counted = countStatements(fx.store);
     await fx.store.nodeRange(id, 0, 0, 256);

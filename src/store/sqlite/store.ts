@@ -127,6 +127,18 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   );
 }
 
+const NODES_PER_STATEMENT = 32;
+const nodeQueries: string[] = [];
+
+/** One statement reading `k` inner nodes, each row tagged with its place in the request. */
+function nodesQuery(k: number): string {
+  nodeQueries[k] ??= Array.from(
+    { length: k },
+    (_, j) => `SELECT ${j}, hash FROM tree_nodes WHERE log_id = ? AND level = ? AND idx = ?`,
+  ).join(' UNION ALL ');
+  return nodeQueries[k];
+}
+
 const INSERT_ENTRY = `INSERT INTO entries (log_id, ${COLS}) VALUES (?, ${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
 
 export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, WitnessStore, AlertStore {
@@ -536,23 +548,38 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     return out;
   }
 
+  /**
+   * The hashes of `ids`, in order. Inner nodes are read NODES_PER_STATEMENT to a statement: each
+   * call into SQLite costs a few microseconds of its own, as much as the lookup, and a proof at
+   * 1M entries asks for about 24 nodes (one statement instead of 24 halved the time to read them).
+   */
   private readNodes(db: Db, logId: number, ids: NodeId[]): Uint8Array[] {
     const leaf = this.stmt('SELECT hash FROM entries WHERE log_id = ? AND idx = ?', db).pluck();
     // A pruned entry's leaf hash stays (level 0 of the tree): proofs that reach it still verify.
     const pruned = this.stmt('SELECT hash FROM pruned_leaves WHERE log_id = ? AND idx = ?', db).pluck();
-    const inner = this.stmt(
-      'SELECT hash FROM tree_nodes WHERE log_id = ? AND level = ? AND idx = ?',
-      db,
-    ).pluck();
-    return ids.map((n) => {
-      if (n.level === 0) {
+    const out: (Uint8Array | undefined)[] = new Array(ids.length);
+    const inner: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const n = ids[i]!;
+      if (n.level > 0) inner.push(i);
+      else {
         const h = (leaf.get(logId, n.index) ?? pruned.get(logId, n.index)) as string | undefined;
-        if (h === undefined) throw missingNode(n);
-        return fromHex(h);
+        if (h !== undefined) out[i] = fromHex(h);
       }
-      const h = inner.get(logId, n.level, n.index) as Uint8Array | undefined;
+    }
+    for (let from = 0; from < inner.length; from += NODES_PER_STATEMENT) {
+      const part = inner.slice(from, from + NODES_PER_STATEMENT);
+      const args: number[] = [];
+      for (const i of part) args.push(logId, ids[i]!.level, ids[i]!.index);
+      const rows = this.stmt(nodesQuery(part.length), db)
+        .raw()
+        .all(...args) as [number, Uint8Array][];
+      for (const [k, hash] of rows) out[part[k]!] = new Uint8Array(hash);
+    }
+    return ids.map((n, i) => {
+      const h = out[i];
       if (h === undefined) throw missingNode(n);
-      return new Uint8Array(h);
+      return h;
     });
   }
 
