@@ -1,12 +1,15 @@
 /**
  * What alert evaluation costs ingest: the same library ingest (SQLite, concurrent appendMany
  * batches) with no alert runner, and with a runner evaluating every rule (all on, sensitive
- * types listed, off-hours and silence on) on its own connection, as `evident serve` runs it.
+ * types listed, off-hours and silence on) on its own connection, as `evident serve` runs it:
+ * handed the entries the ledger appends (src/alerts/recent.ts), reading back only the rest.
  * The stream is the benchmark's sample events (1 in 50 denied). Runs alternate off/on twice in one process and report the mean of each; the runner must also
  * have read every entry by the end (caught up), so an evaluator that falls behind cannot look free.
  */
 import { parseAlertsConfig } from '../src/alerts/config.ts';
+import { RecentEntries } from '../src/alerts/recent.ts';
 import { AlertRunner } from '../src/alerts/runner.ts';
+import type { Entry } from '../src/core/event/entry.ts';
 import { openStore } from '../src/store/open.ts';
 import type { AlertStore, Store } from '../src/store/types.ts';
 import { freshLog, progress, round2, sampleEvent } from './support.ts';
@@ -40,14 +43,24 @@ const ALL_ON = parseAlertsConfig({
 const quiet = { info() {}, warn() {}, error() {} };
 
 async function once(on: boolean, events: number, concurrency: number, batch: number) {
-  const log = await freshLog({ checkpointIntervalMs: 3_600_000 });
+  const recent = on ? new RecentEntries() : undefined;
+  const log = await freshLog({
+    checkpointIntervalMs: 3_600_000,
+    ...(recent ? { onAppended: (id: number, es: readonly Entry[]) => recent.add(id, es) } : {}),
+  });
   let store: (Store & AlertStore) | undefined;
   let runner: AlertRunner | undefined;
   let raised = 0;
   try {
     if (on) {
       store = await openStore(log.db);
-      runner = new AlertRunner({ store, config: ALL_ON, log: quiet, onRaised: () => raised++ });
+      runner = new AlertRunner({
+        store,
+        config: ALL_ON,
+        log: quiet,
+        onRaised: () => raised++,
+        ...(recent ? { recent } : {}),
+      });
       runner.start();
     }
     let next = 0;

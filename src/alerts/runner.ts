@@ -18,6 +18,7 @@ import type { AlertStore, LogInfo, Store } from '../store/types.ts';
 import type { AlertsConfig, RuleName } from './config.ts';
 import { type DeliveryOutcome, DeliveryWorker } from './delivery.ts';
 import { alertEventId, appendAlertEvent } from './event.ts';
+import type { RecentEntries } from './recent.ts';
 import { alertKey, type Candidate, RuleEngine } from './rules.ts';
 
 export interface AlertLogger {
@@ -49,6 +50,8 @@ export interface AlertRunnerOptions {
    * records them once the log is put back. The alerts are still delivered to their sinks.
    */
   fenced?: (log: string) => boolean;
+  /** Entries this process appended, taken instead of read back from the store (./recent.ts). */
+  recent?: RecentEntries;
 }
 
 /** Entries read at most per query, and about how many bytes of them (large events: fewer). */
@@ -212,10 +215,14 @@ export class AlertRunner {
     for (;;) {
       const { size } = await this.o.store.head(log.id);
       if (from >= size) break;
-      const page: Entry[] = await this.o.store.entries(log.id, from, size, limit);
+      // Held in memory when this process appended them (the same entries, durable already).
+      const held = this.o.recent?.take(log.id, from, size, PAGE);
+      const page: Entry[] = held ?? (await this.o.store.entries(log.id, from, size, limit));
       if (page.length === 0) break;
-      const sample = JSON.stringify(page[page.length - 1]).length;
-      limit = Math.max(1, Math.min(PAGE, Math.floor(PAGE_BYTES / Math.max(sample, 1))));
+      if (!held) {
+        const sample = JSON.stringify(page[page.length - 1]).length;
+        limit = Math.max(1, Math.min(PAGE, Math.floor(PAGE_BYTES / Math.max(sample, 1))));
+      }
       for (const e of page) {
         for (const c of this.engine.observe(log.name, e)) {
           if (c.rule === 'sensitive_first_read' && (await this.seenBefore(log, e))) continue;

@@ -83,6 +83,11 @@ export interface LedgerOptions {
   signerState?: string;
   /** Called once when the ledger is fenced (a published checkpoint contradicts the log). */
   onFence?: (log: string, fence: Fence) => void;
+  /**
+   * Called with the entries of each batch once it is durably committed, in commit order (the
+   * alert runner of `evident serve` takes them instead of reading them back). Must not throw.
+   */
+  onAppended?: (logId: number, entries: readonly Entry[]) => void;
 }
 
 export interface InclusionProof {
@@ -135,6 +140,7 @@ export class Ledger {
   private readonly floors = new Map<string, PublishedFloor>();
   private fenceState: Fence | undefined;
   private readonly onFence: ((log: string, fence: Fence) => void) | undefined;
+  private readonly onAppended: ((logId: number, entries: readonly Entry[]) => void) | undefined;
   /** Set by open(): the orphans it appended. */
   recovery: IntentRecovery = { recovered: 0, live: 0, invalid: 0 };
 
@@ -152,6 +158,7 @@ export class Ledger {
     this.signerState =
       this.signer && o.signerState !== undefined ? new SignerState(o.signerState, log.origin) : undefined;
     this.onFence = o.onFence;
+    this.onAppended = o.onAppended;
     this.intents = new HeldIntents({
       store: this.store,
       logId: log.id,
@@ -359,6 +366,7 @@ export class Ledger {
     const sign = Date.now() - this.lastCheckpointAt >= this.checkpointIntervalMs;
     const known = this.knownHead;
     let signed: StoredCheckpoint | undefined;
+    let written: Entry[] = [];
     try {
       // One round trip where the store offers it: the batch sealed on the head this ledger left,
       // written only if that is still the head and no id is stored (else the general path).
@@ -376,6 +384,7 @@ export class Ledger {
           }))
         ) {
           this.knownHead = result.head;
+          this.appended(result.entries);
           return result.outcomes;
         }
       }
@@ -397,6 +406,7 @@ export class Ledger {
             await tx.insertEntries(result.entries, result.nodes, result.head);
             if (sign) signed = await this.signInTx(tx);
           }
+          written = result.entries;
           // Set before COMMIT (a pipelined next batch begins before this one is durable). Safe
           // if the commit then fails: the stored head is not this one, and is fully checked.
           this.knownHead = result.head;
@@ -404,6 +414,7 @@ export class Ledger {
         },
         sign || alone ? {} : { pipeline: { committed } },
       );
+      this.appended(written);
       // Committed (durably: a signing transaction is not pipelined), then recorded, and only then
       // may it leave. The appends stand whatever happens here: a checkpoint not recorded is
       // recorded (or refused) by whoever publishes it next (publish).
@@ -412,6 +423,16 @@ export class Ledger {
     } catch (e) {
       this.knownHead = undefined;
       throw e;
+    }
+  }
+
+  /** Durable now: tell whoever listens (never failing the appends, which stand). */
+  private appended(entries: Entry[]): void {
+    if (!this.onAppended || entries.length === 0) return;
+    try {
+      this.onAppended(this.log.id, entries);
+    } catch {
+      // a listener's fault is not the appends'
     }
   }
 

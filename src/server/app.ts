@@ -5,10 +5,12 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { RecentEntries } from '../alerts/recent.ts';
 import { AlertRunner } from '../alerts/runner.ts';
 import { readTargets } from '../archive/config.ts';
 import { ArchiveScheduler } from '../archive/scheduler.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
+import type { Entry } from '../core/event/entry.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { AlertStore } from '../store/types.ts';
 import { accessGuard, rateLimitKey } from './access.ts';
@@ -98,6 +100,10 @@ export async function buildServer(options: ServerOptions): Promise<App> {
         log: app.log,
       })
     : undefined;
+  const alertStore = store as typeof store & Partial<AlertStore>;
+  const alerting = o.alerts !== undefined && typeof alertStore.raiseAlert === 'function';
+  // What this process appends, handed to its alert runner instead of read back from the database.
+  const recent = alerting ? new RecentEntries() : undefined;
   const registry = new LogRegistry({
     store,
     keyRing: o.keyRing,
@@ -107,6 +113,9 @@ export async function buildServer(options: ServerOptions): Promise<App> {
       ...(o.signerState !== undefined ? { signerState: o.signerState } : {}),
       ...o.ledger,
     },
+    ...(recent
+      ? { onAppended: (logId: number, entries: readonly Entry[]) => recent.add(logId, entries) }
+      : {}),
     checkpointIntervalMs: o.checkpointIntervalMs,
     log: app.log,
     onFence: (log, f) => metrics.logsFenced.inc({ log, source: f.source, rule: f.rule }),
@@ -144,12 +153,12 @@ export async function buildServer(options: ServerOptions): Promise<App> {
     ...(o.now ? { now: o.now } : {}),
     onPass: (_log, r, e) => metrics.archivePass(r, e),
   });
-  const alertStore = store as typeof store & Partial<AlertStore>;
   const alerts =
-    o.alerts && typeof alertStore.raiseAlert === 'function'
+    o.alerts && alerting
       ? new AlertRunner({
           store: alertStore as typeof store & AlertStore,
           config: o.alerts,
+          ...(recent ? { recent } : {}),
           log: app.log,
           ...(o.now ? { now: o.now } : {}),
           ...(o.alertRetryMs !== undefined ? { retryMs: o.alertRetryMs } : {}),

@@ -29,6 +29,8 @@ export interface LogRegistryOptions {
   originHost: string;
   /** Each ledger's tuning; its `checkpointIntervalMs`, if given, wins over the one below. */
   ledger?: LedgerTuning;
+  /** Each log's durably committed entries, batch by batch (LedgerOptions.onAppended). */
+  onAppended?: LedgerOptions['onAppended'];
   /** How often grown logs get a new signed checkpoint, by the timer and inside appends, in ms (0: only on demand). */
   checkpointIntervalMs?: number;
   log?: FastifyBaseLogger;
@@ -161,6 +163,7 @@ export class LogRegistry {
       log: name,
       ownsStore: false,
       ...(matches ? { signer } : {}),
+      ...(this.o.onAppended ? { onAppended: this.o.onAppended } : {}),
       ...(this.o.now ? { now: this.o.now } : {}),
       onFence: (log, f) => {
         this.fences.set(log, f);

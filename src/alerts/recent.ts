@@ -1,0 +1,66 @@
+/**
+ * Entries this process has just appended, kept for the alert runner of the same process so that
+ * it need not read them back from the database (docs/alerts.md). The runner takes a run of
+ * consecutive entries from its cursor; whatever is not here (appended by another process, or
+ * evicted because the runner fell behind) it reads from the store as before. Bounded by a count
+ * of entries over all logs: the oldest go first.
+ */
+import type { Entry } from '../core/event/entry.ts';
+
+/** Entries held at most, over all logs (about 1 KB each for typical events). */
+export const RECENT_ENTRIES_MAX = 8192;
+
+export class RecentEntries {
+  private readonly byLog = new Map<number, Map<number, Entry>>();
+  /** Batches in the order they came, for eviction: log id, first index, count. */
+  private readonly order: [number, number, number][] = [];
+  private held = 0;
+
+  constructor(private readonly max = RECENT_ENTRIES_MAX) {}
+
+  /** Entries committed durably to a log, in index order (batches may come in any order). */
+  add(logId: number, entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    let log = this.byLog.get(logId);
+    if (!log) {
+      log = new Map();
+      this.byLog.set(logId, log);
+    }
+    for (const e of entries) {
+      if (!log.has(e.index)) this.held++;
+      log.set(e.index, e);
+    }
+    this.order.push([logId, entries[0]!.index, entries.length]);
+    while (this.held > this.max && this.order.length > 0) {
+      const [id, first, count] = this.order.shift()!;
+      const l = this.byLog.get(id);
+      if (!l) continue;
+      for (let i = first; i < first + count; i++) if (l.delete(i)) this.held--;
+      if (l.size === 0) this.byLog.delete(id);
+    }
+  }
+
+  /**
+   * Removes and returns the consecutive entries of a log from index `from`, below `to`, at most
+   * `limit`; undefined when the one at `from` is not held (read the store instead).
+   */
+  take(logId: number, from: number, to: number, limit: number): Entry[] | undefined {
+    const log = this.byLog.get(logId);
+    if (!log?.has(from)) return undefined;
+    const out: Entry[] = [];
+    for (let i = from; i < to && out.length < limit; i++) {
+      const e = log.get(i);
+      if (!e) break;
+      out.push(e);
+      log.delete(i);
+      this.held--;
+    }
+    if (log.size === 0) this.byLog.delete(logId);
+    return out;
+  }
+
+  /** How many entries are held (for tests and metrics). */
+  get size(): number {
+    return this.held;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The entries a serve process appends go straight to its alert runner (src/alerts/recent.ts):
+ * the runner raises the same alerts without reading them back, still reads from the database
+ * what another process appended, and the buffer stays bounded when nobody takes from it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parseAlertsConfig } from '../../src/alerts/config.ts';
+import { RecentEntries } from '../../src/alerts/recent.ts';
+import { AlertRunner } from '../../src/alerts/runner.ts';
+import type { Entry } from '../../src/core/event/entry.ts';
+import { createKeyFile } from '../../src/ledger/keyfile.ts';
+import { createLog, openLedger } from '../../src/ledger/open.ts';
+import { openStore } from '../../src/store/open.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'evident-alert-recent-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const entry = (index: number) => ({ index }) as Entry;
+const indexes = (es: Entry[] | undefined) => es?.map((e) => e.index);
+
+describe('RecentEntries', () => {
+  it('hands out consecutive entries from an index once, batches in any order', () => {
+    const r = new RecentEntries(100);
+    r.add(1, [entry(3), entry(4)]);
+    r.add(1, [entry(0), entry(1), entry(2)]);
+    r.add(2, [entry(0)]);
+    assert.equal(r.size, 6);
+    assert.deepEqual(indexes(r.take(1, 0, 10, 2)), [0, 1], 'at most the limit');
+    assert.deepEqual(indexes(r.take(1, 2, 4, 10)), [2, 3], 'below the end asked');
+    assert.equal(r.take(1, 0, 10, 10), undefined, 'taken once');
+    assert.equal(r.take(1, 5, 10, 10), undefined, 'never held');
+    assert.equal(r.take(3, 0, 10, 10), undefined, 'another log');
+    assert.deepEqual(indexes(r.take(1, 4, 10, 10)), [4]);
+    assert.deepEqual(indexes(r.take(2, 0, 10, 10)), [0]);
+    assert.equal(r.size, 0);
+  });
+
+  it('stops at a gap, and drops the oldest batches past its bound', () => {
+    const r = new RecentEntries(5);
+    r.add(1, [entry(0), entry(1)]);
+    r.add(1, [entry(3)]);
+    assert.deepEqual(indexes(r.take(1, 0, 10, 10)), [0, 1], 'up to the gap');
+    r.add(1, [entry(4), entry(5), entry(6)]);
+    r.add(1, [entry(7), entry(8)]);
+    assert.equal(r.size, 5, 'the batch holding 3 went first');
+    assert.equal(r.take(1, 3, 10, 10), undefined);
+    assert.deepEqual(indexes(r.take(1, 4, 10, 10)), [4, 5, 6, 7, 8]);
+  });
+});
+
+describe('alert runner fed by the ledger of its process', () => {
+  it('raises from what this process appended without reading it back, and reads what another process appended', async () => {
+    const db = join(dir, 'fed.db');
+    const key = join(dir, 'fed.key');
+    const signer = await createKeyFile(key, 'alerts.test/default');
+    const setup = await openStore(db);
+    await createLog(setup, { name: 'default', origin: 'alerts.test/default', signer });
+    await setup.close();
+    const recent = new RecentEntries();
+    const ours = await openLedger({ db, key, onAppended: (id, es) => recent.add(id, es) });
+    // Another process on the same database: its appends reach no buffer of ours.
+    const theirs = await openLedger({ db, key });
+    const store = await openStore(db);
+    /** The actions of the entries the runner read from the database. */
+    let read: string[] = [];
+    const counted = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'entries') {
+          return async (...args: Parameters<typeof store.entries>) => {
+            const page = await store.entries(...args);
+            read.push(...page.map((e) => e.action));
+            return page;
+          };
+        }
+        const v = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const runner = new AlertRunner({
+      store: counted,
+      config: parseAlertsConfig({ rules: { failed_logins: { threshold: 3 } }, sinks: { log: false } }),
+      log: { info() {}, warn() {}, error() {} },
+      recent,
+    });
+    const failure = (actor: string, i: number) => ({
+      actor_id: actor,
+      actor_type: 'user',
+      ip_address: '10.0.0.9',
+      action: 'login',
+      resource_type: 'session',
+      resource_id: `s${i}`,
+      result: 'failure',
+    });
+    const raised = async () => {
+      const info = (await store.getLog('default'))!;
+      return (await store.query(info.id, { action: 'evident.alert' }))
+        .map((e) => e.metadata?.['subject'] ?? e.metadata?.['actor_id'])
+        .sort();
+    };
+    try {
+      await runner.tick(); // the cursor starts at the (empty) log's end
+      await ours.appendMany([0, 1, 2].map((i) => failure('mallory', i)));
+      assert.equal(recent.size, 3, 'handed over once durable');
+      await runner.tick();
+      // Only the alert's own event is read back: the runner appends it through the store.
+      assert.deepEqual(read, ['evident.alert'], 'the three failures not read back');
+      assert.equal(recent.size, 0, 'taken');
+      assert.equal((await raised()).length, 1, 'raised from memory');
+      read = [];
+      await theirs.appendMany([0, 1, 2].map((i) => failure('trudy', i)));
+      await runner.tick();
+      assert.deepEqual(read, ['login', 'login', 'login', 'evident.alert'], 'read from the database');
+      assert.equal((await raised()).length, 2, 'raised from the database');
+    } finally {
+      await runner.stop();
+      await ours.close();
+      await theirs.close();
+      await store.close();
+    }
+  });
+});
