@@ -31,7 +31,9 @@ export class RecentEntries {
       log.set(e.index, e);
     }
     this.order.push([logId, entries[0]!.index, entries.length]);
-    while (this.held > this.max && this.order.length > 0) {
+    // Taken batches leave their place in `order` behind: it is bounded too (a batch holds at
+    // least one entry, so past `max` places the oldest are taken or due to go).
+    while ((this.held > this.max || this.order.length > this.max) && this.order.length > 0) {
       const [id, first, count] = this.order.shift()!;
       const l = this.byLog.get(id);
       if (!l) continue;
@@ -62,5 +64,10 @@ export class RecentEntries {
   /** How many entries are held (for tests and metrics). */
   get size(): number {
     return this.held;
+  }
+
+  /** How many batches are remembered for eviction (for tests: bounded like the entries). */
+  get batches(): number {
+    return this.order.length;
   }
 }

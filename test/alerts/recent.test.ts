@@ -50,6 +50,19 @@ describe('RecentEntries', () => {
     assert.equal(r.take(1, 3, 10, 10), undefined);
     assert.deepEqual(indexes(r.take(1, 4, 10, 10)), [4, 5, 6, 7, 8]);
   });
+
+  it('stays bounded when every batch is taken as it comes (one event a batch, for hours)', () => {
+    const r = new RecentEntries(100);
+    for (let i = 0; i < 10_000; i++) {
+      r.add(1, [entry(i)]);
+      assert.deepEqual(indexes(r.take(1, i, i + 1, 10)), [i]);
+    }
+    assert.equal(r.size, 0);
+    assert.ok(r.batches <= 100, `${r.batches} batches remembered`);
+    // and what comes next is still handed out whole
+    r.add(1, [entry(10_000), entry(10_001)]);
+    assert.deepEqual(indexes(r.take(1, 10_000, 10_010, 10)), [10_000, 10_001]);
+  });
 });
 
 describe('alert runner fed by the ledger of its process', () => {
