@@ -13,6 +13,7 @@ import { RecentEntries } from '../../src/alerts/recent.ts';
 import { AlertRunner } from '../../src/alerts/runner.ts';
 import type { Entry } from '../../src/core/event/entry.ts';
 import { createKeyFile } from '../../src/ledger/keyfile.ts';
+import { Ledger } from '../../src/ledger/ledger.ts';
 import { createLog, openLedger } from '../../src/ledger/open.ts';
 import { openStore } from '../../src/store/open.ts';
 
@@ -132,6 +133,73 @@ describe('alert runner fed by the ledger of its process', () => {
       await runner.stop();
       await ours.close();
       await theirs.close();
+      await store.close();
+    }
+  });
+});
+
+describe('Ledger onAppended', () => {
+  const event = (i: number) => ({
+    actor_id: 'a',
+    actor_type: 'user',
+    ip_address: '10.0.0.1',
+    action: 'read',
+    resource_type: 'doc',
+    resource_id: `d${i}`,
+    result: 'success',
+  });
+
+  it('hands over each durable batch once, never a batch whose commit failed, and a throwing listener fails no append', async () => {
+    const db = join(dir, 'hook.db');
+    const signer = await createKeyFile(join(dir, 'hook.key'), 'alerts.test/default');
+    const store = await openStore(db);
+    await createLog(store, { name: 'default', origin: 'alerts.test/default', signer });
+    let failNext = false;
+    const flaky = new Proxy(store, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target);
+        if (prop === 'write' && failNext) {
+          failNext = false;
+          return async () => {
+            throw new Error('disk away');
+          };
+        }
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const handed: number[][] = [];
+    let throwing = false;
+    const ledger = await Ledger.open({
+      store: flaky,
+      signer,
+      ownsStore: false,
+      onAppended: (_id, es) => {
+        handed.push(es.map((e) => e.index));
+        if (throwing) throw new Error('listener broken');
+      },
+    });
+    try {
+      await ledger.appendMany([0, 1, 2].map(event));
+      failNext = true;
+      await assert.rejects(ledger.appendMany([3, 4].map(event)), /disk away/);
+      throwing = true;
+      const receipts = await ledger.appendMany([5, 6].map(event));
+      assert.deepEqual(
+        receipts.map((r) => r.index),
+        [3, 4],
+        'the append stands whatever the listener does',
+      );
+      assert.deepEqual(handed, [
+        [0, 1, 2],
+        [3, 4],
+      ]);
+      const stored = await store.entries(ledger.log.id, 0, 10, 10);
+      assert.deepEqual(
+        stored.map((e) => e.index),
+        [0, 1, 2, 3, 4],
+      );
+    } finally {
+      await ledger.close();
       await store.close();
     }
   });
