@@ -15,7 +15,15 @@
  * initdb and pg_ctl refuse to run as root: as root, the tools run as `postgres` (runuser),
  * which owns the directory (pgTools and initdb of test/server/cluster.ts).
  */
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -58,7 +66,8 @@ export class PgNode {
   running = false;
   constructor(
     readonly name: string,
-    readonly port: number,
+    /** Chosen free, then fixed: changed only if taken before the node's first start (start). */
+    public port: number,
     readonly base: string,
     private readonly tool: PgTool,
   ) {}
@@ -87,19 +96,35 @@ export class PgNode {
     ].join(' ');
   }
 
-  async start(): Promise<void> {
-    await this.tool('pg_ctl', [
-      '-D',
-      this.data,
-      '-l',
-      this.logFile,
-      '-o',
-      this.options,
-      '-w',
-      '-t',
-      '60',
-      'start',
-    ]);
+  /**
+   * Starts the server. A failure names the end of the server's log. `first`: the node was never
+   * started, so nothing knows its port yet: if another process took the port after it was
+   * chosen (tests run side by side), it starts once more on another free port.
+   */
+  async start(first = false): Promise<void> {
+    const from = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
+    try {
+      await this.tool('pg_ctl', [
+        '-D',
+        this.data,
+        '-l',
+        this.logFile,
+        '-o',
+        this.options,
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ]);
+    } catch (e) {
+      const log = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').slice(from) : '';
+      if (first && /could not bind|already in use/i.test(log)) {
+        this.port = await freePort();
+        return this.start(false);
+      }
+      const tail = log.trim().split('\n').slice(-10).join('\n');
+      throw new Error(`${(e as Error).message}\nthe end of ${this.logFile}:\n${tail}`);
+    }
     this.running = true;
   }
 
@@ -214,8 +239,8 @@ export class ReplicatedCluster {
       await initdb(tool, p.data);
       const names = o.synchronous === false ? '' : `ANY 1 (${nodes.map((n) => n.name).join(', ')})`;
       appendFileSync(join(p.data, 'postgresql.conf'), `\nsynchronous_standby_names = '${names}'\n`);
-      await p.start();
-      for (const s of nodes.slice(1)) await c.addStandby(s);
+      await p.start(true);
+      for (const s of nodes.slice(1)) await c.addStandby(s, true);
       await c.waitStreaming();
     } catch (e) {
       await c.destroy();
@@ -225,7 +250,7 @@ export class ReplicatedCluster {
   }
 
   /** A fresh copy of the primary as a standby streaming from it, through a slot of its own. */
-  async addStandby(s: PgNode): Promise<void> {
+  async addStandby(s: PgNode, first = false): Promise<void> {
     const p = this.primary;
     rmSync(s.data, { recursive: true, force: true });
     await sql(p.port, 'CHECKPOINT');
@@ -251,7 +276,7 @@ export class ReplicatedCluster {
       '-X',
       'stream',
     ]);
-    await s.start();
+    await s.start(first);
   }
 
   /** Waits until every standby that runs streams from the primary. */

@@ -205,9 +205,9 @@ export function postgresBinDir(): string | undefined {
   return undefined;
 }
 
-function exec(file: string, args: readonly string[]): Promise<string> {
+function exec(file: string, args: readonly string[], cwd?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+    execFile(file, args, { maxBuffer: 16 << 20, ...(cwd ? { cwd } : {}) }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${file} ${args.join(' ')}: ${error.message}\n${stdout}${stderr}`));
       else resolve(stdout + stderr);
     });
@@ -229,7 +229,9 @@ export async function pgTools(bin: string, dir: string): Promise<PgTool> {
   const uid = Number((await exec('id', ['-u', 'postgres'])).trim());
   const gid = Number((await exec('id', ['-g', 'postgres'])).trim());
   chownSync(dir, uid, gid);
-  return (name, args) => exec('runuser', ['-u', 'postgres', '--', join(bin, name), ...args]);
+  // Run from `dir`: the test's own directory may be one `postgres` cannot enter (a checkout
+  // under a mode-0700 temporary directory), and the tools then fail to find their way back to it.
+  return (name, args) => exec('runuser', ['-u', 'postgres', '--', join(bin, name), ...args], dir);
 }
 
 /** initdb of a test cluster's data directory: trust authentication, UTF8, C locale, no fsync. */
