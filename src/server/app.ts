@@ -250,20 +250,20 @@ export async function buildServer(options: ServerOptions): Promise<App> {
   if (o.corsOrigin.length > 0) app.addHook('onRequest', corsHook(o.corsOrigin));
   app.addHook('onRequest', accessGuard(ctx, limiter));
 
+  /** What a request's log line says of it, answered or not. */
+  const requestFields = (req: FastifyRequest) => ({
+    method: req.method,
+    path: req.url.split('?')[0],
+    route: req.routeOptions.url ?? 'unmatched',
+    ip: req.ip,
+    ...(req.evident?.key ? { key_id: req.evident.key.id } : {}),
+  });
   app.addHook('onResponse', async (req, reply) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    metrics.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
-    metrics.httpSeconds.observe(reply.elapsedTime / 1000, { route });
+    const fields = requestFields(req);
+    metrics.httpRequests.inc({ method: req.method, route: fields.route, status: reply.statusCode });
+    metrics.httpSeconds.observe(reply.elapsedTime / 1000, { route: fields.route });
     req.log.info(
-      {
-        method: req.method,
-        path: req.url.split('?')[0],
-        route,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-        ip: req.ip,
-        ...(req.evident?.key ? { key_id: req.evident.key.id } : {}),
-      },
+      { ...fields, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
       'request',
     );
   });
@@ -271,15 +271,7 @@ export async function buildServer(options: ServerOptions): Promise<App> {
   // A client gone before its answer gets no answer and so no line above: say so here, as a fact of the
   // request, not an error of ours (a killed client process, a proxy timing out).
   app.addHook('onRequestAbort', async (req) => {
-    req.log.info(
-      {
-        method: req.method,
-        path: req.url.split('?')[0],
-        route: req.routeOptions.url ?? 'unmatched',
-        ip: req.ip,
-      },
-      'request aborted by the client',
-    );
+    req.log.info(requestFields(req), 'request aborted by the client');
   });
 
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply));

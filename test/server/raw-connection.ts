@@ -52,3 +52,20 @@ export async function rawConnection(url: string): Promise<Raw> {
     });
   return { socket, text: () => text, until, closed, isClosed: () => isClosed };
 }
+
+/**
+ * Sends `head` (a request line, headers and the start of a body shorter than its Content-Length),
+ * then resets the connection as a killed client does (a RST, not a FIN); resolves once closed.
+ */
+export async function resetMidBody(url: string, head: string): Promise<void> {
+  const raw = await rawConnection(url);
+  raw.socket.write(head, () => setTimeout(() => raw.socket.resetAndDestroy(), 50));
+  await raw.closed;
+}
+
+/** Polls `done` every 20 ms for up to `ms`; whether it came true. */
+export async function eventually(done: () => boolean, ms = 3000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return done();
+}

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +15,7 @@ import { formatAddCheckpoint, TLOG_SIZE_CONTENT_TYPE } from '../../src/core/witn
 import { trustedLogs, Witness } from '../../src/server/witness/add-checkpoint.ts';
 import { startWitnessServer, type WitnessServer } from '../../src/server/witness/http.ts';
 import { type FullStore, openStore } from '../../src/store/open.ts';
+import { eventually, resetMidBody } from './raw-connection.ts';
 import { post, TestLog, WITNESS_SEED, witnessVkey } from './witness-support.ts';
 
 const W = 'witness.test/w1';
@@ -167,19 +167,11 @@ describe('evident witness: add-checkpoint', () => {
 
   test('a caller gone halfway through its body: counted as its doing (400 ABORTED), not as a fault of ours', async () => {
     const before = requests.length;
-    const { port } = new URL(server.url);
-    await new Promise<void>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port: Number(port) });
-      socket.on('error', () => {});
-      socket.on('close', () => resolve());
-      socket.on('connect', () =>
-        socket.write('POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nold 8\n', () =>
-          setTimeout(() => socket.resetAndDestroy(), 50),
-        ),
-      );
-    });
-    const deadline = Date.now() + 3000;
-    while (requests.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await resetMidBody(
+      server.url,
+      'POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nold 8\n',
+    );
+    await eventually(() => requests.length > before);
     assert.deepEqual(
       requests.slice(before).map((l) => [l['path'], l['status'], l['reason']]),
       [['/add-checkpoint', 400, 'ABORTED']],
