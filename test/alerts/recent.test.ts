@@ -109,11 +109,10 @@ describe('alert runner fed by the ledger of its process', () => {
       resource_id: `s${i}`,
       result: 'failure',
     });
+    /** How many evident.alert events the log holds. */
     const raised = async () => {
       const info = (await store.getLog('default'))!;
-      return (await store.query(info.id, { action: 'evident.alert' }))
-        .map((e) => e.metadata?.['subject'] ?? e.metadata?.['actor_id'])
-        .sort();
+      return (await store.query(info.id, { action: 'evident.alert' })).length;
     };
     try {
       await runner.tick(); // the cursor starts at the (empty) log's end
@@ -123,12 +122,12 @@ describe('alert runner fed by the ledger of its process', () => {
       // Only the alert's own event is read back: the runner appends it through the store.
       assert.deepEqual(read, ['evident.alert'], 'the three failures not read back');
       assert.equal(recent.size, 0, 'taken');
-      assert.equal((await raised()).length, 1, 'raised from memory');
+      assert.equal(await raised(), 1, 'raised from memory');
       read = [];
       await theirs.appendMany([0, 1, 2].map((i) => failure('trudy', i)));
       await runner.tick();
       assert.deepEqual(read, ['login', 'login', 'login', 'evident.alert'], 'read from the database');
-      assert.equal((await raised()).length, 2, 'raised from the database');
+      assert.equal(await raised(), 2, 'raised from the database');
     } finally {
       await runner.stop();
       await ours.close();
@@ -154,6 +153,7 @@ describe('Ledger onAppended', () => {
     const signer = await createKeyFile(join(dir, 'hook.key'), 'alerts.test/default');
     const store = await openStore(db);
     await createLog(store, { name: 'default', origin: 'alerts.test/default', signer });
+    const away = new Error('disk away');
     let failNext = false;
     const flaky = new Proxy(store, {
       get(target, prop) {
@@ -161,7 +161,7 @@ describe('Ledger onAppended', () => {
         if (prop === 'write' && failNext) {
           failNext = false;
           return async () => {
-            throw new Error('disk away');
+            throw away;
           };
         }
         return typeof v === 'function' ? v.bind(target) : v;
@@ -181,7 +181,7 @@ describe('Ledger onAppended', () => {
     try {
       await ledger.appendMany([0, 1, 2].map(event));
       failNext = true;
-      await assert.rejects(ledger.appendMany([3, 4].map(event)), /disk away/);
+      await assert.rejects(ledger.appendMany([3, 4].map(event)), (e) => e === away);
       throwing = true;
       const receipts = await ledger.appendMany([5, 6].map(event));
       assert.deepEqual(
