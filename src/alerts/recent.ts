@@ -15,8 +15,18 @@ export class RecentEntries {
   /** Batches in the order they came, for eviction: log id, first index, count. */
   private readonly order: [number, number, number][] = [];
   private held = 0;
+  private filling: (() => void) | undefined;
 
   constructor(private readonly max = RECENT_ENTRIES_MAX) {}
+
+  /**
+   * Calls `fn` on each add that leaves the buffer half full or more: the runner then takes what
+   * is held now rather than at its next poll, before the oldest are dropped and read back (at
+   * thousands of events a second, a poll's worth is more than the buffer holds).
+   */
+  onFilling(fn: () => void): void {
+    this.filling = fn;
+  }
 
   /** Entries committed durably to a log, in index order (batches may come in any order). */
   add(logId: number, entries: readonly Entry[]): void {
@@ -40,6 +50,7 @@ export class RecentEntries {
       for (let i = first; i < first + count; i++) if (l.delete(i)) this.held--;
       if (l.size === 0) this.byLog.delete(id);
     }
+    if (this.held * 2 >= this.max) this.filling?.();
   }
 
   /**

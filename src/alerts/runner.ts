@@ -64,6 +64,8 @@ export class AlertRunner {
   private readonly cursors = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Entries piled up in `recent` while a pass ran: run another as soon as it ends. */
+  private again = false;
   private stopped = false;
   readonly delivery: DeliveryWorker;
   /** The error of the last evaluation pass, if it failed. */
@@ -81,6 +83,14 @@ export class AlertRunner {
       ...(o.onDelivery ? { onDelivery: o.onDelivery } : {}),
       ...(o.onQueueDepth ? { onQueueDepth: o.onQueueDepth } : {}),
     });
+    o.recent?.onFilling(() => this.soon());
+  }
+
+  /** The entries held for this runner pile up (fast ingest): a pass now, not at the next poll. */
+  private soon(): void {
+    if (!this.started || this.stopped || !this.config.enabled) return;
+    if (this.running) this.again = true;
+    else void this.tick();
   }
 
   private now(): Date {
@@ -134,6 +144,10 @@ export class AlertRunner {
       )
       .finally(() => {
         this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          void this.tick();
+        }
       });
     return this.running;
   }

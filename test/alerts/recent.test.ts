@@ -16,12 +16,53 @@ import { createKeyFile } from '../../src/ledger/keyfile.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { createLog, openLedger } from '../../src/ledger/open.ts';
 import { openStore } from '../../src/store/open.ts';
+import type { Store } from '../../src/store/types.ts';
+import { eventually } from '../server/raw-connection.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'evident-alert-recent-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const entry = (index: number) => ({ index }) as Entry;
 const indexes = (es: Entry[] | undefined) => es?.map((e) => e.index);
+
+/** A new SQLite file holding the log `default`, and its key file. */
+async function logFile(name: string): Promise<{ db: string; key: string }> {
+  const db = join(dir, `${name}.db`);
+  const key = join(dir, `${name}.key`);
+  const signer = await createKeyFile(key, 'alerts.test/default');
+  const setup = await openStore(db);
+  await createLog(setup, { name: 'default', origin: 'alerts.test/default', signer });
+  await setup.close();
+  return { db, key };
+}
+
+/** `store`, with each page of entries read from the database handed to `seen` first. */
+function readsSeen<S extends Store>(store: S, seen: (page: Entry[]) => void): S {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'entries') {
+        return async (...args: Parameters<Store['entries']>) => {
+          const page = await store.entries(...args);
+          seen(page);
+          return page;
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+/** A failed login of `actor`. */
+const failure = (actor: string, i: number) => ({
+  actor_id: actor,
+  actor_type: 'user',
+  ip_address: '10.0.0.9',
+  action: 'login',
+  resource_type: 'session',
+  resource_id: `s${i}`,
+  result: 'failure',
+});
 
 describe('RecentEntries', () => {
   it('hands out consecutive entries from an index once, batches in any order', () => {
@@ -68,12 +109,7 @@ describe('RecentEntries', () => {
 
 describe('alert runner fed by the ledger of its process', () => {
   it('raises from what this process appended without reading it back, and reads what another process appended', async () => {
-    const db = join(dir, 'fed.db');
-    const key = join(dir, 'fed.key');
-    const signer = await createKeyFile(key, 'alerts.test/default');
-    const setup = await openStore(db);
-    await createLog(setup, { name: 'default', origin: 'alerts.test/default', signer });
-    await setup.close();
+    const { db, key } = await logFile('fed');
     const recent = new RecentEntries();
     const ours = await openLedger({ db, key, onAppended: (id, es) => recent.add(id, es) });
     // Another process on the same database: its appends reach no buffer of ours.
@@ -81,33 +117,12 @@ describe('alert runner fed by the ledger of its process', () => {
     const store = await openStore(db);
     /** The actions of the entries the runner read from the database. */
     let read: string[] = [];
-    const counted = new Proxy(store, {
-      get(target, prop) {
-        if (prop === 'entries') {
-          return async (...args: Parameters<typeof store.entries>) => {
-            const page = await store.entries(...args);
-            read.push(...page.map((e) => e.action));
-            return page;
-          };
-        }
-        const v = Reflect.get(target, prop, target);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+    const counted = readsSeen(store, (page) => read.push(...page.map((e) => e.action)));
     const runner = new AlertRunner({
       store: counted,
       config: parseAlertsConfig({ rules: { failed_logins: { threshold: 3 } }, sinks: { log: false } }),
       log: { info() {}, warn() {}, error() {} },
       recent,
-    });
-    const failure = (actor: string, i: number) => ({
-      actor_id: actor,
-      actor_type: 'user',
-      ip_address: '10.0.0.9',
-      action: 'login',
-      resource_type: 'session',
-      resource_id: `s${i}`,
-      result: 'failure',
     });
     /** How many evident.alert events the log holds. */
     const raised = async () => {
@@ -132,6 +147,49 @@ describe('alert runner fed by the ledger of its process', () => {
       await runner.stop();
       await ours.close();
       await theirs.close();
+      await store.close();
+    }
+  });
+});
+
+describe('a runner whose buffer fills before its next poll', () => {
+  it('takes the entries as the buffer half fills, so that none is dropped and read back', async () => {
+    const { db, key } = await logFile('filling');
+    const recent = new RecentEntries(10);
+    const ours = await openLedger({ db, key, onAppended: (id, es) => recent.add(id, es) });
+    const store = await openStore(db);
+    let readBack = 0;
+    const counted = readsSeen(store, (page) => {
+      readBack += page.filter((e) => e.action === 'login').length;
+    });
+    // An hour between polls: only a filling buffer can make it evaluate in this test.
+    const runner = new AlertRunner({
+      store: counted,
+      config: parseAlertsConfig({
+        pollMs: 3_600_000,
+        rules: { failed_logins: { threshold: 20 } },
+        sinks: { log: false },
+      }),
+      log: { info() {}, warn() {}, error() {} },
+      recent,
+    });
+    try {
+      runner.start();
+      await runner.tick(); // the first pass: the cursor at the empty log's end
+      // 24 failures in batches of 4 through a buffer of 10: without an early pass, 14 would be
+      // dropped and read back at the next poll, an hour away
+      for (let b = 0; b < 6; b++) {
+        await ours.appendMany([0, 1, 2, 3].map((i) => failure('mallory', 4 * b + i)));
+        await eventually(() => recent.size < 5, 2000);
+      }
+      assert.ok(await eventually(() => recent.size === 0, 3000), `${recent.size} still held`);
+      await runner.tick();
+      assert.equal(readBack, 0, 'no failure read back from the database');
+      const info = (await store.getLog('default'))!;
+      assert.equal((await store.query(info.id, { action: 'evident.alert' })).length, 1, 'raised at 20');
+    } finally {
+      await runner.stop();
+      await ours.close();
       await store.close();
     }
   });

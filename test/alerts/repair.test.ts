@@ -44,6 +44,14 @@ async function stores(): Promise<[string, () => Promise<FullStore>][]> {
   return out;
 }
 
+/**
+ * Ten minutes into the next hour. Alert windows are aligned on the epoch (an hour at most): a
+ * clock started here stays in one window for the minutes a test moves it, whenever it runs (a
+ * clock started at the real time plus a minute crossed the top of the hour in a run that
+ * started a minute or two before it, and raised the alert anew).
+ */
+const inOneWindow = (): number => Math.floor(Date.now() / 3_600_000) * 3_600_000 + 3_600_000 + 600_000;
+
 async function withLogs(s: FullStore, names: string[]): Promise<void> {
   for (const name of names) {
     const signer = await createKeyFile(join(dir, `${randomName('k')}.key`), `alerts.test/${name}`);
@@ -75,7 +83,7 @@ for (const [kind, open] of await stores()) {
             return typeof v === 'function' ? v.bind(target) : v;
           },
         });
-        let now = new Date(Date.now() + 60_000);
+        let now = new Date(inOneWindow());
         const errors: string[] = [];
         const runner = new AlertRunner({
           store: flaky,
@@ -126,11 +134,12 @@ for (const [kind, open] of await stores()) {
       try {
         await withLogs(s, ['default', 'other']);
         let fenced = true;
+        const at = inOneWindow();
         const warnings: Record<string, unknown>[] = [];
         const runner = new AlertRunner({
           store: s,
           config: parseAlertsConfig({ sinks: { log: false } }),
-          now: () => new Date(Date.now() + 60_000),
+          now: () => new Date(at),
           log: { ...quiet, warn: (o: object) => warnings.push(o as Record<string, unknown>) },
           failures: () => [
             { rule: 'witness_failure', log: '*', subject: 'w1', details: { failures: 3 } },
