@@ -41,15 +41,33 @@ export function fromUtf8(b: Uint8Array): string {
   }
 }
 
+const HEX_CODES = Array.from(HEX, (c) => c.charCodeAt(0));
+
+/**
+ * The text of `n` ASCII codes that `fill` writes, built as bytes and decoded once: one string
+ * allocated, where appending a character at a time allocates one string per step (a proof's
+ * base64 made a third of its garbage). The scratch buffer is reused up to 64 KiB.
+ */
+const asciiDecoder = new TextDecoder();
+let asciiScratch = new Uint8Array(1024);
+function asciiText(n: number, fill: (out: Uint8Array) => void): string {
+  let out = asciiScratch;
+  if (out.length < n) {
+    out = new Uint8Array(n);
+    if (n <= 65_536) asciiScratch = out;
+  }
+  fill(out);
+  return asciiDecoder.decode(out.subarray(0, n));
+}
+
 const BYTE_HEX = Array.from({ length: 256 }, (_, v) => HEX[v >> 4]! + HEX[v & 15]!);
 
+/** Lowercase hex. Short inputs (hashes) are quicker appended a byte at a time than decoded. */
 export function toHex(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i < b.length; i++) s += BYTE_HEX[b[i]!]!;
   return s;
 }
-
-const HEX_CODES = Array.from(HEX, (c) => c.charCodeAt(0));
 
 /** Whether `s` is exactly toHex(b), without building that string. */
 export function hexEquals(b: Uint8Array, s: unknown): boolean {
@@ -63,13 +81,23 @@ export function hexEquals(b: Uint8Array, s: unknown): boolean {
   return true;
 }
 
+/** 0-15 for a lowercase hex digit's code, -1 for anything else. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < HEX.length; i++) HEX_VALUE[HEX.charCodeAt(i)] = i;
+
+const notHex = () => new EvidentError(ErrorCode.ENCODING_INVALID, 'not lowercase hex of even length');
+
 /** Lowercase hex only, even length. */
 export function fromHex(s: string, expectedLength?: number): Uint8Array {
-  if (!/^(?:[0-9a-f]{2})*$/.test(s)) {
-    throw new EvidentError(ErrorCode.ENCODING_INVALID, 'not lowercase hex of even length');
-  }
+  if (s.length % 2 !== 0) throw notHex();
   const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    // a code beyond the table (128 and up) reads undefined, taken as -1 like any other non-digit
+    const hi = HEX_VALUE[s.charCodeAt(2 * i)] ?? -1;
+    const lo = HEX_VALUE[s.charCodeAt(2 * i + 1)] ?? -1;
+    if (hi < 0 || lo < 0) throw notHex();
+    out[i] = (hi << 4) | lo;
+  }
   if (expectedLength !== undefined && out.length !== expectedLength) {
     throw new EvidentError(ErrorCode.ENCODING_INVALID, `expected ${expectedLength} bytes, got ${out.length}`);
   }
@@ -80,23 +108,29 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_INDEX = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
 
+const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
+const PAD = '='.charCodeAt(0);
+
 /** Standard, padded base64 (RFC 4648 §4). */
 export function toBase64(b: Uint8Array): string {
-  let s = '';
-  let i = 0;
-  for (; i + 2 < b.length; i += 3) {
-    const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
-    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
-  }
-  const rest = b.length - i;
-  if (rest === 1) {
-    const n = b[i]! << 16;
-    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + '==';
-  } else if (rest === 2) {
-    const n = (b[i]! << 16) | (b[i + 1]! << 8);
-    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + '=';
-  }
-  return s;
+  return asciiText(Math.ceil(b.length / 3) * 4, (out) => {
+    let i = 0;
+    let o = 0;
+    for (; i + 2 < b.length; i += 3, o += 4) {
+      const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
+      out[o] = B64_CODES[n >> 18]!;
+      out[o + 1] = B64_CODES[(n >> 12) & 63]!;
+      out[o + 2] = B64_CODES[(n >> 6) & 63]!;
+      out[o + 3] = B64_CODES[n & 63]!;
+    }
+    const rest = b.length - i;
+    if (rest === 0) return;
+    const n = (b[i]! << 16) | (rest === 2 ? b[i + 1]! << 8 : 0);
+    out[o] = B64_CODES[n >> 18]!;
+    out[o + 1] = B64_CODES[(n >> 12) & 63]!;
+    out[o + 2] = rest === 2 ? B64_CODES[(n >> 6) & 63]! : PAD;
+    out[o + 3] = PAD;
+  });
 }
 
 /**

@@ -34,8 +34,17 @@ export function leafHash(leaf: Uint8Array): Uint8Array {
   return impl(buf);
 }
 
+/** The input of nodeHash for two 32-byte children, reused: SHA-256 reads it before returning. */
+const nodeInput = new Uint8Array(1 + 2 * HASH_SIZE);
+nodeInput[0] = 0x01;
+
 /** RFC 9162 §2.1.1: interior node hash = SHA-256(0x01 || left || right) */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  if (left.length === HASH_SIZE && right.length === HASH_SIZE) {
+    nodeInput.set(left, 1);
+    nodeInput.set(right, 1 + HASH_SIZE);
+    return impl(nodeInput);
+  }
   const buf = new Uint8Array(1 + left.length + right.length);
   buf[0] = 0x01;
   buf.set(left, 1);

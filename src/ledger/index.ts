@@ -18,4 +18,5 @@ export {
 } from './keyfile.ts';
 export { type InclusionProof, Ledger, type LedgerOptions } from './ledger.ts';
 export { createLog, type OpenLedgerOptions, openLedger } from './open.ts';
+export { DEFAULT_PROOF_NODES, setProofNodeCapacity } from './proof-nodes.ts';
 export type { VerifyOptions } from './verify.ts';

@@ -10,7 +10,7 @@ import { ErrorCode, EvidentError } from '../core/errors.ts';
 import { type Entry, leafBytes } from '../core/event/entry.ts';
 import type { AuditEvent } from '../core/event/schema.ts';
 import { idWasFilled } from '../core/event/validate.ts';
-import { CompactRange, consistencyPlan, inclusionPlan } from '../core/merkle/index.ts';
+import { CompactRange, consistencyPlan, inclusionPlan, type ProofPlan } from '../core/merkle/index.ts';
 import { type NoteSigner, verifierFromPublicKey } from '../core/note-keys.ts';
 import type { VerifyReport } from '../core/verify/report.ts';
 import type {
@@ -30,6 +30,7 @@ import { HeldIntents, type IntentRecovery } from './held-intents.ts';
 import { integrate, type Receipt, type Unit, type UnitOutcome } from './integrate.ts';
 import { DEFAULT_ORPHAN_AFTER_MS, type LedgerIntent } from './intents.ts';
 import { isKeyRing, type KeyRing } from './keyfile.ts';
+import { ProofNodeCache } from './proof-nodes.ts';
 import { checkConsistency, checkInclusion, proofNodes } from './proofs.ts';
 import {
   checkFloor,
@@ -112,6 +113,8 @@ export class Ledger {
   readonly store: Store;
   readonly log: LogInfo;
   private readonly signer: NoteSigner | undefined;
+  /** Upper tree nodes of the proofs this ledger checked and served (./proof-nodes.ts). */
+  private readonly proofCache = new ProofNodeCache();
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
   private readonly maxPending: number;
@@ -613,30 +616,48 @@ export class Ledger {
   async proveInclusion(index: number, size?: number): Promise<InclusionProof> {
     const n = size ?? (await this.latestCheckpoint())?.size ?? 0;
     await this.checkSize(n);
-    const plan = inclusionPlan(index, n);
-    const hashes = plan.assemble(await proofNodes(this.store, this.log.id, plan.nodes));
-    const entry = await this.entryAt(index);
-    if (!entry) {
-      throw new EvidentError(
-        ErrorCode.TAMPER_DETECTED,
-        `integrity alarm: entry ${index} of the tree is missing`,
-        {
-          rule: 'proof_mismatch',
-          index,
-          size: n,
-        },
-      );
-    }
-    await checkInclusion(this.store, this.log.id, entry, n, hashes);
-    return { index, size: n, leaf: toBase64(leafBytes(entry)), hashes: hashes.map(toBase64) };
+    const [hashes, bytes] = await this.checkedProof(inclusionPlan(index, n), async (h) => {
+      const entry = await this.entryAt(index);
+      if (!entry) {
+        throw new EvidentError(
+          ErrorCode.TAMPER_DETECTED,
+          `integrity alarm: entry ${index} of the tree is missing`,
+          {
+            rule: 'proof_mismatch',
+            index,
+            size: n,
+          },
+        );
+      }
+      const leaf = leafBytes(entry);
+      await checkInclusion(this.store, this.log.id, entry, leaf, n, h);
+      return leaf;
+    });
+    return { index, size: n, leaf: toBase64(bytes), hashes: hashes.map(toBase64) };
+  }
+
+  /**
+   * A proof assembled from its stored nodes (the upper ones kept from proofs checked before),
+   * returned with what `check` returns once it passed; its upper nodes are then kept
+   * (./proof-nodes.ts).
+   */
+  private async checkedProof<T>(
+    plan: ProofPlan,
+    check: (hashes: Uint8Array[]) => Promise<T>,
+  ): Promise<[Uint8Array[], T]> {
+    const stored = await this.proofCache.read(plan.nodes, (ids) => proofNodes(this.store, this.log.id, ids));
+    const hashes = plan.assemble(stored);
+    const checked = await check(hashes);
+    this.proofCache.keep(plan.nodes, stored);
+    return [hashes, checked];
   }
 
   /** Consistency proof between the trees of sizes `from` and `to` (RFC 9162 §2.1.4), checked like proveInclusion. */
   async proveConsistency(from: number, to: number): Promise<string[]> {
     await this.checkSize(to);
-    const plan = consistencyPlan(from, to);
-    const hashes = plan.assemble(await proofNodes(this.store, this.log.id, plan.nodes));
-    await checkConsistency(this.store, this.log.id, from, to, hashes);
+    const [hashes] = await this.checkedProof(consistencyPlan(from, to), (h) =>
+      checkConsistency(this.store, this.log.id, from, to, h),
+    );
     return hashes.map(toBase64);
   }
 
@@ -701,6 +722,7 @@ export class Ledger {
     await this.flush();
     this.closed = true;
     this.intents.retire();
+    this.proofCache.forget();
     try {
       const latest = await this.store.latestCheckpoint(this.log.id);
       if (this.signer && !this.fenceState && (await this.size()) > (latest?.size ?? 0)) {

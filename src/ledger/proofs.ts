@@ -6,10 +6,10 @@
  * stored tree. A corrupted node, or an edited entry, then raises an integrity alarm
  * (TAMPER_DETECTED, rule proof_mismatch) instead of handing out a proof that fails.
  */
-import { toHex } from '../core/bytes.ts';
+import { hexEquals } from '../core/bytes.ts';
 import { parseCheckpoint } from '../core/checkpoint.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
-import { type Entry, leafBytes } from '../core/event/entry.ts';
+import type { Entry } from '../core/event/entry.ts';
 import { leafHash } from '../core/hash.ts';
 import { type NodeId, rootPlan, verifyConsistency, verifyInclusion } from '../core/merkle/index.ts';
 import { parseNote } from '../core/note.ts';
@@ -70,17 +70,21 @@ async function referenceRoot(store: Store, logId: number, size: number): Promise
   return { root: plan.assemble(await proofNodes(store, logId, plan.nodes))[0]!, against: 'tree' };
 }
 
-/** Throws TAMPER_DETECTED unless `hashes` prove `entry` at its index in the tree of `size`. */
+/**
+ * Throws TAMPER_DETECTED unless `hashes` prove `entry` at its index in the tree of `size`.
+ * `bytes` are the entry's leaf bytes (leafBytes(entry)), which the caller hands out too.
+ */
 export async function checkInclusion(
   store: Store,
   logId: number,
   entry: Entry,
+  bytes: Uint8Array,
   size: number,
   hashes: readonly Uint8Array[],
 ): Promise<void> {
-  const leaf = leafHash(leafBytes(entry));
+  const leaf = leafHash(bytes);
   const details = { proof: 'inclusion', index: entry.index, size };
-  if (toHex(leaf) !== entry.hash)
+  if (!hexEquals(leaf, entry.hash))
     throw alarm(`entry ${entry.index} does not hash to its recorded hash`, details);
   const ref = await referenceRoot(store, logId, size);
   try {

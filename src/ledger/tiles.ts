@@ -6,8 +6,8 @@
  * Where the hashes come from: a hash tile at tile level L, index N, width W is the nodes of
  * tree level 8L, indexes 256N to 256N + W − 1. Every one of them is the root of a perfect
  * subtree of 256^L leaves, and the store keeps each such node once it is complete (level 0:
- * the entries' own hashes; above: tree_nodes, one row per node), so a tile is one range read
- * (Store.nodeRange), never a computation.
+ * the entries' own hashes; above: tree_nodes, one row per node, on SQLite keyed by the tile
+ * it belongs to), so a tile is one range read (Store.nodeRange), never a computation.
  *
  * Nothing beyond the served checkpoint is ever answered: tiles are cut at its tree size.
  */

@@ -7,6 +7,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { type Entry, GENESIS, sealEvent } from '../../src/core/event/entry.ts';
 import type { AuditEvent, ErasableField } from '../../src/core/event/schema.ts';
 import { CompactRange } from '../../src/core/merkle/index.ts';
+import { nodeTile } from '../../src/core/tlog/tile-path.ts';
 import {
   ENTRY_COLUMNS,
   type EntryRow,
@@ -135,8 +136,10 @@ export function rebuild(
 export function writeRebuilt(db: Db, r: Rebuilt): void {
   db.exec('DELETE FROM entries; DELETE FROM entry_secrets; DELETE FROM tree_nodes;');
   for (const e of r.entries) insertEntry(db, e);
-  const ins = db.prepare('INSERT INTO tree_nodes (log_id, level, idx, hash) VALUES (?, ?, ?, ?)');
-  for (const n of r.nodes) ins.run(LOG_ID, n.level, n.index, n.hash);
+  const ins = db.prepare(
+    'INSERT INTO tree_nodes (log_id, tile_level, tile_index, level, idx, hash) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  for (const n of r.nodes) ins.run(LOG_ID, ...nodeTile(n.level, n.index), n.level, n.index, n.hash);
   db.prepare('UPDATE logs SET size = ?, last_hash = ?, frontier = ? WHERE log_id = ?').run(
     r.head.size,
     r.head.lastHash,

@@ -168,7 +168,11 @@ describe('a corrupted tree node', () => {
   test('a node stored beyond the tree (it would break the next append) is reported', async () => {
     const r = await verifyFile(
       tampered((db) =>
-        db.prepare('INSERT INTO tree_nodes (log_id, level, idx, hash) VALUES (1, 1, 25, zeroblob(32))').run(),
+        db
+          .prepare(
+            'INSERT INTO tree_nodes (log_id, tile_level, tile_index, level, idx, hash) VALUES (1, 0, 0, 1, 25, zeroblob(32))',
+          )
+          .run(),
       ),
     );
     hasFault(r, FaultKind.TREE_NODE_MISMATCH);

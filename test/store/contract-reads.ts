@@ -9,7 +9,7 @@ import { fromBase64, toHex } from '../../src/core/bytes.ts';
 import { ErrorCode } from '../../src/core/errors.ts';
 import { validateEvent } from '../../src/core/event/validate.ts';
 import { leafHash } from '../../src/core/hash.ts';
-import { verifyConsistency, verifyInclusion } from '../../src/core/merkle/index.ts';
+import { completedNodes, verifyConsistency, verifyInclusion } from '../../src/core/merkle/index.ts';
 import { integrate } from '../../src/ledger/integrate.ts';
 import { ERASURE_KEY, event, rejectsWith, summary } from '../ledger/support.ts';
 import type { ContractFixture } from './contract.ts';
@@ -162,16 +162,21 @@ export function readTests(fx: ContractFixture): void {
       hex(await fx.store.nodeRange(id, 0, 256, 512)),
       entries.slice(256, 512).map((e) => e.hash),
     );
-    // above: the stored nodes, equal to what nodes() reads one by one
+    // above: the stored nodes, equal to what nodes() reads one by one; within one tile and over
+    // several (SQLite keeps the nodes by the C2SP tile they belong to)
     for (const [level, from, to] of [
       [1, 10, 20],
       [8, 0, 2],
       [3, 70, 75],
+      [1, 100, 300],
+      [2, 60, 140],
+      [3, 20, 75],
     ] as const) {
       const ids = Array.from({ length: to - from }, (_, i) => ({ level, index: from + i }));
       assert.deepEqual(
         hex(await fx.store.nodeRange(id, level, from, to)),
         hex(await fx.store.nodes(id, ids)),
+        `level ${level} [${from}, ${to})`,
       );
     }
     // cut at the tree's edge: 600 leaves make 2 complete nodes of level 8, 75 of level 3
@@ -200,6 +205,36 @@ export function readTests(fx: ContractFixture): void {
     await fx.store.nodeRange(id, 1, 0, 256);
     assert.equal(counted.count(), 2, 'one statement per range');
     counted.restore();
+  });
+
+  test('nodesCompleted: exactly the stored nodes whose last leaf lies in the window, any window', async () => {
+    const l = await fx.newLog('completed');
+    await l.appendMany(Array.from({ length: 600 }, (_, i) => event(i)));
+    const id = l.log.id;
+    const key = (level: number, index: number, hash: Uint8Array) => `${level}:${index}:${toHex(hash)}`;
+    for (const [from, to] of [
+      [0, 600],
+      [0, 256],
+      [256, 512],
+      [100, 400],
+      [250, 260],
+      [255, 257],
+      [511, 513],
+      [599, 600],
+      [5, 5],
+    ] as const) {
+      const ids = completedNodes(from, to).flatMap((r) =>
+        Array.from({ length: r.last - r.first + 1 }, (_, i) => ({ level: r.level, index: r.first + i })),
+      );
+      const hashes = await fx.store.nodes(id, ids);
+      const want = ids.map((n, i) => key(n.level, n.index, hashes[i]!)).sort();
+      const got = (await fx.store.nodesCompleted(id, from, to))
+        .map((n) => key(n.level, n.index, n.hash))
+        .sort();
+      assert.deepEqual(got, want, `[${from}, ${to})`);
+      // a tree of n leaves has n - popcount(n) perfect subtrees above the leaves: 600 - 4
+      if (from === 0 && to === 600) assert.equal(got.length, 596);
+    }
   });
 
   test('a checkpoint is never signed for a tree inconsistent with the last one', async () => {

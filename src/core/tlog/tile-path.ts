@@ -113,6 +113,16 @@ export function parseTilePath(rest: string): TileId {
 }
 
 /**
+ * The tile a tree node belongs to: tile level floor(level / 8) holds tree levels 8L to 8L + 7,
+ * the hashes of level 8L it stores and the levels up to 8L + 7 computed from them; a node of
+ * level l and index i lies in its tile floor(i / 2^(8 − l mod 8)). Arithmetic, not shifts:
+ * indexes go beyond 32 bits. (The SQLite store keys its tree nodes by it.)
+ */
+export function nodeTile(level: number, index: number): [tileLevel: number, tileIndex: number] {
+  return [Math.floor(level / TILE_HEIGHT), Math.floor(index / 2 ** (TILE_HEIGHT - (level % TILE_HEIGHT)))];
+}
+
+/**
  * The hashes available in tile (level, index) of a tree of `size`: 256 for a full tile, 1..255
  * for the partial one at the right edge, 0 when it does not exist (tlog-tiles, "Partial Tiles":
  * floor(size / 256^level) hashes on that tile level, 256 per tile).

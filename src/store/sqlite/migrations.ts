@@ -267,16 +267,62 @@ CREATE TABLE alert_deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX alert_deliveries_due ON alert_deliveries (next_at) WHERE delivered_at IS NULL;
 `,
+  // 8: tree nodes kept together by the C2SP tile they belong to (docs/design.md, "Store"):
+  // tile level L holds tree levels 8L to 8L + 7, and a node of level l and index i lies in tile
+  // i >> (8 - (l & 7)) of tile level l >> 3. An inclusion proof needs, at each level, the sibling
+  // of the leaf's ancestor: those of levels 8L to 8L + 7 all lie in one tile, so a proof reads a
+  // few neighbouring pages per tile level instead of one place per tree level. The tile columns
+  // are part of the key and must agree with level and idx (CHECK). Rows copied in key order;
+  // DROP TABLE fires no trigger, and the append-only triggers are made again on the new table.
+  `
+CREATE TABLE tree_nodes_by_tile (
+  log_id     INTEGER NOT NULL,
+  tile_level INTEGER NOT NULL,
+  tile_index INTEGER NOT NULL,
+  level      INTEGER NOT NULL,
+  idx        INTEGER NOT NULL,
+  hash       BLOB NOT NULL,
+  PRIMARY KEY (log_id, tile_level, tile_index, level, idx),
+  CHECK (level >= 1 AND tile_level = level >> 3 AND tile_index = idx >> (8 - (level & 7)))
+) WITHOUT ROWID;
+INSERT INTO tree_nodes_by_tile (log_id, tile_level, tile_index, level, idx, hash)
+  SELECT log_id, level >> 3, idx >> (8 - (level & 7)), level, idx, hash FROM tree_nodes
+  ORDER BY log_id, level >> 3, idx >> (8 - (level & 7)), level, idx;
+DROP TABLE tree_nodes;
+ALTER TABLE tree_nodes_by_tile RENAME TO tree_nodes;
+${appendOnly('tree_nodes')}
+`,
 ];
+
+const schemaVersion = (db: BetterSqlite3.Database): number => {
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
+    | { value: string }
+    | undefined;
+  return row ? Number(row.value) : 0;
+};
+
+/**
+ * For a store opened read-only, which cannot migrate: throws unless its schema is this
+ * evident's. An older file would answer with its old tables' shapes (a proof or a verification
+ * could fail on them, or report the missing objects as drift), so it is refused with the way on.
+ */
+export function checkVersion(db: BetterSqlite3.Database, path: string): void {
+  const version = schemaVersion(db);
+  if (version === MIGRATIONS.length) return;
+  throw new EvidentError(
+    ErrorCode.STORE_FAILED,
+    version > MIGRATIONS.length
+      ? `database ${path} is at schema ${version}, newer than this evident (${MIGRATIONS.length})`
+      : `database ${path} is at schema ${version}; this evident needs ${MIGRATIONS.length}: open it once for writing to migrate it (evident checkpoint or evident serve do), or migrate a copy of the file`,
+    { path, version, needed: MIGRATIONS.length },
+  );
+}
 
 /** Applies the migrations not yet applied, in one immediate transaction. */
 export function migrate(db: BetterSqlite3.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
   const run = db.transaction(() => {
-    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
-      | { value: string }
-      | undefined;
-    const version = row ? Number(row.value) : 0;
+    const version = schemaVersion(db);
     if (version > MIGRATIONS.length) {
       throw new EvidentError(ErrorCode.STORE_FAILED, `database schema ${version} is newer than this evident`);
     }

@@ -10,8 +10,9 @@ import { fromHex } from '../../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
 import type { Entry } from '../../core/event/entry.ts';
 import type { ErasableField } from '../../core/event/schema.ts';
-import { completedNodes, type NodeId } from '../../core/merkle/index.ts';
+import { completedNodes, type LevelRange, type NodeId } from '../../core/merkle/index.ts';
 import { loadPeer } from '../../core/peers.ts';
+import { nodeTile } from '../../core/tlog/tile-path.ts';
 import { type AlertRow, alertFromRow } from '../alert-row.ts';
 import { ENTRY_COLUMNS, entryToRows, timestampSeconds } from '../rows.ts';
 import type { SchemaCheck } from '../schema-drift.ts';
@@ -52,7 +53,7 @@ import type {
 import { COLS, type Prepare, querySql, readEntries, TIME } from './entry-reads.ts';
 import { missingNode, storeError } from './errors.ts';
 import { checkContents, type OpenChecks } from './identify.ts';
-import { migrate } from './migrations.ts';
+import { checkVersion, migrate } from './migrations.ts';
 import { sqliteSchemaCheck } from './schema-check.ts';
 
 type Db = BetterSqlite3.Database;
@@ -97,6 +98,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   try {
     // Before anything is written: refuse another application's database, or a file init never made.
     checkContents(db, path, options.readonly ? { create: false } : options);
+    if (options.readonly) checkVersion(db, path);
   } catch (e) {
     db.close();
     throw e;
@@ -134,7 +136,8 @@ const nodeQueries: string[] = [];
 function nodesQuery(k: number): string {
   nodeQueries[k] ??= Array.from(
     { length: k },
-    (_, j) => `SELECT ${j}, hash FROM tree_nodes WHERE log_id = ? AND level = ? AND idx = ?`,
+    (_, j) =>
+      `SELECT ${j}, hash FROM tree_nodes WHERE log_id = ? AND tile_level = ? AND tile_index = ? AND level = ? AND idx = ?`,
   ).join(' UNION ALL ');
   return nodeQueries[k];
 }
@@ -392,8 +395,11 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
           ins.run(logId, ...ENTRY_COLUMNS.map((c) => row[c]));
           for (const s of secrets) insSecret.run(logId, s.idx, s.field, s.value, s.salt);
         }
-        const insNode = this.stmt('INSERT INTO tree_nodes (log_id, level, idx, hash) VALUES (?, ?, ?, ?)');
-        for (const n of nodes as NodeHash[]) insNode.run(logId, n.level, n.index, n.hash);
+        const insNode = this.stmt(
+          'INSERT INTO tree_nodes (log_id, tile_level, tile_index, level, idx, hash) VALUES (?, ?, ?, ?, ?, ?)',
+        );
+        for (const n of nodes as NodeHash[])
+          insNode.run(logId, ...nodeTile(n.level, n.index), n.level, n.index, n.hash);
         this.stmt('UPDATE logs SET size = ?, last_hash = ?, frontier = ? WHERE log_id = ?').run(
           head.size,
           head.lastHash,
@@ -515,37 +521,81 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
 
   async nodesCompleted(logId: number, from: number, to: number): Promise<NodeHash[]> {
     // Raw rows, and each blob as the Buffer SQLite handed out (a Uint8Array of its own): a
-    // verifier reads every node of the log through here.
-    const st = this.rstmt(
-      'SELECT idx, hash FROM tree_nodes WHERE log_id = ? AND level = ? AND idx >= ? AND idx <= ?',
+    // verifier reads every node of the log through here. Rows are kept by tile: a level whose
+    // wanted indexes lie in one tile is one key range of exactly those rows; the levels that
+    // span several tiles of one tile level (the lowest, in a window of thousands of leaves)
+    // share one range over those tiles, and the few rows of its end tiles outside the wanted
+    // indexes are left out here (a range per level would read the same tiles once per level).
+    const span = this.rstmt(
+      'SELECT level, idx, hash FROM tree_nodes WHERE log_id = ? AND tile_level = ? AND tile_index >= ? AND tile_index <= ?',
     );
     const out: NodeHash[] = [];
+    const wanted = new Map<number, LevelRange>();
+    const spans = new Map<number, [lo: number, hi: number]>();
     for (const r of completedNodes(from, to)) {
-      for (const [index, hash] of st.raw(true).all(logId, r.level, r.first, r.last) as [number, Uint8Array][])
-        out.push({ level: r.level, index, hash });
+      const [tl, lo] = nodeTile(r.level, r.first);
+      const hi = nodeTile(r.level, r.last)[1];
+      if (lo === hi) {
+        for (const [index, hash] of this.levelRows(logId, r.level, r.first, r.last))
+          out.push({ level: r.level, index, hash });
+        continue;
+      }
+      wanted.set(r.level, r);
+      const s = spans.get(tl);
+      spans.set(tl, s ? [Math.min(s[0], lo), Math.max(s[1], hi)] : [lo, hi]);
+    }
+    for (const [tl, [lo, hi]] of spans) {
+      for (const [level, index, hash] of span.raw(true).all(logId, tl, lo, hi) as [
+        number,
+        number,
+        Uint8Array,
+      ][]) {
+        const r = wanted.get(level);
+        if (r && index >= r.first && index <= r.last) out.push({ level, index, hash });
+      }
     }
     return out;
   }
 
   async nodeRange(logId: number, level: number, from: number, to: number): Promise<Uint8Array[]> {
-    // Level 0 is the entry's own hash (hex); above, the stored nodes: one range on a primary key each.
-    const rows = (
+    // Level 0 is the entry's own hash (hex); above, the stored nodes: one range on a primary key
+    // each, within one tile (a C2SP tile's hashes) or over the tiles the range spans.
+    if (to <= from) return [];
+    const rows: [number, string | Uint8Array][] =
       level === 0
-        ? this.rstmt('SELECT idx, hash FROM entries WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx')
+        ? (this.rstmt('SELECT idx, hash FROM entries WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx')
             .raw(true)
-            .all(logId, from, to)
-        : this.rstmt(
-            'SELECT idx, hash FROM tree_nodes WHERE log_id = ? AND level = ? AND idx >= ? AND idx < ? ORDER BY idx',
-          )
-            .raw(true)
-            .all(logId, level, from, to)
-    ) as [number, string | Uint8Array][];
+            .all(logId, from, to) as [number, string][])
+        : this.levelRows(logId, level, from, to - 1);
     const out: Uint8Array[] = [];
     for (const [idx, h] of rows) {
       if (idx !== from + out.length) break;
       out.push(typeof h === 'string' ? fromHex(h) : new Uint8Array(h));
     }
     return out;
+  }
+
+  /**
+   * The stored nodes of one level (above 0) with first <= index <= last, in index order: one key
+   * range, exact when they lie in one tile; over several tiles SQLite reads their other levels'
+   * rows too and leaves them out (a range on tile_index ends the key's use for seeking).
+   */
+  private levelRows(logId: number, level: number, first: number, last: number): [number, Uint8Array][] {
+    const [tl, lo] = nodeTile(level, first);
+    const hi = nodeTile(level, last)[1];
+    const rows =
+      lo === hi
+        ? this.rstmt(
+            'SELECT idx, hash FROM tree_nodes WHERE log_id = ? AND tile_level = ? AND tile_index = ? AND level = ? AND idx >= ? AND idx <= ? ORDER BY idx',
+          )
+            .raw(true)
+            .all(logId, tl, lo, level, first, last)
+        : this.rstmt(
+            'SELECT idx, hash FROM tree_nodes WHERE log_id = ? AND tile_level = ? AND tile_index >= ? AND tile_index <= ? AND level = ? AND idx >= ? AND idx <= ? ORDER BY idx',
+          )
+            .raw(true)
+            .all(logId, tl, lo, hi, level, first, last);
+    return rows as [number, Uint8Array][];
   }
 
   /**
@@ -570,11 +620,16 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     for (let from = 0; from < inner.length; from += NODES_PER_STATEMENT) {
       const part = inner.slice(from, from + NODES_PER_STATEMENT);
       const args: number[] = [];
-      for (const i of part) args.push(logId, ids[i]!.level, ids[i]!.index);
+      for (const i of part) {
+        const { level, index } = ids[i]!;
+        args.push(logId, ...nodeTile(level, index), level, index);
+      }
       const rows = this.stmt(nodesQuery(part.length), db)
         .raw()
         .all(...args) as [number, Uint8Array][];
-      for (const [k, hash] of rows) out[part[k]!] = new Uint8Array(hash);
+      // a plain Uint8Array over the Buffer SQLite handed out (its own memory): no copy
+      for (const [k, hash] of rows)
+        out[part[k]!] = new Uint8Array(hash.buffer, hash.byteOffset, hash.byteLength);
     }
     return ids.map((n, i) => {
       const h = out[i];
