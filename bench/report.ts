@@ -147,9 +147,13 @@ export function markdown(r: Results): string {
     ),
     '## Proofs, library mode (SQLite)',
     '',
+    'Page cache `warm`: the database file read through once before timing, as on a server that has been',
+    'answering from it. `cold`: the page cache dropped first (root only), every page read from the disk.',
+    '',
     ...table(
       [
         'entries',
+        'page cache',
         'samples',
         'inclusion p50 ms',
         'inclusion p99 ms',
@@ -159,6 +163,7 @@ export function markdown(r: Results): string {
       ],
       r.proofs.map((x) => [
         n(x.entries),
+        x.page_cache ?? 'as found',
         x.samples,
         x.inclusion.p50_ms,
         x.inclusion.p99_ms,

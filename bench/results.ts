@@ -178,12 +178,17 @@ export function targets(r: Results): Target[] {
       ...(v ? { met: v.entries_per_s >= 250_000 && v.ok } : {}),
     });
   }
-  const p = r.proofs.at(-1);
+  // The target is judged with the file in the page cache; a cold run (page cache dropped) is
+  // named beside it when there is one.
+  const largest = Math.max(0, ...r.proofs.map((x) => x.entries));
+  const p = r.proofs.find((x) => x.entries === largest && x.page_cache !== 'cold');
+  const cold = r.proofs.find((x) => x.entries === largest && x.page_cache === 'cold');
   const at10m = p !== undefined && p.entries >= 10_000_000;
   out.push({
     target: 'proofs at 10M entries: p99 < 1 ms',
     measured: p
-      ? `p99 inclusion ${p.inclusion.p99_ms} ms, consistency ${p.consistency.p99_ms} ms (p50 ${p.inclusion.p50_ms} and ${p.consistency.p50_ms} ms) at ${fmt(p.entries)}`
+      ? `p99 inclusion ${p.inclusion.p99_ms} ms, consistency ${p.consistency.p99_ms} ms (p50 ${p.inclusion.p50_ms} and ${p.consistency.p50_ms} ms) at ${fmt(p.entries)}${p.page_cache ? `, page cache ${p.page_cache}` : ''}` +
+        (cold ? `; page cache dropped: p99 ${cold.inclusion.p99_ms} and ${cold.consistency.p99_ms} ms` : '')
       : 'not measured',
     ...(at10m ? { met: p.inclusion.p99_ms < 1 && p.consistency.p99_ms < 1 && p.ok } : {}),
   });

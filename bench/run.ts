@@ -27,7 +27,7 @@ import { benchHttp } from './http-ingest.ts';
 import { benchIngest, benchNaive } from './ingest.ts';
 import { machine } from './machine.ts';
 import { probePostgres } from './pg.ts';
-import { benchProofs } from './proofs.ts';
+import { benchProofs, canDropCaches } from './proofs.ts';
 import { benchQueries } from './queries.ts';
 import { benchReplication, replicationSkipped } from './replication.ts';
 import { ingestChart, markdown } from './report.ts';
@@ -174,8 +174,11 @@ try {
   });
   await section('proofs', async () => {
     results.proofs = [];
-    for (const size of proofSizes)
-      results.proofs.push(await benchProofs(await sqliteLog(size), quick ? 100 : 2_000));
+    for (const size of proofSizes) {
+      const log = await sqliteLog(size);
+      results.proofs.push(await benchProofs(log, quick ? 100 : 2_000, 'warm'));
+      if (!quick && canDropCaches()) results.proofs.push(await benchProofs(log, 1_000, 'cold'));
+    }
   });
   await section('queries', async () => {
     results.queries = [];
