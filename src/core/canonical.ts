@@ -22,8 +22,6 @@ export const DEFAULT_MAX_DEPTH = 64;
 /** Ceiling on `maxDepth`: serialization recurses, so the JS stack must stay safe. */
 export const MAX_DEPTH_LIMIT = 1000;
 
-/** Any UTF-16 surrogate code unit; when one is present we look closer (rare in practice). */
-const ANY_SURROGATE = /[\ud800-\udfff]/;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 export function canonicalize(value: unknown, options?: CanonicalOptions): string {
@@ -48,17 +46,12 @@ export function resolveMaxDepth(maxDepth: number | undefined): number {
 
 /** True when `s` holds a surrogate code unit that is not half of a high+low pair. */
 export function hasLoneSurrogate(s: string): boolean {
-  if (!ANY_SURROGATE.test(s)) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdfff) continue;
-    if (c > 0xdbff) return true; // low surrogate with no high one before it
-    const next = s.charCodeAt(i + 1); // NaN past the end
-    if (!(next >= 0xdc00 && next <= 0xdfff)) return true;
-    i++;
-  }
-  return false;
+  // ES2024's String.prototype.isWellFormed (Node 20, every current browser): native, no regex.
+  return !(s as WellFormedString).isWellFormed();
 }
+
+/** The ES2024 method, which the ES2023 library types do not declare. */
+type WellFormedString = string & { isWellFormed(): boolean };
 
 /**
  * One serialization pass. `path[i]` and `ancestors[i]` describe the i-th enclosing container;
@@ -133,8 +126,7 @@ class Writer {
     if (Object.getOwnPropertySymbols(o).length > 0) {
       this.fail('unsupported_type', depth, 'symbol-keyed properties have no JSON form');
     }
-    // §3.2.3: sort by UTF-16 code units, which is exactly what the default sort compares.
-    const keys = Object.keys(o).sort();
+    const keys = sortKeys(Object.keys(o));
     const record = o as Record<string, unknown>;
     this.out += '{';
     for (let i = 0; i < keys.length; i++) {
@@ -163,6 +155,25 @@ class Writer {
     const where = path === '' ? 'value' : path;
     throw new EvidentError(ErrorCode.CANONICAL_INVALID, `${where}: ${message}`, { rule, path });
   }
+}
+
+/**
+ * §3.2.3: keys in the order of their UTF-16 code units, which is what both the default sort and
+ * `<` on strings compare. A few keys are sorted in place by insertion: the default sort
+ * allocates a work array per call, for every object of every event.
+ */
+export function sortKeys(keys: string[]): string[] {
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
 }
 
 /** `metadata.a[2]`; keys that are not identifiers are quoted: `a["x.y"]`. */

@@ -6,8 +6,8 @@
  * Reading a row never throws: a value an attacker mangled is passed through as found, so
  * that verification reports it as a modified entry instead of crashing.
  */
-import { canonicalize } from '../core/canonical.ts';
 import type { Entry } from '../core/event/entry.ts';
+import { canonicalJson } from '../core/event/json-text.ts';
 import type { ErasableField } from '../core/event/schema.ts';
 import { ENTRY_JSON_FIELDS, ENTRY_TEXT_FIELDS } from '../core/event/vocabulary.ts';
 
@@ -47,13 +47,13 @@ export function entryToRows(e: Entry): { row: EntryRow; secrets: SecretRow[] } {
   }
   for (const f of JSON_COLUMNS) {
     const v = e[f];
-    row[f] = v === undefined || f in committed ? null : canonicalize(v);
+    row[f] = v === undefined || f in committed ? null : canonicalJson(v);
   }
   const secrets: SecretRow[] = [];
   for (const f of Object.keys(committed) as ErasableField[]) {
     const salt = e.salts?.[f];
     if (salt === undefined) continue;
-    secrets.push({ idx: e.index, field: f, value: canonicalize(e[f]), salt });
+    secrets.push({ idx: e.index, field: f, value: canonicalJson(e[f]), salt });
   }
   return { row, secrets };
 }

@@ -7,6 +7,7 @@ import {
   canonicalize,
   DEFAULT_MAX_DEPTH,
   hasLoneSurrogate,
+  sortKeys,
 } from '../../src/core/canonical.ts';
 import { ErrorCode, EvidentError } from '../../src/core/errors.ts';
 import { parseJson } from '../../src/core/json.ts';
@@ -560,6 +561,23 @@ describe('properties', () => {
         const text = canonicalize(n);
         assert.equal(Number(text), n === 0 ? 0 : n);
         assert.equal(text, String(n));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('sortKeys orders keys as the default sort does, by insertion up to 16 keys and beyond', () => {
+    const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+    const key = fc.oneof(
+      fc.string({ unit: codeUnit, maxLength: 4 }),
+      fc.constantFrom('a', 'ab', 'b', '\ud83d\ude00'),
+    );
+    fc.assert(
+      fc.property(fc.uniqueArray(key, { maxLength: 40 }), (keys) => {
+        const expected = [...keys].sort();
+        const given = [...keys];
+        assert.deepEqual(sortKeys(given), expected);
+        assert.deepEqual(given, expected, 'sorted in place');
       }),
       { numRuns: 2000 },
     );

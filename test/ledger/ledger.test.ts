@@ -108,6 +108,25 @@ describe('append', () => {
     assert.equal(await ctx.ledger.size(), before, 'nothing was written');
   });
 
+  test('what is stored and hashed is what was validated, even if the caller changes the object meanwhile', async () => {
+    // Both appends are validated at once; the second waits for the first's commit, and the
+    // caller changes its metadata and old_values objects (a reused context object) before it
+    // is sealed. The entry holds the values as validated, and the log still verifies.
+    const metadata: Record<string, unknown> = { route: '/a', n: 1 };
+    const oldValues: Record<string, unknown> = { name: 'before' };
+    const first = ctx.ledger.append(event(20));
+    const second = ctx.ledger.append(event(21, { metadata, old_values: oldValues }));
+    metadata['route'] = '/changed';
+    metadata['added'] = 'x'.repeat(10);
+    oldValues['name'] = 'changed';
+    await first;
+    const r = await second;
+    const stored = (await ctx.ledger.entryAt(r.index))!;
+    assert.deepEqual(stored.metadata, { route: '/a', n: 1 });
+    assert.deepEqual(stored.old_values, { name: 'before' });
+    assert.equal((await ctx.ledger.verify()).ok, true);
+  });
+
   test('a single invalid append names the field and the rule, without an item', async () => {
     const e = await rejectsWith(
       ctx.ledger.append(event(0, { actor_type: 'robot' })),

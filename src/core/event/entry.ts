@@ -8,6 +8,7 @@
 import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from '../bytes.ts';
 import { canonicalBytes, canonicalize, hasLoneSurrogate } from '../canonical.ts';
 import { leafHashOfText, sha256 } from '../hash.ts';
+import { canonicalJson } from './json-text.ts';
 import { type AuditEvent, type ErasableField, EVENT_FIELDS } from './schema.ts';
 
 export const GENESIS = 'GENESIS';
@@ -90,14 +91,14 @@ export function leafText(entry: Omit<Entry, 'hash'> | Entry): string {
     const v = e[k];
     if (v === undefined || (committed !== undefined && k in committed)) continue;
     out += out === '' ? KEY_OPENERS[i]! : KEY_SEPARATORS[i]!;
-    out += typeof v === 'string' && !hasLoneSurrogate(v) ? JSON.stringify(v) : canonicalize(v);
+    out += typeof v === 'string' && !hasLoneSurrogate(v) ? JSON.stringify(v) : canonicalJson(v);
   }
   return out === '' ? '{}' : `${out}}`;
 }
 
 /** Commitment to an erasable value: SHA-256(salt || canonical bytes of the value). */
 export function commitment(salt: Uint8Array, value: unknown): Uint8Array {
-  return sha256(concatBytes(salt, canonicalBytes(value)));
+  return sha256(concatBytes(salt, utf8(canonicalJson(value))));
 }
 
 export function checkCommitment(hexCommitment: string, hexSalt: string, value: unknown): boolean {

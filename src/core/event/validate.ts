@@ -11,6 +11,7 @@ import { canonicalize, hasLoneSurrogate } from '../canonical.ts';
 import { type FieldIssue, ValidationError } from '../errors.ts';
 import { isReservedAction, RESERVED_ACTION_PREFIX } from './erasure.ts';
 import { normaliseIp } from './ip.ts';
+import { keepCanonicalJson } from './json-text.ts';
 import { type AuditEvent, EventSchema, JSON_FIELDS, LIMITS } from './schema.ts';
 import { uuidv7 } from './uuid.ts';
 
@@ -62,6 +63,10 @@ export function validateEvent(input: unknown, options: ValidateOptions = {}): Au
     });
   }
   if (issues.length > 0) throw new ValidationError(issues);
+  const json = seen.json;
+  if (json !== undefined) {
+    for (let i = 0; i < json.length; i += 2) keepCanonicalJson(json[i] as object, json[i + 1] as string);
+  }
   // Object.assign, not a spread: several times faster in V8 (see sealEvent); the input holds no
   // key a setter of the new object could catch (`__proto__` is refused above, FORBIDDEN_KEYS).
   const event: AuditEvent = Object.assign({}, input as AuditEvent);
@@ -103,6 +108,8 @@ export function timestampWasFilled(event: AuditEvent): boolean {
 interface Seen {
   /** The IP address in its canonical form (when it is one). */
   ip?: string | undefined;
+  /** Each JSON value checked, followed by its canonical text. */
+  json?: (object | string)[];
 }
 
 function collectIssues(input: unknown, seen: Seen): FieldIssue[] {
@@ -119,11 +126,12 @@ function collectIssues(input: unknown, seen: Seen): FieldIssue[] {
   };
   const clean = (f: string) => !blamed.has(f);
 
-  for (const [key, value] of Object.entries(input)) {
+  for (const key of Object.keys(input)) {
+    const value = input[key];
     if (value === null) add(key, 'not_null', 'must not be null: omit an optional field instead');
     else if (value === undefined) add(key, 'type', 'must not be undefined: omit the field instead');
   }
-  walk(input, '', 0, add);
+  walk(input, '', undefined, 0, add);
 
   const check = schemaCheck();
   if (!check.Check(input)) {
@@ -150,7 +158,10 @@ function collectIssues(input: unknown, seen: Seen): FieldIssue[] {
   for (const f of JSON_FIELDS) {
     const v = ev[f];
     if (!isPlainObject(v) || !clean(f)) continue;
-    const size = utf8Length(canonicalize(v));
+    const text = canonicalize(v);
+    seen.json ??= [];
+    seen.json.push(v, text);
+    const size = utf8Length(text);
     jsonSizes.set(f, size);
     if (size > LIMITS.jsonBytes)
       add(f, 'max_bytes', `is ${size} bytes as canonical JSON; at most ${LIMITS.jsonBytes}`);
@@ -180,7 +191,8 @@ export function eventSizeBound(
   // canonicalize refuses symbol-keyed properties: leave such an event to it.
   if (Object.getOwnPropertySymbols(ev).length > 0) return undefined;
   let n = 1; // '{'
-  for (const [k, v] of Object.entries(ev)) {
+  for (const k of Object.keys(ev)) {
+    const v = ev[k];
     n += 6 * k.length + 4; // the key, its quotes, ':' and ',' (or '}')
     if (typeof v === 'string') {
       n += 6 * v.length + 2;
@@ -205,54 +217,68 @@ function topField(path: string): string {
   return m ? m[0] : path;
 }
 
+/**
+ * Where a value sits: its container's path and its key (or index); the text is built only when
+ * it is needed (an issue, or a container to descend into), not for every value checked.
+ */
+function pathOf(parent: string, key: string | number | undefined): string {
+  if (key === undefined) return parent;
+  if (typeof key === 'number') return `${parent}[${key}]`;
+  return parent === '' ? key : `${parent}.${key}`;
+}
+
 /** Checks every nested value: forbidden keys, lone surrogates, depth, non-JSON values. */
 function walk(
   value: unknown,
-  path: string,
+  parent: string,
+  key: string | number | undefined,
   depth: number,
   add: (f: string, r: string, m: string) => void,
 ): void {
   if (typeof value === 'string') {
-    if (hasLoneSurrogate(value)) add(path, 'unicode', 'contains a lone UTF-16 surrogate (not valid Unicode)');
+    if (hasLoneSurrogate(value)) {
+      add(pathOf(parent, key), 'unicode', 'contains a lone UTF-16 surrogate (not valid Unicode)');
+    }
     return;
   }
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) add(path, 'type', 'must be a finite number');
+    if (!Number.isFinite(value)) add(pathOf(parent, key), 'type', 'must be a finite number');
     // Beyond 2^53 an integer has no exact double: refused as I-JSON (RFC 7493 §2.2) advises.
     // (From 1e21 on, canonical JSON writes an exponent, which parses back exactly.)
     else if (Number.isInteger(value) && !Number.isSafeInteger(value) && Math.abs(value) < 1e21) {
-      add(path, 'unsafe_integer', 'is an integer beyond ±(2^53-1): send it as a string');
+      add(pathOf(parent, key), 'unsafe_integer', 'is an integer beyond ±(2^53-1): send it as a string');
     }
     return;
   }
   if (value === null || typeof value === 'boolean') return;
+  const path = pathOf(parent, key);
   if (depth > LIMITS.jsonDepth) {
     add(path, 'max_depth', `nests deeper than ${LIMITS.jsonDepth} levels`);
     return;
   }
   if (Array.isArray(value)) {
-    for (const [i, v] of value.entries()) walk(v, `${path}[${i}]`, depth + 1, add);
+    for (let i = 0; i < value.length; i++) walk(value[i], path, i, depth + 1, add);
     return;
   }
   if (!isPlainObject(value)) {
     add(path || '(event)', 'type', 'must be plain JSON (object, array, string, number, boolean or null)');
     return;
   }
-  for (const [k, v] of Object.entries(value)) {
-    const p = path === '' ? k : `${path}.${k}`;
+  for (const k of Object.keys(value)) {
+    const v = value[k];
     if (FORBIDDEN_KEYS.has(k)) {
-      add(p, 'forbidden_key', `the key "${k}" is not allowed`);
+      add(pathOf(path, k), 'forbidden_key', `the key "${k}" is not allowed`);
       continue;
     }
     if (hasLoneSurrogate(k)) {
-      add(p, 'unicode', 'key contains a lone UTF-16 surrogate');
+      add(pathOf(path, k), 'unicode', 'key contains a lone UTF-16 surrogate');
       continue;
     }
     if (v === undefined) {
-      if (path !== '') add(p, 'type', 'must not be undefined');
+      if (path !== '') add(pathOf(path, k), 'type', 'must not be undefined');
       continue;
     }
-    walk(v, p, depth + 1, add);
+    walk(v, path, k, depth + 1, add);
   }
 }
 
