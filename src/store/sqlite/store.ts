@@ -50,6 +50,7 @@ import type {
   WriteOptions,
   WriteTx,
 } from '../types.ts';
+import { type CheckpointStats, WalCheckpointer } from './checkpointer.ts';
 import { COLS, type Prepare, querySql, readEntries, TIME } from './entry-reads.ts';
 import { missingNode, storeError } from './errors.ts';
 import { checkContents, type OpenChecks } from './identify.ts';
@@ -160,6 +161,8 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
   private readonly syncWaiters: (() => void)[] = [];
   /** Set when an fsync of the WAL failed: what was written since is not known to be on disk. */
   private syncFailed: EvidentError | undefined;
+  /** Checkpoints in a worker thread, started by the first pipelined commit (./checkpointer.ts). */
+  private checkpointer: WalCheckpointer | undefined;
 
   constructor(
     private readonly db: Db,
@@ -213,6 +216,11 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     return (this.reader.prepare('SELECT * FROM logs ORDER BY log_id').all() as LogRow[]).map(toLogInfo);
   }
 
+  /** The background checkpoints so far; undefined until the first pipelined commit. */
+  get walCheckpoints(): Readonly<CheckpointStats> | undefined {
+    return this.checkpointer?.stats;
+  }
+
   /** A file store pipelines its commits; `:memory:` commits each one synchronously. */
   get pipelines(): boolean {
     return this.walPath !== undefined;
@@ -260,6 +268,10 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
         if (this.erasedInTx) this.db.pragma('wal_checkpoint(TRUNCATE)');
         if (!pipelined) return { result };
         options.pipeline!.committed();
+        this.checkpointer ??= new WalCheckpointer(this.walPath!.slice(0, -'-wal'.length), (pages) =>
+          this.db.pragma(`wal_autocheckpoint = ${pages}`),
+        );
+        this.checkpointer.nudge();
         return { result, durable: this.syncWal() };
       } catch (e) {
         if (this.db.inTransaction) this.stmt('ROLLBACK').run();
@@ -865,6 +877,7 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     await this.queue;
     this.closed = true;
     await Promise.allSettled([...this.inSync, this.syncNext]);
+    await this.checkpointer?.close();
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.reader.close();
     this.db.close();
