@@ -16,7 +16,7 @@ import {
   RESTART_FRAMES,
   WalCheckpointer,
 } from '../../src/store/sqlite/checkpointer.ts';
-import type { SqliteStore } from '../../src/store/sqlite/store.ts';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.ts';
 import { event, makeFixture } from '../ledger/support.ts';
 import { eventually } from '../server/raw-connection.ts';
 
@@ -71,6 +71,22 @@ describe('WAL checkpoints in a worker thread', () => {
     } finally {
       await l.close();
       fx.cleanup();
+    }
+  });
+
+  test('a store opened by a relative path keeps checkpointing after the working directory changes', async () => {
+    const home = process.cwd();
+    process.chdir(dir);
+    const st = await openSqliteStore('relative.db');
+    process.chdir(tmpdir());
+    try {
+      const log = await st.createLog({ name: 'default', origin: 'x.test/default', vkey: 'v', erasable: [] });
+      await st.write(log.id, async () => undefined, { pipeline: { committed: () => undefined } });
+      assert.ok(await eventually(() => (st.walCheckpoints?.runs ?? 0) > 0), 'a background checkpoint ran');
+      assert.equal(st.walCheckpoints?.failed, undefined);
+    } finally {
+      await st.close();
+      process.chdir(home);
     }
   });
 

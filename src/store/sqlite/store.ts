@@ -5,6 +5,7 @@
  * one file can never fork a chain.
  */
 import { chmodSync, closeSync, existsSync, fdatasync, openSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { fromHex } from '../../core/bytes.ts';
 import { ErrorCode, EvidentError } from '../../core/errors.ts';
@@ -126,7 +127,8 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     db,
     reader,
     busy,
-    path === ':memory:' || options.readonly ? undefined : `${path}-wal`,
+    // Absolute: the checkpoint worker opens the file by it, whatever the working directory is then.
+    path === ':memory:' || options.readonly ? undefined : `${resolve(path)}-wal`,
   );
 }
 
