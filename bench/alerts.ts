@@ -46,7 +46,13 @@ async function once(on: boolean, events: number, concurrency: number, batch: num
   const recent = on ? new RecentEntries() : undefined;
   const log = await freshLog({
     checkpointIntervalMs: 3_600_000,
-    ...(recent ? { onAppended: (id: number, es: readonly Entry[]) => recent.add(id, es) } : {}),
+    ...(recent
+      ? {
+          onAppended: (id: number, es: readonly Entry[]) => recent.add(id, es),
+          onCommitting: (id: number, first: number, count: number) => recent.committing(id, first, count),
+          onAbandoned: (id: number, first: number) => recent.abandoned(id, first),
+        }
+      : {}),
   });
   let store: (Store & AlertStore) | undefined;
   let runner: AlertRunner | undefined;

@@ -16,6 +16,11 @@ export class RecentEntries {
   private readonly order: [number, number, number][] = [];
   private held = 0;
   private filling: (() => void) | undefined;
+  /**
+   * Per log, the batches committed by this process whose fsync has not ended yet: first index →
+   * end. The stored head already counts them, but they are handed over only once durable.
+   */
+  private readonly coming = new Map<number, Map<number, number>>();
 
   constructor(private readonly max = RECENT_ENTRIES_MAX) {}
 
@@ -28,9 +33,27 @@ export class RecentEntries {
     this.filling = fn;
   }
 
+  /** A batch of a log committed, not durable yet: `add` hands it over, `abandoned` withdraws it. */
+  committing(logId: number, first: number, count: number): void {
+    let log = this.coming.get(logId);
+    if (!log) {
+      log = new Map();
+      this.coming.set(logId, log);
+    }
+    log.set(first, first + count);
+  }
+
+  /** A batch announced by `committing` whose commit failed: the runner reads the store there. */
+  abandoned(logId: number, first: number): void {
+    const log = this.coming.get(logId);
+    log?.delete(first);
+    if (log?.size === 0) this.coming.delete(logId);
+  }
+
   /** Entries committed durably to a log, in index order (batches may come in any order). */
   add(logId: number, entries: readonly Entry[]): void {
     if (entries.length === 0) return;
+    this.abandoned(logId, entries[0]!.index);
     let log = this.byLog.get(logId);
     if (!log) {
       log = new Map();
@@ -55,11 +78,13 @@ export class RecentEntries {
 
   /**
    * Removes and returns the consecutive entries of a log from index `from`, below `to`, at most
-   * `limit`; undefined when the one at `from` is not held (read the store instead).
+   * `limit`. Empty when the one at `from` is on its way (committed here, its fsync under way:
+   * wait for it, do not read it back); undefined when it is neither held nor on its way
+   * (another process appended it, or it was dropped: read the store instead).
    */
   take(logId: number, from: number, to: number, limit: number): Entry[] | undefined {
     const log = this.byLog.get(logId);
-    if (!log?.has(from)) return undefined;
+    if (!log?.has(from)) return this.isComing(logId, from) ? [] : undefined;
     const out: Entry[] = [];
     for (let i = from; i < to && out.length < limit; i++) {
       const e = log.get(i);
@@ -70,6 +95,13 @@ export class RecentEntries {
     }
     if (log.size === 0) this.byLog.delete(logId);
     return out;
+  }
+
+  private isComing(logId: number, index: number): boolean {
+    const log = this.coming.get(logId);
+    if (!log) return false;
+    for (const [first, end] of log) if (index >= first && index < end) return true;
+    return false;
   }
 
   /** How many entries are held (for tests and metrics). */

@@ -89,6 +89,13 @@ export interface LedgerOptions {
    * alert runner of `evident serve` takes them instead of reading them back). Must not throw.
    */
   onAppended?: (logId: number, entries: readonly Entry[]) => void;
+  /**
+   * Called with each batch's place in the log once its rows are written, before its commit is
+   * durable; then `onAppended` follows, or `onAbandoned` if the commit failed. The alert runner
+   * of `evident serve` waits for such a batch instead of reading it back. Must not throw.
+   */
+  onCommitting?: (logId: number, first: number, count: number) => void;
+  onAbandoned?: (logId: number, first: number) => void;
 }
 
 export interface InclusionProof {
@@ -144,6 +151,8 @@ export class Ledger {
   private fenceState: Fence | undefined;
   private readonly onFence: ((log: string, fence: Fence) => void) | undefined;
   private readonly onAppended: ((logId: number, entries: readonly Entry[]) => void) | undefined;
+  private readonly onCommitting: LedgerOptions['onCommitting'];
+  private readonly onAbandoned: LedgerOptions['onAbandoned'];
   /** Set by open(): the orphans it appended. */
   recovery: IntentRecovery = { recovered: 0, live: 0, invalid: 0 };
 
@@ -162,6 +171,8 @@ export class Ledger {
       this.signer && o.signerState !== undefined ? new SignerState(o.signerState, log.origin) : undefined;
     this.onFence = o.onFence;
     this.onAppended = o.onAppended;
+    this.onCommitting = o.onCommitting;
+    this.onAbandoned = o.onAbandoned;
     this.intents = new HeldIntents({
       store: this.store,
       logId: log.id,
@@ -370,6 +381,8 @@ export class Ledger {
     const known = this.knownHead;
     let signed: StoredCheckpoint | undefined;
     let written: Entry[] = [];
+    /** The first index of the batch announced to onCommitting, until it is durable or failed. */
+    let announced: number | undefined;
     try {
       // One round trip where the store offers it: the batch sealed on the head this ledger left,
       // written only if that is still the head and no id is stored (else the general path).
@@ -410,6 +423,11 @@ export class Ledger {
             if (sign) signed = await this.signInTx(tx);
           }
           written = result.entries;
+          if (announced !== undefined) this.tell(() => this.onAbandoned?.(this.log.id, announced!));
+          announced = written[0]?.index;
+          if (announced !== undefined) {
+            this.tell(() => this.onCommitting?.(this.log.id, announced!, written.length));
+          }
           // Set before COMMIT (a pipelined next batch begins before this one is durable). Safe
           // if the commit then fails: the stored head is not this one, and is fully checked.
           this.knownHead = result.head;
@@ -425,15 +443,20 @@ export class Ledger {
       return outcomes;
     } catch (e) {
       this.knownHead = undefined;
+      if (announced !== undefined) this.tell(() => this.onAbandoned?.(this.log.id, announced!));
       throw e;
     }
   }
 
   /** Durable now: tell whoever listens (never failing the appends, which stand). */
   private appended(entries: Entry[]): void {
-    if (!this.onAppended || entries.length === 0) return;
+    if (entries.length > 0) this.tell(() => this.onAppended?.(this.log.id, entries));
+  }
+
+  /** Calls a listener: its fault is never the appends'. */
+  private tell(listener: () => void): void {
     try {
-      this.onAppended(this.log.id, entries);
+      listener();
     } catch {
       // a listener's fault is not the appends'
     }

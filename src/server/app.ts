@@ -114,7 +114,12 @@ export async function buildServer(options: ServerOptions): Promise<App> {
       ...o.ledger,
     },
     ...(recent
-      ? { onAppended: (logId: number, entries: readonly Entry[]) => recent.add(logId, entries) }
+      ? {
+          onAppended: (logId: number, entries: readonly Entry[]) => recent.add(logId, entries),
+          onCommitting: (logId: number, first: number, count: number) =>
+            recent.committing(logId, first, count),
+          onAbandoned: (logId: number, first: number) => recent.abandoned(logId, first),
+        }
       : {}),
     checkpointIntervalMs: o.checkpointIntervalMs,
     log: app.log,

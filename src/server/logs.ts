@@ -31,6 +31,9 @@ export interface LogRegistryOptions {
   ledger?: LedgerTuning;
   /** Each log's durably committed entries, batch by batch (LedgerOptions.onAppended). */
   onAppended?: LedgerOptions['onAppended'];
+  /** Each log's batches committed and not yet durable, and those whose commit failed. */
+  onCommitting?: LedgerOptions['onCommitting'];
+  onAbandoned?: LedgerOptions['onAbandoned'];
   /** How often grown logs get a new signed checkpoint, by the timer and inside appends, in ms (0: only on demand). */
   checkpointIntervalMs?: number;
   log?: FastifyBaseLogger;
@@ -164,6 +167,8 @@ export class LogRegistry {
       ownsStore: false,
       ...(matches ? { signer } : {}),
       ...(this.o.onAppended ? { onAppended: this.o.onAppended } : {}),
+      ...(this.o.onCommitting ? { onCommitting: this.o.onCommitting } : {}),
+      ...(this.o.onAbandoned ? { onAbandoned: this.o.onAbandoned } : {}),
       ...(this.o.now ? { now: this.o.now } : {}),
       onFence: (log, f) => {
         this.fences.set(log, f);

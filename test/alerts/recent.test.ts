@@ -93,6 +93,21 @@ describe('RecentEntries', () => {
     assert.deepEqual(indexes(r.take(1, 4, 10, 10)), [4, 5, 6, 7, 8]);
   });
 
+  it('a batch committed but not yet durable is waited for (empty), not read back; a failed one is read', () => {
+    const r = new RecentEntries(100);
+    r.committing(1, 0, 3);
+    r.committing(1, 3, 2);
+    assert.deepEqual(r.take(1, 0, 10, 10), [], 'on its way: wait');
+    assert.deepEqual(r.take(1, 4, 10, 10), [], 'inside the second batch too');
+    assert.equal(r.take(1, 5, 10, 10), undefined, 'past every announced batch: read the store');
+    assert.equal(r.take(2, 0, 10, 10), undefined, 'another log');
+    r.add(1, [entry(0), entry(1), entry(2)]);
+    assert.deepEqual(indexes(r.take(1, 0, 10, 10)), [0, 1, 2], 'durable: handed over');
+    r.abandoned(1, 3);
+    assert.equal(r.take(1, 3, 10, 10), undefined, 'its commit failed: read the store');
+    assert.equal(r.take(1, 0, 10, 10), undefined, 'nothing left announced');
+  });
+
   it('stays bounded when every batch is taken as it comes (one event a batch, for hours)', () => {
     const r = new RecentEntries(100);
     for (let i = 0; i < 10_000; i++) {
@@ -147,6 +162,67 @@ describe('alert runner fed by the ledger of its process', () => {
       await runner.stop();
       await ours.close();
       await theirs.close();
+      await store.close();
+    }
+  });
+});
+
+describe('a runner beside pipelined commits', () => {
+  it('waits for the batches this process has committed and not yet made durable, instead of reading them back', async () => {
+    const { db, key } = await logFile('pipelined');
+    const recent = new RecentEntries();
+    const ours = await openLedger({
+      db,
+      key,
+      checkpointIntervalMs: 3_600_000,
+      onAppended: (id, es) => recent.add(id, es),
+      onCommitting: (id, first, count) => recent.committing(id, first, count),
+      onAbandoned: (id, first) => recent.abandoned(id, first),
+    });
+    const store = await openStore(db);
+    let readBack = 0;
+    const counted = readsSeen(store, (page) => {
+      readBack += page.filter((e) => e.action === 'read').length;
+    });
+    const runner = new AlertRunner({
+      store: counted,
+      config: parseAlertsConfig({ pollMs: 20, sinks: { log: false } }),
+      log: { info() {}, warn() {}, error() {} },
+      recent,
+    });
+    const total = 8_000;
+    try {
+      await runner.tick(); // the cursor at the empty log's end
+      runner.start();
+      // 16 callers, batches of 50: commits pipelined, the runner polling every 20 ms. Without
+      // the announcements its cursor would stand on a batch still in its fsync at most passes,
+      // and it would read (nearly) every entry back from the database.
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < total) {
+            const from = next;
+            next += 50;
+            await ours.appendMany(
+              Array.from({ length: 50 }, (_, i) => ({
+                ...failure('alice', from + i),
+                action: 'read',
+                result: 'success',
+              })),
+            );
+          }
+        }),
+      );
+      await runner.tick();
+      // What the runner read from the database: the alert events it appended itself (another
+      // writer, whose entries no buffer holds) and the first page read from each of them.
+      assert.ok(readBack < total / 20, `${readBack} of ${total} entries read back from the database`);
+      const info = (await store.getLog('default'))!;
+      const alerts = await store.query(info.id, { action: 'evident.alert' });
+      assert.ok(alerts.length > 0, 'the reads were evaluated: bulk reads raised an alert');
+    } finally {
+      await runner.stop();
+      await ours.close();
       await store.close();
     }
   });
@@ -256,6 +332,62 @@ describe('Ledger onAppended', () => {
         stored.map((e) => e.index),
         [0, 1, 2, 3, 4],
       );
+    } finally {
+      await ledger.close();
+      await store.close();
+    }
+  });
+  it('announces each batch before its commit, then hands it over, or withdraws it when the commit fails', async () => {
+    const db = join(dir, 'announce.db');
+    const signer = await createKeyFile(join(dir, 'announce.key'), 'alerts.test/default');
+    const store = await openStore(db);
+    await createLog(store, { name: 'default', origin: 'alerts.test/default', signer });
+    const away = new Error('commit failed');
+    let failNext = false;
+    // The batch's rows are written (and announced), then the transaction fails: it rolls back.
+    const failing = new Proxy(store, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target);
+        if (prop === 'write') {
+          return (logId: number, fn: (tx: unknown) => Promise<unknown>, options: unknown) =>
+            target.write(
+              logId,
+              async (tx) => {
+                const r = await fn(tx);
+                if (failNext) {
+                  failNext = false;
+                  throw away;
+                }
+                return r;
+              },
+              options as never,
+            );
+        }
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const told: string[] = [];
+    const ledger = await Ledger.open({
+      store: failing,
+      signer,
+      ownsStore: false,
+      onCommitting: (_id, first, count) => told.push(`committing ${first}+${count}`),
+      onAppended: (_id, es) => told.push(`appended ${es.map((e) => e.index).join(',')}`),
+      onAbandoned: (_id, first) => told.push(`abandoned ${first}`),
+    });
+    try {
+      await ledger.appendMany([0, 1, 2].map(event));
+      failNext = true;
+      await assert.rejects(ledger.appendMany([3, 4].map(event)), /commit failed/);
+      await ledger.appendMany([5, 6].map(event));
+      assert.deepEqual(told, [
+        'committing 0+3',
+        'appended 0,1,2',
+        'committing 3+2',
+        'abandoned 3',
+        'committing 3+2',
+        'appended 3,4',
+      ]);
     } finally {
       await ledger.close();
       await store.close();
