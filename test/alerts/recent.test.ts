@@ -36,6 +36,14 @@ async function logFile(name: string): Promise<{ db: string; key: string }> {
   return { db, key };
 }
 
+/** An open store holding the log `default`, and the log's signer. */
+async function storeWithLog(name: string) {
+  const signer = await createKeyFile(join(dir, `${name}.key`), 'alerts.test/default');
+  const store = await openStore(join(dir, `${name}.db`));
+  await createLog(store, { name: 'default', origin: 'alerts.test/default', signer });
+  return { store, signer };
+}
+
 /** `store`, with each page of entries read from the database handed to `seen` first. */
 function readsSeen<S extends Store>(store: S, seen: (page: Entry[]) => void): S {
   return new Proxy(store, {
@@ -283,10 +291,7 @@ describe('Ledger onAppended', () => {
   });
 
   it('hands over each durable batch once, never a batch whose commit failed, and a throwing listener fails no append', async () => {
-    const db = join(dir, 'hook.db');
-    const signer = await createKeyFile(join(dir, 'hook.key'), 'alerts.test/default');
-    const store = await openStore(db);
-    await createLog(store, { name: 'default', origin: 'alerts.test/default', signer });
+    const { store, signer } = await storeWithLog('hook');
     const away = new Error('disk away');
     let failNext = false;
     const flaky = new Proxy(store, {
@@ -337,11 +342,9 @@ describe('Ledger onAppended', () => {
       await store.close();
     }
   });
+
   it('announces each batch before its commit, then hands it over, or withdraws it when the commit fails', async () => {
-    const db = join(dir, 'announce.db');
-    const signer = await createKeyFile(join(dir, 'announce.key'), 'alerts.test/default');
-    const store = await openStore(db);
-    await createLog(store, { name: 'default', origin: 'alerts.test/default', signer });
+    const { store, signer } = await storeWithLog('announce');
     const away = new Error('commit failed');
     let failNext = false;
     // The batch's rows are written (and announced), then the transaction fails: it rolls back.
