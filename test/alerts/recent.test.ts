@@ -11,6 +11,7 @@ import { after, describe, it } from 'node:test';
 import { parseAlertsConfig } from '../../src/alerts/config.ts';
 import { RecentEntries } from '../../src/alerts/recent.ts';
 import { AlertRunner } from '../../src/alerts/runner.ts';
+import { ErrorCode, EvidentError } from '../../src/core/errors.ts';
 import type { Entry } from '../../src/core/event/entry.ts';
 import { createKeyFile } from '../../src/ledger/keyfile.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
@@ -345,7 +346,8 @@ describe('Ledger onAppended', () => {
 
   it('announces each batch before its commit, then hands it over, or withdraws it when the commit fails', async () => {
     const { store, signer } = await storeWithLog('announce');
-    const away = new Error('commit failed');
+    // As SQLite reports an I/O error at COMMIT; the store turns it into STORE_FAILED.
+    const away = Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
     let failNext = false;
     // The batch's rows are written (and announced), then the transaction fails: it rolls back.
     const failing = new Proxy(store, {
@@ -381,7 +383,13 @@ describe('Ledger onAppended', () => {
     try {
       await ledger.appendMany([0, 1, 2].map(event));
       failNext = true;
-      await assert.rejects(ledger.appendMany([3, 4].map(event)), /commit failed/);
+      await assert.rejects(
+        ledger.appendMany([3, 4].map(event)),
+        (e) =>
+          e instanceof EvidentError &&
+          e.code === ErrorCode.STORE_FAILED &&
+          e.details['cause'] === 'SQLITE_IOERR',
+      );
       await ledger.appendMany([5, 6].map(event));
       assert.deepEqual(told, [
         'committing 0+3',
