@@ -45,6 +45,11 @@ export class RecentEntries {
 
   /** A batch announced by `committing` whose commit failed: the runner reads the store there. */
   abandoned(logId: number, first: number): void {
+    this.settle(logId, first);
+  }
+
+  /** The announced batch starting at `first` is no longer on its way (durable, or failed). */
+  private settle(logId: number, first: number): void {
     const log = this.coming.get(logId);
     log?.delete(first);
     if (log?.size === 0) this.coming.delete(logId);
@@ -53,7 +58,7 @@ export class RecentEntries {
   /** Entries committed durably to a log, in index order (batches may come in any order). */
   add(logId: number, entries: readonly Entry[]): void {
     if (entries.length === 0) return;
-    this.abandoned(logId, entries[0]!.index);
+    this.settle(logId, entries[0]!.index);
     let log = this.byLog.get(logId);
     if (!log) {
       log = new Map();

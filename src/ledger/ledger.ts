@@ -423,6 +423,8 @@ export class Ledger {
             if (sign) signed = await this.signInTx(tx);
           }
           written = result.entries;
+          // Announced before COMMIT, as readers see the rows from then on; a store that runs the
+          // transaction again withdraws the first attempt's batch before announcing this one.
           if (announced !== undefined) this.tell(() => this.onAbandoned?.(this.log.id, announced!));
           announced = written[0]?.index;
           if (announced !== undefined) {
