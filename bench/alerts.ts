@@ -9,7 +9,6 @@
 import { parseAlertsConfig } from '../src/alerts/config.ts';
 import { RecentEntries } from '../src/alerts/recent.ts';
 import { AlertRunner } from '../src/alerts/runner.ts';
-import type { Entry } from '../src/core/event/entry.ts';
 import { openStore } from '../src/store/open.ts';
 import type { AlertStore, Store } from '../src/store/types.ts';
 import { freshLog, progress, round2, sampleEvent } from './support.ts';
@@ -46,13 +45,7 @@ async function once(on: boolean, events: number, concurrency: number, batch: num
   const recent = on ? new RecentEntries() : undefined;
   const log = await freshLog({
     checkpointIntervalMs: 3_600_000,
-    ...(recent
-      ? {
-          onAppended: (id: number, es: readonly Entry[]) => recent.add(id, es),
-          onCommitting: (id: number, first: number, count: number) => recent.committing(id, first, count),
-          onAbandoned: (id: number, first: number) => recent.abandoned(id, first),
-        }
-      : {}),
+    ...recent?.listeners(),
   });
   let store: (Store & AlertStore) | undefined;
   let runner: AlertRunner | undefined;

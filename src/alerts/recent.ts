@@ -33,6 +33,18 @@ export class RecentEntries {
     this.filling = fn;
   }
 
+  /**
+   * The ledger's listeners that feed this buffer (LedgerOptions `onAppended`, `onCommitting`,
+   * `onAbandoned`): every ledger of the process is given them.
+   */
+  listeners() {
+    return {
+      onAppended: (logId: number, entries: readonly Entry[]) => this.add(logId, entries),
+      onCommitting: (logId: number, first: number, count: number) => this.committing(logId, first, count),
+      onAbandoned: (logId: number, first: number) => this.abandoned(logId, first),
+    };
+  }
+
   /** A batch of a log committed, not durable yet: `add` hands it over, `abandoned` withdraws it. */
   committing(logId: number, first: number, count: number): void {
     let log = this.coming.get(logId);

@@ -383,6 +383,9 @@ export class Ledger {
     let written: Entry[] = [];
     /** The first index of the batch announced to onCommitting, until it is durable or failed. */
     let announced: number | undefined;
+    const withdraw = () => {
+      if (announced !== undefined) this.tell(() => this.onAbandoned?.(this.log.id, announced!));
+    };
     try {
       // One round trip where the store offers it: the batch sealed on the head this ledger left,
       // written only if that is still the head and no id is stored (else the general path).
@@ -425,7 +428,7 @@ export class Ledger {
           written = result.entries;
           // Announced before COMMIT, as readers see the rows from then on; a store that runs the
           // transaction again withdraws the first attempt's batch before announcing this one.
-          if (announced !== undefined) this.tell(() => this.onAbandoned?.(this.log.id, announced!));
+          withdraw();
           announced = written[0]?.index;
           if (announced !== undefined) {
             this.tell(() => this.onCommitting?.(this.log.id, announced!, written.length));
@@ -445,7 +448,7 @@ export class Ledger {
       return outcomes;
     } catch (e) {
       this.knownHead = undefined;
-      if (announced !== undefined) this.tell(() => this.onAbandoned?.(this.log.id, announced!));
+      withdraw();
       throw e;
     }
   }

@@ -10,7 +10,6 @@ import { AlertRunner } from '../alerts/runner.ts';
 import { readTargets } from '../archive/config.ts';
 import { ArchiveScheduler } from '../archive/scheduler.ts';
 import { ErrorCode, EvidentError } from '../core/errors.ts';
-import type { Entry } from '../core/event/entry.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { AlertStore } from '../store/types.ts';
 import { accessGuard, rateLimitKey } from './access.ts';
@@ -113,14 +112,7 @@ export async function buildServer(options: ServerOptions): Promise<App> {
       ...(o.signerState !== undefined ? { signerState: o.signerState } : {}),
       ...o.ledger,
     },
-    ...(recent
-      ? {
-          onAppended: (logId: number, entries: readonly Entry[]) => recent.add(logId, entries),
-          onCommitting: (logId: number, first: number, count: number) =>
-            recent.committing(logId, first, count),
-          onAbandoned: (logId: number, first: number) => recent.abandoned(logId, first),
-        }
-      : {}),
+    ...recent?.listeners(),
     checkpointIntervalMs: o.checkpointIntervalMs,
     log: app.log,
     onFence: (log, f) => metrics.logsFenced.inc({ log, source: f.source, rule: f.rule }),

@@ -135,7 +135,7 @@ describe('alert runner fed by the ledger of its process', () => {
   it('raises from what this process appended without reading it back, and reads what another process appended', async () => {
     const { db, key } = await logFile('fed');
     const recent = new RecentEntries();
-    const ours = await openLedger({ db, key, onAppended: (id, es) => recent.add(id, es) });
+    const ours = await openLedger({ db, key, ...recent.listeners() });
     // Another process on the same database: its appends reach no buffer of ours.
     const theirs = await openLedger({ db, key });
     const store = await openStore(db);
@@ -180,14 +180,7 @@ describe('a runner beside pipelined commits', () => {
   it('waits for the batches this process has committed and not yet made durable, instead of reading them back', async () => {
     const { db, key } = await logFile('pipelined');
     const recent = new RecentEntries();
-    const ours = await openLedger({
-      db,
-      key,
-      checkpointIntervalMs: 3_600_000,
-      onAppended: (id, es) => recent.add(id, es),
-      onCommitting: (id, first, count) => recent.committing(id, first, count),
-      onAbandoned: (id, first) => recent.abandoned(id, first),
-    });
+    const ours = await openLedger({ db, key, checkpointIntervalMs: 3_600_000, ...recent.listeners() });
     const store = await openStore(db);
     let readBack = 0;
     const counted = readsSeen(store, (page) => {
@@ -241,7 +234,7 @@ describe('a runner whose buffer fills before its next poll', () => {
   it('takes the entries as the buffer half fills, so that none is dropped and read back', async () => {
     const { db, key } = await logFile('filling');
     const recent = new RecentEntries(10);
-    const ours = await openLedger({ db, key, onAppended: (id, es) => recent.add(id, es) });
+    const ours = await openLedger({ db, key, ...recent.listeners() });
     const store = await openStore(db);
     let readBack = 0;
     const counted = readsSeen(store, (page) => {

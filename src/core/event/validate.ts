@@ -63,10 +63,6 @@ export function validateEvent(input: unknown, options: ValidateOptions = {}): Au
     });
   }
   if (issues.length > 0) throw new ValidationError(issues);
-  const json = seen.json;
-  if (json !== undefined) {
-    for (let i = 0; i < json.length; i += 2) keepCanonicalJson(json[i] as object, json[i + 1] as string);
-  }
   // Object.assign, not a spread: several times faster in V8 (see sealEvent); the input holds no
   // key a setter of the new object could catch (`__proto__` is refused above, FORBIDDEN_KEYS).
   const event: AuditEvent = Object.assign({}, input as AuditEvent);
@@ -108,8 +104,6 @@ export function timestampWasFilled(event: AuditEvent): boolean {
 interface Seen {
   /** The IP address in its canonical form (when it is one). */
   ip?: string | undefined;
-  /** Each JSON value checked, followed by its canonical text. */
-  json?: (object | string)[];
 }
 
 function collectIssues(input: unknown, seen: Seen): FieldIssue[] {
@@ -159,8 +153,9 @@ function collectIssues(input: unknown, seen: Seen): FieldIssue[] {
     const v = ev[f];
     if (!isPlainObject(v) || !clean(f)) continue;
     const text = canonicalize(v);
-    seen.json ??= [];
-    seen.json.push(v, text);
+    // Kept even if another field fails: an event is validated again each time it is sent, and
+    // that validation's text replaces this one before anything is sealed.
+    keepCanonicalJson(v, text);
     const size = utf8Length(text);
     jsonSizes.set(f, size);
     if (size > LIMITS.jsonBytes)

@@ -32,15 +32,12 @@ export const RESTART_FRAMES = 8192;
 /** How long a RESTART waits for the writer's lock before giving up until the next checkpoint. */
 const RESTART_WAIT_MS = 1000;
 
-/** What the worker answers for each checkpoint: SQLite's `wal_checkpoint` row, or its failure. */
-type Reply = { ok: true; busy: number; log: number; checkpointed: number } | { ok: false; message: string };
+/** What the worker answers for each checkpoint: done, or why it failed. */
+type Reply = { ok: true } | { ok: false; message: string };
 
 export interface CheckpointStats {
   /** Background checkpoints finished. */
   runs: number;
-  /** At the end of the last one: frames in the WAL, and how many of them are in the database. */
-  walFrames: number;
-  checkpointedFrames: number;
   /** Set once the worker failed: the writer checkpoints inline again. */
   failed?: string;
 }
@@ -59,12 +56,12 @@ parentPort.on('message', (m) => {
   }
   try {
     db ??= new Database(workerData.path, { fileMustExist: true });
-    let r = db.pragma('wal_checkpoint(PASSIVE)')[0];
+    const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
     if (r.log >= workerData.restartFrames) {
       db.pragma('busy_timeout = ' + workerData.restartWaitMs);
-      try { r = db.pragma('wal_checkpoint(RESTART)')[0]; } finally { db.pragma('busy_timeout = 0'); }
+      try { db.pragma('wal_checkpoint(RESTART)'); } finally { db.pragma('busy_timeout = 0'); }
     }
-    parentPort.postMessage({ ok: true, busy: r.busy, log: r.log, checkpointed: r.checkpointed });
+    parentPort.postMessage({ ok: true });
   } catch (e) {
     parentPort.postMessage({ ok: false, message: String(e && e.message ? e.message : e) });
   }
@@ -77,7 +74,7 @@ export class WalCheckpointer {
   private running = false;
   private closing = false;
   private lastStart = Number.NEGATIVE_INFINITY;
-  readonly stats: CheckpointStats = { runs: 0, walFrames: 0, checkpointedFrames: 0 };
+  readonly stats: CheckpointStats = { runs: 0 };
 
   /**
    * @param path the database file
@@ -112,8 +109,6 @@ export class WalCheckpointer {
       this.running = false;
       if (!r.ok) return this.fail(r.message);
       this.stats.runs++;
-      this.stats.walFrames = r.log;
-      this.stats.checkpointedFrames = r.checkpointed;
     });
     w.on('error', (e) => this.fail(e.message));
     this.worker = w;
