@@ -62,6 +62,83 @@ function suite(): void {
       await l.close();
     });
 
+    test('a stored id among several: the rows of that insert are taken back, nothing is written', async () => {
+      const log = await fresh();
+      const head0 = await f.svc.head(log.id);
+      const a = prepare(head0, [fullEvent(0)]);
+      assert.equal(await f.svc.appendAt(log.id, head0, a), true);
+      const head1 = await f.svc.head(log.id);
+      // the first two rows are new, the third repeats a stored id: the refusal comes mid-insert
+      const dup = prepare(head1, [fullEvent(1), fullEvent(2), { ...fullEvent(3), id: a.ids[0] }]);
+      assert.equal(await f.svc.appendAt(log.id, head1, dup), false);
+      assert.equal(await count(log.id), 1);
+      assert.deepEqual(await f.svc.head(log.id), head1);
+      const fresh3 = prepare(head1, [fullEvent(1), fullEvent(2), fullEvent(3)]);
+      assert.equal(await f.svc.appendAt(log.id, head1, fresh3), true, 'the same head takes a clean batch');
+      assert.equal(await count(log.id), 4);
+    });
+
+    test('the end of the log must be exactly the head: a row past it, a missing or a changed last entry are refused', async () => {
+      const log = await fresh();
+      const head0 = await f.svc.head(log.id);
+      assert.equal(await f.svc.appendAt(log.id, head0, prepare(head0, [fullEvent(0), fullEvent(1)])), true);
+      const head2 = await f.svc.head(log.id);
+      const next = prepare(head2, [fullEvent(2)]);
+      const cols = `log_id, idx, id, "timestamp", received_at, actor_id, actor_type, action, resource_type,
+        resource_id, result, ip_address, user_agent, session_id, reason, prev_hash, hash, changed_fields,
+        old_values, new_values, metadata, commitments`;
+      const copy = (idx: string, id: string) =>
+        `INSERT INTO ${s()}.entries (${cols}) SELECT ${cols.replace('idx, id,', `${idx}, ${id},`)}
+           FROM ${s()}.entries WHERE log_id = $1 AND idx = 1`;
+      /** Runs `sql` as the owner with the append-only triggers off (an attacker with the database). */
+      const tamper = (sql: string) =>
+        admin(async (c) => {
+          await c.query('BEGIN');
+          await c.query(`ALTER TABLE ${s()}.entries DISABLE TRIGGER ALL`);
+          await c.query(sql, sql.includes('$1') ? [log.id] : []);
+          await c.query(`ALTER TABLE ${s()}.entries ENABLE TRIGGER ALL`);
+          await c.query('COMMIT');
+        });
+      const cases: { name: string; tamper: string[]; undo: string[] }[] = [
+        {
+          name: 'a row past the head',
+          tamper: [copy('idx + 5', `id || 'x'`)],
+          undo: [`DELETE FROM ${s()}.entries WHERE log_id = $1 AND idx = 6`],
+        },
+        {
+          name: 'the last entry removed',
+          tamper: [
+            `CREATE TABLE ${s()}.kept_row AS SELECT ${cols} FROM ${s()}.entries WHERE log_id = ${log.id} AND idx = 1`,
+            `DELETE FROM ${s()}.entries WHERE log_id = $1 AND idx = 1`,
+          ],
+          undo: [
+            `INSERT INTO ${s()}.entries (${cols}) SELECT ${cols} FROM ${s()}.kept_row`,
+            `DROP TABLE ${s()}.kept_row`,
+          ],
+        },
+        {
+          name: 'the last entry rehashed',
+          tamper: [`UPDATE ${s()}.entries SET hash = reverse(hash) WHERE log_id = $1 AND idx = 1`],
+          undo: [`UPDATE ${s()}.entries SET hash = reverse(hash) WHERE log_id = $1 AND idx = 1`],
+        },
+      ];
+      for (const c of cases) {
+        for (const sql of c.tamper) await tamper(sql);
+        const before = await count(log.id);
+        assert.equal(await f.svc.appendAt(log.id, head2, next), false, c.name);
+        assert.equal(await count(log.id), before, `${c.name}: nothing written`);
+        assert.deepEqual(await f.svc.head(log.id), head2, `${c.name}: the head kept`);
+        for (const sql of c.undo) await tamper(sql);
+      }
+      // restored, the same call writes: the refusals above came from the tampering
+      assert.equal(await f.svc.appendAt(log.id, head2, next), true);
+      assert.equal(await count(log.id), 3);
+      const l = await open(log.name);
+      const r = await l.verify();
+      assert.ok(r.ok && r.entries === 3, summary(r));
+      await l.close();
+    });
+
     test('a head whose last entry does not back it is refused, and the ledger then reports the tamper', async () => {
       const log = await fresh();
       const l = await open(log.name);

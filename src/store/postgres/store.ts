@@ -177,7 +177,7 @@ export class PostgresStore implements Store, ApiKeyStore, CosignatureStore, Witn
   }
 
   /**
-   * One statement outside any transaction (autocommit): append_at (migrations.ts v5) checks
+   * One statement outside any transaction (autocommit): append_at (migrations.ts v7, v11) checks
    * the head under its lock and writes, and the commit follows in the same round trip. Batches
    * larger than one statement's chunk go through write().
    */
