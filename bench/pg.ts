@@ -15,6 +15,8 @@ export interface PgServer {
   version: string;
   fsync: string;
   synchronous_commit: string;
+  /** Off: no table is analysed unless asked, so plans are made without statistics. */
+  autovacuum: string;
 }
 
 /** The server's version and durability settings, or why it cannot be reached. */
@@ -29,6 +31,7 @@ export async function probePostgres(): Promise<{ server: PgServer } | { error: s
         version: await show('server_version'),
         fsync: await show('fsync'),
         synchronous_commit: await show('synchronous_commit'),
+        autovacuum: await show('autovacuum'),
       },
     };
   } catch (e) {

@@ -41,7 +41,7 @@ function s3Section(r: Results): string[] {
 export function markdown(r: Results): string {
   const m = r.machine;
   const pg = m.postgres
-    ? `PostgreSQL ${m.postgres.version} (fsync ${m.postgres.fsync}, synchronous_commit ${m.postgres.synchronous_commit})`
+    ? `PostgreSQL ${m.postgres.version} (fsync ${m.postgres.fsync}, synchronous_commit ${m.postgres.synchronous_commit}, autovacuum ${m.postgres.autovacuum ?? 'not recorded'})`
     : `PostgreSQL not measured${r.postgres_skipped ? `: ${r.postgres_skipped}` : ''}`;
   const ratio = (x: IngestResult, to: 'naive' | 'bare') => {
     const b = r.ingest.find((y) => y.system === to && y.store === x.store && y.concurrency === x.concurrency);
