@@ -615,12 +615,12 @@ function v10(s: string): string {
  * - The end of the log is one ordered range of the primary key, the entry at p_size - 1 and
  *   whatever follows it (at most two rows), where migration 7 asked whether that entry holds the
  *   last hash and, separately, whether any entry lies at or past p_size. The second, planned
- *   without statistics or for an unknown p_size, was a sequential scan of the log (0.8 ms an
- *   append at 13,000 entries, growing with it). ORDER BY the key with a LIMIT has one plan.
+ *   without statistics or for an unknown p_size, read the whole log (0.5 to 4.3 ms an append at
+ *   4,000 to 13,000 entries, growing with it). ORDER BY the key with a LIMIT has one plan.
  * - A stored id is refused by the unique index entries_id itself, in a block whose rollback
  *   takes back the rows of that INSERT (then 'stored', as before), where a query before it cost
- *   0.2 to 0.3 ms an append. p_ids is no longer read.
- * - One entry is inserted from VALUES, not unnest of 21 arrays (0.16 against 0.26 ms).
+ *   0.08 to 0.33 ms an append. p_ids is no longer read.
+ * - One entry is inserted from VALUES, not unnest of 21 arrays (0.18 against 0.29 ms).
  * - Its statements have one plan each whatever the statistics, so plan_cache_mode is left at
  *   its default (CREATE OR REPLACE drops migration 10's setting): planning each call cost more.
  */
