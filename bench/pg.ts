@@ -15,8 +15,9 @@ export interface PgServer {
   version: string;
   fsync: string;
   synchronous_commit: string;
-  /** Off: no table is analysed unless asked, so plans are made without statistics. */
-  autovacuum: string;
+  /** Off: no table is analysed unless asked, so plans are made without statistics. Absent
+   * from results written before it was recorded. */
+  autovacuum?: string;
 }
 
 /** The server's version and durability settings, or why it cannot be reached. */

@@ -396,7 +396,6 @@ export class Ledger {
         if (
           result.entries.length > 0 &&
           (await this.store.appendAt(this.log.id, known, {
-            ids,
             entries: result.entries,
             nodes: result.nodes,
             head: result.head,

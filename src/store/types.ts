@@ -180,8 +180,7 @@ export interface WriteTx {
 
 /** An append computed ahead of its transaction, from an expected head (Store.appendAt). */
 export interface PreparedAppend {
-  /** Every event id of the batch: none may be stored yet. */
-  ids: string[];
+  /** Written only if none of their ids is stored yet (the store refuses the whole append). */
   entries: Entry[];
   nodes: NodeHash[];
   head: LogHead;

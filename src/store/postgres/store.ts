@@ -193,7 +193,8 @@ export class PostgresStore implements Store, ApiKeyStore, CosignatureStore, Witn
         expected.lastHash,
         expected.frontier,
         Math.max(0, Math.floor(this.lockTimeoutMs)),
-        a.ids,
+        // p_ids: unread since migration 11, where the unique index refuses a stored id.
+        [],
         ...ENTRY_COLUMNS.map((col) => rows.map((r) => r.row[col])),
         secrets.map((x) => x.idx),
         secrets.map((x) => x.field),
