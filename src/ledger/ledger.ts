@@ -142,6 +142,8 @@ export class Ledger {
    * after any failure.
    */
   private knownHead: LogHead | undefined;
+  /** The last batch handed to Store.appendAt, settled (never rejecting): the general path waits for it. */
+  private handedOver: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly intents: HeldIntents;
   /** The signer state, when configured and the ledger signs. */
@@ -393,19 +395,31 @@ export class Ledger {
         // Not refused only while no other writer moved the head since this ledger's last batch:
         // received_at then still follows index order (docs/exports.md, "Complete time ranges").
         const result = integrate(known, units, new Map(), { erasable, receivedAt: this.now().toISOString() });
-        if (
-          result.entries.length > 0 &&
-          (await this.store.appendAt(this.log.id, known, {
-            entries: result.entries,
-            nodes: result.nodes,
-            head: result.head,
-          }))
-        ) {
+        if (result.entries.length > 0) {
+          // Announced before it is handed over: readers may see the rows from its commit on.
+          announced = result.entries[0]!.index;
+          this.tell(() => this.onCommitting?.(this.log.id, announced!, result.entries.length));
+          // A pipelining store lets the next batch be sealed on the head this one leaves before
+          // this one is durable; if this one is refused, so is that one (Store.appendAt).
           this.knownHead = result.head;
-          this.appended(result.entries);
-          return result.outcomes;
+          const handed = this.store.appendAt(
+            this.log.id,
+            known,
+            { entries: result.entries, nodes: result.nodes, head: result.head },
+            alone ? {} : { pipeline: { committed } },
+          );
+          this.handedOver = handed.catch(() => false);
+          if (await handed) {
+            this.appended(result.entries);
+            return result.outcomes;
+          }
+          withdraw();
+          announced = undefined;
+          this.knownHead = undefined;
         }
       }
+      // After every batch handed over before this one: they may still move the head.
+      await this.handedOver;
       const outcomes = await this.store.write(
         this.log.id,
         async (tx) => {

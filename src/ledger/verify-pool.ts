@@ -13,11 +13,12 @@
  * asked for only when the verifier takes one. A bundle's batches of lines are bounded by bytes
  * as well (bundleRuns), and each thread's heap by WORKER_LIMITS.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Entry } from '../core/event/entry.ts';
 import type { EntrySource } from '../core/verify/lookahead.ts';
 import type { RunSummary, VerifiedRun } from '../core/verify/runs.ts';
 import type { SchemaCheck } from '../store/schema-drift.ts';
+import { startModuleWorker } from '../store/worker-thread.ts';
 
 /** What one verification asks of the workers; `session` names the verification, `db` its file. */
 interface SessionTask {
@@ -41,19 +42,8 @@ export type WorkerReply =
 
 const QUEUE_PER_WORKER = 4;
 
-const here = import.meta.url;
-const fromSource = here.endsWith('.ts');
-const workerUrl = new URL(`./verify-worker${fromSource ? '.ts' : '.js'}`, here);
-
-/**
- * The built package starts verify-worker.js. Run from the TypeScript sources (tests, the
- * benchmarks), a worker thread does not inherit the main thread's loader hooks: it registers
- * tsx's own before loading verify-worker.ts.
- */
 function startWorker(): Worker {
-  if (!fromSource) return new Worker(workerUrl, { resourceLimits: WORKER_LIMITS });
-  const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
-  return new Worker(boot, { eval: true, resourceLimits: WORKER_LIMITS });
+  return startModuleWorker('verify-worker', import.meta.url, { resourceLimits: WORKER_LIMITS });
 }
 
 /**

@@ -215,9 +215,18 @@ export interface Store {
    * new head, computed by the caller from `expected`) in one durable transaction holding the
    * sequencing lock, only if the log's head is still `expected` (and matches its last entry)
    * and none of `append.ids` is stored yet; else writes nothing and returns false, and the
-   * caller appends through `write`. Resolves only once the commit is durable.
+   * caller appends through `write`. Resolves only once the commit is durable. Pipelined
+   * (options.pipeline), the driver may call `committed` before then, once the next appendAt
+   * may be made: the caller then seals the next batch on the head this one leaves, and the
+   * driver MUST write the two in that order (the second is refused when the first was not
+   * written, as its expected head is then not stored). Drivers that do not pipeline ignore it.
    */
-  appendAt?(logId: number, expected: LogHead, append: PreparedAppend): Promise<boolean>;
+  appendAt?(
+    logId: number,
+    expected: LogHead,
+    append: PreparedAppend,
+    options?: WriteOptions,
+  ): Promise<boolean>;
   head(logId: number): Promise<LogHead>;
   /** Entries with from <= index < to, in index order; at most `limit`. */
   entries(logId: number, from: number, to: number, limit: number): Promise<Entry[]>;

@@ -17,6 +17,7 @@ import { createKeyFile } from '../../src/ledger/keyfile.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { createLog, openLedger } from '../../src/ledger/open.ts';
 import { openStore } from '../../src/store/open.ts';
+import { storeError } from '../../src/store/sqlite/errors.ts';
 import type { Store } from '../../src/store/types.ts';
 import { eventually } from '../server/raw-connection.ts';
 
@@ -291,9 +292,11 @@ describe('Ledger onAppended', () => {
     const flaky = new Proxy(store, {
       get(target, prop) {
         const v = Reflect.get(target, prop, target);
-        if (prop === 'write' && failNext) {
-          failNext = false;
-          return async () => {
+        // the ledger appends through either (appendAt once it knows the head)
+        if (prop === 'write' || prop === 'appendAt') {
+          return async (...args: unknown[]) => {
+            if (!failNext) return (v as (...a: unknown[]) => unknown).apply(target, args);
+            failNext = false;
             throw away;
           };
         }
@@ -346,6 +349,14 @@ describe('Ledger onAppended', () => {
     const failing = new Proxy(store, {
       get(target, prop) {
         const v = Reflect.get(target, prop, target);
+        // A sealed batch handed over whole (appendAt): refused by the failing COMMIT.
+        if (prop === 'appendAt') {
+          return async (...args: unknown[]) => {
+            if (!failNext) return (v as (...a: unknown[]) => unknown).apply(target, args);
+            failNext = false;
+            throw storeError(away);
+          };
+        }
         if (prop === 'write') {
           return (logId: number, fn: (tx: unknown) => Promise<unknown>, options: unknown) =>
             target.write(

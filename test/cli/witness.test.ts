@@ -234,6 +234,22 @@ describe('witnesses and a witnessed log (real processes)', () => {
 
   it('with w2 away: 1-of-2 passes, 2-of-2 fails with WITNESS_QUORUM_UNMET (exit 1); the checkpoint says unmet', async () => {
     await witnesses[1]!.stop();
+    // The witness_failure alert (one per window of an hour, whichever witness failed first: w1,
+    // killed in the test before, or w2) is an entry of the log, raised by the server when its
+    // alert runner next passes: wait for it, or it could land after the events below and leave
+    // the last checkpoint without w1's cosignature.
+    await until('the witness_failure alert', async () => {
+      const db = new Database(join(dir, 'evident.db'), { readonly: true });
+      try {
+        const alerts = db
+          .prepare("SELECT metadata FROM entries WHERE action = 'evident.alert'")
+          .pluck()
+          .all() as string[];
+        return alerts.some((m) => JSON.parse(m).rule === 'witness_failure') ? true : undefined;
+      } finally {
+        db.close();
+      }
+    });
     // Wait for w1 to cosign the whole tree: a checkpoint of a part of it would leave a later one,
     // signed before or at shutdown, without w1's cosignature.
     const treeSize = await append(serve!.url, 3, 200);

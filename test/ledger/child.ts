@@ -25,12 +25,15 @@ export function startAppender(
   prefix: string,
   count: number | 'forever',
   batch: number,
+  /** The child's working directory; tsx is found from here whatever it is, as its threads must. */
+  cwd?: string,
 ): Appender {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', APPENDER, db, key, prefix, String(count), String(batch)],
+    ['--import', import.meta.resolve('tsx'), APPENDER, db, key, prefix, String(count), String(batch)],
     {
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(cwd ? { cwd } : {}),
     },
   );
   const a: Appender = {

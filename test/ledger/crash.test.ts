@@ -11,7 +11,8 @@ import { event, makeFixture, summary } from './support.ts';
 test('SIGKILL mid-append loses nothing that was acknowledged', async () => {
   const fx = await makeFixture();
   try {
-    const writer = startAppender(fx.db, fx.keyPath, 'crash', 'forever', 50);
+    // Run from outside the checkout: the append thread must start wherever the process runs.
+    const writer = startAppender(fx.db, fx.keyPath, 'crash', 'forever', 50, fx.dir);
     await writer.ready;
     writer.go();
     await writer.receiptsRead(1000);

@@ -72,11 +72,16 @@ describe('pipelined SQLite commits', () => {
       const l = await fx.open({ checkpointIntervalMs: 3_600_000 });
       const st = l.store as SqliteStore;
       const write = st.write.bind(st);
+      const appendAt = st.appendAt.bind(st);
       const pipelined: boolean[] = [];
       st.write = ((logId, fn, options) => {
         pipelined.push(options?.pipeline !== undefined);
         return write(logId, fn, options);
       }) as SqliteStore['write'];
+      st.appendAt = ((logId, expected, append, options) => {
+        pipelined.push(options?.pipeline !== undefined);
+        return appendAt(logId, expected, append, options);
+      }) as SqliteStore['appendAt'];
       // One caller: each append is all there is to do, and commits with synchronous=FULL.
       for (let i = 0; i < 20; i++) await l.append(event(i));
       assert.equal(pipelined.length, 20);
@@ -85,13 +90,15 @@ describe('pipelined SQLite commits', () => {
         'a lone append is committed inline',
       );
       assert.equal(synchronous(st), 2, 'FULL');
-      // Many callers: the batches that others wait behind overlap their fsyncs.
+      assert.equal(st.appendsInThread, 0, 'no lone append went to the append thread');
+      // Many callers: the batches that others wait behind overlap their commits.
       pipelined.length = 0;
       await Promise.all(Array.from({ length: 200 }, (_, i) => l.append(event(100 + i))));
       assert.ok(
         pipelined.some((p) => p),
         `some batch is pipelined: ${pipelined.join(',')}`,
       );
+      assert.ok(st.appendsInThread > 0, 'the append thread wrote them');
       assert.ok((await l.verify()).ok);
       await l.close();
     } finally {
@@ -103,6 +110,8 @@ describe('pipelined SQLite commits', () => {
     const fx = await makeFixture('evident-pipeline-ledger-');
     try {
       const l = await fx.open({ checkpointIntervalMs: 3_600_000 });
+      // The general path's own pipelining (Store.write), without the sealed-batch append.
+      (l.store as { appendAt?: unknown }).appendAt = undefined;
       const receipts = await Promise.all(Array.from({ length: 300 }, (_, i) => l.append(event(i))));
       assert.deepEqual(
         receipts.map((r) => r.index).sort((a, b) => a - b),

@@ -15,7 +15,7 @@ import { completedNodes, type LevelRange, type NodeId } from '../../core/merkle/
 import { loadPeer } from '../../core/peers.ts';
 import { nodeTile } from '../../core/tlog/tile-path.ts';
 import { type AlertRow, alertFromRow } from '../alert-row.ts';
-import { ENTRY_COLUMNS, entryToRows, timestampSeconds } from '../rows.ts';
+import { timestampSeconds } from '../rows.ts';
 import type { SchemaCheck } from '../schema-drift.ts';
 import {
   type ApiKeyRow,
@@ -38,6 +38,7 @@ import type {
   LogHead,
   LogInfo,
   NodeHash,
+  PreparedAppend,
   PrunedRange,
   Store,
   StoredAlert,
@@ -51,7 +52,9 @@ import type {
   WriteOptions,
   WriteTx,
 } from '../types.ts';
-import { type CheckpointStats, WalCheckpointer } from './checkpointer.ts';
+import { appendIfHead, appendRows, insertRows } from './append-at.ts';
+import { AppendWorker } from './appender.ts';
+import { BACKSTOP_CHECKPOINT_PAGES, type CheckpointStats, WalCheckpointer } from './checkpointer.ts';
 import { COLS, type Prepare, querySql, readEntries, TIME } from './entry-reads.ts';
 import { missingNode, storeError } from './errors.ts';
 import { checkContents, type OpenChecks } from './identify.ts';
@@ -145,8 +148,6 @@ function nodesQuery(k: number): string {
   return nodeQueries[k];
 }
 
-const INSERT_ENTRY = `INSERT INTO entries (log_id, ${COLS}) VALUES (?, ${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
-
 export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, WitnessStore, AlertStore {
   readonly kind = 'sqlite' as const;
   private queue: Promise<unknown> = Promise.resolve();
@@ -165,6 +166,10 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
   private syncFailed: EvidentError | undefined;
   /** Checkpoints in a worker thread, started by the first pipelined commit (./checkpointer.ts). */
   private checkpointer: WalCheckpointer | undefined;
+  /** Writes pipelined appends in a thread of its own, started by the first (./appender.ts). */
+  private appender: AppendWorker | undefined;
+  /** Batches written by append threads that have ended. */
+  private threadAppends = 0;
 
   constructor(
     private readonly db: Db,
@@ -223,6 +228,11 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     return this.checkpointer?.stats;
   }
 
+  /** Batches written by the append thread (./appender.ts), for tests and metrics. */
+  get appendsInThread(): number {
+    return this.threadAppends + (this.appender?.written ?? 0);
+  }
+
   /** A file store pipelines its commits; `:memory:` commits each one synchronously. */
   get pipelines(): boolean {
     return this.walPath !== undefined;
@@ -270,10 +280,7 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
         if (this.erasedInTx) this.db.pragma('wal_checkpoint(TRUNCATE)');
         if (!pipelined) return { result };
         options.pipeline!.committed();
-        this.checkpointer ??= new WalCheckpointer(this.walPath!.slice(0, -'-wal'.length), (pages) =>
-          this.db.pragma(`wal_autocheckpoint = ${pages}`),
-        );
-        this.checkpointer.nudge();
+        this.backgroundCheckpoints().nudge();
         return { result, durable: this.syncWal() };
       } catch (e) {
         if (this.db.inTransaction) this.stmt('ROLLBACK').run();
@@ -282,6 +289,72 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     } finally {
       // Every other write on this connection (logs, API keys) commits synchronously.
       if (pipelined) this.stmt('PRAGMA synchronous = FULL').run();
+    }
+  }
+
+  /** The checkpointer, started on first use (a busy writer). */
+  private backgroundCheckpoints(): WalCheckpointer {
+    this.checkpointer ??= new WalCheckpointer(this.walPath!.slice(0, -'-wal'.length), (pages) =>
+      this.db.pragma(`wal_autocheckpoint = ${pages}`),
+    );
+    return this.checkpointer;
+  }
+
+  /**
+   * Store.appendAt. Pipelined (a ledger with more to seal meanwhile), the batch goes to the
+   * append thread and `committed` is called at once: the ledger seals the next batch on the head
+   * this one leaves while the thread writes this one, and hands it over behind it (./appender.ts).
+   * Otherwise it is written here, on the store's own connection, in the queue of its writes: for
+   * one caller a hop to another thread and back would only add to the latency.
+   */
+  appendAt(
+    logId: number,
+    expected: LogHead,
+    append: PreparedAppend,
+    options: WriteOptions = {},
+  ): Promise<boolean> {
+    if (this.closed) return Promise.reject(new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed'));
+    if (this.syncFailed) return Promise.reject(this.syncFailed);
+    if (options.pipeline && this.walPath !== undefined) {
+      const checkpoints = this.backgroundCheckpoints();
+      if (this.appender?.failed) {
+        this.threadAppends += this.appender.written;
+        this.appender = undefined;
+      }
+      this.appender ??= new AppendWorker({
+        path: this.walPath.slice(0, -'-wal'.length),
+        busyTimeoutMs: this.busyTimeoutMs,
+        autocheckpointPages: BACKSTOP_CHECKPOINT_PAGES,
+      });
+      const written = this.appender.append(
+        logId,
+        expected,
+        appendRows(append.entries, append.nodes, append.head),
+      );
+      options.pipeline.committed();
+      return written.then((w) => {
+        checkpoints.nudge();
+        return w;
+      });
+    }
+    const run = this.queue.then(() => this.appendHere(logId, expected, append));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Store.appendAt on the store's own connection: one durable transaction (synchronous=FULL). */
+  private async appendHere(logId: number, expected: LogHead, append: PreparedAppend): Promise<boolean> {
+    if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
+    if (this.syncFailed) throw this.syncFailed;
+    await this.beginImmediate();
+    try {
+      const rows = appendRows(append.entries, append.nodes, append.head);
+      const written = appendIfHead(this.prepareWriter, logId, expected, rows);
+      this.stmt(written ? 'COMMIT' : 'ROLLBACK').run();
+      return written;
+    } catch (e) {
+      if (this.db.inTransaction) this.stmt('ROLLBACK').run();
+      throw e instanceof EvidentError ? e : storeError(e);
     }
   }
 
@@ -399,28 +472,8 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
         return found;
       },
       nodes: async (ids) => this.readNodes(db, logId, ids),
-      insertEntries: async (entries, nodes, head) => {
-        const ins = this.stmt(INSERT_ENTRY);
-        const insSecret = this.stmt(
-          'INSERT INTO entry_secrets (log_id, idx, field, value, salt) VALUES (?, ?, ?, ?, ?)',
-        );
-        for (const e of entries) {
-          const { row, secrets } = entryToRows(e);
-          ins.run(logId, ...ENTRY_COLUMNS.map((c) => row[c]));
-          for (const s of secrets) insSecret.run(logId, s.idx, s.field, s.value, s.salt);
-        }
-        const insNode = this.stmt(
-          'INSERT INTO tree_nodes (log_id, tile_level, tile_index, level, idx, hash) VALUES (?, ?, ?, ?, ?, ?)',
-        );
-        for (const n of nodes as NodeHash[])
-          insNode.run(logId, ...nodeTile(n.level, n.index), n.level, n.index, n.hash);
-        this.stmt('UPDATE logs SET size = ?, last_hash = ?, frontier = ? WHERE log_id = ?').run(
-          head.size,
-          head.lastHash,
-          head.frontier,
-          logId,
-        );
-      },
+      insertEntries: async (entries, nodes, head) =>
+        insertRows(this.prepareWriter, logId, appendRows(entries, nodes, head)),
       insertCheckpoint: async (cp) => {
         this.stmt(
           'INSERT INTO checkpoints (log_id, size, root, note, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -879,6 +932,7 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     await this.queue;
     this.closed = true;
     await Promise.allSettled([...this.inSync, this.syncNext]);
+    await this.appender?.close();
     await this.checkpointer?.close();
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.reader.close();
