@@ -43,6 +43,8 @@ export class AppendWorker {
     { resolve: (written: boolean) => void; reject: (e: Error) => void }
   >();
   private seq = 0;
+  /** Batches the thread wrote. */
+  written = 0;
   /** Why the thread failed or ended: every append handed to it after that fails the same way. */
   private failure: EvidentError | undefined;
 
@@ -74,9 +76,6 @@ export class AppendWorker {
     this.worker.postMessage({ seq, logId, expected, rows } satisfies AppendRequest);
     return done;
   }
-
-  /** Batches the thread wrote. */
-  written = 0;
 
   /** Set once the thread failed or ended: the store starts another for the next append. */
   get failed(): boolean {
