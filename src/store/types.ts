@@ -214,7 +214,7 @@ export interface Store {
    * Optional, one round trip: stores `append` (entries, their values and tree nodes, and the
    * new head, computed by the caller from `expected`) in one durable transaction holding the
    * sequencing lock, only if the log's head is still `expected` (and matches its last entry)
-   * and none of `append.ids` is stored yet; else writes nothing and returns false, and the
+   * and none of its entries' ids is stored yet; else writes nothing and returns false, and the
    * caller appends through `write`. Resolves only once the commit is durable. Pipelined
    * (options.pipeline), the driver may call `committed` before then, once the next appendAt
    * may be made: the caller then seals the next batch on the head this one leaves, and the

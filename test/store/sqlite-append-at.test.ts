@@ -12,7 +12,7 @@ import { loadKeyRing } from '../../src/ledger/keyfile.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { validateBatch } from '../../src/ledger/validate-batch.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.ts';
-import type { LogHead, WriteOptions } from '../../src/store/types.ts';
+import type { LogHead, PreparedAppend, WriteOptions } from '../../src/store/types.ts';
 import { event, makeFixture, rejectsWith, summary } from '../ledger/support.ts';
 import { carefully, deleteEntry, insertEntry, LOG_ID, readEntry } from '../ledger/tamper-support.ts';
 
@@ -31,6 +31,13 @@ const WAYS: { name: string; options: () => WriteOptions }[] = [
   { name: 'on the connection', options: () => ({}) },
   { name: 'by the append thread', options: () => ({ pipeline: { committed: () => {} } }) },
 ];
+
+/** Hands `batches` to the append thread at once, each expecting the head the one before leaves. */
+function handOver(st: SqliteStore, first: LogHead, batches: PreparedAppend[]): Promise<boolean[]> {
+  return Promise.all(
+    batches.map((b, i) => st.appendAt(LOG_ID, i === 0 ? first : batches[i - 1]!.head, b, WAYS[1]!.options())),
+  );
+}
 
 async function withStore(fn: (st: SqliteStore) => Promise<void>): Promise<void> {
   const fx = await makeFixture('evident-sqlite-append-at-');
@@ -108,30 +115,21 @@ describe('SQLite appendAt', () => {
 
   test('batches handed over in a row are written in that order; one refused takes those sealed on it along', () =>
     withStore(async (st) => {
-      const pipelined = WAYS[1]!.options;
       const head0 = await st.head(LOG_ID);
       const a = prepare(head0, [event(0)]);
-      assert.equal(await st.appendAt(LOG_ID, head0, a, pipelined()), true);
+      assert.equal(await st.appendAt(LOG_ID, head0, a, WAYS[1]!.options()), true);
       // b repeats a stored id; c and d are sealed on the heads b and c would leave
       const b = prepare(a.head, [event(1), { ...event(2), id: a.ids[0] }]);
       const c = prepare(b.head, [event(3)]);
       const d = prepare(c.head, [event(4)]);
-      const refused = await Promise.all([
-        st.appendAt(LOG_ID, a.head, b, pipelined()),
-        st.appendAt(LOG_ID, b.head, c, pipelined()),
-        st.appendAt(LOG_ID, c.head, d, pipelined()),
-      ]);
+      const refused = await handOver(st, a.head, [b, c, d]);
       assert.deepEqual(refused, [false, false, false]);
       assert.equal(count(st), 1);
       // in order, all written: each on the head the one before left
       const e = prepare(a.head, [event(5), event(6)]);
       const f = prepare(e.head, [event(7)]);
       const g = prepare(f.head, [event(8), event(9), event(10)]);
-      const written = await Promise.all([
-        st.appendAt(LOG_ID, a.head, e, pipelined()),
-        st.appendAt(LOG_ID, e.head, f, pipelined()),
-        st.appendAt(LOG_ID, f.head, g, pipelined()),
-      ]);
+      const written = await handOver(st, a.head, [e, f, g]);
       assert.deepEqual(written, [true, true, true]);
       assert.deepEqual(await st.head(LOG_ID), g.head);
       assert.equal(count(st), 7);

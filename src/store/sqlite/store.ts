@@ -292,9 +292,14 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     }
   }
 
+  /** The database file, absolute (file stores only: from the WAL's path). */
+  private get file(): string {
+    return this.walPath!.slice(0, -'-wal'.length);
+  }
+
   /** The checkpointer, started on first use (a busy writer). */
   private backgroundCheckpoints(): WalCheckpointer {
-    this.checkpointer ??= new WalCheckpointer(this.walPath!.slice(0, -'-wal'.length), (pages) =>
+    this.checkpointer ??= new WalCheckpointer(this.file, (pages) =>
       this.db.pragma(`wal_autocheckpoint = ${pages}`),
     );
     return this.checkpointer;
@@ -322,7 +327,7 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
         this.appender = undefined;
       }
       this.appender ??= new AppendWorker({
-        path: this.walPath.slice(0, -'-wal'.length),
+        path: this.file,
         busyTimeoutMs: this.busyTimeoutMs,
         autocheckpointPages: BACKSTOP_CHECKPOINT_PAGES,
       });
@@ -346,9 +351,10 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
   private async appendHere(logId: number, expected: LogHead, append: PreparedAppend): Promise<boolean> {
     if (this.closed) throw new EvidentError(ErrorCode.LEDGER_CLOSED, 'store is closed');
     if (this.syncFailed) throw this.syncFailed;
+    // Made before the write lock is taken: nothing in them depends on what is stored.
+    const rows = appendRows(append.entries, append.nodes, append.head);
     await this.beginImmediate();
     try {
-      const rows = appendRows(append.entries, append.nodes, append.head);
       const written = appendIfHead(this.prepareWriter, logId, expected, rows);
       this.stmt(written ? 'COMMIT' : 'ROLLBACK').run();
       return written;
