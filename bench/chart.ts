@@ -6,11 +6,16 @@ export interface Series {
 }
 
 export function lineChart(title: string, series: Series[], xLabel: string, yLabel: string): string {
-  const W = 640;
   const H = 360;
-  const m = { l: 70, r: 150, t: 40, b: 50 };
+  // The legend's column is as wide as its longest name (about 7 px a character at 12 px).
+  const legend = Math.max(0, ...series.map((s) => s.name.length)) * 7 + 60;
+  const m = { l: 70, r: Math.max(150, legend), t: 40, b: 50 };
+  const W = 490 + m.r;
   const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);
-  const yMax = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.y))) * 1.1;
+  const top = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.y)));
+  // Grid lines at round values, about four of them, the highest point clear of the top.
+  const step = niceStep(top / 4);
+  const yMax = Math.ceil((top * 1.05) / step) * step;
   // x on a log scale: concurrency doubles and quadruples
   const lx = (x: number) => Math.log2(Math.max(1, x));
   const [x0, x1] = [lx(xs[0] ?? 1), lx(xs[xs.length - 1] ?? 2)];
@@ -29,8 +34,7 @@ export function lineChart(title: string, series: Series[], xLabel: string, yLabe
   for (const x of xs) {
     out.push(`<text x="${px(x)}" y="${H - m.b + 16}" text-anchor="middle">${x}</text>`);
   }
-  for (let i = 0; i <= 4; i++) {
-    const y = (yMax / 4) * i;
+  for (let y = 0; y <= yMax; y += step) {
     out.push(
       `<line x1="${m.l}" y1="${py(y)}" x2="${W - m.r}" y2="${py(y)}" stroke="#ddd"/>`,
       `<text x="${m.l - 6}" y="${py(y) + 4}" text-anchor="end">${Math.round(y).toLocaleString('en-US')}</text>`,
@@ -48,4 +52,10 @@ export function lineChart(title: string, series: Series[], xLabel: string, yLabe
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
+}
+
+/** The grid step: 1, 2, 2.5 or 5 times a power of ten, the smallest at least `raw`. */
+function niceStep(raw: number): number {
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 2.5, 5, 10].map((k) => k * p).find((s) => s >= raw) ?? 10 * p;
 }
