@@ -6,7 +6,7 @@
  * hash = RFC 9162 §2.1.1 leaf hash of those bytes, hex. prev_hash links entry i to entry i-1.
  */
 import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from '../bytes.ts';
-import { canonicalBytes, canonicalize, hasLoneSurrogate } from '../canonical.ts';
+import { canonicalBytes, canonicalize, stringText } from '../canonical.ts';
 import { leafHashOfText, sha256 } from '../hash.ts';
 import { canonicalJson } from './json-text.ts';
 import { type AuditEvent, type ErasableField, EVENT_FIELDS } from './schema.ts';
@@ -91,7 +91,8 @@ export function leafText(entry: Omit<Entry, 'hash'> | Entry): string {
     const v = e[k];
     if (v === undefined || (committed !== undefined && k in committed)) continue;
     out += out === '' ? KEY_OPENERS[i]! : KEY_SEPARATORS[i]!;
-    out += typeof v === 'string' && !hasLoneSurrogate(v) ? JSON.stringify(v) : canonicalJson(v);
+    // A string with a lone surrogate has no text: canonicalJson says why.
+    out += (typeof v === 'string' ? stringText(v) : undefined) ?? canonicalJson(v);
   }
   return out === '' ? '{}' : `${out}}`;
 }
