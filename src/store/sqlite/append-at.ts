@@ -1,8 +1,9 @@
 /**
  * The statements of an append, shared by the store's own connection and its append worker
  * (./append-worker.ts): the rows of a batch and the head it leaves, and the check that the
- * stored head is still the one the batch was sealed on (Store.appendAt). Synchronous: the
- * caller holds the write lock (BEGIN IMMEDIATE) and commits or rolls back.
+ * stored head is still the one the batch was sealed on (Store.appendAt), and the settings of a
+ * connection that writes. Synchronous: the caller holds the write lock (BEGIN IMMEDIATE);
+ * commitIfHead ends the transaction, the general path's caller (insertRows) ends its own.
  */
 import type { Entry } from '../../core/event/entry.ts';
 import { nodeTile } from '../../core/tlog/tile-path.ts';
@@ -87,6 +88,37 @@ export function appendIfHead(stmt: Prepare, logId: number, expected: LogHead, ro
     if (isStoredId(e)) return false;
     throw e;
   }
+}
+
+/**
+ * The transaction after BEGIN IMMEDIATE, on either connection: appendIfHead, then COMMIT when it
+ * wrote and ROLLBACK when it did not or failed (the error is thrown on).
+ */
+export function commitIfHead(
+  db: { readonly inTransaction: boolean },
+  stmt: Prepare,
+  logId: number,
+  expected: LogHead,
+  rows: AppendRows,
+): boolean {
+  try {
+    const written = appendIfHead(stmt, logId, expected, rows);
+    stmt(written ? 'COMMIT' : 'ROLLBACK').run();
+    return written;
+  } catch (e) {
+    if (db.inTransaction) stmt('ROLLBACK').run();
+    throw e;
+  }
+}
+
+/**
+ * The durability settings of every connection that writes the file (the store's own and the
+ * append thread's): each commit is on disk before it returns, and deleted values (GDPR erasure)
+ * are overwritten instead of left in free pages.
+ */
+export function writeDurably(db: { pragma(source: string): unknown }): void {
+  db.pragma('synchronous = FULL');
+  db.pragma('secure_delete = ON');
 }
 
 /** SQLite's refusal of an id the log already holds. */

@@ -5,14 +5,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import { appendIfHead } from './append-at.ts';
+import { commitIfHead, writeDurably } from './append-at.ts';
 import type { AppendReply, AppendRequest, AppendWorkerData } from './appender.ts';
 
 const data = workerData as AppendWorkerData;
 const db = new BetterSqlite3(data.path, { fileMustExist: true });
 db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
-db.pragma('synchronous = FULL');
-db.pragma('secure_delete = ON');
+writeDurably(db);
 // Checkpoints are the store's checkpointer's; this connection's own is its back-stop only.
 db.pragma(`wal_autocheckpoint = ${data.autocheckpointPages}`);
 
@@ -34,14 +33,7 @@ parentPort!.on('message', (m: AppendRequest | 'close') => {
   let reply: AppendReply;
   try {
     stmt('BEGIN IMMEDIATE').run();
-    try {
-      const written = appendIfHead(stmt, m.logId, m.expected, m.rows);
-      stmt(written ? 'COMMIT' : 'ROLLBACK').run();
-      reply = { seq: m.seq, written };
-    } catch (e) {
-      if (db.inTransaction) stmt('ROLLBACK').run();
-      throw e;
-    }
+    reply = { seq: m.seq, written: commitIfHead(db, stmt, m.logId, m.expected, m.rows) };
   } catch (e) {
     const err = e as { code?: string; message?: string };
     reply = { seq: m.seq, error: { code: err.code ?? '', message: err.message ?? String(e) } };

@@ -52,7 +52,7 @@ import type {
   WriteOptions,
   WriteTx,
 } from '../types.ts';
-import { appendIfHead, appendRows, insertRows } from './append-at.ts';
+import { appendRows, commitIfHead, insertRows, writeDurably } from './append-at.ts';
 import { AppendWorker } from './appender.ts';
 import { BACKSTOP_CHECKPOINT_PAGES, type CheckpointStats, WalCheckpointer } from './checkpointer.ts';
 import { COLS, type Prepare, querySql, readEntries, TIME } from './entry-reads.ts';
@@ -113,9 +113,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   if (created) chmodSync(path, 0o600);
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    // GDPR erasure deletes values: overwrite them on disk instead of leaving them in free pages.
-    db.pragma('secure_delete = ON');
+    writeDurably(db);
     migrate(db);
   }
   const reader = new Database(path, { readonly: true, fileMustExist: true });
@@ -355,11 +353,8 @@ export class SqliteStore implements Store, ApiKeyStore, CosignatureStore, Witnes
     const rows = appendRows(append.entries, append.nodes, append.head);
     await this.beginImmediate();
     try {
-      const written = appendIfHead(this.prepareWriter, logId, expected, rows);
-      this.stmt(written ? 'COMMIT' : 'ROLLBACK').run();
-      return written;
+      return commitIfHead(this.db, this.prepareWriter, logId, expected, rows);
     } catch (e) {
-      if (this.db.inTransaction) this.stmt('ROLLBACK').run();
       throw e instanceof EvidentError ? e : storeError(e);
     }
   }
